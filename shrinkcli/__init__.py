@@ -1,0 +1,1 @@
+"""shrink: teach and measure shrinkage in linear mixed models."""
