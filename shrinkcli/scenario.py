@@ -1,0 +1,354 @@
+"""Scenario files: the YAML schema (the post's `create_data()` arguments plus model and animation
+sections), its validation, and one-line error messages that name the file, the field and what is
+allowed."""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .errors import ScenarioError
+
+#: Largest data set a scenario may ask for: R's `rep()` and `sample.int()` index with 32-bit ints.
+MAX_ROWS = 2**31 - 1
+#: Bytes of memory one simulated row needs at its peak (columns, random streams, the sample).
+BYTES_PER_ROW = 96
+
+Number = float
+
+
+def _finite(value: float, field: str) -> float:
+    if not math.isfinite(value):
+        raise ValueError(f"must be a finite number (got {value})")
+    return value
+
+
+class ModelOptions(BaseModel):
+    """The `model:` section: how `fit` fits the mixed model."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    method: Literal["reml", "ml"] = "reml"
+    random: Literal["intercept-slope", "intercept"] = "intercept-slope"
+
+
+class AnimationOptions(BaseModel):
+    """The `animation:` section: how `animate` draws the shrinkage (the command line wins)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    frames: StrictInt = Field(120, ge=2, le=2000)
+    fps: float = Field(10.0, gt=0, le=100)
+    width: StrictInt = Field(600, ge=100, le=4000)
+    height: StrictInt = Field(450, ge=100, le=4000)
+    zoom: Literal["baseline", "data"] = "baseline"
+    ellipses: StrictBool = True
+    truth: StrictBool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_size(cls, values: Any) -> Any:
+        if isinstance(values, dict) and "size" in values:
+            values = dict(values)
+            w, h = parse_size(values.pop("size"))
+            values.setdefault("width", w)
+            values.setdefault("height", h)
+        return values
+
+    @property
+    def size(self) -> str:
+        return f"{self.width}x{self.height}"
+
+
+def parse_size(text: object) -> tuple[int, int]:
+    """'600x450' -> (600, 450); raises ValueError with what is allowed."""
+    m = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", str(text))
+    if not m:
+        raise ValueError(f"must be WIDTHxHEIGHT in pixels, e.g. 600x450 (got {text!r})")
+    w, h = int(m.group(1)), int(m.group(2))
+    if not (100 <= w <= 4000 and 100 <= h <= 4000):
+        raise ValueError(f"width and height must be between 100 and 4000 pixels (got {text!r})")
+    return w, h
+
+
+class Scenario(BaseModel):
+    """One scenario: the post's `create_data()` arguments (same names and defaults) plus a name,
+    a title and a description, the random generator, and the model and animation sections."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field("scenario", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=100)
+    title: str = ""
+    description: str = ""
+    obs_per_cluster: StrictInt = Field(10, ge=1)
+    n_cluster: StrictInt = Field(100, ge=2)
+    intercept: float = 1.0
+    beta: float = 0.5
+    sigma: float = Field(1.0, gt=0)
+    sd_int: float = Field(0.5, ge=0)
+    sd_slope: float = Field(0.25, ge=0)
+    cor: float = Field(0.0, ge=-1, le=1)
+    balanced: float = Field(1.0, gt=0, le=1)
+    seed: StrictInt = Field(888, ge=-(2**31 - 1), le=2**31 - 1)
+    rng: Literal["r", "numpy"] = "r"
+    model: ModelOptions = ModelOptions()
+    animation: AnimationOptions = AnimationOptions()
+
+    @field_validator("intercept", "beta", "sigma", "sd_int", "sd_slope", "cor", mode="before")
+    @classmethod
+    def _real(cls, v: Any) -> Any:
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise ValueError(f"must be a number (got {v!r})")
+        return _finite(float(v), "")
+
+    @field_validator("balanced", mode="before")
+    @classmethod
+    def _balanced(cls, v: Any) -> Any:
+        if v is True:
+            return 1.0
+        if v is False or not isinstance(v, int | float):
+            raise ValueError(f"must be a fraction in (0, 1] or true (got {v!r})")
+        return _finite(float(v), "")
+
+    @model_validator(mode="after")
+    def _size(self) -> Scenario:
+        rows = expected_rows(self)
+        total = self.n_cluster * self.obs_per_cluster
+        if total > MAX_ROWS:
+            raise ValueError(
+                f"n_cluster × obs_per_cluster = {total:,} rows; at most {MAX_ROWS:,} are allowed"
+            )
+        if rows < 1:
+            raise ValueError("balanced keeps no rows: n_cluster × obs_per_cluster × balanced < 0.5")
+        need = total * BYTES_PER_ROW
+        avail = available_memory()
+        if avail is not None and need > avail:
+            raise ValueError(
+                f"n_cluster × obs_per_cluster = {total:,} rows needs about "
+                f"{_human(need)} of memory; {_human(avail)} is available"
+            )
+        return self
+
+    @property
+    def n_rows(self) -> int:
+        return expected_rows(self)
+
+    def parameters(self) -> dict[str, Any]:
+        """The data-generating arguments, in the post's order."""
+        return {k: getattr(self, k) for k in DATA_KEYS}
+
+
+DATA_KEYS = (
+    "obs_per_cluster",
+    "n_cluster",
+    "intercept",
+    "beta",
+    "sigma",
+    "sd_int",
+    "sd_slope",
+    "cor",
+    "balanced",
+    "seed",
+)
+
+#: What each key allows, for error messages.
+ALLOWED: dict[str, str] = {
+    "name": "letters, digits, '.', '_' and '-', starting with a letter or digit",
+    "title": "text",
+    "description": "text",
+    "obs_per_cluster": "an integer ≥ 1",
+    "n_cluster": "an integer ≥ 2",
+    "intercept": "a number",
+    "beta": "a number",
+    "sigma": "a number > 0",
+    "sd_int": "a number ≥ 0",
+    "sd_slope": "a number ≥ 0",
+    "cor": "a number between -1 and 1",
+    "balanced": "a fraction 0 < balanced ≤ 1, or true (= 1)",
+    "seed": "an integer between -2147483647 and 2147483647",
+    "rng": "'r' (R's generator, the default) or 'numpy'",
+    "model": "a mapping with keys method, random",
+    "model.method": "'reml' or 'ml'",
+    "model.random": "'intercept-slope' or 'intercept'",
+    "animation": "a mapping with keys frames, fps, size, zoom, ellipses, truth",
+    "animation.frames": "an integer between 2 and 2000",
+    "animation.fps": "a number > 0 and ≤ 100",
+    "animation.size": "WIDTHxHEIGHT in pixels, each between 100 and 4000, e.g. 600x450",
+    "animation.width": "an integer between 100 and 4000",
+    "animation.height": "an integer between 100 and 4000",
+    "animation.zoom": "'baseline' or 'data'",
+    "animation.ellipses": "true or false",
+    "animation.truth": "true or false",
+}
+
+_KEYS: dict[str, tuple[str, ...]] = {
+    "": tuple(Scenario.model_fields),
+    "model": tuple(ModelOptions.model_fields),
+    "animation": (*AnimationOptions.model_fields, "size"),
+}
+
+
+def expected_rows(s: Scenario) -> int:
+    """Rows after `sample_frac`: round(N · balanced), rounding half to even as R does."""
+    return int(round(s.n_cluster * s.obs_per_cluster * s.balanced))
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available now (Linux), or None when unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
+        if n < 1000:
+            return f"{n:.0f} {unit}"
+        n /= 1000
+    return f"{n:.0f} EB"
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses duplicate keys (PyYAML silently keeps the last one)."""
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)  # type: ignore[no-untyped-call]
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _construct_mapping,  # type: ignore[arg-type]
+)
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _message(err: dict[str, Any]) -> str:
+    loc = [str(p) for p in err["loc"]]
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        section = ".".join(loc[:-1])
+        key = loc[-1]
+        valid = _KEYS.get(section, ())
+        close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+        where = f" in {section}" if section else ""
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        return f"unknown key '{key}'{where}{hint} (valid keys: {', '.join(valid)})"
+    field = ".".join(loc)
+    if loc == ["animation"] and kind == "value_error":  # raised while splitting `size`
+        return f"animation.size: {str(err['msg']).removeprefix('Value error, ')}"
+    if loc and loc[0] in ("model", "animation") and len(loc) == 1 and kind.endswith("_type"):
+        return f"{field}: must be {ALLOWED[field]} (got {_describe(err.get('input'))})"
+    allowed = ALLOWED.get(field)
+    got = _describe(err.get("input"))
+    if not field:  # a model-level check
+        return str(err["msg"]).removeprefix("Value error, ")
+    if allowed:
+        return f"{field}: must be {allowed} (got {got})"
+    return f"{field}: {str(err['msg']).removeprefix('Value error, ')} (got {got})"
+
+
+def validate_scenario(raw: object, *, source: str, default_name: str) -> Scenario:
+    """Validate an already-parsed mapping; errors name `source`, the field and what is allowed."""
+    if raw is None:
+        raise ScenarioError(f"{source}: the file is empty; expected a mapping of scenario keys")
+    if not isinstance(raw, dict):
+        kind = type(raw).__name__
+        raise ScenarioError(
+            f"{source}: expected a mapping of scenario keys (key: value lines), got a {kind}"
+        )
+    for key in raw:
+        if not isinstance(key, str):
+            raise ScenarioError(f"{source}: keys must be text, got {key!r}")
+    data = dict(raw)
+    data.setdefault("name", default_name)
+    data.setdefault("title", str(data["name"]))
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(f"{source}: {_message(exc.errors()[0])}") from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario YAML file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"{p}: no such file") from None
+    except IsADirectoryError:
+        raise ScenarioError(f"{p}: is a directory, not a scenario file") from None
+    except PermissionError:
+        raise ScenarioError(f"{p}: permission denied") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{p}: not a text file (expected UTF-8 YAML)") from None
+    except OSError as exc:
+        raise ScenarioError(f"{p}: cannot read: {exc.strerror}") from None
+    return parse_scenario(text, source=str(p), default_name=_safe_stem(p))
+
+
+def _safe_stem(p: Path) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._-]", "-", p.stem).lstrip(".-_") or "scenario"
+    return stem
+
+
+def parse_scenario(text: str, *, source: str = "<scenario>", default_name: str = "scenario") -> (
+    Scenario
+):
+    """Parse YAML text into a validated Scenario."""
+    try:
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f" line {mark.line + 1}" if mark is not None else ""
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ScenarioError(f"{source}:{line}: YAML syntax error: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{source}: YAML syntax error: {exc}") from None
+    return validate_scenario(raw, source=source, default_name=default_name)
+
+
+def with_overrides(s: Scenario, **changes: Any) -> Scenario:
+    """A copy of `s` with some keys changed (None means: keep), validated again."""
+    data = s.model_dump()
+    data.update({k: v for k, v in changes.items() if v is not None})
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(f"{s.name}: {_message(exc.errors()[0])}") from None
