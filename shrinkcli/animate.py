@@ -1,0 +1,221 @@
+"""The shrinkage animation: timing (hold, eased motion, long hold), one palette for all frames,
+frames rendered by blitting (over several processes), and a GIF that stores only what changed.
+
+The GIF container is written here (a few fixed blocks); Pillow's GIF encoder compresses each
+frame. Pillow's own multi-frame writer merges identical consecutive frames, and the hold frames
+are identical, so it would not keep the requested frame count.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import struct
+import threading
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from .fit import Fit
+    from .plot import ShrinkageFigure
+    from .scenario import AnimationOptions
+
+#: Fractions of the animation: hold on the by-cluster estimates, then the motion; the rest is
+#: the long hold on the mixed-model estimates.
+HOLD_START = 0.2
+MOTION_END = 0.6
+#: Palette index left free for "unchanged since the previous frame".
+TRANSPARENT = 255
+#: Progress values whose frames make up the sample the palette is computed from.
+PALETTE_SAMPLE = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def ease_cubic_in_out(s: np.ndarray) -> np.ndarray:
+    """Slow start, slow end (gganimate's 'cubic-in-out')."""
+    s = np.clip(s, 0.0, 1.0)
+    return np.where(s < 0.5, 4 * s**3, 1 - (-2 * s + 2) ** 3 / 2)  # type: ignore[no-any-return]
+
+
+def frame_progress(frames: int) -> np.ndarray:
+    """Progress t ∈ [0, 1] of each frame: a hold at 0 (the by-cluster estimates), eased motion,
+    a long hold at 1 (the mixed model). The first frame is always 0 and the last always 1."""
+    if frames < 2:
+        raise ValueError(f"an animation needs at least 2 frames (got {frames})")
+    u = np.arange(frames) / (frames - 1)
+    t = ease_cubic_in_out((u - HOLD_START) / (MOTION_END - HOLD_START))
+    t[0], t[-1] = 0.0, 1.0
+    return t
+
+
+def frame_delays(frames: int, fps: float) -> list[int]:
+    """Per-frame delays in GIF units (1/100 s) that add up to frames / fps seconds: GIF delays
+    are whole centiseconds, so the rounding is spread over the frames."""
+    ends = np.round(np.arange(1, frames + 1) * 100.0 / fps).astype(int)
+    delays = np.diff(np.concatenate([[0], ends]))
+    return [max(int(d), 1) for d in delays]
+
+
+# -- palette and encoding ------------------------------------------------------------------------
+
+
+def palette_image(fig: ShrinkageFigure) -> Image.Image:
+    """One palette (255 colors; index 255 stays free) for every frame, from a sample of frames
+    across the motion: no per-frame quantization, so no flickering colors."""
+    from PIL import Image
+
+    sample = np.concatenate([fig.rgba(t)[:, :, :3] for t in PALETTE_SAMPLE])
+    pal = Image.fromarray(sample).quantize(TRANSPARENT, method=Image.Quantize.MAXCOVERAGE)
+    return pal
+
+
+def to_indexed(rgba: np.ndarray, palette: Image.Image) -> np.ndarray:
+    """Map a frame to the palette (nearest color, no dithering)."""
+    from PIL import Image
+
+    im = Image.fromarray(np.ascontiguousarray(rgba[:, :, :3]))
+    return np.asarray(im.quantize(palette=palette, dither=Image.Dither.NONE))
+
+
+def gif_palette(palette: Image.Image) -> bytes:
+    """The 256 RGB triples of the global color table."""
+    return bytes(palette.getpalette() or [])[: 3 * 256].ljust(3 * 256, b"\0")
+
+
+def gif_header(width: int, height: int, colors: bytes) -> bytes:
+    """Signature, screen descriptor with a 256-color global table, and loop forever."""
+    screen = struct.pack("<HHBBB", width, height, 0xF7, 0, 0)
+    loop = b"!\xff\x0bNETSCAPE2.0\x03\x01" + struct.pack("<H", 0) + b"\0"
+    return b"GIF89a" + screen + colors + loop
+
+
+def encode_frame(index: np.ndarray, previous: np.ndarray | None, delay: int,
+                 palette: Image.Image) -> bytes:
+    """One frame: graphic control (delay, keep the previous frame, transparency) and the
+    rectangle that changed, with its unchanged pixels transparent so they compress well."""
+    from PIL import GifImagePlugin, Image
+
+    if previous is None:
+        box, offset = index, (0, 0)
+    else:
+        changed = index != previous
+        rows, cols = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
+        if len(rows) == 0:  # identical: one transparent pixel keeps the frame and its delay
+            box, offset = np.full((1, 1), TRANSPARENT, dtype=np.uint8), (0, 0)
+        else:
+            r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+            box = np.where(changed[r0:r1, c0:c1], index[r0:r1, c0:c1], TRANSPARENT)
+            box = box.astype(np.uint8)
+            offset = (int(c0), int(r0))
+    im = Image.fromarray(np.ascontiguousarray(box), mode="P")
+    im.putpalette(palette.getpalette() or [])
+    parts = GifImagePlugin.getdata(
+        im, offset, duration=delay * 10, disposal=1, transparency=TRANSPARENT
+    )
+    return b"".join(bytes(p) for p in parts)
+
+
+# -- frames, in one process or many ---------------------------------------------------------------
+
+
+class _Renderer:
+    """A figure, its palette and the animation's timing: encodes any range of frames."""
+
+    def __init__(self, fit: Fit, options: AnimationOptions, title: str, subtitle: str) -> None:
+        from .plot import ShrinkageFigure
+
+        self.figure = ShrinkageFigure(fit, options, title=title, subtitle=subtitle)
+        self.palette = palette_image(self.figure)
+        self.progress = frame_progress(options.frames)
+        self.delays = frame_delays(options.frames, options.fps)
+        self._cache: tuple[float, np.ndarray] | None = None
+
+    def indexed(self, i: int) -> np.ndarray:
+        t = float(self.progress[i])
+        if self._cache is None or self._cache[0] != t:  # hold frames are drawn once
+            self._cache = (t, to_indexed(self.figure.rgba(t), self.palette))
+        return self._cache[1]
+
+    def encode(self, start: int, stop: int) -> list[bytes]:
+        previous = self.indexed(start - 1) if start > 0 else None
+        out = []
+        for i in range(start, stop):
+            current = self.indexed(i)
+            out.append(encode_frame(current, previous, self.delays[i], self.palette))
+            previous = current
+        return out
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_init(key: tuple[int, int], args: tuple[Any, ...] | None) -> None:
+    """Use the renderer inherited through fork, or build one (spawn)."""
+    if _WORKER.get("key") != key:
+        assert args is not None
+        _WORKER["key"], _WORKER["renderer"] = key, _Renderer(*args)
+
+
+def _worker_encode(span: tuple[int, int]) -> tuple[bytes, list[bytes]]:
+    renderer: _Renderer = _WORKER["renderer"]
+    return gif_palette(renderer.palette), renderer.encode(*span)
+
+
+def _spans(progress: np.ndarray, parts: int) -> list[tuple[int, int]]:
+    """Contiguous frame ranges with about equal work (a hold frame costs little)."""
+    moving = np.concatenate([[True], progress[1:] != progress[:-1]])
+    cost = np.where(moving, 1.0, 0.15).cumsum()
+    cuts = [0] + [int(np.searchsorted(cost, cost[-1] * k / parts)) for k in range(1, parts)]
+    cuts.append(len(progress))
+    cuts = sorted(set(cuts))
+    return [(a, b) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
+
+
+def _context() -> Any:
+    """fork where it is safe (POSIX, no other threads): workers inherit the drawn figure;
+    spawn otherwise."""
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def render_gif(
+    fit: Fit,
+    options: AnimationOptions,
+    *,
+    title: str,
+    subtitle: str,
+    jobs: int | None = None,
+) -> bytes:
+    """The animation as GIF bytes: `options.frames` frames at `options.fps`, looping forever.
+
+    `jobs` worker processes render the frames (None: one per core; 1: in this process). The
+    bytes are the same for any `jobs`.
+    """
+    frames = options.frames
+    progress = frame_progress(frames)
+    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    if workers < 1:
+        raise ValueError(f"jobs must be at least 1 (got {jobs})")
+    spans = _spans(progress, min(workers, frames))
+    args = (fit, options, title, subtitle)
+    if len(spans) == 1:
+        renderer = _Renderer(*args)
+        results = [(gif_palette(renderer.palette), renderer.encode(0, frames))]
+    else:
+        ctx = _context()
+        key = (os.getpid(), id(args))
+        init_args: tuple[Any, ...] | None = args
+        if ctx.get_start_method() == "fork":  # draw once here; the workers inherit it
+            _WORKER["key"], _WORKER["renderer"] = key, _Renderer(*args)
+            init_args = None
+        try:
+            with ctx.Pool(len(spans), _worker_init, (key, init_args)) as pool:
+                results = pool.map(_worker_encode, spans, chunksize=1)
+        finally:
+            _WORKER.clear()
+    header = gif_header(options.width, options.height, results[0][0])
+    return header + b"".join(b"".join(frames) for _, frames in results) + b";"

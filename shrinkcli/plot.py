@@ -1,0 +1,481 @@
+"""The picture of one moment of the shrinkage: intercept (x) against slope (y), each cluster's
+by-cluster OLS estimate sliding toward its mixed-model coefficients, pulled to the population
+average (the "black hole").
+
+Rendering uses a `matplotlib.figure.Figure` with its own Agg canvas (no pyplot, no global
+state). `ShrinkageFigure` draws the static parts once and redraws only the moving artists for
+each moment `t` in [0, 1] (blitting), returning RGBA arrays; `render_png` is the final state with
+the full paths.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.font_manager import FontProperties
+
+    from .fit import Fit
+    from .scenario import AnimationOptions
+
+#: Colors (Okabe-Ito, legible on white and for color-blind readers): by-cluster, mixed.
+BY_CLUSTER = "#D55E00"
+MIXED = "#0072B2"
+HOLE = "#1B1B1B"
+PATH = "#8C8C8C"
+ELLIPSE = "#4D4D4D"
+TRUTH = "#1B1B1B"
+TEXT = "#222222"
+MUTED = "#595959"
+
+#: The post's view: fixed effects ± 3 × the baseline random-effect SDs (0.5 and 0.25).
+BASELINE_HALF_WIDTH = (1.5, 0.75)
+#: Contour levels of the fitted random-effect distribution.
+ELLIPSE_LEVELS = (0.5, 0.9)
+#: Reference size (points²) of a point of a median-sized cluster; pixels at 600×450.
+POINT_AREA = 34.0
+BASE_DPI = 100.0
+BASE_SIZE = (600.0, 450.0)
+
+
+@dataclass(frozen=True)
+class Scene:
+    """The geometry of the picture in data coordinates, independent of any drawing."""
+
+    ols: np.ndarray  # (m, 2) by-cluster estimates of the clusters that move
+    mixed: np.ndarray  # (m, 2) mixed-model coefficients
+    truth: np.ndarray | None  # (m, 2) true coefficients, or None when unknown or not shown
+    rows: np.ndarray  # (m,) row numbers in fit.clusters of the clusters that move
+    n: np.ndarray  # (m,) cluster sizes
+    sizes: np.ndarray  # (m,) marker areas in points² (at the base size)
+    alpha: np.ndarray  # (m,) opacity: further from the center is more opaque
+    center: np.ndarray  # (2,) fixed effects
+    covariance: np.ndarray  # (2, 2) Σ̂
+    xlim: tuple[float, float]
+    ylim: tuple[float, float]
+    n_clusters: int
+    n_left_out: int  # clusters without a by-cluster slope
+    n_outside: int  # clusters with the by-cluster or mixed point outside the view
+    size_legend: tuple[int, ...]  # cluster sizes shown in the size legend (empty: equal sizes)
+
+
+def build_scene(fit: Fit, options: AnimationOptions) -> Scene:
+    """Compute points, opacities, sizes, the view and the caption counts."""
+    c = fit.clusters
+    ols_all = c[["ols_intercept", "ols_slope"]].to_numpy(dtype=float)
+    mixed_all = c[["mixed_intercept", "mixed_slope"]].to_numpy(dtype=float)
+    keep = np.isfinite(ols_all).all(axis=1) & np.isfinite(mixed_all).all(axis=1)
+    rows = np.flatnonzero(keep)
+    ols, mixed = ols_all[keep], mixed_all[keep]
+    n = c["n"].to_numpy(dtype=float)[keep]
+    truth: np.ndarray | None = None
+    if options.truth:
+        t = c[["true_intercept", "true_slope"]].to_numpy(dtype=float)[keep]
+        if np.isfinite(t).all(axis=1).any():
+            truth = t
+    center = np.asarray(fit.beta, dtype=float)
+    cov = np.asarray(fit.random_effects.covariance(), dtype=float)
+
+    alpha = _opacity(ols, center, cov)
+    sizes, legend = _sizes(n)
+
+    if options.zoom == "baseline":
+        hx, hy = BASELINE_HALF_WIDTH
+        xlim = (center[0] - hx, center[0] + hx)
+        ylim = (center[1] - hy, center[1] + hy)
+    else:
+        xlim, ylim = _data_view(ols, mixed, truth, center, sizes)
+    inside = _inside(ols, xlim, ylim) & _inside(mixed, xlim, ylim)
+    return Scene(
+        ols=ols,
+        mixed=mixed,
+        truth=truth,
+        rows=rows,
+        n=n,
+        sizes=sizes,
+        alpha=alpha,
+        center=center,
+        covariance=cov,
+        xlim=xlim,
+        ylim=ylim,
+        n_clusters=len(c),
+        n_left_out=int((~keep).sum()),
+        n_outside=int((~inside).sum()),
+        size_legend=legend,
+    )
+
+
+def _inside(p: np.ndarray, xlim: tuple[float, float], ylim: tuple[float, float]) -> np.ndarray:
+    return (  # type: ignore[no-any-return]
+        (p[:, 0] >= xlim[0]) & (p[:, 0] <= xlim[1]) & (p[:, 1] >= ylim[0]) & (p[:, 1] <= ylim[1])
+    )
+
+
+def _opacity(ols: np.ndarray, center: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """Opacity from each by-cluster estimate's standardized (Mahalanobis) distance to the
+    center, as in the post: the extreme estimates, which shrink most, stand out."""
+    if len(ols) == 0:
+        return np.zeros(0)
+    d = ols - center
+    scale = np.sqrt(np.diag(cov))
+    if np.all(scale > 0) and np.linalg.cond(cov) < 1e8:
+        dist = np.sqrt(np.einsum("ij,jk,ik->i", d, np.linalg.inv(cov), d))
+    else:  # no random slope (or a degenerate Σ̂): scale each axis by the spread of the estimates
+        spread = ols.std(axis=0)
+        spread[spread <= 0] = 1.0
+        dist = np.sqrt(((d / spread) ** 2).sum(axis=1))
+    top = float(np.quantile(dist, 0.9)) if len(dist) > 1 else float(dist[0])
+    top = top if top > 0 else 1.0
+    return 0.35 + 0.65 * np.clip(dist / top, 0.0, 1.0)  # type: ignore[no-any-return]
+
+
+def _sizes(n: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Marker areas: equal when the clusters have equal sizes, else proportional to n."""
+    if len(n) == 0 or n.min() == n.max():
+        return np.full(len(n), POINT_AREA), ()
+    ref = float(np.median(n))
+    sizes = POINT_AREA * n / ref
+    lo, hi = int(n.min()), int(n.max())
+    mid = int(round(ref))
+    legend = tuple(sorted({lo, mid, hi}))
+    return sizes, legend
+
+
+def _data_view(
+    ols: np.ndarray,
+    mixed: np.ndarray,
+    truth: np.ndarray | None,
+    center: np.ndarray,
+    sizes: np.ndarray,
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """A view that fits every point, with a margin for the markers."""
+    parts = [ols, mixed, center[None, :]]
+    if truth is not None:
+        parts.append(truth[np.isfinite(truth).all(axis=1)])
+    p = np.vstack(parts)
+    lo, hi = p.min(axis=0), p.max(axis=0)
+    span = hi - lo
+    span = np.where(span > 0, span, np.array(BASELINE_HALF_WIDTH))
+    # a margin of 6% of the span, plus room for the largest marker
+    pad = span * (0.06 + 0.004 * math.sqrt(float(sizes.max()) if len(sizes) else POINT_AREA))
+    return (float(lo[0] - pad[0]), float(hi[0] + pad[0])), (float(lo[1] - pad[1]), float(hi[1] + pad[1]))
+
+
+def ellipse_points(center: np.ndarray, cov: np.ndarray, level: float, k: int = 180) -> np.ndarray:
+    """Points on the contour of N(center, cov) that holds `level` of its mass."""
+    r = math.sqrt(-2.0 * math.log(1.0 - level))  # chi-square with 2 df
+    vals, vecs = np.linalg.eigh(cov)
+    vals = np.clip(vals, 0.0, None)
+    a = np.linspace(0.0, 2.0 * math.pi, k)
+    circle = np.stack([np.cos(a), np.sin(a)], axis=1)
+    return center + r * (circle * np.sqrt(vals)) @ vecs.T  # type: ignore[no-any-return]
+
+
+def _font(bold: bool = False) -> FontProperties:
+    """matplotlib's bundled DejaVu Sans, by file: no font lookup, the same glyphs everywhere."""
+    import matplotlib
+    from matplotlib.font_manager import FontProperties
+
+    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
+    return FontProperties(fname=str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name))
+
+
+def _mix(a: str, b: str, t: float) -> np.ndarray:
+    from matplotlib.colors import to_rgb
+
+    return (1.0 - t) * np.array(to_rgb(a)) + t * np.array(to_rgb(b))  # type: ignore[no-any-return]
+
+
+def _plural(k: int, word: str) -> str:
+    return f"{k} {word}" + ("" if k == 1 else "s")
+
+
+class ShrinkageFigure:
+    """The figure of one fit, drawn once; `rgba(t)` redraws only what moves.
+
+    t = 0 shows the by-cluster estimates, t = 1 the mixed-model coefficients; in between each
+    point sits on the straight path between the two, leaving a faint trail with an arrowhead and
+    a ring where it started.
+    """
+
+    def __init__(
+        self, fit: Fit, options: AnimationOptions, *, title: str, subtitle: str
+    ) -> None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.collections import LineCollection, PolyCollection
+        from matplotlib.figure import Figure
+        from matplotlib.lines import Line2D
+        from matplotlib.transforms import IdentityTransform
+
+        self.scene = s = build_scene(fit, options)
+        self.width, self.height = options.width, options.height
+        # Scale the layout with the picture so a larger GIF is the same picture, sharper.
+        self.dpi = BASE_DPI * min(self.width / BASE_SIZE[0], self.height / BASE_SIZE[1])
+        self.scale = self.dpi / 72.0  # pixels per point
+        fig = Figure(figsize=(self.width / self.dpi, self.height / self.dpi), dpi=self.dpi)
+        fig.patch.set_facecolor("white")
+        self.figure = fig
+        self.canvas = FigureCanvasAgg(fig)
+        regular, bold = _font(), _font(bold=True)
+
+        # Layout, in figure fractions of a 600×450 picture.
+        W, H = self.width, self.height
+        px_x, px_y = self.dpi / BASE_DPI / W, self.dpi / BASE_DPI / H  # one base pixel
+        left, right = 58 * px_x, 1 - 152 * px_x
+        bottom, top = 56 * px_y, 1 - 66 * px_y
+        ax = fig.add_axes((left, bottom, right - left, top - bottom))
+        self.ax = ax
+        ax.set_xlim(*s.xlim)
+        ax.set_ylim(*s.ylim)
+        ax.set_facecolor("white")
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        for side in ("left", "bottom"):
+            ax.spines[side].set_color("#9E9E9E")
+        ax.tick_params(colors=MUTED, length=3, width=0.6)
+        ax.grid(True, color="#EBEBEB", linewidth=0.6)
+        ax.set_axisbelow(True)
+        from matplotlib.ticker import MaxNLocator
+
+        for axis, lim, setter in (
+            ("x", s.xlim, ax.set_xticks),
+            ("y", s.ylim, ax.set_yticks),
+        ):
+            ticks = MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(*lim)
+            ticks = ticks[(ticks >= lim[0] - 1e-9) & (ticks <= lim[1] + 1e-9)]
+            labels = [_tick(v) for v in ticks]
+            setter(ticks, labels, fontproperties=regular, fontsize=8.5, color=MUTED)
+            del axis
+        x_name = fit.names.get("x", "x")
+        ax.set_xlabel("Intercept", fontproperties=regular, fontsize=10, color=TEXT, labelpad=3)
+        ax.set_ylabel(
+            f"Slope for {x_name}", fontproperties=regular, fontsize=10, color=TEXT, labelpad=3
+        )
+
+        # Titles and captions.
+        fig.text(12 * px_x, 1 - 10 * px_y, title, fontproperties=bold, fontsize=12.5,
+                 color=TEXT, va="top", ha="left")
+        if subtitle:
+            fig.text(12 * px_x, 1 - 32 * px_y, subtitle, fontproperties=regular, fontsize=8.5,
+                     color=MUTED, va="top", ha="left")
+        notes = []
+        if s.n_outside:
+            notes.append(f"{_plural(s.n_outside, 'cluster')} outside the view")
+        if s.n_left_out:
+            notes.append(f"{_plural(s.n_left_out, 'cluster')} without a by-cluster slope not shown")
+        if notes:
+            fig.text(12 * px_x, 6 * px_y, " · ".join(notes), fontproperties=regular,
+                     fontsize=8, color=MUTED, va="bottom", ha="left", style="normal")
+
+        # The fitted random-effect distribution N(β̂, Σ̂): its 50% and 90% contours.
+        if options.ellipses:
+            for level, style in zip(ELLIPSE_LEVELS, ("-", "--"), strict=True):
+                e = ellipse_points(s.center, s.covariance, level)
+                ax.plot(e[:, 0], e[:, 1], color=ELLIPSE, linewidth=0.9, linestyle=style,
+                        alpha=0.7, zorder=1.5)
+        if s.truth is not None:
+            ax.scatter(s.truth[:, 0], s.truth[:, 1], s=16, marker="x", color=TRUTH,
+                       linewidths=0.8, alpha=0.6, zorder=1.8)
+
+        # The moving artists, drawn per frame.
+        m = len(s.ols)
+        self.paths = LineCollection(
+            np.zeros((m, 2, 2)), colors=PATH, linewidths=0.8, alpha=0.55, zorder=2
+        )
+        ax.add_collection(self.paths, autolim=False)
+        self.heads = PolyCollection(
+            [], facecolors=PATH, edgecolors="none", alpha=0.9, zorder=2.1,
+            transform=IdentityTransform(),
+        )
+        ax.add_collection(self.heads, autolim=False)
+        ring_colors = np.zeros((m, 4))
+        ring_colors[:, :3] = _mix(BY_CLUSTER, BY_CLUSTER, 0)
+        ring_colors[:, 3] = 0.25 + 0.6 * s.alpha
+        self.rings = ax.scatter(
+            s.ols[:, 0], s.ols[:, 1], s=s.sizes * 0.8, facecolors="none",
+            edgecolors=ring_colors, linewidths=0.8, zorder=2.2,
+        )
+        self.points = ax.scatter(
+            s.ols[:, 0], s.ols[:, 1], s=s.sizes, linewidths=0.5, edgecolors="white", zorder=3
+        )
+        self.hole = ax.scatter(
+            [s.center[0]], [s.center[1]], s=190, color=HOLE, alpha=0.62, linewidths=0,
+            zorder=4,
+        )
+
+        # The phase: a track from "by-cluster" to "mixed" with a dot at t.
+        y_phase = 1 - 18 * px_y
+        x0, x1 = 1 - 118 * px_x, 1 - 48 * px_x
+        fig.text(x0 - 5 * px_x, y_phase, "by-cluster", fontproperties=bold, fontsize=8,
+                 color=BY_CLUSTER, ha="right", va="center")
+        fig.text(x1 + 5 * px_x, y_phase, "mixed", fontproperties=bold, fontsize=8,
+                 color=MIXED, ha="left", va="center")
+        fig.add_artist(Line2D([x0, x1], [y_phase, y_phase], transform=fig.transFigure,
+                              color="#C8C8C8", linewidth=2.2, solid_capstyle="round"))
+        self.phase_track = (x0, x1, y_phase)
+        self.phase = Line2D([x0], [y_phase], transform=fig.transFigure, marker="o",
+                            markersize=7.5, color=BY_CLUSTER, markeredgecolor="white",
+                            markeredgewidth=0.8, linestyle="none")
+        fig.add_artist(self.phase)
+        self.phase_text = fig.text(1 - 83 * px_x, y_phase - 14 * px_y, "", fontproperties=regular,
+                                   fontsize=7.5, color=MUTED, ha="center", va="center")
+
+        self._legend(fig, ax, options, s, regular, bold, px_x, px_y)
+
+        self.animated = [self.paths, self.heads, self.rings, self.points, self.hole,
+                         self.phase, self.phase_text]
+        for a in self.animated:
+            a.set_animated(True)
+        self.canvas.draw()
+        self.background = self.canvas.copy_from_bbox(fig.bbox)
+        self._data_to_px = ax.transData
+
+    def _legend(self, fig, ax, options, s, regular, bold, px_x, px_y) -> None:  # type: ignore[no-untyped-def]
+        from matplotlib.lines import Line2D
+
+        def dot(color: str, size: float, alpha: float = 1.0, edge: str = "white") -> Line2D:
+            return Line2D([], [], marker="o", linestyle="none", markersize=size, color=color,
+                          alpha=alpha, markeredgecolor=edge, markeredgewidth=0.5)
+
+        handles: list[Line2D] = [
+            dot(BY_CLUSTER, 6.5),
+            dot(MIXED, 6.5),
+            dot(HOLE, 11.5, alpha=0.62, edge="none"),
+        ]
+        labels = ["by-cluster (OLS)", "mixed model", "population\naverage"]
+        if options.ellipses:
+            handles += [
+                Line2D([], [], color=ELLIPSE, linewidth=0.9, alpha=0.7),
+                Line2D([], [], color=ELLIPSE, linewidth=0.9, alpha=0.7, linestyle="--"),
+            ]
+            labels += ["50% of fitted\ndistribution", "90%"]
+        if s.truth is not None:
+            handles.append(Line2D([], [], marker="x", linestyle="none", markersize=5,
+                                  color=TRUTH, alpha=0.6, markeredgewidth=0.8))
+            labels.append("true value")
+        leg = fig.legend(handles, labels, loc="upper left",
+                         bbox_to_anchor=(1 - 146 * px_x, 1 - 62 * px_y), frameon=False,
+                         prop=regular, fontsize=8.5, handlelength=1.6, handletextpad=0.5,
+                         labelspacing=0.7, borderaxespad=0, borderpad=0, labelcolor=TEXT)
+        for text in leg.get_texts():
+            text.set_fontproperties(regular)
+            text.set_fontsize(8.5)
+        if s.size_legend:
+            sizes = [dot("#7F7F7F", math.sqrt(POINT_AREA * k / float(np.median(s.n))))
+                     for k in s.size_legend]
+            leg2 = fig.legend(sizes, [str(k) for k in s.size_legend], loc="lower left",
+                              bbox_to_anchor=(1 - 146 * px_x, 56 * px_y), frameon=False,
+                              prop=regular, fontsize=8.5, title="cluster size (n)",
+                              title_fontproperties=regular, handletextpad=0.5,
+                              labelspacing=0.6, borderaxespad=0, borderpad=0,
+                              alignment="left")
+            leg2.get_title().set_fontsize(8.5)
+            leg2.get_title().set_color(TEXT)
+            for text in leg2.get_texts():
+                text.set_fontproperties(regular)
+                text.set_fontsize(8.5)
+                text.set_color(TEXT)
+
+    # -- geometry ------------------------------------------------------------------------------
+
+    def positions(self, t: float) -> np.ndarray:
+        """Data coordinates of the moving points at progress t."""
+        s = self.scene
+        return s.ols + float(t) * (s.mixed - s.ols)  # type: ignore[no-any-return]
+
+    def pixels(self, points: np.ndarray) -> np.ndarray:
+        """(col, row) image coordinates of data points (row 0 at the top; pixel centers at .5)."""
+        d = self._data_to_px.transform(np.asarray(points, dtype=float).reshape(-1, 2))
+        return np.stack([d[:, 0], self.height - d[:, 1]], axis=1)
+
+    # -- drawing -------------------------------------------------------------------------------
+
+    def _update(self, t: float) -> None:
+        s = self.scene
+        t = float(min(max(t, 0.0), 1.0))
+        pos = self.positions(t)
+        self.paths.set_segments(np.stack([s.ols, pos], axis=1))
+        self.paths.set_visible(t > 0)
+        self.rings.set_visible(t > 0)
+        self.points.set_offsets(pos)
+        colors = np.empty((len(pos), 4))
+        colors[:, :3] = _mix(BY_CLUSTER, MIXED, t)
+        colors[:, 3] = s.alpha
+        self.points.set_facecolors(colors)
+        self.heads.set_verts(self._arrowheads(pos, t))
+        x0, x1, y = self.phase_track
+        self.phase.set_data([x0 + t * (x1 - x0)], [y])
+        self.phase.set_color(tuple(_mix(BY_CLUSTER, MIXED, t)))
+        self.phase.set_markeredgecolor("white")
+        if t <= 0:
+            label = "by-cluster estimates"
+        elif t >= 1:
+            label = "mixed-model estimates"
+        else:
+            label = "shrinking…"
+        self.phase_text.set_text(label)
+
+    def _arrowheads(self, pos: np.ndarray, t: float) -> list[np.ndarray]:
+        """Small triangles just behind each moving point, pointing along its path (pixels)."""
+        if t <= 0 or len(pos) == 0:
+            return []
+        disp = self._data_to_px.transform
+        start, end = disp(self.scene.ols), disp(pos)
+        v = end - start
+        length = np.hypot(v[:, 0], v[:, 1])
+        radius = np.sqrt(self.scene.sizes / math.pi) * self.scale  # marker radius, pixels
+        head_len, head_w = 5.0 * self.scale / 1.39, 2.4 * self.scale / 1.39
+        ok = length > radius + head_len + 2.0
+        u = np.zeros_like(v)
+        u[ok] = v[ok] / length[ok, None]
+        nrm = np.stack([-u[:, 1], u[:, 0]], axis=1)
+        tip = end - u * (radius[:, None] + 0.8)
+        base = tip - u * head_len
+        tri = np.stack([tip, base + nrm * head_w, base - nrm * head_w], axis=1)
+        return list(tri[ok])
+
+    def rgba(self, t: float) -> np.ndarray:
+        """The picture at progress t as an (height, width, 4) uint8 array (a copy)."""
+        self._update(t)
+        self.canvas.restore_region(self.background)
+        for a in self.animated:
+            if a.get_visible():
+                self.figure.draw_artist(a)
+        self.canvas.blit(self.figure.bbox)
+        return np.array(self.canvas.buffer_rgba(), copy=True)
+
+
+def _tick(v: float) -> str:
+    text = f"{v:.2f}".rstrip("0").rstrip(".")
+    text = "0" if text in ("-0", "") else text
+    return text.replace("-", "\u2212")
+
+
+def pixel_positions(fit: Fit, options: AnimationOptions, t: float) -> np.ndarray:
+    """Pixel (col, row) of each cluster's point at progress t, one row per row of
+    `fit.clusters`; NaN for clusters left out of the motion."""
+    fig = ShrinkageFigure(fit, options, title="", subtitle="")
+    out = np.full((len(fit.clusters), 2), np.nan)
+    out[fig.scene.rows] = fig.pixels(fig.positions(t))
+    return out
+
+
+def encode_png(rgba: np.ndarray) -> bytes:
+    """PNG bytes of an RGBA array (as RGB: the picture is opaque), deterministic."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgba[:, :, :3])).save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
+def render_png(fit: Fit, options: AnimationOptions, *, title: str, subtitle: str) -> bytes:
+    """The final state with the full paths, as PNG bytes of the GIF's size."""
+    fig = ShrinkageFigure(fit, options, title=title, subtitle=subtitle)
+    return encode_png(fig.rgba(1.0))
