@@ -324,6 +324,19 @@ def formula(fit: Fit) -> str:
     return f"{y} ~ {x} + ({term} | {g})"
 
 
+def cat_fill(*items: str) -> list[str]:
+    """`cat(..., fill = TRUE)`: items joined by spaces, a new line where the next item would
+    reach the 80th column (the space before it stays at the end of the line)."""
+    lines = [items[0]]
+    for item in items[1:]:
+        lines[-1] += " "
+        if len(lines[-1]) + len(item) >= R_WIDTH:
+            lines.append(item)
+        else:
+            lines[-1] += item
+    return lines
+
+
 def _n_parameters(fit: Fit) -> int:
     return len(fit.fixed_effects) + len(fit.theta) + 1
 
@@ -405,10 +418,10 @@ def format_summary(fit: Fit, *, data_name: str = "df") -> str:
         title = "Linear mixed model fit by REML ['lmerMod']"
     else:
         title = "Linear mixed model fit by maximum likelihood  ['lmerMod']"
-    lines = [title, f"Formula: {formula(fit)}", f"   Data: {data_name}", ""]
+    lines = [title, *cat_fill("Formula:", formula(fit)), *cat_fill("   Data:", data_name), ""]
     if fit.method == "reml":
         criterion = format_r([r_round(fit.criterion, 1)])[0]
-        lines.append(f"REML criterion at convergence: {criterion}")
+        lines += cat_fill("REML criterion at convergence:", criterion)
     else:
         lines += _aic_table(fit)
     lines.append("")
@@ -416,7 +429,7 @@ def format_summary(fit: Fit, *, data_name: str = "df") -> str:
     lines.append("")
     lines += _random_effects_lines(fit, digits)
     cluster = fit.names["cluster"]
-    lines.append(f"Number of obs: {fit.n_obs}, groups:  {cluster}, {fit.n_groups}")
+    lines += cat_fill(f"Number of obs: {fit.n_obs}, groups: ", f"{cluster}, {fit.n_groups}")
     if fit.fixed_effects:
         lines += ["", "Fixed effects:"]
         lines += format_coefmat(

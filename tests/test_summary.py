@@ -18,6 +18,7 @@ import pytest
 
 from shrinkcli.fit import CLUSTER_COLUMNS, Fit, FixedEffect, OptSummary, RandomEffects
 from shrinkcli.summary import (
+    cat_fill,
     format_coefmat,
     format_r,
     format_summary,
@@ -191,6 +192,16 @@ def test_singular_message_is_not_repeated() -> None:
     fit, data_name, expected = load_case("singular-corr-one")
     fit = Fit(**{**fit.__dict__, "warnings": ("boundary (singular) fit: see help('isSingular')",)})
     assert format_summary(fit, data_name=data_name) == expected
+
+
+def test_long_group_names_wrap_as_cat_fill_does() -> None:
+    # R: cat("Number of obs: 1000, groups: ", paste0(strrep("c", n), ", 100"), fill = TRUE)
+    head = "Number of obs: 1000, groups: "
+    assert cat_fill(head, "c" * 44 + ", 100") == [head + " " + "c" * 44 + ", 100"]
+    assert cat_fill(head, "c" * 45 + ", 100") == [head + " ", "c" * 45 + ", 100"]
+    ref = json.loads((REFERENCE / "baseline" / "lme4.json").read_text())
+    fit = build_fit(ref["reml"], names={"y": "y", "x": "x", "cluster": "c" * 50})
+    assert f"groups:  \n{'c' * 50}, 100\n" in format_summary(fit)
 
 
 def test_backquoted_names() -> None:
