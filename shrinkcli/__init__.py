@@ -1,1 +1,64 @@
-"""shrink: teach and measure shrinkage in linear mixed models."""
+"""shrink: teach and measure shrinkage (partial pooling) in linear mixed models.
+
+The library API::
+
+    from shrinkcli import load_scenario, simulate, fit
+    sim = simulate(load_scenario("scenarios/baseline.yaml"))
+    result = fit(sim.data, truth=sim.truth)
+
+Names are imported on first use, so that ``shrink --help`` starts instantly. ``fit`` and
+``simulate`` are the functions, even though modules of the same names hold them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_LAZY: dict[str, tuple[str, str]] = {
+    "fit": ("shrinkcli.fit", "fit"),
+    "Fit": ("shrinkcli.fit", "Fit"),
+    "simulate": ("shrinkcli.simulate", "simulate"),
+    "SimulatedData": ("shrinkcli.simulate", "SimulatedData"),
+    "Scenario": ("shrinkcli.scenario", "Scenario"),
+    "load_scenario": ("shrinkcli.scenario", "load_scenario"),
+    "ShrinkError": ("shrinkcli.errors", "ShrinkError"),
+}
+#: Names that are both a submodule and the function it holds; the function wins.
+_SHADOWED = frozenset({"fit", "simulate"})
+
+__all__ = ["__version__", *_LAZY]
+
+if TYPE_CHECKING:
+    from .errors import ShrinkError as ShrinkError
+    from .fit import Fit as Fit
+    from .fit import fit as fit
+    from .scenario import Scenario as Scenario
+    from .scenario import load_scenario as load_scenario
+    from .simulate import SimulatedData as SimulatedData
+    from .simulate import simulate as simulate
+
+
+class _Package(types.ModuleType):
+    """Resolves the library API lazily and keeps `fit`/`simulate` bound to the functions when
+    their modules are imported (the import system would rebind them to the modules)."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _LAZY:
+            module, attr = _LAZY[name]
+            value = getattr(importlib.import_module(module), attr)
+            types.ModuleType.__setattr__(self, name, value)
+            return value
+        raise AttributeError(f"module 'shrinkcli' has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _SHADOWED and isinstance(value, types.ModuleType):
+            return
+        types.ModuleType.__setattr__(self, name, value)
+
+
+sys.modules[__name__].__class__ = _Package

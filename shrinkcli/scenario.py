@@ -22,8 +22,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
-from .errors import ScenarioError
+from .errors import ScenarioError, UsageError
 
 #: Largest data set a scenario may ask for: R's `rep()` and `sample.int()` index with 32-bit ints.
 MAX_ROWS = 2**31 - 1
@@ -239,7 +240,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node)
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -250,7 +251,7 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[
 
 _UniqueKeyLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_mapping,  # type: ignore[arg-type]
+    _construct_mapping,
 )
 
 
@@ -259,7 +260,7 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _message(err: dict[str, Any]) -> str:
+def _message(err: ErrorDetails) -> str:
     loc = [str(p) for p in err["loc"]]
     kind = err["type"]
     if kind == "extra_forbidden":
@@ -346,9 +347,17 @@ def parse_scenario(text: str, *, source: str = "<scenario>", default_name: str =
 
 def with_overrides(s: Scenario, **changes: Any) -> Scenario:
     """A copy of `s` with some keys changed (None means: keep), validated again."""
+    given = {k: v for k, v in changes.items() if v is not None}
+    if not given:
+        return s
     data = s.model_dump()
-    data.update({k: v for k, v in changes.items() if v is not None})
+    data.update(given)
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(f"{s.name}: {_message(exc.errors()[0])}") from None
+        err = exc.errors()[0]
+        field = str(err["loc"][0]) if err["loc"] else ""
+        if field in given:
+            got = given[field]
+            raise UsageError(f"--{field}: must be {ALLOWED[field]} (got {got!r})") from None
+        raise ScenarioError(f"{s.name}: {_message(err)}") from None

@@ -1,0 +1,461 @@
+"""The `shrink` command line: parses arguments, calls the library, prints, maps errors to exit
+codes. Data goes to stdout, everything else to stderr; heavy modules are imported inside the
+commands so that `shrink --help` answers at once."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+try:  # typer vendors click in recent releases
+    from typer._click import exceptions as cx
+except ImportError:  # pragma: no cover - older typer with click installed
+    from click import exceptions as cx  # type: ignore[no-redef]
+from typer.core import TyperGroup
+
+from . import __version__
+from .errors import ShrinkError, UsageError
+
+if TYPE_CHECKING:
+    from .fit import Fit
+    from .inputs import Input
+    from .scenario import AnimationOptions
+
+
+class _Group(TyperGroup):
+    """Runs commands with one-line errors: `shrink CMD: error: ...` on stderr, exit 2 for usage
+    and scenario errors, 1 for data, fit and I/O errors; never a traceback."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            rv = super().main(
+                args=args,
+                prog_name=prog_name or "shrink",
+                complete_var=complete_var,
+                standalone_mode=False,
+                **extra,
+            )
+        except cx.NoArgsIsHelpError as exc:
+            typer.echo(exc.ctx.get_help() if exc.ctx else "", err=True)
+            _exit(2, standalone_mode)
+        except cx.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx else "shrink"
+            message = exc.format_message().replace("Value error, ", "")
+            _fail(f"{where}: error: {message} (see '{where} --help')", 2)
+        except cx.ClickException as exc:
+            _fail(f"shrink: error: {exc.format_message()}", exc.exit_code)
+        except typer.Abort:
+            _fail("shrink: interrupted", 130)
+        except ShrinkError as exc:
+            _fail(f"shrink: error: {exc}", exc.exit_code)
+        except BrokenPipeError:
+            # The reader went away (e.g. `| head`): stop quietly, as Unix tools do.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            _exit(0, standalone_mode)
+        except KeyboardInterrupt:
+            _fail("shrink: interrupted", 130)
+        code = rv if isinstance(rv, int) else 0
+        if standalone_mode:
+            sys.exit(code)
+        return rv
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    typer.echo(message, err=True)
+    sys.exit(code)
+
+
+def _exit(code: int, standalone_mode: bool) -> NoReturn:
+    sys.exit(code)
+
+
+app = typer.Typer(
+    name="shrink",
+    cls=_Group,
+    help="Shrinkage (partial pooling) in linear mixed models: simulate the post's scenarios, "
+    "fit them exactly as lme4 does, animate and report how clusters borrow strength.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"shrink {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Shrinkage (partial pooling) in linear mixed models."""
+
+
+# -- shared options (defined once, same meaning in every command) -----------------------------
+
+
+class TableFormat(str, Enum):
+    csv = "csv"
+    tsv = "tsv"
+    json = "json"
+
+
+class FitFormat(str, Enum):
+    csv = "csv"
+    tsv = "tsv"
+    json = "json"
+    summary = "summary"
+
+
+class RngName(str, Enum):
+    r = "r"
+    numpy = "numpy"
+
+
+class MethodName(str, Enum):
+    reml = "reml"
+    ml = "ml"
+
+
+class RandomName(str, Enum):
+    intercept_slope = "intercept-slope"
+    intercept = "intercept"
+
+
+class EngineName(str, Enum):
+    native = "native"
+    statsmodels = "statsmodels"
+
+
+class ZoomName(str, Enum):
+    baseline = "baseline"
+    data = "data"
+
+
+OutputOpt = Annotated[
+    str, typer.Option("-o", "--output", help="Where to write: a file, or '-' for stdout.")
+]
+SeedOpt = Annotated[
+    int | None, typer.Option("--seed", help="Override the scenario's seed.", show_default=False)
+]
+RngOpt = Annotated[
+    RngName | None,
+    typer.Option("--rng", help="Override the scenario's generator: r (R-identical) or numpy."),
+]
+InputArg = Annotated[
+    str,
+    typer.Argument(
+        help="A scenario (.yaml, simulated first), a CSV/TSV file, or '-' for CSV on stdin.",
+        show_default=False,
+        metavar="INPUT",
+    ),
+]
+YOpt = Annotated[str, typer.Option("--y", help="Response column.")]
+XOpt = Annotated[str, typer.Option("--x", help="Covariate column.")]
+ClusterOpt = Annotated[str, typer.Option("--cluster", help="Cluster (grouping) column.")]
+MethodOpt = Annotated[
+    MethodName | None,
+    typer.Option("--method", help="reml or ml [default: the scenario's, else reml]."),
+]
+RandomOpt = Annotated[
+    RandomName | None,
+    typer.Option(
+        "--random",
+        help="Random effects: intercept-slope, or intercept only [default: the scenario's, "
+        "else intercept-slope].",
+    ),
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes on stderr.")]
+
+
+def _note(message: str, quiet: bool = False) -> None:
+    """A message for the user on stderr (never stdout)."""
+    if not quiet:
+        typer.echo(message, err=True)
+
+
+def _warn(warnings: Sequence[str]) -> None:
+    for w in warnings:
+        typer.echo(f"shrink: warning: {w}", err=True)
+
+
+def _fit_input(
+    inp: Input,
+    *,
+    y: str,
+    x: str,
+    cluster: str,
+    method: MethodName | None,
+    random: RandomName | None,
+    engine: EngineName = EngineName.native,
+) -> Fit:
+    model = inp.scenario.model if inp.scenario is not None else None
+    m = method.value if method else (model.method if model else "reml")
+    r = random.value if random else (model.random if model else "intercept-slope")
+    kwargs: dict[str, Any] = dict(y=y, x=x, cluster=cluster, method=m, random=r, truth=inp.truth)
+    if engine is EngineName.statsmodels:
+        from .fit_statsmodels import fit_statsmodels
+
+        result = fit_statsmodels(inp.data, **kwargs)
+    else:
+        from .fit import fit
+
+        result = fit(inp.data, **kwargs)
+    _warn(result.warnings)
+    return result
+
+
+# -- simulate ---------------------------------------------------------------------------------
+
+
+@app.command()
+def simulate(
+    scenario: Annotated[
+        str,
+        typer.Argument(help="A scenario file (.yaml).", show_default=False, metavar="SCENARIO"),
+    ],
+    output: OutputOpt = "-",
+    format: Annotated[TableFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        TableFormat.csv
+    ),
+    seed: SeedOpt = None,
+    rng: RngOpt = None,
+    truth: Annotated[
+        str | None,
+        typer.Option(
+            "--truth", help="Also write cluster,true_intercept,true_slope to this file."
+        ),
+    ] = None,
+) -> None:
+    """Simulate a scenario's data (R-identical).
+
+    Writes y,x,cluster in the post's row order; with rng r the numbers are exactly those of
+    R's create_data() in the post.
+    """
+    from .io import check_output_path, table_text, write_output
+    from .scenario import load_scenario, with_overrides
+    from .simulate import simulate as run
+
+    check_output_path(output)
+    if truth is not None:
+        if truth == "-":
+            raise UsageError("--truth needs a file name (stdout is for the data)")
+        check_output_path(truth)
+    sc = with_overrides(load_scenario(scenario), seed=seed, rng=rng.value if rng else None)
+    sim = run(sc)
+    text = table_text(sim.data, format.value)
+    truth_text = table_text(sim.truth, format.value) if truth is not None else None
+    write_output(output, text)
+    if truth is not None and truth_text is not None:
+        write_output(truth, truth_text)
+
+
+# -- fit --------------------------------------------------------------------------------------
+
+
+@app.command()
+def fit(
+    input: InputArg,
+    y: YOpt = "y",
+    x: XOpt = "x",
+    cluster: ClusterOpt = "cluster",
+    method: MethodOpt = None,
+    random: RandomOpt = None,
+    engine: Annotated[
+        EngineName,
+        typer.Option(
+            "--engine", help="native (exact, fast) or statsmodels (MixedLM lbfgs, a cross-check)."
+        ),
+    ] = EngineName.native,
+    format: Annotated[
+        FitFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="csv/tsv: one row per cluster; json: the whole fit; summary: lme4's summary.",
+        ),
+    ] = FitFormat.csv,
+    output: OutputOpt = "-",
+    seed: SeedOpt = None,
+    rng: RngOpt = None,
+) -> None:
+    """Fit the mixed model exactly as lme4 does.
+
+    Fits y ~ x + (x | cluster) (or (1 | cluster)) by REML or ML, plus one OLS line per
+    cluster, and reports how far each cluster is shrunk.
+    """
+    from .inputs import load_input
+    from .io import check_output_path, table_text, to_json_text, write_output
+
+    check_output_path(output)
+    inp = load_input(input, seed=seed, rng=rng.value if rng else None)
+    result = _fit_input(
+        inp, y=y, x=x, cluster=cluster, method=method, random=random, engine=engine
+    )
+    if format is FitFormat.summary:
+        from .summary import format_summary
+
+        text = format_summary(result, data_name=inp.name)
+    elif format is FitFormat.json:
+        text = to_json_text(result.to_dict())
+    else:
+        text = table_text(result.to_frame(), "tsv" if format is FitFormat.tsv else "csv")
+    write_output(output, text)
+
+
+# -- animate ----------------------------------------------------------------------------------
+
+
+def _animation_options(
+    base: AnimationOptions, changes: dict[str, Any], flags: dict[str, str]
+) -> AnimationOptions:
+    """The scenario's animation section with command-line values on top; a bad value names
+    its option."""
+    from pydantic import ValidationError
+
+    from .scenario import ALLOWED, AnimationOptions, parse_size
+
+    data = base.model_dump()
+    if changes.get("size") is not None:
+        try:
+            data["width"], data["height"] = parse_size(changes.pop("size"))
+        except ValueError as exc:
+            raise UsageError(f"--size: {exc}") from None
+    changes.pop("size", None)
+    data.update({k: v for k, v in changes.items() if v is not None})
+    try:
+        return AnimationOptions.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = str(err["loc"][0]) if err["loc"] else ""
+        flag = flags.get(key, key)
+        allowed = ALLOWED.get(f"animation.{key}", "valid")
+        raise UsageError(f"{flag}: must be {allowed} (got {err.get('input')!r})") from None
+
+
+@app.command()
+def animate(
+    input: InputArg,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="The GIF to write ('-' for stdout) [default: NAME.gif].",
+            show_default=False,
+        ),
+    ] = None,
+    png: Annotated[
+        str | None,
+        typer.Option("--png", help="Also write a PNG of the final state with the paths."),
+    ] = None,
+    frames: Annotated[
+        int | None, typer.Option("--frames", help="Number of frames [default: 120].")
+    ] = None,
+    fps: Annotated[
+        float | None, typer.Option("--fps", help="Frames per second [default: 10].")
+    ] = None,
+    size: Annotated[
+        str | None, typer.Option("--size", help="WIDTHxHEIGHT in pixels [default: 600x450].")
+    ] = None,
+    zoom: Annotated[
+        ZoomName | None,
+        typer.Option(
+            "--zoom",
+            help="baseline: the post's fixed view, same in every scenario; data: fit all points.",
+        ),
+    ] = None,
+    ellipses: Annotated[
+        bool | None,
+        typer.Option(
+            "--ellipses/--no-ellipses", help="50% and 90% ellipses of N(β̂, Σ̂) [default: on]."
+        ),
+    ] = None,
+    truth: Annotated[
+        bool | None,
+        typer.Option("--truth/--no-truth", help="Show the true coefficients [default: off]."),
+    ] = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", help="Worker processes [default: cores].")
+    ] = None,
+    y: YOpt = "y",
+    x: XOpt = "x",
+    cluster: ClusterOpt = "cluster",
+    method: MethodOpt = None,
+    random: RandomOpt = None,
+    seed: SeedOpt = None,
+    rng: RngOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Animate the shrinkage as a GIF.
+
+    Each cluster's by-cluster estimate slides to its mixed-model estimate, pulled toward the
+    population average.
+    """
+    from .inputs import is_scenario_path, load_input, parameter_line
+    from .io import check_output_path, write_output
+    from .scenario import AnimationOptions, load_scenario
+
+    if jobs is not None and jobs < 1:
+        raise UsageError(f"--jobs: must be an integer ≥ 1 (got {jobs})")
+    # Options first: a bad option costs nothing and writes nothing.
+    base = load_scenario(input).animation if is_scenario_path(input) else AnimationOptions()
+    options = _animation_options(
+        base,
+        dict(frames=frames, fps=fps, size=size, zoom=zoom.value if zoom else None,
+             ellipses=ellipses, truth=truth),
+        {"frames": "--frames", "fps": "--fps", "width": "--size", "height": "--size",
+         "zoom": "--zoom"},
+    )
+    inp = load_input(input, seed=seed, rng=rng.value if rng else None)
+    gif_path = output if output is not None else f"{inp.name}.gif"
+    if gif_path != "-" and not gif_path.lower().endswith(".gif"):
+        raise UsageError(f"-o/--output: {gif_path}: the animation is a GIF; name it *.gif")
+    check_output_path(gif_path)
+    if png is not None:
+        if png == "-" or not png.lower().endswith(".png"):
+            raise UsageError(f"--png: {png}: give a file name ending in .png")
+        check_output_path(png)
+    result = _fit_input(inp, y=y, x=x, cluster=cluster, method=method, random=random)
+
+    from .animate import render_gif
+    from .plot import render_png
+
+    title = inp.title
+    if inp.scenario is not None:
+        subtitle = parameter_line(inp.scenario)
+    else:
+        subtitle = f"{result.n_groups} clusters, {result.n_obs} observations"
+    gif = render_gif(result, options, title=title, subtitle=subtitle, jobs=jobs)
+    picture = render_png(result, options, title=title, subtitle=subtitle) if png else None
+    write_output(gif_path, gif)
+    if png is not None and picture is not None:
+        write_output(png, picture)
+    if gif_path != "-":
+        _note(f"wrote {gif_path} ({len(gif) / 1e6:.2f} MB, {options.frames} frames)", quiet)
+    if png is not None:
+        _note(f"wrote {png}", quiet)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

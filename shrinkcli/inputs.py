@@ -1,0 +1,86 @@
+"""What the commands take as INPUT: a scenario file (simulated first), a CSV/TSV file, or CSV
+on stdin ('-'). Resolves it to a data set, with the truth and scenario when there are any."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import DataError, UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .scenario import Scenario
+
+SCENARIO_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class Input:
+    """A resolved input: its name (for titles and folders), the data, and for a scenario the
+    truth and the scenario itself."""
+
+    name: str
+    source: str
+    data: pd.DataFrame
+    truth: pd.DataFrame | None = None
+    scenario: Scenario | None = None
+
+    @property
+    def title(self) -> str:
+        if self.scenario is not None:
+            return self.scenario.title or self.scenario.name
+        return self.name
+
+
+def is_scenario_path(source: str) -> bool:
+    return source.lower().endswith(SCENARIO_SUFFIXES)
+
+
+def load_input(
+    source: str, *, seed: int | None = None, rng: str | None = None, stdin_text: str | None = None
+) -> Input:
+    """Resolve INPUT. `seed` and `rng` override a scenario's and are refused for data files."""
+    if is_scenario_path(source):
+        from .scenario import load_scenario, with_overrides
+        from .simulate import simulate
+
+        scenario = with_overrides(load_scenario(source), seed=seed, rng=rng)
+        sim = simulate(scenario)
+        return Input(scenario.name, source, sim.data, sim.truth, scenario)
+    if seed is not None or rng is not None:
+        raise UsageError("--seed and --rng apply to scenario files (.yaml), not to data files")
+    from .io import read_table
+
+    if source == "-":
+        if stdin_text is None:
+            if sys.stdin is None or sys.stdin.isatty():
+                raise UsageError("INPUT is '-' but nothing is piped to stdin")
+            stdin_text = sys.stdin.read()
+        return Input("stdin", "<stdin>", read_table("<stdin>", text=stdin_text))
+    p = Path(source)
+    if p.suffix.lower() not in (".csv", ".tsv", ".tab", ".txt", ""):
+        raise DataError(
+            f"{source}: unknown kind of file; give a scenario (.yaml), a table (.csv, .tsv) "
+            "or '-' for CSV on stdin"
+        )
+    return Input(p.stem or "data", source, read_table(source))
+
+
+def parameter_line(scenario: Scenario) -> str:
+    """The scenario's key parameters in one line, for subtitles."""
+    s = scenario
+    parts = [
+        f"{s.n_cluster} clusters × {s.obs_per_cluster} obs",
+        f"σ = {s.sigma:g}",
+        f"sd_int = {s.sd_int:g}",
+        f"sd_slope = {s.sd_slope:g}",
+    ]
+    if s.cor:
+        parts.append(f"cor = {s.cor:g}")
+    if s.balanced < 1:
+        parts.append(f"{s.balanced:.0%} of rows kept")
+    return " · ".join(parts)

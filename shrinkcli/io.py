@@ -1,0 +1,182 @@
+"""Reading input tables and writing outputs: the only module that touches files for the
+library. Every file is written atomically (a temporary file beside it, then a rename), so an
+interrupted or failed run never leaves a half-written file."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from .errors import DataError, OutputError, UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+TableFormat = Literal["csv", "tsv", "json"]
+
+_INT_RE = re.compile(r"-?(0|[1-9][0-9]*)")
+
+
+def check_output_path(path: str) -> None:
+    """Refuse an output path that cannot be written, before any work is done."""
+    if path == "-":
+        return
+    p = Path(path)
+    if p.is_dir():
+        raise UsageError(f"{path}: is a directory; give a file name for the output")
+    parent = p.parent
+    if not parent.exists():
+        raise UsageError(f"{path}: folder {str(parent)!r} does not exist")
+    if not parent.is_dir():
+        raise UsageError(f"{path}: {str(parent)!r} is not a folder")
+    if not os.access(parent, os.W_OK):
+        raise UsageError(f"{path}: folder {str(parent)!r} is not writable")
+
+
+def write_atomic(path: str | Path, data: bytes | str) -> None:
+    """Write `data` to `path` through a temporary file in the same folder and a rename."""
+    p = Path(path)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
+    except OSError as exc:
+        raise OutputError(f"{p}: cannot write: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, p)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise OutputError(f"{p}: cannot write: {exc.strerror}") from None
+
+
+def write_output(path: str, data: bytes | str) -> None:
+    """Write to stdout for '-', else atomically to the file."""
+    if path == "-":
+        if isinstance(data, bytes):
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        else:
+            sys.stdout.write(data)
+            sys.stdout.flush()
+        return
+    write_atomic(path, data)
+
+
+def _json_number(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if hasattr(v, "item"):  # numpy scalar
+        return _json_number(v.item())
+    return v
+
+
+def to_json_text(obj: Any) -> str:
+    """JSON with floats at full round-trip precision and NaN as null."""
+    return json.dumps(_clean(obj), indent=2, allow_nan=False) + "\n"
+
+
+def _clean(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    return _json_number(obj)
+
+
+def table_text(df: pd.DataFrame, fmt: TableFormat) -> str:
+    """A data frame as CSV, TSV (numbers at full round-trip precision, missing values empty)
+    or JSON (an array of row objects, missing values null)."""
+    if fmt == "json":
+        cols = list(df.columns)
+        rows: Iterable[tuple[Any, ...]] = df.itertuples(index=False, name=None)
+        records = [dict(zip(cols, row, strict=True)) for row in rows]
+        return to_json_text(records)
+    buf = io.StringIO()
+    df.to_csv(buf, index=False, sep="," if fmt == "csv" else "\t", na_rep="", lineterminator="\n")
+    return buf.getvalue()
+
+
+def read_table(source: str, *, text: str | None = None) -> pd.DataFrame:
+    """Read a CSV or TSV table from a file, or from `text` (stdin) when given.
+
+    The separator is a tab for `.tsv`/`.tab` files and for text whose header has tabs and no
+    commas, else a comma. Cluster-like columns keep their ids as given: a column whose values
+    are all canonical integers becomes integer, any other keeps its strings.
+    """
+    import pandas as pd
+
+    if text is None:
+        p = Path(source)
+        try:
+            raw = p.read_bytes()
+        except FileNotFoundError:
+            raise DataError(f"{source}: no such file") from None
+        except IsADirectoryError:
+            raise DataError(f"{source}: is a directory, not a data file") from None
+        except PermissionError:
+            raise DataError(f"{source}: permission denied") from None
+        except OSError as exc:
+            raise DataError(f"{source}: cannot read: {exc.strerror}") from None
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise DataError(f"{source}: not a text file (expected UTF-8 CSV or TSV)") from None
+    if not text.strip():
+        raise DataError(f"{source}: empty input; expected a CSV table with a header row")
+    header = text.split("\n", 1)[0]
+    tsv = source.lower().endswith((".tsv", ".tab")) or ("\t" in header and "," not in header)
+    try:
+        df = pd.read_csv(
+            io.StringIO(text),
+            sep="\t" if tsv else ",",
+            dtype=str,
+            keep_default_na=False,
+            skipinitialspace=True,
+        )
+    except (pd.errors.ParserError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "malformed table"
+        raise DataError(f"{source}: cannot parse the table: {first}") from None
+    if df.empty:
+        raise DataError(f"{source}: the table has a header but no rows")
+    return _typed(df)
+
+
+_MISSING = {"", "NA", "NaN", "nan", "NULL", "null", "N/A", "n/a", "#N/A", "None"}
+
+
+def _typed(df: pd.DataFrame) -> pd.DataFrame:
+    """Turn string columns into integers or floats where every value allows it; keep strings
+    otherwise (missing values: empty, NA, NaN, NULL)."""
+    import numpy as np
+    import pandas as pd
+
+    out: dict[str, Any] = {}
+    for col in df.columns:
+        s = df[col].str.strip()
+        missing = s.isin(_MISSING)
+        present = s[~missing]
+        if len(present) and present.map(lambda v: bool(_INT_RE.fullmatch(v))).all():
+            if missing.any():
+                out[col] = pd.to_numeric(s.where(~missing), errors="coerce").astype("Int64")
+            else:
+                out[col] = present.astype(np.int64)
+            continue
+        numeric = pd.to_numeric(s.where(~missing), errors="coerce")
+        if (numeric.notna() | missing).all():
+            out[col] = numeric.astype(float)
+        else:
+            out[col] = s.where(~missing, None)
+    return pd.DataFrame(out, columns=df.columns)

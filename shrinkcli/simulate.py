@@ -1,0 +1,72 @@
+"""Simulated data sets: the post's `create_data()`, exactly as R computes it (or with numpy's
+generator), returning the data and the true cluster coefficients. No I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .rrng import RRandom
+from .scenario import Scenario, expected_rows
+
+
+@dataclass(frozen=True)
+class SimulatedData:
+    """A simulated data set (`y, x, cluster`, in the post's row order) and the truth
+    (`cluster, true_intercept, true_slope`), with the scenario that made them."""
+
+    scenario: Scenario
+    data: pd.DataFrame
+    truth: pd.DataFrame
+
+
+def random_effect_factor(sd_int: float, sd_slope: float, cor: float) -> np.ndarray:
+    """mvtnorm's "eigen" square root R = V diag(√λ) Vᵀ of the random-effect covariance, so
+    that rows of standard normals times R are draws of the random effects."""
+    cov = cor * sd_int * sd_slope
+    sigma = np.array([[sd_int**2, cov], [cov, sd_slope**2]])
+    values, vectors = np.linalg.eigh(sigma)
+    values, vectors = values[::-1], vectors[:, ::-1]  # R orders eigenvalues decreasingly
+    return (vectors @ (vectors.T * np.sqrt(np.maximum(values, 0.0))[:, None])).T
+
+
+def simulate(scenario: Scenario) -> SimulatedData:
+    """Draw the scenario's data set.
+
+    With ``rng: r`` this is R's ``create_data()`` step for step: ``set.seed(seed)``,
+    ``x = rnorm(N)``, the random effects by ``mvtnorm::rmvnorm`` (method "eigen", rows filled
+    by row), ``y = (intercept + re0) + (beta + re1) * x + rnorm(N, sd = sigma)``, then
+    ``dplyr::sample_frac(balanced)``, which keeps ``round(N * balanced)`` rows in the order
+    ``sample.int`` draws them. With ``rng: numpy`` the same steps use numpy's
+    ``Generator(PCG64(seed mod 2^32))``: statistically the same, not R's numbers.
+    """
+    s = scenario
+    n_total = s.n_cluster * s.obs_per_cluster
+    keep = expected_rows(s)
+    cluster = np.repeat(np.arange(1, s.n_cluster + 1, dtype=np.int64), s.obs_per_cluster)
+    factor = random_effect_factor(s.sd_int, s.sd_slope, s.cor)
+    if s.rng == "r":
+        r = RRandom(s.seed)
+        x = r.rnorm(n_total)
+        re = r.rnorm(2 * s.n_cluster).reshape(s.n_cluster, 2) @ factor
+        noise = r.rnorm(n_total, 0.0, s.sigma)
+        rows = r.sample_int(n_total, keep) - 1
+    else:
+        g = np.random.Generator(np.random.PCG64(s.seed % 2**32))
+        x = g.standard_normal(n_total)
+        re = g.standard_normal((s.n_cluster, 2)) @ factor
+        noise = s.sigma * g.standard_normal(n_total)
+        rows = g.permutation(n_total)[:keep]
+    idx = cluster - 1
+    y = (s.intercept + re[idx, 0]) + (s.beta + re[idx, 1]) * x + noise
+    data = pd.DataFrame({"y": y[rows], "x": x[rows], "cluster": cluster[rows]})
+    truth = pd.DataFrame(
+        {
+            "cluster": np.arange(1, s.n_cluster + 1, dtype=np.int64),
+            "true_intercept": s.intercept + re[:, 0],
+            "true_slope": s.beta + re[:, 1],
+        }
+    )
+    return SimulatedData(scenario=s, data=data, truth=truth)
