@@ -4,6 +4,7 @@ interrupted or failed run never leaves a half-written file."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
@@ -55,10 +56,8 @@ def write_atomic(path: str | Path, data: bytes | str) -> None:
         os.chmod(tmp, 0o644)
         os.replace(tmp, p)
     except OSError as exc:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise OutputError(f"{p}: cannot write: {exc.strerror}") from None
 
 
