@@ -786,7 +786,23 @@ def _line_distance(d0: np.ndarray, d1: np.ndarray, x_mean: float, x_var: float) 
     return np.sqrt((d0 + d1 * x_mean) ** 2 + d1 * d1 * x_var)
 
 
-def fit(
+@dataclass(frozen=True)
+class PreparedData:
+    """Validated model data: finite float arrays, cluster codes 0..K−1 and the K cluster ids in
+    lme4's level order, and the warnings raised on the way (dropped rows)."""
+
+    y: np.ndarray
+    x: np.ndarray
+    codes: np.ndarray
+    ids: np.ndarray
+    warnings: tuple[str, ...]
+
+    @property
+    def n_groups(self) -> int:
+        return int(self.ids.shape[0])
+
+
+def prepare_data(
     data: pd.DataFrame,
     *,
     y: str = "y",
@@ -794,14 +810,11 @@ def fit(
     cluster: str = "cluster",
     method: Method = "reml",
     random: Random = "intercept-slope",
-    truth: pd.DataFrame | None = None,
-) -> Fit:
-    """Fit the mixed model y ~ x + (x | cluster) (or (1 | cluster)) by REML or ML, as lme4 does,
-    and the by-cluster OLS regressions, to `data`.
+) -> PreparedData:
+    """Check `data` and turn it into arrays, dropping rows with missing values (lme4's na.omit).
 
-    Rows with a missing y, x or cluster are dropped (lme4's na.omit) and counted in
-    `Fit.warnings`. Raises DataError for unusable data and FitError for a model that cannot be
-    fitted, each with a one-line message.
+    Raises DataError for unusable data and FitError for a model that cannot be fitted to it, each
+    with a one-line message naming the column where there is one.
     """
     if method not in ("reml", "ml"):
         raise FitError(f"unknown method {method!r}: use 'reml' or 'ml'")
@@ -841,10 +854,18 @@ def fit(
     if np.ptp(yv) == 0.0:
         raise DataError(f"column '{y}' is constant ({yv[0]:g}): there is nothing to fit")
     _check_identifiable(int(yv.shape[0]), n_groups, random)
-    st = sufficient_stats(yv, xv, codes, n_groups)
-    res = _fit_stats(st, yv, xv, codes, n_groups, method, random)
+    return PreparedData(yv, xv, np.ascontiguousarray(codes), ids, tuple(warnings))
 
-    # by-cluster OLS (lmList)
+
+def clusters_frame(
+    prep: PreparedData,
+    st: SufficientStats,
+    beta: np.ndarray,
+    ranef: np.ndarray,
+    truth: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The per-cluster table (`CLUSTER_COLUMNS`): by-cluster OLS (lmList), mixed coefficients
+    beta + ranef, conditional modes, shrinkage (module docstring) and the truth if given."""
     n = st.n
     xbar = st.s / n
     ybar = st.t / n + st.y_shift
@@ -852,20 +873,20 @@ def fit(
     with np.errstate(divide="ignore", invalid="ignore"):
         ols_slope = np.where(has_slope, st.sxy_c / st.sxx_c, np.nan)
     ols_intercept = np.where(has_slope, ybar - np.nan_to_num(ols_slope) * xbar, ybar)
-    beta = res.beta
-    mixed = res.coef
-    # shrinkage (module docstring)
-    x_mean = float(np.mean(xv))
-    x_var = float(np.var(xv))
+    mixed = ranef + beta[None, :]
+    x_mean = float(np.mean(prep.x))
+    x_var = float(np.var(prep.x))
     d_ols = _line_distance(ols_intercept - beta[0], ols_slope - beta[1], x_mean, x_var)
     d_mix = _line_distance(mixed[:, 0] - beta[0], mixed[:, 1] - beta[1], x_mean, x_var)
     with np.errstate(divide="ignore", invalid="ignore"):
         shrinkage = np.where(d_ols > 0.0, 1.0 - d_mix / d_ols, np.nan)
-    true_int = np.full(n_groups, np.nan)
-    true_slope = np.full(n_groups, np.nan)
+    k = prep.n_groups
+    true_int = np.full(k, np.nan)
+    true_slope = np.full(k, np.nan)
     if truth is not None:
-        true_int, true_slope = _match_truth(truth, ids)
-    clusters = pd.DataFrame(
+        true_int, true_slope = _match_truth(truth, prep.ids)
+    ids = prep.ids
+    return pd.DataFrame(
         {
             "cluster": ids.tolist() if ids.dtype == object else ids,
             "n": n.astype(np.int64),
@@ -873,19 +894,43 @@ def fit(
             "ols_slope": ols_slope,
             "mixed_intercept": mixed[:, 0],
             "mixed_slope": mixed[:, 1],
-            "ranef_intercept": res.ranef[:, 0],
-            "ranef_slope": res.ranef[:, 1],
+            "ranef_intercept": ranef[:, 0],
+            "ranef_slope": ranef[:, 1],
             "shrinkage": shrinkage,
             "true_intercept": true_int,
             "true_slope": true_slope,
         },
         columns=list(CLUSTER_COLUMNS),
     )
+
+
+def fit(
+    data: pd.DataFrame,
+    *,
+    y: str = "y",
+    x: str = "x",
+    cluster: str = "cluster",
+    method: Method = "reml",
+    random: Random = "intercept-slope",
+    truth: pd.DataFrame | None = None,
+) -> Fit:
+    """Fit the mixed model y ~ x + (x | cluster) (or (1 | cluster)) by REML or ML, as lme4 does,
+    and the by-cluster OLS regressions, to `data`.
+
+    Rows with a missing y, x or cluster are dropped (lme4's na.omit) and counted in
+    `Fit.warnings`. Raises DataError for unusable data and FitError for a model that cannot be
+    fitted, each with a one-line message. `truth` (cluster, true_intercept, true_slope) fills the
+    `true_*` columns.
+    """
+    prep = prepare_data(data, y=y, x=x, cluster=cluster, method=method, random=random)
+    st = sufficient_stats(prep.y, prep.x, prep.codes, prep.n_groups)
+    res = _fit_stats(st, prep.y, prep.x, prep.codes, prep.n_groups, method, random)
+    clusters = clusters_frame(prep, st, res.beta, res.ranef, truth)
     return _to_fit(
         res,
         clusters,
         names={"y": y, "x": x, "cluster": cluster},
-        warnings=tuple(warnings),
+        warnings=prep.warnings,
         x_name=x,
     )
 
