@@ -36,7 +36,7 @@ PALETTE_SAMPLE = (0.0, 0.25, 0.5, 0.75, 1.0)
 def ease_cubic_in_out(s: np.ndarray) -> np.ndarray:
     """Slow start, slow end (gganimate's 'cubic-in-out')."""
     s = np.clip(s, 0.0, 1.0)
-    return np.where(s < 0.5, 4 * s**3, 1 - (-2 * s + 2) ** 3 / 2)  # type: ignore[no-any-return]
+    return np.where(s < 0.5, 4 * s**3, 1 - (-2 * s + 2) ** 3 / 2)
 
 
 def frame_progress(frames: int) -> np.ndarray:
@@ -91,8 +91,9 @@ def gif_header(width: int, height: int, colors: bytes) -> bytes:
     return b"GIF89a" + screen + colors + loop
 
 
-def encode_frame(index: np.ndarray, previous: np.ndarray | None, delay: int,
-                 palette: Image.Image) -> bytes:
+def encode_frame(
+    index: np.ndarray, previous: np.ndarray | None, delay: int, palette: Image.Image
+) -> bytes:
     """One frame: graphic control (delay, keep the previous frame, transparency) and the
     rectangle that changed, with its unchanged pixels transparent so they compress well."""
     from PIL import GifImagePlugin, Image

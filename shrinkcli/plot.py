@@ -14,7 +14,7 @@ import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -112,9 +112,7 @@ def build_scene(fit: Fit, options: AnimationOptions) -> Scene:
 
 
 def _inside(p: np.ndarray, xlim: tuple[float, float], ylim: tuple[float, float]) -> np.ndarray:
-    return (  # type: ignore[no-any-return]
-        (p[:, 0] >= xlim[0]) & (p[:, 0] <= xlim[1]) & (p[:, 1] >= ylim[0]) & (p[:, 1] <= ylim[1])
-    )
+    return (p[:, 0] >= xlim[0]) & (p[:, 0] <= xlim[1]) & (p[:, 1] >= ylim[0]) & (p[:, 1] <= ylim[1])
 
 
 def _opacity(ols: np.ndarray, center: np.ndarray, cov: np.ndarray) -> np.ndarray:
@@ -132,7 +130,7 @@ def _opacity(ols: np.ndarray, center: np.ndarray, cov: np.ndarray) -> np.ndarray
         dist = np.sqrt(((d / spread) ** 2).sum(axis=1))
     top = float(np.quantile(dist, 0.9)) if len(dist) > 1 else float(dist[0])
     top = top if top > 0 else 1.0
-    return 0.35 + 0.65 * np.clip(dist / top, 0.0, 1.0)  # type: ignore[no-any-return]
+    return 0.35 + 0.65 * np.clip(dist / top, 0.0, 1.0)
 
 
 def _sizes(n: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
@@ -164,7 +162,10 @@ def _data_view(
     span = np.where(span > 0, span, np.array(BASELINE_HALF_WIDTH))
     # a margin of 6% of the span, plus room for the largest marker
     pad = span * (0.06 + 0.004 * math.sqrt(float(sizes.max()) if len(sizes) else POINT_AREA))
-    return (float(lo[0] - pad[0]), float(hi[0] + pad[0])), (float(lo[1] - pad[1]), float(hi[1] + pad[1]))
+    return (float(lo[0] - pad[0]), float(hi[0] + pad[0])), (
+        float(lo[1] - pad[1]),
+        float(hi[1] + pad[1]),
+    )
 
 
 def ellipse_points(center: np.ndarray, cov: np.ndarray, level: float, k: int = 180) -> np.ndarray:
@@ -174,7 +175,7 @@ def ellipse_points(center: np.ndarray, cov: np.ndarray, level: float, k: int = 1
     vals = np.clip(vals, 0.0, None)
     a = np.linspace(0.0, 2.0 * math.pi, k)
     circle = np.stack([np.cos(a), np.sin(a)], axis=1)
-    return center + r * (circle * np.sqrt(vals)) @ vecs.T  # type: ignore[no-any-return]
+    return center + r * (circle * np.sqrt(vals)) @ vecs.T
 
 
 def _font(bold: bool = False) -> FontProperties:
@@ -186,10 +187,46 @@ def _font(bold: bool = False) -> FontProperties:
     return FontProperties(fname=str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name))
 
 
-def _mix(a: str, b: str, t: float) -> np.ndarray:
+_TO_LMS = np.array(
+    [
+        [0.4122214708, 0.5363325363, 0.0514459929],
+        [0.2119034982, 0.6806995451, 0.1073969566],
+        [0.0883024619, 0.2817188376, 0.6299787005],
+    ]
+)
+_LMS_TO_LAB = np.array(
+    [
+        [0.2104542553, 0.7936177850, -0.0040720468],
+        [1.9779984951, -2.4285922050, 0.4505937099],
+        [0.0259040371, 0.7827717662, -0.8086757660],
+    ]
+)
+
+
+def _srgb_to_oklch(rgb: np.ndarray) -> np.ndarray:
+    lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    lab = _LMS_TO_LAB @ np.cbrt(_TO_LMS @ lin)
+    return np.array([lab[0], math.hypot(lab[1], lab[2]), math.atan2(lab[2], lab[1])])
+
+
+def _oklch_to_srgb(lch: np.ndarray) -> np.ndarray:
+    lab = np.array([lch[0], lch[1] * math.cos(lch[2]), lch[1] * math.sin(lch[2])])
+    lin = np.linalg.solve(_TO_LMS, np.linalg.solve(_LMS_TO_LAB, lab) ** 3)
+    lin = np.clip(lin, 0.0, 1.0)
+    return np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1 / 2.4) - 0.055)
+
+
+def mix(a: str, b: str, t: float) -> np.ndarray:
+    """The color a fraction t of the way from a to b, in OKLCh (lightness, chroma, hue), turning
+    the hue through red and purple: no muddy gray halfway between orange and blue."""
     from matplotlib.colors import to_rgb
 
-    return (1.0 - t) * np.array(to_rgb(a)) + t * np.array(to_rgb(b))  # type: ignore[no-any-return]
+    if t <= 0 or t >= 1 or a == b:
+        return np.array(to_rgb(a if t < 1 else b))
+    ca, cb = _srgb_to_oklch(np.array(to_rgb(a))), _srgb_to_oklch(np.array(to_rgb(b)))
+    if cb[2] > ca[2]:  # go the negative way round (orange -> red -> purple -> blue)
+        cb[2] -= 2 * math.pi
+    return np.clip(_oklch_to_srgb(ca + t * (cb - ca)), 0.0, 1.0)
 
 
 def _plural(k: int, word: str) -> str:
@@ -204,9 +241,7 @@ class ShrinkageFigure:
     a ring where it started.
     """
 
-    def __init__(
-        self, fit: Fit, options: AnimationOptions, *, title: str, subtitle: str
-    ) -> None:
+    def __init__(self, fit: Fit, options: AnimationOptions, *, title: str, subtitle: str) -> None:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.collections import LineCollection, PolyCollection
         from matplotlib.figure import Figure
@@ -243,15 +278,11 @@ class ShrinkageFigure:
         ax.set_axisbelow(True)
         from matplotlib.ticker import MaxNLocator
 
-        for axis, lim, setter in (
-            ("x", s.xlim, ax.set_xticks),
-            ("y", s.ylim, ax.set_yticks),
-        ):
-            ticks = MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(*lim)
+        for lim, setter in ((s.xlim, ax.set_xticks), (s.ylim, ax.set_yticks)):
+            ticks = np.asarray(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(*lim))
             ticks = ticks[(ticks >= lim[0] - 1e-9) & (ticks <= lim[1] + 1e-9)]
-            labels = [_tick(v) for v in ticks]
-            setter(ticks, labels, fontproperties=regular, fontsize=8.5, color=MUTED)
-            del axis
+            labels = _tick_labels(ticks)
+            setter(list(ticks), labels, fontproperties=regular, fontsize=8.5, color=MUTED)
         x_name = fit.names.get("x", "x")
         ax.set_xlabel("Intercept", fontproperties=regular, fontsize=10, color=TEXT, labelpad=3)
         ax.set_ylabel(
@@ -259,77 +290,179 @@ class ShrinkageFigure:
         )
 
         # Titles and captions.
-        fig.text(12 * px_x, 1 - 10 * px_y, title, fontproperties=bold, fontsize=12.5,
-                 color=TEXT, va="top", ha="left")
+        fig.text(
+            12 * px_x,
+            1 - 10 * px_y,
+            title,
+            fontproperties=bold,
+            fontsize=12.5,
+            color=TEXT,
+            va="top",
+            ha="left",
+        )
         if subtitle:
-            fig.text(12 * px_x, 1 - 32 * px_y, subtitle, fontproperties=regular, fontsize=8.5,
-                     color=MUTED, va="top", ha="left")
+            fig.text(
+                12 * px_x,
+                1 - 32 * px_y,
+                subtitle,
+                fontproperties=regular,
+                fontsize=8.5,
+                color=MUTED,
+                va="top",
+                ha="left",
+            )
         notes = []
         if s.n_outside:
             notes.append(f"{_plural(s.n_outside, 'cluster')} outside the view")
         if s.n_left_out:
             notes.append(f"{_plural(s.n_left_out, 'cluster')} without a by-cluster slope not shown")
         if notes:
-            fig.text(12 * px_x, 6 * px_y, " · ".join(notes), fontproperties=regular,
-                     fontsize=8, color=MUTED, va="bottom", ha="left", style="normal")
+            fig.text(
+                12 * px_x,
+                6 * px_y,
+                " · ".join(notes),
+                fontproperties=regular,
+                fontsize=8,
+                color=MUTED,
+                va="bottom",
+                ha="left",
+                style="normal",
+            )
 
         # The fitted random-effect distribution N(β̂, Σ̂): its 50% and 90% contours.
         if options.ellipses:
             for level, style in zip(ELLIPSE_LEVELS, ("-", "--"), strict=True):
                 e = ellipse_points(s.center, s.covariance, level)
-                ax.plot(e[:, 0], e[:, 1], color=ELLIPSE, linewidth=0.9, linestyle=style,
-                        alpha=0.7, zorder=1.5)
+                ax.plot(
+                    e[:, 0],
+                    e[:, 1],
+                    color=ELLIPSE,
+                    linewidth=0.9,
+                    linestyle=style,
+                    alpha=0.7,
+                    zorder=1.5,
+                )
         if s.truth is not None:
-            ax.scatter(s.truth[:, 0], s.truth[:, 1], s=16, marker="x", color=TRUTH,
-                       linewidths=0.8, alpha=0.6, zorder=1.8)
+            ax.scatter(
+                s.truth[:, 0],
+                s.truth[:, 1],
+                s=16,
+                marker="x",
+                color=TRUTH,
+                linewidths=0.8,
+                alpha=0.6,
+                zorder=1.8,
+            )
 
         # The moving artists, drawn per frame.
         m = len(s.ols)
         self.paths = LineCollection(
-            np.zeros((m, 2, 2)), colors=PATH, linewidths=0.8, alpha=0.55, zorder=2
+            list(np.zeros((m, 2, 2))), colors=PATH, linewidths=0.8, alpha=0.55, zorder=2
         )
         ax.add_collection(self.paths, autolim=False)
         self.heads = PolyCollection(
-            [], facecolors=PATH, edgecolors="none", alpha=0.9, zorder=2.1,
+            [],
+            facecolors=PATH,
+            edgecolors="none",
+            alpha=0.9,
+            zorder=2.1,
             transform=IdentityTransform(),
         )
         ax.add_collection(self.heads, autolim=False)
         ring_colors = np.zeros((m, 4))
-        ring_colors[:, :3] = _mix(BY_CLUSTER, BY_CLUSTER, 0)
+        ring_colors[:, :3] = mix(BY_CLUSTER, BY_CLUSTER, 0.0)
         ring_colors[:, 3] = 0.25 + 0.6 * s.alpha
         self.rings = ax.scatter(
-            s.ols[:, 0], s.ols[:, 1], s=s.sizes * 0.8, facecolors="none",
-            edgecolors=ring_colors, linewidths=0.8, zorder=2.2,
+            s.ols[:, 0],
+            s.ols[:, 1],
+            s=s.sizes * 0.8,
+            facecolors="none",
+            edgecolors=ring_colors,  # type: ignore[arg-type]
+            linewidths=0.8,
+            zorder=2.2,
         )
         self.points = ax.scatter(
             s.ols[:, 0], s.ols[:, 1], s=s.sizes, linewidths=0.5, edgecolors="white", zorder=3
         )
         self.hole = ax.scatter(
-            [s.center[0]], [s.center[1]], s=190, color=HOLE, alpha=0.62, linewidths=0,
+            [s.center[0]],
+            [s.center[1]],
+            s=190,
+            color=HOLE,
+            alpha=0.62,
+            linewidths=0,
             zorder=4,
         )
 
-        # The phase: a track from "by-cluster" to "mixed" with a dot at t.
-        y_phase = 1 - 18 * px_y
-        x0, x1 = 1 - 118 * px_x, 1 - 48 * px_x
-        fig.text(x0 - 5 * px_x, y_phase, "by-cluster", fontproperties=bold, fontsize=8,
-                 color=BY_CLUSTER, ha="right", va="center")
-        fig.text(x1 + 5 * px_x, y_phase, "mixed", fontproperties=bold, fontsize=8,
-                 color=MIXED, ha="left", va="center")
-        fig.add_artist(Line2D([x0, x1], [y_phase, y_phase], transform=fig.transFigure,
-                              color="#C8C8C8", linewidth=2.2, solid_capstyle="round"))
-        self.phase_track = (x0, x1, y_phase)
-        self.phase = Line2D([x0], [y_phase], transform=fig.transFigure, marker="o",
-                            markersize=7.5, color=BY_CLUSTER, markeredgecolor="white",
-                            markeredgewidth=0.8, linestyle="none")
+        # The phase, above the legend: "by-cluster" and "mixed" over a track with a dot at t.
+        col0, col1 = 1 - 146 * px_x, 1 - 8 * px_x
+        y_words, y_track, y_label = 1 - 68 * px_y, 1 - 84 * px_y, 1 - 100 * px_y
+        fig.text(
+            col0,
+            y_words,
+            "by-cluster",
+            fontproperties=bold,
+            fontsize=8.5,
+            color=BY_CLUSTER,
+            ha="left",
+            va="center",
+        )
+        fig.text(
+            col1,
+            y_words,
+            "mixed",
+            fontproperties=bold,
+            fontsize=8.5,
+            color=MIXED,
+            ha="right",
+            va="center",
+        )
+        x0, x1 = col0 + 6 * px_x, col1 - 6 * px_x
+        fig.add_artist(
+            Line2D(
+                [x0, x1],
+                [y_track, y_track],
+                transform=fig.transFigure,
+                color="#D0D0D0",
+                linewidth=2.4,
+                solid_capstyle="round",
+            )
+        )
+        self.phase_track = (x0, x1, y_track)
+        self.phase = Line2D(
+            [x0],
+            [y_track],
+            transform=fig.transFigure,
+            marker="o",
+            markersize=8,
+            color=BY_CLUSTER,
+            markeredgecolor="white",
+            markeredgewidth=0.8,
+            linestyle="none",
+        )
         fig.add_artist(self.phase)
-        self.phase_text = fig.text(1 - 83 * px_x, y_phase - 14 * px_y, "", fontproperties=regular,
-                                   fontsize=7.5, color=MUTED, ha="center", va="center")
+        self.phase_text = fig.text(
+            (col0 + col1) / 2,
+            y_label,
+            "",
+            fontproperties=regular,
+            fontsize=7.5,
+            color=MUTED,
+            ha="center",
+            va="center",
+        )
 
         self._legend(fig, ax, options, s, regular, bold, px_x, px_y)
 
-        self.animated = [self.paths, self.heads, self.rings, self.points, self.hole,
-                         self.phase, self.phase_text]
+        self.animated = [
+            self.paths,
+            self.heads,
+            self.rings,
+            self.points,
+            self.hole,
+            self.phase,
+            self.phase_text,
+        ]
         for a in self.animated:
             a.set_animated(True)
         self.canvas.draw()
@@ -337,14 +470,34 @@ class ShrinkageFigure:
         self._data_to_px = ax.transData
 
     def _legend(self, fig, ax, options, s, regular, bold, px_x, px_y) -> None:  # type: ignore[no-untyped-def]
+        from matplotlib.legend_handler import HandlerTuple
         from matplotlib.lines import Line2D
 
         def dot(color: str, size: float, alpha: float = 1.0, edge: str = "white") -> Line2D:
-            return Line2D([], [], marker="o", linestyle="none", markersize=size, color=color,
-                          alpha=alpha, markeredgecolor=edge, markeredgewidth=0.5)
+            return Line2D(
+                [],
+                [],
+                marker="o",
+                linestyle="none",
+                markersize=size,
+                color=color,
+                alpha=alpha,
+                markeredgecolor=edge,
+                markeredgewidth=0.5,
+            )
 
-        handles: list[Line2D] = [
-            dot(BY_CLUSTER, 6.5),
+        ring = Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="none",
+            markersize=9,
+            markerfacecolor="none",
+            markeredgecolor=BY_CLUSTER,
+            markeredgewidth=0.8,
+        )
+        handles: list[Any] = [
+            (ring, dot(BY_CLUSTER, 6.5)),
             dot(MIXED, 6.5),
             dot(HOLE, 11.5, alpha=0.62, edge="none"),
         ]
@@ -356,25 +509,59 @@ class ShrinkageFigure:
             ]
             labels += ["50% of fitted\ndistribution", "90%"]
         if s.truth is not None:
-            handles.append(Line2D([], [], marker="x", linestyle="none", markersize=5,
-                                  color=TRUTH, alpha=0.6, markeredgewidth=0.8))
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    marker="x",
+                    linestyle="none",
+                    markersize=5,
+                    color=TRUTH,
+                    alpha=0.6,
+                    markeredgewidth=0.8,
+                )
+            )
             labels.append("true value")
-        leg = fig.legend(handles, labels, loc="upper left",
-                         bbox_to_anchor=(1 - 146 * px_x, 1 - 62 * px_y), frameon=False,
-                         prop=regular, fontsize=8.5, handlelength=1.6, handletextpad=0.5,
-                         labelspacing=0.7, borderaxespad=0, borderpad=0, labelcolor=TEXT)
+        leg = fig.legend(
+            handles,
+            labels,
+            loc="upper left",
+            handler_map={tuple: HandlerTuple(ndivide=1)},
+            bbox_to_anchor=(1 - 146 * px_x, 1 - 118 * px_y),
+            frameon=False,
+            prop=regular,
+            fontsize=8.5,
+            handlelength=1.6,
+            handletextpad=0.5,
+            labelspacing=0.7,
+            borderaxespad=0,
+            borderpad=0,
+            labelcolor=TEXT,
+        )
         for text in leg.get_texts():
             text.set_fontproperties(regular)
             text.set_fontsize(8.5)
         if s.size_legend:
-            sizes = [dot("#7F7F7F", math.sqrt(POINT_AREA * k / float(np.median(s.n))))
-                     for k in s.size_legend]
-            leg2 = fig.legend(sizes, [str(k) for k in s.size_legend], loc="lower left",
-                              bbox_to_anchor=(1 - 146 * px_x, 56 * px_y), frameon=False,
-                              prop=regular, fontsize=8.5, title="cluster size (n)",
-                              title_fontproperties=regular, handletextpad=0.5,
-                              labelspacing=0.6, borderaxespad=0, borderpad=0,
-                              alignment="left")
+            sizes = [
+                dot("#7F7F7F", math.sqrt(POINT_AREA * k / float(np.median(s.n))))
+                for k in s.size_legend
+            ]
+            leg2 = fig.legend(
+                sizes,
+                [str(k) for k in s.size_legend],
+                loc="lower left",
+                bbox_to_anchor=(1 - 146 * px_x, 56 * px_y),
+                frameon=False,
+                prop=regular,
+                fontsize=8.5,
+                title="cluster size (n)",
+                title_fontproperties=regular,
+                handletextpad=0.5,
+                labelspacing=0.6,
+                borderaxespad=0,
+                borderpad=0,
+                alignment="left",
+            )
             leg2.get_title().set_fontsize(8.5)
             leg2.get_title().set_color(TEXT)
             for text in leg2.get_texts():
@@ -387,7 +574,7 @@ class ShrinkageFigure:
     def positions(self, t: float) -> np.ndarray:
         """Data coordinates of the moving points at progress t."""
         s = self.scene
-        return s.ols + float(t) * (s.mixed - s.ols)  # type: ignore[no-any-return]
+        return s.ols + float(t) * (s.mixed - s.ols)
 
     def pixels(self, points: np.ndarray) -> np.ndarray:
         """(col, row) image coordinates of data points (row 0 at the top; pixel centers at .5)."""
@@ -400,25 +587,25 @@ class ShrinkageFigure:
         s = self.scene
         t = float(min(max(t, 0.0), 1.0))
         pos = self.positions(t)
-        self.paths.set_segments(np.stack([s.ols, pos], axis=1))
+        self.paths.set_segments(list(np.stack([s.ols, pos], axis=1)))
         self.paths.set_visible(t > 0)
         self.rings.set_visible(t > 0)
         self.points.set_offsets(pos)
         colors = np.empty((len(pos), 4))
-        colors[:, :3] = _mix(BY_CLUSTER, MIXED, t)
+        colors[:, :3] = mix(BY_CLUSTER, MIXED, t)
         colors[:, 3] = s.alpha
-        self.points.set_facecolors(colors)
+        self.points.set_facecolor(colors)  # type: ignore[arg-type]
         self.heads.set_verts(self._arrowheads(pos, t))
         x0, x1, y = self.phase_track
         self.phase.set_data([x0 + t * (x1 - x0)], [y])
-        self.phase.set_color(tuple(_mix(BY_CLUSTER, MIXED, t)))
+        self.phase.set_color(tuple(mix(BY_CLUSTER, MIXED, t)))
         self.phase.set_markeredgecolor("white")
         if t <= 0:
             label = "by-cluster estimates"
         elif t >= 1:
             label = "mixed-model estimates"
         else:
-            label = "shrinking…"
+            label = "pooling toward the average"
         self.phase_text.set_text(label)
 
     def _arrowheads(self, pos: np.ndarray, t: float) -> list[np.ndarray]:
@@ -451,10 +638,13 @@ class ShrinkageFigure:
         return np.array(self.canvas.buffer_rgba(), copy=True)
 
 
-def _tick(v: float) -> str:
-    text = f"{v:.2f}".rstrip("0").rstrip(".")
-    text = "0" if text in ("-0", "") else text
-    return text.replace("-", "\u2212")
+def _tick_labels(ticks: np.ndarray) -> list[str]:
+    """Tick labels with the same number of decimals, and a real minus sign."""
+    for decimals in range(0, 4):
+        if np.allclose(np.round(ticks, decimals), ticks, atol=1e-9):
+            break
+    labels = [f"{v:.{decimals}f}" for v in ticks]
+    return [("0" if float(t) == 0 else t).replace("-", "\u2212") for t in labels]
 
 
 def pixel_positions(fit: Fit, options: AnimationOptions, t: float) -> np.ndarray:
