@@ -339,6 +339,9 @@ def parse_scenario(text: str, *, source: str = "<scenario>", default_name: str =
         mark = exc.problem_mark or exc.context_mark
         line = f" line {mark.line + 1}" if mark is not None else ""
         problem = exc.problem or exc.context or "invalid YAML"
+        ctx = exc.context_mark
+        if exc.context and ctx is not None and (mark is None or ctx.line != mark.line):
+            problem += f" ({exc.context} that starts on line {ctx.line + 1})"
         raise ScenarioError(f"{source}:{line}: YAML syntax error: {problem}") from None
     except yaml.YAMLError as exc:
         raise ScenarioError(f"{source}: YAML syntax error: {exc}") from None

@@ -1,0 +1,129 @@
+"""Scenario validation: every invalid value is refused with one line naming file and field;
+hypothesis properties over valid and invalid scenarios."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shrinkcli.errors import ScenarioError
+from shrinkcli.scenario import Scenario, expected_rows, parse_scenario
+from shrinkcli.simulate import simulate
+
+BAD = [
+    ("sd_slpoe: 1", "unknown key 'sd_slpoe'; did you mean 'sd_slope'?"),
+    ("sigma: abc", "sigma: must be a number > 0"),
+    ("n_cluster: 2.5", "n_cluster: must be an integer ≥ 2"),
+    ("obs_per_cluster: '10'", "obs_per_cluster: must be an integer ≥ 1"),
+    ("sigma: 0", "sigma: must be a number > 0"),
+    ("sigma: -1", "sigma: must be a number > 0"),
+    ("sd_int: -0.1", "sd_int: must be a number ≥ 0"),
+    ("sd_slope: -1", "sd_slope: must be a number ≥ 0"),
+    ("cor: 1.01", "cor: must be a number between -1 and 1"),
+    ("cor: -2", "cor: must be a number between -1 and 1"),
+    ("n_cluster: 1", "n_cluster: must be an integer ≥ 2"),
+    ("obs_per_cluster: 0", "obs_per_cluster: must be an integer ≥ 1"),
+    ("balanced: 0", "balanced: must be a fraction"),
+    ("balanced: 1.5", "balanced: must be a fraction"),
+    ("balanced: false", "balanced: must be a fraction"),
+    ("rng: mersenne", "rng: must be 'r'"),
+    ("seed: 1.5", "seed: must be an integer"),
+    ("a: [1, 2\nb: 3", "line 2: YAML syntax error"),
+    ("", "the file is empty"),
+    ("# only a comment\n", "the file is empty"),
+    ("- 1\n- 2", "expected a mapping"),
+    ("just text", "expected a mapping"),
+    ("sigma: 1\nsigma: 2", "duplicate key 'sigma'"),
+    ("n_cluster: 1000000\nobs_per_cluster: 100000", "at most 2,147,483,647"),
+    ("model: {method: bayes}", "model.method: must be 'reml' or 'ml'"),
+    ("animation: {fps: 0}", "animation.fps: must be a number > 0"),
+    ("animation: {size: 10x10}", "animation.size:"),
+    ("animation: {framez: 3}", "did you mean 'frames'?"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), BAD)
+def test_invalid_scenarios_are_refused_in_one_line(text: str, message: str) -> None:
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(text, source="bad.yaml")
+    text_ = str(info.value)
+    assert text_.startswith("bad.yaml")
+    assert message in text_
+    assert "\n" not in text_
+
+
+def test_too_large_for_memory_is_refused_up_front(monkeypatch: pytest.MonkeyPatch) -> None:
+    import shrinkcli.scenario as sc
+
+    monkeypatch.setattr(sc, "available_memory", lambda: 1_000_000_000)
+    with pytest.raises(ScenarioError, match="needs about .* of memory"):
+        parse_scenario("n_cluster: 1000000\nobs_per_cluster: 1000", source="big.yaml")
+
+
+def test_defaults_are_the_posts() -> None:
+    s = parse_scenario("title: t", source="x.yaml", default_name="x")
+    assert s.parameters() == {
+        "obs_per_cluster": 10, "n_cluster": 100, "intercept": 1.0, "beta": 0.5, "sigma": 1.0,
+        "sd_int": 0.5, "sd_slope": 0.25, "cor": 0.0, "balanced": 1.0, "seed": 888,
+    }
+    assert s.name == "x" and s.rng == "r"
+    assert parse_scenario("balanced: true").balanced == 1.0
+
+
+valid = st.fixed_dictionaries(
+    {
+        "n_cluster": st.integers(2, 40),
+        "obs_per_cluster": st.integers(1, 12),
+        "balanced": st.one_of(st.just(True), st.floats(0.05, 1.0)),
+        "sigma": st.floats(0.01, 5),
+        "sd_int": st.floats(0, 3),
+        "sd_slope": st.floats(0, 3),
+        "cor": st.floats(-1, 1),
+        "seed": st.integers(-(2**31 - 1), 2**31 - 1),
+        "rng": st.sampled_from(["r", "numpy"]),
+    }
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(valid)
+def test_valid_scenarios_simulate_with_the_expected_rows(values: dict[str, object]) -> None:
+    n, k, b = values["n_cluster"], values["obs_per_cluster"], values["balanced"]
+    frac = 1.0 if b is True else float(b)  # type: ignore[arg-type]
+    rows = round(n * k * frac)  # type: ignore[operator]  # Python rounds half to even, like R
+    text = yaml.safe_dump(values)
+    if rows < 1:
+        with pytest.raises(ScenarioError):
+            parse_scenario(text)
+        return
+    s = parse_scenario(text)
+    assert expected_rows(s) == rows
+    sim = simulate(s)
+    assert len(sim.data) == rows
+    assert sim.data["cluster"].between(1, n).all()  # type: ignore[arg-type]
+    assert len(sim.truth) == n
+
+
+invalid = st.one_of(
+    st.fixed_dictionaries({"sigma": st.floats(max_value=0, allow_nan=False)}),
+    st.fixed_dictionaries({"sd_int": st.floats(max_value=-1e-9, allow_nan=False)}),
+    st.fixed_dictionaries({"sd_slope": st.floats(max_value=-1e-9, allow_nan=False)}),
+    st.fixed_dictionaries({"cor": st.floats(min_value=1.0000001, allow_infinity=False)}),
+    st.fixed_dictionaries({"n_cluster": st.integers(max_value=1)}),
+    st.fixed_dictionaries({"obs_per_cluster": st.integers(max_value=0)}),
+    st.fixed_dictionaries({"balanced": st.floats(min_value=1.0000001, allow_infinity=False)}),
+    st.fixed_dictionaries({"balanced": st.floats(max_value=0, allow_nan=False)}),
+    st.fixed_dictionaries({"n_cluster": st.floats(2.01, 1e6).filter(lambda v: v != int(v))}),
+    st.fixed_dictionaries({"rng": st.text(min_size=1).filter(lambda v: v not in ("r", "numpy"))}),
+    st.fixed_dictionaries({"intercept": st.text(min_size=1)}),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(invalid)
+def test_invalid_values_are_refused(values: dict[str, object]) -> None:
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(yaml.safe_dump(values), source="h.yaml")
+    assert "\n" not in str(info.value)
