@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shrinkcli.errors import ScenarioError
-from shrinkcli.scenario import Scenario, expected_rows, parse_scenario
+from shrinkcli.scenario import expected_rows, parse_scenario
 from shrinkcli.simulate import simulate
 
 BAD = [
