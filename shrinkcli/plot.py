@@ -311,11 +311,14 @@ class ShrinkageFigure:
                 va="top",
                 ha="left",
             )
-        notes = []
+        self.notes: list[str] = []
         if s.n_outside:
-            notes.append(f"{_plural(s.n_outside, 'cluster')} outside the view")
+            self.notes.append(f"{_plural(s.n_outside, 'cluster')} outside the view")
         if s.n_left_out:
-            notes.append(f"{_plural(s.n_left_out, 'cluster')} without a by-cluster slope not shown")
+            self.notes.append(
+                f"{_plural(s.n_left_out, 'cluster')} without a by-cluster slope not shown"
+            )
+        notes = self.notes
         if notes:
             fig.text(
                 12 * px_x,
@@ -575,6 +578,11 @@ class ShrinkageFigure:
         """Data coordinates of the moving points at progress t."""
         s = self.scene
         return s.ols + float(t) * (s.mixed - s.ols)
+
+    def plot_box(self) -> tuple[float, float, float, float]:
+        """The plotting area in image pixels: (left col, top row, right col, bottom row)."""
+        b = self.ax.bbox
+        return (float(b.x0), float(self.height - b.y1), float(b.x1), float(self.height - b.y0))
 
     def pixels(self, points: np.ndarray) -> np.ndarray:
         """(col, row) image coordinates of data points (row 0 at the top; pixel centers at .5)."""
