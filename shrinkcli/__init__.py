@@ -13,11 +13,19 @@ Names are imported on first use, so that ``shrink --help`` starts instantly. ``f
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import types
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# Every matrix here is 2×2: BLAS threads only add overhead, and on a busy machine they make the
+# optimizer's tiny BLAS calls 10x slower. Limit them before numpy or scipy load OpenBLAS (an
+# explicit setting by the user wins).
+if "numpy" not in sys.modules:
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
 
 _LAZY: dict[str, tuple[str, str]] = {
     "fit": ("shrinkcli.fit", "fit"),
