@@ -86,11 +86,11 @@ distance over the observed x values of the whole data set,
     d² = mean over all x of ((α − α') + (β − β')x)² = (Δα + Δβ·x̄)² + Δβ²·var(x)
 
 (var with divisor N). This is Euclidean distance on coefficients standardised by the
-distribution of x, does not depend on where x = 0 is, and in the random-intercept model equals
-the textbook factor σ²/(σ² + nᵢτ²) for every cluster. 1 means the cluster sits on the population
-line (complete pooling), 0 that it kept its OLS line (no pooling); values slightly outside
-[0, 1] can occur with two random effects. It is NaN where the cluster has no OLS slope or its
-OLS line is the population line.
+distribution of x, and it does not depend on where x = 0 is. 1 means the cluster sits on the
+population line (complete pooling), 0 that it kept its OLS line (no pooling); values outside
+[0, 1] can occur, since the mixed line need not move along the straight path to the population
+line (two random effects, or a random intercept only while the OLS line has its own slope). It is
+NaN where the cluster has no OLS slope or its OLS line is the population line.
 """
 
 from __future__ import annotations
@@ -289,7 +289,7 @@ SINGULAR_TOL = 1e-4
 #: Number of fixed effects (intercept and slope).
 _P = 2
 #: Step sizes tried off a boundary θ before declaring the boundary optimum genuine.
-_PROBE_STEPS = (1e-3, 1e-2, 0.05, 0.2, 0.5, 1.0, 3.0)
+_PROBE_STEPS = (1e-3, 1e-2, 0.05, 0.2, 0.5, 1.0, 3.0, 10.0, 100.0)
 _MAX_RESTARTS = 6
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -539,6 +539,12 @@ def _check_identifiable(n_obs: int, n_groups: int, random: Random) -> None:
             f"(1 | cluster): the model is not identifiable; it needs more than one observation "
             f"per cluster on average"
         )
+    if random == "intercept" and n_obs <= n_groups + 1:
+        # cluster intercepts and a common slope interpolate the data: the criterion is unbounded
+        raise FitError(
+            f"number of observations ({n_obs}) <= number of clusters + 1 ({n_groups + 1}) for "
+            f"(1 | cluster): the data can be fitted exactly and the model is not identifiable"
+        )
 
 
 def criterion(
@@ -572,8 +578,13 @@ def _boundary_candidates(theta: np.ndarray) -> list[np.ndarray]:
     if theta.shape[0] == 1:
         if theta[0] < SINGULAR_TOL:
             cands += [np.array([d]) for d in _PROBE_STEPS]
+        else:  # a stationary point away from the boundary: is the boundary lower?
+            cands.append(np.array([0.0]))
         return cands
     a, b, c = theta
+    if min(a, c) >= SINGULAR_TOL:
+        r = math.hypot(b, c)
+        cands += [np.array([a, b, 0.0]), np.array([0.0, 0.0, r]), np.array([0.0, 0.0, 0.0])]
     if c < SINGULAR_TOL:
         cands += [np.array([a, b, d]) for d in _PROBE_STEPS]
         cands += [np.array([a, b * (1 - f), d]) for d in _PROBE_STEPS for f in (0.5,)]
