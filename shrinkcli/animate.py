@@ -75,8 +75,8 @@ def to_indexed(rgba: np.ndarray, palette: Image.Image) -> np.ndarray:
     """Map a frame to the palette (nearest color, no dithering)."""
     from PIL import Image
 
-    im = Image.fromarray(np.ascontiguousarray(rgba[:, :, :3]))
-    return np.asarray(im.quantize(palette=palette, dither=Image.Dither.NONE))
+    rgb = Image.fromarray(rgba, mode="RGBA").convert("RGB")
+    return np.asarray(rgb.quantize(palette=palette, dither=Image.Dither.NONE))
 
 
 def gif_palette(palette: Image.Image) -> bytes:

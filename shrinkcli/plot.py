@@ -42,6 +42,13 @@ ELLIPSE_LEVELS = (0.5, 0.9)
 POINT_AREA = 34.0
 BASE_DPI = 100.0
 BASE_SIZE = (600.0, 450.0)
+#: Path codes (matplotlib.path.Path's), for the arrowheads' compound path.
+MOVETO, LINETO, CLOSEPOLY = 1, 2, 79
+PHASE_LABELS = {
+    "start": "by-cluster estimates",
+    "moving": "pooling toward the average",
+    "end": "mixed-model estimates",
+}
 
 
 @dataclass(frozen=True)
@@ -243,9 +250,10 @@ class ShrinkageFigure:
 
     def __init__(self, fit: Fit, options: AnimationOptions, *, title: str, subtitle: str) -> None:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.collections import LineCollection, PolyCollection
         from matplotlib.figure import Figure
         from matplotlib.lines import Line2D
+        from matplotlib.patches import PathPatch
+        from matplotlib.path import Path as MplPath
         from matplotlib.transforms import IdentityTransform
 
         self.scene = s = build_scene(fit, options)
@@ -359,19 +367,19 @@ class ShrinkageFigure:
 
         # The moving artists, drawn per frame.
         m = len(s.ols)
-        self.paths = LineCollection(
-            list(np.zeros((m, 2, 2))), colors=PATH, linewidths=0.8, alpha=0.55, zorder=2
-        )
-        ax.add_collection(self.paths, autolim=False)
-        self.heads = PolyCollection(
-            [],
-            facecolors=PATH,
-            edgecolors="none",
+        # One path for all the trails and one for all the arrowheads: one draw call each.
+        self.paths = Line2D([], [], color=PATH, linewidth=0.8, alpha=0.5, zorder=2)
+        ax.add_artist(self.paths)
+        self.heads = PathPatch(
+            MplPath(np.zeros((1, 2))),
+            facecolor=PATH,
+            edgecolor="none",
             alpha=0.9,
             zorder=2.1,
             transform=IdentityTransform(),
         )
-        ax.add_collection(self.heads, autolim=False)
+        ax.add_artist(self.heads)
+        self._path_cls = MplPath
         ring_colors = np.zeros((m, 4))
         ring_colors[:, :3] = mix(BY_CLUSTER, BY_CLUSTER, 0.0)
         ring_colors[:, 3] = 0.25 + 0.6 * s.alpha
@@ -457,19 +465,14 @@ class ShrinkageFigure:
 
         self._legend(fig, ax, options, s, regular, bold, px_x, px_y)
 
-        self.animated = [
-            self.paths,
-            self.heads,
-            self.rings,
-            self.points,
-            self.hole,
-            self.phase,
-            self.phase_text,
-        ]
-        for a in self.animated:
+        # What changes with every frame; the rings and the phase label change only with the
+        # phase, so they go into one background per phase.
+        self.animated = [self.paths, self.heads, self.points, self.hole, self.phase]
+        for a in (*self.animated, self.rings, self.phase_text):
             a.set_animated(True)
         self.canvas.draw()
-        self.background = self.canvas.copy_from_bbox(fig.bbox)
+        self._base = self.canvas.copy_from_bbox(fig.bbox)
+        self._backgrounds: dict[str, Any] = {}
         self._data_to_px = ax.transData
 
     def _legend(self, fig, ax, options, s, regular, bold, px_x, px_y) -> None:  # type: ignore[no-untyped-def]
@@ -595,31 +598,43 @@ class ShrinkageFigure:
         s = self.scene
         t = float(min(max(t, 0.0), 1.0))
         pos = self.positions(t)
-        self.paths.set_segments(list(np.stack([s.ols, pos], axis=1)))
+        trail = np.stack([s.ols, pos, np.full_like(pos, np.nan)], axis=1).reshape(-1, 2)
+        self.paths.set_data(trail[:, 0], trail[:, 1])
         self.paths.set_visible(t > 0)
-        self.rings.set_visible(t > 0)
         self.points.set_offsets(pos)
         colors = np.empty((len(pos), 4))
         colors[:, :3] = mix(BY_CLUSTER, MIXED, t)
         colors[:, 3] = s.alpha
         self.points.set_facecolor(colors)  # type: ignore[arg-type]
-        self.heads.set_verts(self._arrowheads(pos, t))
+        heads = self._arrowheads(pos, t)
+        self.heads.set_visible(len(heads) > 0)
+        if len(heads):
+            codes = np.tile([MOVETO, LINETO, LINETO, CLOSEPOLY], len(heads)).astype(np.uint8)
+            verts = np.concatenate([heads, heads[:, :1]], axis=1).reshape(-1, 2)
+            self.heads.set_path(self._path_cls(verts, codes))
         x0, x1, y = self.phase_track
         self.phase.set_data([x0 + t * (x1 - x0)], [y])
         self.phase.set_color(tuple(mix(BY_CLUSTER, MIXED, t)))
         self.phase.set_markeredgecolor("white")
-        if t <= 0:
-            label = "by-cluster estimates"
-        elif t >= 1:
-            label = "mixed-model estimates"
-        else:
-            label = "pooling toward the average"
-        self.phase_text.set_text(label)
 
-    def _arrowheads(self, pos: np.ndarray, t: float) -> list[np.ndarray]:
-        """Small triangles just behind each moving point, pointing along its path (pixels)."""
+    def _background(self, t: float) -> Any:
+        """The static picture for the phase of t: with the rings where the points started once
+        they move, and the phase's label; drawn once per phase."""
+        phase = "start" if t <= 0 else "end" if t >= 1 else "moving"
+        if phase not in self._backgrounds:
+            self.canvas.restore_region(self._base)
+            if phase != "start":
+                self.figure.draw_artist(self.rings)
+            self.phase_text.set_text(PHASE_LABELS[phase])
+            self.figure.draw_artist(self.phase_text)
+            self._backgrounds[phase] = self.canvas.copy_from_bbox(self.figure.bbox)
+        return self._backgrounds[phase]
+
+    def _arrowheads(self, pos: np.ndarray, t: float) -> np.ndarray:
+        """Small triangles just behind each moving point, pointing along its path: (k, 3, 2)
+        pixels."""
         if t <= 0 or len(pos) == 0:
-            return []
+            return np.zeros((0, 3, 2))
         disp = self._data_to_px.transform
         start, end = disp(self.scene.ols), disp(pos)
         v = end - start
@@ -633,16 +648,16 @@ class ShrinkageFigure:
         tip = end - u * (radius[:, None] + 0.8)
         base = tip - u * head_len
         tri = np.stack([tip, base + nrm * head_w, base - nrm * head_w], axis=1)
-        return list(tri[ok])
+        return tri[ok]
 
     def rgba(self, t: float) -> np.ndarray:
         """The picture at progress t as an (height, width, 4) uint8 array (a copy)."""
+        t = float(min(max(t, 0.0), 1.0))
+        self.canvas.restore_region(self._background(t))
         self._update(t)
-        self.canvas.restore_region(self.background)
         for a in self.animated:
             if a.get_visible():
                 self.figure.draw_artist(a)
-        self.canvas.blit(self.figure.bbox)
         return np.array(self.canvas.buffer_rgba(), copy=True)
 
 

@@ -308,3 +308,14 @@ def test_a_model_without_random_slope_renders() -> None:
     flat = replace(fit, random="intercept", random_effects=re, clusters=clusters)
     gif = render_gif(flat, AnimationOptions(frames=3), title="t", subtitle="", jobs=1)
     assert open_gif(gif).n_frames == 3
+
+
+def test_spawned_workers_give_the_same_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+
+    import shrinkcli.animate as animate
+
+    fit, options = reference_fit("unbalanced"), AnimationOptions(frames=4)
+    one = render_gif(fit, options, title="U", subtitle="s", jobs=1)
+    monkeypatch.setattr(animate, "_context", lambda: multiprocessing.get_context("spawn"))
+    assert render_gif(fit, options, title="U", subtitle="s", jobs=2) == one
