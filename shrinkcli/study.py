@@ -1,0 +1,239 @@
+"""Monte Carlo studies: many data sets per scenario, each fitted, to measure what shrinkage buys.
+
+Replication k (1, 2, …, N) of a scenario uses the scenario's own generator with seed
+``seed + k − 1`` (wrapped into R's seed range), so replication 1 is exactly the scenario's own
+data set, and any replication can be redrawn in R with ``set.seed(seed + k - 1)``. The work is
+split into chunks that worker processes fit independently; results are put back in
+(scenario, replication) order, so the output does not depend on the number of processes.
+
+No I/O, no printing: `run_study` returns frames; the CLI and the report write them.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .scenario import Scenario
+
+#: Per-replication columns, in order.
+REPLICATION_COLUMNS = (
+    "scenario",
+    "replication",
+    "seed",
+    "intercept",
+    "intercept_se",
+    "beta",
+    "beta_se",
+    "sd_int",
+    "sd_slope",
+    "cor",
+    "sigma",
+    "singular",
+    "converged",
+    "mean_shrinkage",
+    "cluster_rmse_ols",
+    "cluster_rmse_mixed",
+)
+#: Summary quantities, in order.
+QUANTITIES = (
+    "intercept",
+    "beta",
+    "sd_int",
+    "sd_slope",
+    "cor",
+    "sigma",
+    "cluster_rmse_ols",
+    "cluster_rmse_mixed",
+    "mean_shrinkage",
+    "singular_share",
+)
+SUMMARY_COLUMNS = ("scenario", "quantity", "truth", "mean", "sd", "bias", "rmse", "coverage")
+
+_SEED_SPAN = 2**32 - 1  # R accepts seeds -(2^31 - 1) .. 2^31 - 1
+_Z975 = 1.959963984540054  # qnorm(0.975)
+
+Progress = Callable[[str, int], None]
+
+
+def replication_seed(seed: int, k: int) -> int:
+    """Seed of replication k (1-based): seed + k − 1, wrapped into R's integer range."""
+    low = -(2**31 - 1)
+    return (seed + k - 1 - low) % _SEED_SPAN + low
+
+
+def replicate(scenario: Scenario, k: int) -> dict[str, Any]:
+    """Simulate and fit replication k of `scenario`; one row of the per-replication table."""
+    from .fit import PreparedData, clusters_frame, fit_arrays, sufficient_stats
+    from .scenario import with_overrides
+    from .simulate import simulate
+
+    seed = replication_seed(scenario.seed, k)
+    sim = simulate(with_overrides(scenario, seed=seed))
+    data = sim.data
+    ids, codes = np.unique(data["cluster"].to_numpy(), return_inverse=True)
+    y = data["y"].to_numpy()
+    x = data["x"].to_numpy()
+    n_groups = int(ids.shape[0])
+    model = scenario.model
+    res = fit_arrays(
+        y, x, codes, n_groups, method=model.method, random=model.random, residual_quantiles=False
+    )
+    prep = PreparedData(y, x, codes, ids, ())
+    st = sufficient_stats(y, x, codes, n_groups)
+    cl = clusters_frame(prep, st, res.beta, res.ranef)
+    truth = sim.truth.set_index("cluster").loc[ids]
+    ols_i, ols_s, mix_i, mix_s = (
+        cl[c].to_numpy() for c in ("ols_intercept", "ols_slope", "mixed_intercept", "mixed_slope")
+    )
+    true_i = truth["true_intercept"].to_numpy()
+    true_s = truth["true_slope"].to_numpy()
+    has = np.isfinite(ols_s)  # compare both on the clusters that have a by-cluster line
+    rmse_ols = _joint_rmse(ols_i[has] - true_i[has], ols_s[has] - true_s[has])
+    rmse_mix = _joint_rmse(mix_i[has] - true_i[has], mix_s[has] - true_s[has])
+    shrink = cl["shrinkage"].to_numpy()
+    cov = res.cov_re
+    sd_int = math.sqrt(cov[0, 0])
+    slope = model.random == "intercept-slope"
+    sd_slope = math.sqrt(cov[1, 1]) if slope else math.nan
+    denom = sd_int * sd_slope
+    cor = float(cov[0, 1] / denom) if slope and denom > 0 else math.nan
+    return {
+        "scenario": scenario.name,
+        "replication": k,
+        "seed": seed,
+        "intercept": float(res.beta[0]),
+        "intercept_se": float(res.std_errors[0]),
+        "beta": float(res.beta[1]),
+        "beta_se": float(res.std_errors[1]),
+        "sd_int": sd_int,
+        "sd_slope": sd_slope,
+        "cor": cor,
+        "sigma": res.sigma,
+        "singular": bool(res.singular),
+        "converged": bool(res.converged),
+        "mean_shrinkage": float(np.nanmean(shrink)) if np.isfinite(shrink).any() else math.nan,
+        "cluster_rmse_ols": rmse_ols,
+        "cluster_rmse_mixed": rmse_mix,
+    }
+
+
+def _joint_rmse(d_int: np.ndarray, d_slope: np.ndarray) -> float:
+    """Root mean square error over clusters and both coefficients."""
+    if d_int.shape[0] == 0:
+        return math.nan
+    return float(np.sqrt((np.mean(d_int**2) + np.mean(d_slope**2)) / 2.0))
+
+
+def _run_chunk(task: tuple[Scenario, int, int]) -> list[dict[str, Any]]:
+    scenario, first, last = task
+    return [replicate(scenario, k) for k in range(first, last + 1)]
+
+
+def _chunks(scenarios: Sequence[Scenario], reps: int, size: int) -> list[tuple[Scenario, int, int]]:
+    tasks = []
+    for s in scenarios:
+        for first in range(1, reps + 1, size):
+            tasks.append((s, first, min(reps, first + size - 1)))
+    return tasks
+
+
+@dataclass(frozen=True)
+class StudyResult:
+    """Per-replication rows and the per-scenario summary."""
+
+    replications: pd.DataFrame
+    summary: pd.DataFrame
+    scenarios: tuple[Scenario, ...]
+
+
+def run_study(
+    scenarios: Sequence[Scenario],
+    reps: int,
+    *,
+    jobs: int | None = None,
+    seed: int | None = None,
+    progress: Progress | None = None,
+) -> StudyResult:
+    """Fit `reps` replications of every scenario, over `jobs` processes (default: the cores).
+
+    `seed` replaces every scenario's base seed. `progress(scenario_name, done)` is called in
+    the calling process as chunks of replications finish.
+    """
+    if reps < 1:
+        raise ValueError("reps must be at least 1")
+    from .scenario import with_overrides
+
+    if seed is not None:
+        scenarios = [with_overrides(s, seed=seed) for s in scenarios]
+    scenarios = tuple(scenarios)
+    jobs = jobs or os.cpu_count() or 1
+    size = max(1, min(50, math.ceil(reps / (4 * jobs))))
+    tasks = _chunks(scenarios, reps, size)
+    rows: list[list[dict[str, Any]]] = []
+    if jobs == 1 or len(tasks) == 1:
+        for t in tasks:
+            rows.append(_run_chunk(t))
+            if progress:
+                progress(t[0].name, t[2] - t[1] + 1)
+    else:
+        import multiprocessing as mp
+
+        ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+            for t, chunk in zip(tasks, pool.map(_run_chunk, tasks), strict=True):
+                rows.append(chunk)
+                if progress:
+                    progress(t[0].name, t[2] - t[1] + 1)
+    flat = [r for chunk in rows for r in chunk]
+    table = pd.DataFrame(flat, columns=list(REPLICATION_COLUMNS))
+    return StudyResult(table, summarize(table, scenarios), scenarios)
+
+
+def summarize(table: pd.DataFrame, scenarios: Sequence[Scenario]) -> pd.DataFrame:
+    """One row per scenario and quantity: truth, mean, sd, bias, rmse and (for the fixed
+    effects) the coverage of 95% Wald intervals."""
+    out: list[dict[str, Any]] = []
+    for s in scenarios:
+        t = table[table["scenario"] == s.name]
+        truths = {
+            "intercept": s.intercept,
+            "beta": s.beta,
+            "sd_int": s.sd_int,
+            "sd_slope": s.sd_slope if s.model.random == "intercept-slope" else math.nan,
+            "cor": s.cor if s.model.random == "intercept-slope" else math.nan,
+            "sigma": s.sigma,
+        }
+        for q in QUANTITIES:
+            row: dict[str, Any] = {"scenario": s.name, "quantity": q}
+            if q == "singular_share":
+                v = t["singular"].to_numpy(dtype=float)
+            else:
+                v = t[q].to_numpy(dtype=float)
+            v = v[np.isfinite(v)]
+            truth = truths.get(q, math.nan)
+            row["truth"] = truth
+            row["mean"] = float(v.mean()) if v.size else math.nan
+            row["sd"] = float(v.std(ddof=1)) if v.size > 1 else math.nan
+            if math.isfinite(truth) and v.size:
+                row["bias"] = row["mean"] - truth
+                row["rmse"] = float(np.sqrt(np.mean((v - truth) ** 2)))
+            else:
+                row["bias"] = row["rmse"] = math.nan
+            if q in ("intercept", "beta"):
+                est = t[q].to_numpy(dtype=float)
+                se = t[f"{q}_se"].to_numpy(dtype=float)
+                ok = np.isfinite(est) & np.isfinite(se)
+                inside = np.abs(est[ok] - truth) <= _Z975 * se[ok]
+                row["coverage"] = float(inside.mean()) if ok.any() else math.nan
+            else:
+                row["coverage"] = math.nan
+            out.append(row)
+    return pd.DataFrame(out, columns=list(SUMMARY_COLUMNS))
