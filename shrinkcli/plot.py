@@ -298,7 +298,7 @@ class ShrinkageFigure:
         )
 
         # Titles and captions.
-        fig.text(
+        title_text = fig.text(
             12 * px_x,
             1 - 10 * px_y,
             title,
@@ -308,8 +308,9 @@ class ShrinkageFigure:
             va="top",
             ha="left",
         )
+        self._fit_width(title_text, (1 - 24 * px_x) * self.width, smallest=9.0)
         if subtitle:
-            fig.text(
+            subtitle_text = fig.text(
                 12 * px_x,
                 1 - 32 * px_y,
                 subtitle,
@@ -319,6 +320,7 @@ class ShrinkageFigure:
                 va="top",
                 ha="left",
             )
+            self._fit_width(subtitle_text, (1 - 24 * px_x) * self.width, smallest=7.0)
         self.notes: list[str] = []
         if s.n_outside:
             self.notes.append(f"{_plural(s.n_outside, 'cluster')} outside the view")
@@ -474,6 +476,20 @@ class ShrinkageFigure:
         self._base = self.canvas.copy_from_bbox(fig.bbox)
         self._backgrounds: dict[str, Any] = {}
         self._data_to_px = ax.transData
+
+    def _fit_width(self, text: Any, width: float, *, smallest: float) -> None:
+        """Shrink a line of text to `width` pixels, down to `smallest` points, then shorten it
+        with an ellipsis."""
+        renderer = self.canvas.get_renderer()
+        size = float(text.get_fontsize())
+        while text.get_window_extent(renderer).width > width and size > smallest:
+            size = max(size - 0.5, smallest)
+            text.set_fontsize(size)
+        full = text.get_text()
+        keep = len(full)
+        while text.get_window_extent(renderer).width > width and keep > 1:
+            keep -= 1
+            text.set_text(full[:keep].rstrip() + "…")
 
     def _legend(self, fig, ax, options, s, regular, bold, px_x, px_y) -> None:  # type: ignore[no-untyped-def]
         from matplotlib.legend_handler import HandlerTuple
