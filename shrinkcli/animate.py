@@ -174,6 +174,13 @@ def _spans(progress: np.ndarray, parts: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
 
 
+def _cores() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(len(os.sched_getaffinity(0)), 1)
+    return os.cpu_count() or 1
+
+
 def _context() -> Any:
     """fork where it is safe (POSIX, no other threads): workers inherit the drawn figure;
     spawn otherwise."""
@@ -198,7 +205,7 @@ def render_gif(
     """
     frames = options.frames
     progress = frame_progress(frames)
-    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    workers = jobs if jobs is not None else _cores()
     if workers < 1:
         raise ValueError(f"jobs must be at least 1 (got {jobs})")
     spans = _spans(progress, min(workers, frames))

@@ -383,7 +383,7 @@ class ShrinkageFigure:
         ax.add_artist(self.heads)
         self._path_cls = MplPath
         ring_colors = np.zeros((m, 4))
-        ring_colors[:, :3] = mix(BY_CLUSTER, BY_CLUSTER, 0.0)
+        ring_colors[:, :3] = mix(BY_CLUSTER, MIXED, 0.0)
         ring_colors[:, 3] = 0.25 + 0.6 * s.alpha
         self.rings = ax.scatter(
             s.ols[:, 0],
