@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -54,12 +55,12 @@ def main() -> None:
         for jobs in (None, 1):
             gif = render_gif(result, options, title=name, subtitle="bench", jobs=jobs)
             t = median_seconds(
-                lambda r=result, j=jobs: render_gif(r, options, title="b", subtitle="b", jobs=j)
+                partial(render_gif, result, options, title=name, subtitle="bench", jobs=jobs)
             )
             label = "cores" if jobs is None else str(jobs)
             print(f"{name:11s} GIF jobs={label:5s} {t:6.3f} s   {len(gif) / 1e6:.2f} MB")
         png = render_png(result, options, title=name, subtitle="bench")
-        t = median_seconds(lambda r=result: render_png(r, options, title="b", subtitle="b"))
+        t = median_seconds(partial(render_png, result, options, title=name, subtitle="bench"))
         print(f"{name:11s} PNG            {t:6.3f} s   {len(png) / 1e3:.0f} kB")
 
     python = sys.executable

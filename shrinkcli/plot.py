@@ -700,7 +700,7 @@ def encode_png(rgba: np.ndarray) -> bytes:
     from PIL import Image
 
     buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgba[:, :, :3])).save(buf, format="PNG", optimize=True)
+    Image.fromarray(np.ascontiguousarray(rgba[:, :, :3])).save(buf, format="PNG")
     return buf.getvalue()
 
 
