@@ -25,5 +25,8 @@ test: lint
 bench: install
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
+report: install
+	$(BIN)/shrink report scenarios/*.yaml -o report
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache report

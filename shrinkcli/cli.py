@@ -4,9 +4,10 @@ commands so that `shrink --help` answers at once."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -24,6 +25,7 @@ from .errors import ShrinkError, UsageError
 if TYPE_CHECKING:
     from .fit import Fit
     from .inputs import Input
+    from .report import ProgressEvent
     from .scenario import AnimationOptions
 
 
@@ -456,6 +458,97 @@ def animate(
     if png is not None:
         _note(f"wrote {png}", quiet)
 
+
+# -- report -----------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _report_progress(show: bool) -> Iterator[Callable[[ProgressEvent], None] | None]:
+    """A rich progress display on stderr, one bar per scenario through its stages; None (no
+    display) when `show` is false. Refreshed on each event only: no timer thread, so that the
+    scenario workers can be forked."""
+    if not show:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+    from .report import STAGES
+
+    bar = Progress(
+        TextColumn("{task.fields[name]}", style="bold"),
+        BarColumn(bar_width=24),
+        TextColumn("{task.fields[stage]}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        auto_refresh=False,
+        transient=True,
+    )
+    tasks: dict[int, TaskID] = {}
+
+    def on_event(event: ProgressEvent) -> None:
+        if event.index not in tasks:
+            tasks[event.index] = bar.add_task("", total=len(STAGES), name=event.scenario,
+                                              stage="")
+        task = tasks[event.index]
+        done = bar.tasks[task].completed if task < len(bar.tasks) else 0
+        if event.stage in STAGES:
+            bar.update(task, completed=max(done, STAGES.index(event.stage)), stage=event.stage)
+        elif event.stage == "done":
+            bar.update(task, completed=len(STAGES), stage="done")
+        else:
+            bar.update(task, stage=f"[red]{event.stage}")
+        bar.refresh()
+
+    with bar:
+        yield on_event
+
+
+@app.command()
+def report(
+    scenarios: Annotated[
+        list[str],
+        typer.Argument(help="Scenario files (.yaml).", show_default=False, metavar="SCENARIO"),
+    ],
+    output: Annotated[
+        str,
+        typer.Option(
+            "-o",
+            "--output",
+            help="The report folder; an earlier report there is replaced whole, any other "
+            "folder refused.",
+        ),
+    ] = "report",
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", help="Worker processes [default: cores].")
+    ] = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Build the report: every scenario's fit, animation and lesson, as a folder.
+
+    Writes DIR/index.html (open it in a browser), report.md, summary.csv, and per scenario a
+    folder with its data, truth, estimates, fit, lme4 summary, animation and picture. A scenario
+    that fails is shown in the report and the others are still built (exit code 1).
+    """
+    from .report import build_report
+
+    if jobs is not None and jobs < 1:
+        raise UsageError(f"--jobs: must be an integer ≥ 1 (got {jobs})")
+    if output in ("-", ""):
+        raise UsageError("-o/--output: the report is a folder; give its name")
+    with _report_progress(not quiet and sys.stderr.isatty()) as progress:
+        result = build_report(scenarios, output, jobs=jobs, progress=progress)
+    for r in result.reports:
+        _warn([f"{r.name}: {w}" for w in r.warnings])
+    _warn(result.warnings)
+    for f in result.failures:
+        typer.echo(f"shrink: error: {f.message}", err=True)
+    index = os.path.join(output, "index.html")
+    n, failed = len(result.entries), len(result.failures)
+    if failed:
+        _note(f"wrote {index} ({n - failed} of {n} scenarios; {failed} failed)", quiet)
+        raise typer.Exit(1)
+    _note(f"wrote {index} ({n} scenario{'s' if n != 1 else ''})", quiet)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

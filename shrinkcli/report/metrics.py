@@ -1,0 +1,202 @@
+"""What the report measures in one fit: estimates against the truth, shrinkage, and the error of
+the by-cluster and the mixed-model estimates; plus the sentences that read those numbers.
+
+Errors are taken over the clusters that have a by-cluster (OLS) slope, so that both methods are
+judged on the same clusters. The "line" error of an estimate is the root-mean-square vertical
+distance between its line and the true line over the observed x values, the same distance that
+defines `shrinkage` in `shrinkcli.fit`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..fit import _line_distance
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..fit import Fit
+
+#: Relative change of RMSE below which the report calls two errors about equal.
+SAME = 0.05
+
+
+@dataclass(frozen=True)
+class Errors:
+    """RMSE of the by-cluster (OLS) and mixed estimates against the true cluster coefficients."""
+
+    clusters: int  # clusters compared (those with an OLS slope and a known truth)
+    left_out: int  # clusters without an OLS slope (or truth)
+    ols_intercept: float
+    mixed_intercept: float
+    ols_slope: float
+    mixed_slope: float
+    ols_line: float
+    mixed_line: float
+    closer: int  # clusters whose mixed line is closer to the true line than their OLS line
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """One scenario's numbers for the overview, summary.csv and its page."""
+
+    estimates: dict[str, float | None]  # est_intercept, est_intercept_se, est_beta, ...
+    criterion: float
+    singular: bool
+    converged: bool
+    mean_shrinkage: float
+    errors: Errors | None  # None without a truth
+    most_shrunk: list[dict[str, Any]] = field(default_factory=list)
+    least_shrunk: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _rmse(a: np.ndarray) -> float:
+    return math.sqrt(float(np.mean(a * a))) if a.size else math.nan
+
+
+def errors(fit: Fit, x: np.ndarray) -> Errors | None:
+    """RMSE of OLS and mixed estimates against the truth, over clusters with an OLS slope."""
+    c = fit.clusters
+    if not fit.has_truth:
+        return None
+    ok = (c["ols_slope"].notna() & c["true_intercept"].notna() & c["true_slope"].notna()).to_numpy()
+    ti = c["true_intercept"].to_numpy(float)[ok]
+    ts = c["true_slope"].to_numpy(float)[ok]
+    oi = c["ols_intercept"].to_numpy(float)[ok]
+    os_ = c["ols_slope"].to_numpy(float)[ok]
+    mi = c["mixed_intercept"].to_numpy(float)[ok]
+    ms = c["mixed_slope"].to_numpy(float)[ok]
+    x_mean, x_var = float(np.mean(x)), float(np.var(x))
+    d_ols = _line_distance(oi - ti, os_ - ts, x_mean, x_var)
+    d_mix = _line_distance(mi - ti, ms - ts, x_mean, x_var)
+    return Errors(
+        clusters=int(ok.sum()),
+        left_out=int((~ok).sum()),
+        ols_intercept=_rmse(oi - ti),
+        mixed_intercept=_rmse(mi - ti),
+        ols_slope=_rmse(os_ - ts),
+        mixed_slope=_rmse(ms - ts),
+        ols_line=_rmse(d_ols),
+        mixed_line=_rmse(d_mix),
+        closer=int(np.sum(d_mix < d_ols)),
+    )
+
+
+def _value(v: Any) -> float | None:
+    if v is None:
+        return None
+    f = float(v)
+    return f if math.isfinite(f) else None
+
+
+def estimates(fit: Fit) -> dict[str, float | None]:
+    """Fixed effects with their standard errors and the variance components, named after the
+    scenario keys they estimate (`est_beta` estimates `beta`)."""
+    fe = fit.fixed_effects
+    re = fit.random_effects
+    return {
+        "est_intercept": _value(fe[0].estimate),
+        "est_intercept_se": _value(fe[0].std_error),
+        "est_beta": _value(fe[1].estimate),
+        "est_beta_se": _value(fe[1].std_error),
+        "est_sd_int": _value(re.intercept_sd),
+        "est_sd_slope": _value(re.slope_sd),
+        "est_cor": _value(re.corr),
+        "est_sigma": _value(fit.residual_sd),
+    }
+
+
+def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    cols = ["cluster", "n", "ols_intercept", "ols_slope", "mixed_intercept", "mixed_slope",
+            "true_intercept", "true_slope", "shrinkage"]
+    out = []
+    for row in frame.loc[:, cols].itertuples(index=False, name=None):
+        rec = dict(zip(cols, row, strict=True))
+        rec["cluster"] = str(rec["cluster"])
+        rec["n"] = int(rec["n"])
+        for k in cols[2:]:
+            rec[k] = _value(rec[k])
+        out.append(rec)
+    return out
+
+
+def measure(fit: Fit, x: np.ndarray, *, extremes: int = 5) -> Metrics:
+    """Everything the report shows about one fit; `x` is the covariate of the fitted rows."""
+    c = fit.clusters
+    shrunk = c[c["shrinkage"].notna()].sort_values("shrinkage", kind="stable")
+    mean = float(shrunk["shrinkage"].mean()) if len(shrunk) else math.nan
+    return Metrics(
+        estimates=estimates(fit),
+        criterion=float(fit.criterion),
+        singular=bool(fit.singular),
+        converged=bool(fit.converged),
+        mean_shrinkage=mean,
+        errors=errors(fit, x),
+        most_shrunk=_rows(shrunk.iloc[::-1].head(extremes)),
+        least_shrunk=_rows(shrunk.head(extremes)),
+    )
+
+
+# -- words ------------------------------------------------------------------------------------
+
+
+def _change(before: float, after: float) -> str:
+    """'fell from 0.41 to 0.22', 'rose from …', or 'stayed at about …'."""
+    if not (math.isfinite(before) and math.isfinite(after)):
+        return "could not be computed"
+    if before > 0 and abs(after - before) / before < SAME:
+        return f"stayed at about {after:.2g} ({before:.3g} by cluster, {after:.3g} mixed)"
+    verb = "fell" if after < before else "rose"
+    return f"{verb} from {before:.3g} to {after:.3g}"
+
+
+def reading(m: Metrics, n_clusters: int) -> list[str]:
+    """Two or three sentences that read one scenario's numbers for a student."""
+    out: list[str] = []
+    if math.isfinite(m.mean_shrinkage):
+        pct = round(100 * m.mean_shrinkage)
+        out.append(
+            f"On average a cluster's line moved {pct}% of the way from its own least-squares "
+            f"line to the population line (mean shrinkage {m.mean_shrinkage:.2f})."
+        )
+    e = m.errors
+    if e is not None and e.clusters:
+        out.append(
+            f"The mixed-model line was closer to the true line for {e.closer} of {e.clusters} "
+            f"clusters; the RMSE of the intercepts {_change(e.ols_intercept, e.mixed_intercept)}"
+            f", that of the slopes {_change(e.ols_slope, e.mixed_slope)}."
+        )
+        better = e.mixed_line < e.ols_line * (1 - SAME)
+        worse = e.mixed_line > e.ols_line * (1 + SAME)
+        if better:
+            out.append(
+                "Pulling every cluster toward the average adds a little bias but removes much "
+                "more noise: the mixed estimates are, as a set, nearer the truth."
+            )
+        elif worse:
+            out.append(
+                "Here the pull toward the average cost more than it saved: the clusters differ "
+                "more than the model believed."
+            )
+        else:
+            out.append(
+                "With this much information per cluster there is little noise to remove, so "
+                "the model shrinks little and both sets of estimates are about equally good."
+            )
+        if e.left_out:
+            out.append(
+                f"{e.left_out} of {n_clusters} clusters have no by-cluster slope (a single "
+                "observation or a constant x) and are left out of this comparison; the mixed "
+                "model still gives them a line, borrowed mostly from the population."
+            )
+    if m.singular:
+        out.append(
+            "The fit is singular: a variance component was estimated at its boundary (zero, or "
+            "a correlation of ±1), so some random effects are fully pooled."
+        )
+    return out

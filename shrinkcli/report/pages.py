@@ -1,0 +1,157 @@
+"""The report's pages, one function per page returning its text, from Jinja2 templates (HTML
+autoescaped), and the summary table."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from .. import __version__
+from .build import SCENARIO_FILES, Failure, ScenarioReport
+
+if TYPE_CHECKING:
+    import jinja2
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class Section:
+    """Extra content for the overview (e.g. a simulation study): a heading, an anchor, and the
+    body as trusted HTML and as Markdown."""
+
+    title: str
+    anchor: str
+    html: str
+    markdown: str
+
+
+def fmt(value: Any, spec: str = ".2f") -> str:
+    """A number for a page: `spec`-formatted, '–' when missing, a true minus sign."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return format(value, spec).replace("-", "−")
+    return str(value)
+
+
+def _environment() -> jinja2.Environment:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("shrinkcli.report", "templates"),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["fmt"] = fmt
+    env.globals["version"] = __version__
+    env.globals["files"] = SCENARIO_FILES
+    return env
+
+
+def stylesheet() -> str:
+    return (resources.files("shrinkcli.report") / "static" / "style.css").read_text("utf-8")
+
+
+def _verdict(reports: Sequence[ScenarioReport]) -> str:
+    """One sentence over all scenarios: in how many the mixed estimates had the lower RMSE."""
+    compared = [r.metrics.errors for r in reports if r.metrics.errors is not None]
+    if not compared:
+        return ""
+    k = len(compared)
+    both = sum(e.mixed_intercept < e.ols_intercept and e.mixed_slope < e.ols_slope
+               for e in compared)
+    what = "all" if both == k else f"{both} of"
+    return (f"In {what} {k} scenario{'s' if k != 1 else ''}, the mixed model's estimates of the "
+            "cluster intercepts and slopes had the lower RMSE.")
+
+
+def _context(
+    entries: Sequence[ScenarioReport | Failure], sections: Sequence[Section]
+) -> dict[str, Any]:
+    reports = [e for e in entries if isinstance(e, ScenarioReport)]
+    return {
+        "entries": list(entries),
+        "reports": reports,
+        "failures": [e for e in entries if isinstance(e, Failure)],
+        "sections": list(sections),
+        "verdict": _verdict(reports),
+    }
+
+
+def index_page(
+    entries: Sequence[ScenarioReport | Failure], sections: Sequence[Section] = ()
+) -> str:
+    """index.html: the lesson, the overview table, a card per scenario, the failures."""
+    from markupsafe import Markup
+
+    ctx = _context(entries, sections)
+    ctx["sections"] = [(s, Markup(s.html)) for s in sections]
+    return _environment().get_template("index.html.j2").render(ctx, root="")
+
+
+def scenario_page(report: ScenarioReport) -> str:
+    """NAME/index.html: one scenario's description, numbers, pictures, summary and files."""
+    return _environment().get_template("scenario.html.j2").render(r=report, root="../")
+
+
+def markdown_page(
+    entries: Sequence[ScenarioReport | Failure], sections: Sequence[Section] = ()
+) -> str:
+    """report.md: the overview as Markdown, with relative links."""
+    return _environment().get_template("report.md.j2").render(_context(entries, sections))
+
+
+#: Columns of summary.csv, in order.
+SUMMARY_COLUMNS = (
+    "scenario", "title", "status", "error",
+    "obs_per_cluster", "n_cluster", "intercept", "beta", "sigma", "sd_int", "sd_slope", "cor",
+    "balanced", "seed", "rng", "method", "random", "n_obs", "n_groups",
+    "est_intercept", "est_intercept_se", "est_beta", "est_beta_se",
+    "est_sd_int", "est_sd_slope", "est_cor", "est_sigma",
+    "criterion", "singular", "converged", "mean_shrinkage", "rmse_clusters",
+    "rmse_ols_intercept", "rmse_mixed_intercept", "rmse_ols_slope", "rmse_mixed_slope",
+    "rmse_ols_line", "rmse_mixed_line", "mixed_closer",
+)
+
+_INTEGER_COLUMNS = ("obs_per_cluster", "n_cluster", "seed", "n_obs", "n_groups", "rmse_clusters",
+                    "mixed_closer")
+
+
+def summary_frame(entries: Sequence[ScenarioReport | Failure]) -> pd.DataFrame:
+    """summary.csv: one row per scenario, in the given order, failures included."""
+    import pandas as pd
+
+    rows: list[dict[str, Any]] = []
+    for r in entries:
+        if isinstance(r, Failure):
+            rows.append({"scenario": r.name, "status": "failed", "error": r.message})
+            continue
+        m, e = r.metrics, r.metrics.errors
+        row: dict[str, Any] = {
+            "scenario": r.name, "title": r.title, "status": "ok", "error": "",
+            **r.parameters, "method": r.method, "random": r.random,
+            "n_obs": r.n_obs, "n_groups": r.n_groups, **m.estimates,
+            "criterion": m.criterion, "singular": m.singular, "converged": m.converged,
+            "mean_shrinkage": m.mean_shrinkage,
+        }
+        if e is not None:
+            row.update({
+                "rmse_clusters": e.clusters,
+                "rmse_ols_intercept": e.ols_intercept, "rmse_mixed_intercept": e.mixed_intercept,
+                "rmse_ols_slope": e.ols_slope, "rmse_mixed_slope": e.mixed_slope,
+                "rmse_ols_line": e.ols_line, "rmse_mixed_line": e.mixed_line,
+                "mixed_closer": e.closer,
+            })
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    for col in _INTEGER_COLUMNS:  # stay integers beside a failed scenario's empty cells
+        frame[col] = frame[col].astype("Int64")
+    return frame
