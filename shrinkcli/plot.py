@@ -465,7 +465,7 @@ class ShrinkageFigure:
             va="center",
         )
 
-        self._legend(fig, ax, options, s, regular, bold, px_x, px_y)
+        self._legend(options, regular, px_x, px_y)
 
         # What changes with every frame; the rings and the phase label change only with the
         # phase, so they go into one background per phase.
@@ -491,7 +491,11 @@ class ShrinkageFigure:
             keep -= 1
             text.set_text(full[:keep].rstrip() + "…")
 
-    def _legend(self, fig, ax, options, s, regular, bold, px_x, px_y) -> None:  # type: ignore[no-untyped-def]
+    def _legend(
+        self, options: AnimationOptions, regular: FontProperties, px_x: float, px_y: float
+    ) -> None:
+        """What the marks mean (right column), and the cluster sizes when they differ."""
+        fig, s = self.figure, self.scene
         from matplotlib.legend_handler import HandlerTuple
         from matplotlib.lines import Line2D
 
