@@ -92,14 +92,16 @@ class RRandom:
         if n > 10_000_000 and size <= n / 2:
             return self._sample_hashed(n, size)
         picks = self._unif_indices(n, size)
-        # Remove each drawn index by moving the last remaining one into its place.
-        pool = list(range(1, n + 1))
-        out: list[int] = []
-        take = out.append
-        for j, last in zip(picks.tolist(), range(n - 1, n - 1 - size, -1), strict=True):
-            take(pool[j])
-            pool[j] = pool[last]
-        return np.fromiter(out, dtype=np.int64, count=size)
+        if size < 512:
+            # Remove each drawn index by moving the last remaining one into its place.
+            pool = list(range(1, n + 1))
+            out: list[int] = []
+            take = out.append
+            for j, last in zip(picks.tolist(), range(n - 1, n - 1 - size, -1), strict=True):
+                take(pool[j])
+                pool[j] = pool[last]
+            return np.fromiter(out, dtype=np.int64, count=size)
+        return _drawn_values(picks, n) + 1
 
     def _sample_hashed(self, n: int, size: int) -> np.ndarray:
         """R's ``sample2`` (n > 1e7, size ≤ n/2): draw with replacement, skip repeats."""
@@ -169,6 +171,41 @@ class RRandom:
     def random_state(self) -> dict[str, object]:
         """The underlying MT19937 state (for tests and reproducibility checks)."""
         return dict(self._bitgen.state)
+
+
+def _drawn_values(picks: np.ndarray, n: int) -> np.ndarray:
+    """The values R's sampler returns for drawn positions `picks`, without its loop.
+
+    Step i reads position picks[i], then moves the value at position n−1−i (the last one still
+    in the pool) into it. So the value at a position is the one written by the latest earlier
+    step that picked it, or the position itself if none did; and the value a step writes is
+    found the same way at position n−1−i. Those "latest earlier write" links form chains,
+    resolved by pointer doubling.
+    """
+    k = picks.shape[0]
+    steps = np.arange(k)
+    # Sort steps by (position, step): one plain sort of unique keys beats a stable argsort.
+    keys = np.sort(picks.astype(np.int64) * k + steps)
+    by_pos, order = np.divmod(keys, k)
+    same = by_pos[1:] == by_pos[:-1]
+    prev = np.full(k, -1, dtype=np.int64)  # the previous step that picked the same position
+    prev[order[1:][same]] = order[:-1][same]
+    final = np.ones(k, dtype=bool)
+    final[:-1] = ~same
+    last_write = np.full(n, -1, dtype=np.int64)  # the last step that picked each position
+    last_write[by_pos[final]] = order[final]
+    last_pos = n - 1 - steps
+    # Position n−1−i can only have been picked at steps ≤ i; a pick at step i itself is later.
+    src = last_write[last_pos]
+    src = np.where(src == steps, prev, src)
+    root = np.where(src >= 0, src, steps)
+    while True:
+        nxt = root[root]
+        if np.array_equal(nxt, root):
+            break
+        root = nxt
+    written = last_pos[root]
+    return np.where(prev >= 0, written[np.maximum(prev, 0)], picks)
 
 
 def _settle(v: np.ndarray, remaining: int, limit: int) -> tuple[np.ndarray, int]:

@@ -38,15 +38,12 @@ def test_streams_continue_across_calls() -> None:
     np.testing.assert_array_equal(pieces, RRandom(42).runif(704))
 
 
-def test_sample_int_is_a_permutation_and_block_size_does_not_matter() -> None:
-    perm = RRandom(7).sample_int(70_000)
-    assert sorted(perm.tolist()) == list(range(1, 70_001))
-    # A reference walk, one index at a time, exactly as R's SampleNoReplace does it.
-    r = RRandom(7)
-    pool = list(range(70_000))
-    n = 70_000
+def _reference_sample(seed: int, n: int, size: int) -> list[int]:
+    """R's SampleNoReplace, one index at a time, from the raw uniforms."""
+    r = RRandom(seed)
+    pool = list(range(n))
     out = []
-    while n:
+    for _ in range(size):
         bits = int(np.ceil(np.log2(n))) if n > 1 else 0
         while True:
             v = 0
@@ -58,7 +55,14 @@ def test_sample_int_is_a_permutation_and_block_size_does_not_matter() -> None:
         out.append(pool[v] + 1)
         n -= 1
         pool[v] = pool[n]
-    assert perm.tolist() == out
+    return out
+
+
+@pytest.mark.parametrize(("n", "size"), [(70_000, 70_000), (5_000, 2_000), (1_000, 500), (3, 3)])
+def test_sample_int_follows_rs_algorithm(n: int, size: int) -> None:
+    got = RRandom(7).sample_int(n, size).tolist()
+    assert got == _reference_sample(7, n, size)
+    assert len(set(got)) == size and min(got) >= 1 and max(got) <= n
 
 
 def test_qnorm_is_the_normal_quantile() -> None:
