@@ -208,6 +208,8 @@ def render_gif(
     workers = jobs if jobs is not None else _cores()
     if workers < 1:
         raise ValueError(f"jobs must be at least 1 (got {jobs})")
+    if multiprocessing.current_process().daemon:  # a pool's worker may not start its own
+        workers = 1
     spans = _spans(progress, min(workers, frames))
     args = (fit, options, title, subtitle)
     if len(spans) == 1:

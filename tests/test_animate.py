@@ -319,3 +319,14 @@ def test_spawned_workers_give_the_same_bytes(monkeypatch: pytest.MonkeyPatch) ->
     one = render_gif(fit, options, title="U", subtitle="s", jobs=1)
     monkeypatch.setattr(animate, "_context", lambda: multiprocessing.get_context("spawn"))
     assert render_gif(fit, options, title="U", subtitle="s", jobs=2) == one
+
+
+def test_a_pool_worker_renders_in_process() -> None:
+    import multiprocessing
+
+    fit, options = reference_fit("unbalanced"), AnimationOptions(frames=3)
+    one = render_gif(fit, options, title="U", subtitle="s", jobs=1)
+    with multiprocessing.Pool(1) as pool:  # daemonic workers may not start processes
+        kwargs = {"title": "U", "subtitle": "s", "jobs": 2}
+        gif = pool.apply(render_gif, (fit, options), kwargs)
+    assert gif == one
