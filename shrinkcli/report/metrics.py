@@ -150,9 +150,9 @@ def _change(before: float, after: float) -> str:
     if not (math.isfinite(before) and math.isfinite(after)):
         return "could not be computed"
     if before > 0 and abs(after - before) / before < SAME:
-        return f"stayed at about {after:.2g} ({before:.3g} by cluster, {after:.3g} mixed)"
+        return f"stayed about the same ({before:.3f} by cluster, {after:.3f} mixed)"
     verb = "fell" if after < before else "rose"
-    return f"{verb} from {before:.3g} to {after:.3g}"
+    return f"{verb} from {before:.3f} to {after:.3f}"
 
 
 def reading(m: Metrics, n_clusters: int) -> list[str]:
@@ -178,6 +178,11 @@ def reading(m: Metrics, n_clusters: int) -> list[str]:
                 "Pulling every cluster toward the average adds a little bias but removes much "
                 "more noise: the mixed estimates are, as a set, nearer the truth."
             )
+            if e.closer * 2 < e.clusters:
+                out.append(
+                    "Fewer than half of the clusters moved closer, yet the error fell: the "
+                    "clusters that were far off gained a lot, many that were close lost a little."
+                )
         elif worse:
             out.append(
                 "Here the pull toward the average cost more than it saved: the clusters differ "

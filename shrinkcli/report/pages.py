@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from .build import SCENARIO_FILES, Failure, ScenarioReport
+from .metrics import SAME
 
 if TYPE_CHECKING:
     import jinja2
@@ -53,6 +54,7 @@ def _environment() -> jinja2.Environment:
     env.filters["fmt"] = fmt
     env.globals["version"] = __version__
     env.globals["files"] = SCENARIO_FILES
+    env.globals["same"] = SAME
     return env
 
 
