@@ -121,6 +121,17 @@ CLUSTER_COLUMNS = (
     "true_slope",
 )
 
+#: Columns of the per-cluster CSV (`Fit.to_frame`), before the truth.
+TABLE_COLUMNS = (
+    "cluster",
+    "n",
+    "ols_intercept",
+    "ols_slope",
+    "mixed_intercept",
+    "mixed_slope",
+    "shrinkage",
+)
+
 
 @dataclass(frozen=True)
 class FixedEffect:
@@ -211,14 +222,18 @@ class Fit:
         return self.residual_sd
 
     def to_frame(self) -> pd.DataFrame:
-        """The per-cluster table (the CSV output): `CLUSTER_COLUMNS`, NaN where undefined."""
-        return self.clusters.loc[:, list(CLUSTER_COLUMNS)].copy()
+        """The per-cluster table (the CSV output): `TABLE_COLUMNS`, plus the true coefficients
+        when they are known; NaN where undefined. (`clusters` has every column.)"""
+        cols = list(TABLE_COLUMNS)
+        if self.has_truth:
+            cols += ["true_intercept", "true_slope"]
+        return self.clusters.loc[:, cols].copy()
 
     def to_dict(self) -> dict[str, Any]:
         """The whole fit as JSON-ready values, with the keys of lme4.json's `reml` object
         (NaN becomes None), plus the engine, the model and how the optimizer went."""
         re = self.random_effects
-        frame = self.to_frame()
+        frame = self.clusters.loc[:, list(CLUSTER_COLUMNS)]
         clusters = [
             {col: _json_value(val) for col, val in zip(CLUSTER_COLUMNS, row, strict=True)}
             for row in frame.itertuples(index=False, name=None)

@@ -77,7 +77,7 @@ def test_optimum_is_a_minimum(data: pd.DataFrame, method: str, seed: int) -> Non
             assert best <= criterion(near, stats, method=method) + tol  # type: ignore[arg-type]
     # boundary: a diagonal element at 0 must be a genuine minimum along it
     assert res.singular == (min(theta[0], theta[2]) < 1e-4)
-    frame = res.to_frame()
+    frame = res.clusters
     assert list(frame.columns) == list(CLUSTER_COLUMNS)
     assert len(frame) == k
     assert frame["n"].sum() == len(data)
@@ -100,7 +100,7 @@ def test_intercept_only_is_a_minimum(data: pd.DataFrame, method: str) -> None:
     assert len(res.theta) == 1
     for t in (0.0, 1e-3, 0.1, 1.0, 10.0, res.theta[0] * 1.01, res.theta[0] * 0.99):
         assert res.criterion <= criterion((t,), stats, method=method) + tol  # type: ignore[arg-type]
-    frame = res.to_frame()
+    frame = res.clusters
     assert np.allclose(frame["ranef_slope"], 0.0)
     assert np.allclose(frame["mixed_slope"], res.beta[1])
     assert res.random_effects.slope_var is None
@@ -122,7 +122,7 @@ def test_singletons_and_constant_x_have_no_ols_slope() -> None:
     data = _data(2, 20, 6, 0.5, 0.3, 1.0, True)
     extra = pd.DataFrame({"y": [3.0, 1.0, 2.0], "x": [0.5, 2.0, 2.0], "cluster": [100, 101, 101]})
     res = fit(pd.concat([data, extra], ignore_index=True))
-    frame = res.to_frame().set_index("cluster")
+    frame = res.clusters.set_index("cluster")
     assert math.isnan(frame.loc[100, "ols_slope"])
     assert frame.loc[100, "ols_intercept"] == 3.0
     assert math.isnan(frame.loc[101, "ols_slope"])
@@ -132,7 +132,7 @@ def test_singletons_and_constant_x_have_no_ols_slope() -> None:
     out = res.to_dict()
     row = next(c for c in out["clusters"] if c["cluster"] == 100)
     assert row["ols_slope"] is None
-    csv = res.to_frame().to_csv(index=False)
+    csv = res.clusters.to_csv(index=False)
     assert "\n100,1,3.0,," in csv
 
 
@@ -141,7 +141,7 @@ def test_shrinkage_definition(random: str) -> None:
     """1 − d(mixed, fixed) / d(ols, fixed), d the RMS vertical distance over all x."""
     data = _data(3, 15, 6, 0.7, 0.3, 1.0, False)
     res = fit(data, random=random)  # type: ignore[arg-type]
-    frame = res.to_frame()
+    frame = res.clusters
     b0, b1 = res.beta
     xs = data["x"].to_numpy()
 

@@ -98,7 +98,7 @@ def test_criterion_and_parameters(scenario: str, method: str) -> None:
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_clusters(scenario: str, method: str) -> None:
     res, ref, _ = _fitted(scenario, method)
-    frame = res.to_frame()
+    frame = res.clusters
     rc = pd.DataFrame(ref["clusters"])
     assert len(frame) == len(rc)
     # lme4's level order, ids kept as the integers they are in data.csv

@@ -101,5 +101,5 @@ def test_statsmodels_engine_on_reference() -> None:
     for mine, theirs in zip(res.fixed_effects, ref["fixed_effects"], strict=True):
         assert mine.estimate == pytest.approx(theirs["estimate"], rel=1e-4)
         assert mine.std_error == pytest.approx(theirs["std_error"], rel=1e-3)
-    assert res.to_frame().shape == (100, 11)
+    assert res.clusters.shape == (100, 11)
     json.dumps(res.to_dict(), allow_nan=False)

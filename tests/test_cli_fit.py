@@ -1,0 +1,150 @@
+"""`shrink fit` as a user runs it: formats, pipes, and one-line errors for bad data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import REFERENCE, SCENARIO_DIR, read_csv_text
+from typer.testing import CliRunner
+
+from shrinkcli.cli import app
+
+BASELINE = str(SCENARIO_DIR / "baseline.yaml")
+CSV_COLUMNS = [
+    "cluster", "n", "ols_intercept", "ols_slope", "mixed_intercept", "mixed_slope", "shrinkage",
+]
+
+
+def test_summary_is_lme4s(runner: CliRunner) -> None:
+    res = runner.invoke(app, ["fit", BASELINE, "--format", "summary"])
+    assert res.exit_code == 0, res.stderr
+    expected = (REFERENCE / "baseline" / "lme4-summary.txt").read_text()
+    # Everything but the data's name matches lme4's text exactly.
+    assert res.stdout.replace("Data: baseline", "Data: df") == expected
+    for number in ("3012.2", "0.54405", "0.04270", "12.74"):
+        assert number in res.stdout
+
+
+def test_csv_per_cluster_with_truth(runner: CliRunner) -> None:
+    res = runner.invoke(app, ["fit", BASELINE])
+    assert res.exit_code == 0 and res.stderr == ""
+    table = read_csv_text(res.stdout)
+    assert list(table.columns) == [*CSV_COLUMNS, "true_intercept", "true_slope"]
+    assert len(table) == 100
+    ref = json.loads((REFERENCE / "baseline" / "lme4.json").read_text())["reml"]["clusters"]
+    np.testing.assert_allclose(table["mixed_slope"], [c["mixed_slope"] for c in ref], atol=2e-5)
+
+
+def test_pipe_from_simulate(runner: CliRunner) -> None:
+    data = runner.invoke(app, ["simulate", BASELINE]).stdout
+    res = runner.invoke(app, ["fit", "-"], input=data)
+    assert res.exit_code == 0, res.stderr
+    table = read_csv_text(res.stdout)
+    assert list(table.columns) == CSV_COLUMNS  # no truth from a plain table
+    direct = read_csv_text(runner.invoke(app, ["fit", BASELINE]).stdout)
+    np.testing.assert_allclose(table["mixed_intercept"], direct["mixed_intercept"], rtol=1e-12)
+
+
+def test_json_has_lme4s_keys(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "fit.json"
+    res = runner.invoke(app, ["fit", BASELINE, "-f", "json", "-o", str(out)])
+    assert res.exit_code == 0 and res.stdout == ""
+    got = json.loads(out.read_text())
+    ref = json.loads((REFERENCE / "baseline" / "lme4.json").read_text())["reml"]
+    assert set(ref) <= set(got)
+    assert set(ref["clusters"][0]) <= set(got["clusters"][0])
+    assert got["criterion"] == pytest.approx(ref["criterion"], abs=1e-4)
+    assert "converged" in got
+
+
+def test_string_cluster_ids_tsv_and_column_options(runner: CliRunner, tmp_path: Path) -> None:
+    df = pd.read_csv(REFERENCE / "unbalanced" / "data.csv")
+    df = df.rename(columns={"y": "score", "x": "hours", "cluster": "school"})
+    df["school"] = "s" + df["school"].astype(str).str.zfill(3)
+    path = tmp_path / "schools.tsv"
+    df.to_csv(path, sep="\t", index=False)
+    res = runner.invoke(
+        app, ["fit", str(path), "--y", "score", "--x", "hours", "--cluster", "school", "-f", "tsv"]
+    )
+    assert res.exit_code == 0, res.stderr
+    table = pd.read_csv(pd.io.common.StringIO(res.stdout), sep="\t")
+    assert table["cluster"].iloc[0] == "s001" and len(table) == 100
+
+
+def test_ml_and_intercept_only(runner: CliRunner) -> None:
+    ref = json.loads((REFERENCE / "baseline" / "lme4.json").read_text())["ml"]
+    res = runner.invoke(app, ["fit", BASELINE, "--method", "ml", "-f", "json"])
+    assert json.loads(res.stdout)["criterion"] == pytest.approx(ref["criterion"], abs=1e-4)
+    res = runner.invoke(app, ["fit", BASELINE, "--random", "intercept", "-f", "summary"])
+    assert res.exit_code == 0 and "(1 | cluster)" in res.stdout
+
+
+def test_statsmodels_engine_agrees(runner: CliRunner) -> None:
+    res = runner.invoke(app, ["fit", BASELINE, "--engine", "statsmodels", "-f", "json"])
+    assert res.exit_code == 0, res.stderr
+    assert json.loads(res.stdout)["criterion"] == pytest.approx(3012.1895, abs=1e-2)
+
+
+def test_missing_values_are_dropped_with_a_warning(runner: CliRunner) -> None:
+    data = runner.invoke(app, ["simulate", BASELINE]).stdout.splitlines()
+    data[3] = "NA," + data[3].split(",", 1)[1]
+    data[7] = data[7].rsplit(",", 1)[0] + ","
+    res = runner.invoke(app, ["fit", "-"], input="\n".join(data) + "\n")
+    assert res.exit_code == 0
+    assert "dropped 2 rows with missing values" in res.stderr
+
+
+BAD_DATA = [
+    ("y,x,cluster\n1,2,a\n2,3,a\n3,4,b\n4,5,b\n5,1,c\n", [], "--random intercept"),
+    ("y,x,g\n1,2,a\n2,3,b\n", [], "column 'cluster' not found"),
+    ("y,x,cluster\n1,2,a\n2,3,a\n3,4,a\n", ["--random", "intercept"], "single cluster"),
+    ("y,x,cluster\n1,1,a\n2,1,a\n3,1,b\n4,1,b\n", ["--random", "intercept"], "'x' is constant"),
+    ("y,x,cluster\n1,foo,a\n2,3,b\n", [], "column 'x' must be numeric"),
+    ("y,x,cluster\n1,inf,a\n2,3,b\n", [], "infinite"),
+    ("", [], "empty"),
+    ("y,x,cluster\n", [], "no rows"),
+]
+
+
+@pytest.mark.parametrize(("content", "args", "message"), BAD_DATA)
+def test_bad_data_exit_1_with_one_line(
+    runner: CliRunner, tmp_path: Path, content: str, args: list[str], message: str
+) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text(content)
+    out = tmp_path / "out.csv"
+    for source, stdin in ((str(path), None), ("-", content)):
+        res = runner.invoke(app, ["fit", source, *args, "-o", str(out)], input=stdin)
+        assert res.exit_code == 1, res.stderr
+        assert res.stdout == ""
+        assert len(res.stderr.strip().splitlines()) == 1 and message in res.stderr
+        assert "Traceback" not in res.stderr
+        assert not out.exists()
+
+
+def test_unreadable_and_unknown_inputs(runner: CliRunner, tmp_path: Path) -> None:
+    res = runner.invoke(app, ["fit", str(tmp_path / "none.csv")])
+    assert res.exit_code == 1 and "no such file" in res.stderr
+    res = runner.invoke(app, ["fit", str(tmp_path)])
+    assert res.exit_code == 1 and "directory" in res.stderr
+    (tmp_path / "d.parquet").write_bytes(b"PAR1")
+    res = runner.invoke(app, ["fit", str(tmp_path / "d.parquet")])
+    assert res.exit_code == 1 and "unknown kind of file" in res.stderr
+    (tmp_path / "bin.csv").write_bytes(b"\xff\xfe\x00\x01")
+    res = runner.invoke(app, ["fit", str(tmp_path / "bin.csv")])
+    assert res.exit_code == 1 and "not a text file" in res.stderr
+
+
+def test_bad_options_exit_2(runner: CliRunner) -> None:
+    for args in (["--method", "bayes"], ["--random", "slope"], ["--engine", "lme4"],
+                 ["--format", "xlsx"]):
+        res = runner.invoke(app, ["fit", BASELINE, *args])
+        assert res.exit_code == 2 and len(res.stderr.strip().splitlines()) == 1
+    res = runner.invoke(app, ["fit", str(SCENARIO_DIR / "baseline.yaml"), "--seed", "x"])
+    assert res.exit_code == 2
+    res = runner.invoke(app, ["fit", "-", "--seed", "3"], input="y,x,cluster\n1,2,3\n")
+    assert res.exit_code == 2 and "--seed" in res.stderr
