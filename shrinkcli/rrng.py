@@ -135,35 +135,38 @@ class RRandom:
     def _unif_indices(self, n: int, size: int) -> np.ndarray:
         """The successive ``R_unif_index(n - i)`` for i = 0..size-1 (0-based positions).
 
-        Attempts are drawn in blocks; an attempt is accepted when its value is below the
-        number of indices still in the pool, which shrinks by one with every acceptance.
-        Within a block only attempts whose value lies between the smallest and the largest
-        possible pool size are undecided, and they are rare; they are settled one by one.
+        Attempts are made from a buffer of uniforms drawn ahead; an attempt is accepted when its
+        value is below the number of indices still in the pool, which shrinks by one with every
+        acceptance. Within a block only attempts whose value lies between the smallest and the
+        largest possible pool size are undecided, and they are rare; they are settled one by
+        one. At the end the stream is rewound to just after the uniforms actually used.
         """
         out = np.empty(size, dtype=np.int64)
+        start = self._bitgen.state
+        buf = self.runif(int(size * 1.5) + 64)
+        pos = 0  # uniforms used so far
         done = 0
         while done < size:
             remaining = n - done  # pool size for the next draw
             bits = math.ceil(math.log2(remaining)) if remaining > 1 else 0
-            if bits == 0:
-                # ceil(log2(1)) = 0 bits: rbits(0) still consumes one uniform and yields 0.
-                self.runif(1)
-                out[done] = 0
-                done += 1
-                continue
+            per = bits // 16 + 1  # uniforms per attempt
             # Pool sizes that still need this many bits: remaining .. 2^(bits-1) + 1.
-            floor_size = (1 << (bits - 1)) + 1
+            floor_size = (1 << (bits - 1)) + 1 if bits else 1
             can_take = min(size - done, remaining - floor_size + 1)
-            block = max(64, min(8192, int(can_take * 1.3) + 16))
-            state = self._bitgen.state
-            v = self._bits_values(bits, block)
+            block = max(64, min(8192, int(can_take * 1.4) + 16))
+            if pos + block * per > buf.shape[0]:
+                buf = np.concatenate([buf, self.runif(block * per + buf.shape[0] // 2)])
+            u = np.floor(buf[pos : pos + block * per] * 65536.0).astype(np.int64)
+            v = np.zeros(block, dtype=np.int64)
+            for k in range(per):
+                v = v * 65536 + u[k::per]
+            v &= (1 << bits) - 1  # rbits(0) still uses a uniform, and yields 0
             accepted, used = _settle(v, remaining, can_take)
-            if used < block:
-                # Rewind the stream and replay exactly the uniforms that were used.
-                self._bitgen.state = state
-                self.runif(used * (bits // 16 + 1))
+            pos += used * per
             out[done : done + len(accepted)] = accepted
             done += len(accepted)
+        self._bitgen.state = start
+        self._bitgen.random_raw(pos)
         return out
 
     # -- helpers ----------------------------------------------------------------------------
