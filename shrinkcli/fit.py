@@ -467,7 +467,10 @@ def _solve(
     ghg_y = float(np.dot(t, ht0) + np.dot(w, ht1))
     det_s = s00 * s11 - s01 * s01
     if not det_s > 0.0:
-        raise FitError("the fixed-effects system is singular: x does not vary enough")
+        raise FitError(
+            "the fixed effects cannot be separated from the random effects (the cluster "
+            "effects absorb the data); use more observations per cluster or fewer random effects"
+        )
     i00 = s11 / det_s
     i01 = -s01 / det_s
     i11 = s00 / det_s
