@@ -496,8 +496,10 @@ def _report_progress(show: bool) -> Iterator[Callable[[ProgressEvent], None] | N
             bar.update(task, completed=max(done, STAGES.index(event.stage)), stage=event.stage)
         elif event.stage == "done":
             bar.update(task, completed=len(STAGES), stage="done")
+        elif event.stage == "failed":
+            bar.update(task, stage="[red]failed")
         else:
-            bar.update(task, stage=f"[red]{event.stage}")
+            bar.update(task, stage=event.stage)
         bar.refresh()
 
     with bar:
@@ -524,11 +526,12 @@ def report(
     ] = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Build the report: every scenario's fit, animation and lesson, as a folder.
+    """Build a browsable report of the scenarios.
 
-    Writes DIR/index.html (open it in a browser), report.md, summary.csv, and per scenario a
-    folder with its data, truth, estimates, fit, lme4 summary, animation and picture. A scenario
-    that fails is shown in the report and the others are still built (exit code 1).
+    Every scenario's fit, animation and lesson, as a folder: DIR/index.html (open it in a
+    browser), report.md, summary.csv, and per scenario a folder with its data, truth, estimates,
+    fit, lme4 summary, animation and picture. A scenario that fails is shown in the report and
+    the others are still built (exit code 1).
     """
     from .report import build_report
 

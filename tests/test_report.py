@@ -238,7 +238,7 @@ def test_parallel_and_serial_runs_write_the_same_files(two: list[str], tmp_path:
     b = build_report(two, tmp_path / "b", jobs=1)
     assert a.ok and b.ok
     for sc in ("small-a", "small-b"):
-        assert [s for n, s in events if n == sc] == [*STAGES, "done"]
+        assert [s for n, s in events if n == sc] == ["queued", *STAGES, "done"]
         for name in SCENARIO_FILES:
             assert (tmp_path / "a" / sc / name).read_bytes() == (
                 tmp_path / "b" / sc / name

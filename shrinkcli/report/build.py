@@ -20,8 +20,8 @@ from .metrics import Metrics, measure, reading
 if TYPE_CHECKING:
     from ..scenario import Scenario
 
-#: The stages of one scenario, in order; `ProgressEvent.stage` is one of these when it starts,
-#: then "done" or "failed".
+#: The stages of one scenario, in order; `ProgressEvent.stage` is "queued" first, then one of
+#: these as it starts, then "done" or "failed".
 STAGES = ("simulate", "fit", "animate", "write")
 #: The files of one scenario's folder.
 SCENARIO_FILES = (
@@ -198,6 +198,9 @@ def run_all(
     the scenarios run in parallel processes, each drawing its frames alone."""
     total = len(jobs)
     n = max(1, min(workers, total))
+    if progress is not None:
+        for i, (sc, _) in enumerate(jobs):
+            progress(ProgressEvent(i, total, sc.name, "queued"))
     if n == 1:
         _EMIT["sink"] = progress
         try:
