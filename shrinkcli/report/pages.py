@@ -52,6 +52,7 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["fmt"] = fmt
+    env.filters["md"] = lambda text: str(text).replace("|", "\\|").replace("]", "\\]")
     env.globals["version"] = __version__
     env.globals["files"] = SCENARIO_FILES
     env.globals["same"] = SAME
