@@ -166,6 +166,14 @@ def test_duplicate_names_exit_2_before_any_work(runner: CliRunner, two: list[str
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other", "scenarios"]
 
 
+def test_a_name_that_is_a_report_file_exits_2(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "x.yaml"
+    path.write_text("name: summary.csv\nn_cluster: 20\n")
+    code, _, stderr = run(runner, str(path), "-o", str(tmp_path / "rep"))
+    assert code == 2 and "summary.csv" in stderr
+    assert not (tmp_path / "rep").exists()
+
+
 def test_a_folder_that_is_not_a_report_is_never_replaced(
     runner: CliRunner, two: list[str], tmp_path: Path
 ) -> None:

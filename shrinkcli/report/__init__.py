@@ -80,11 +80,18 @@ def _load(paths: Sequence[str]) -> list[Scenario | Failure]:
     return out
 
 
+#: Names of the report's own files, which no scenario folder may take.
+RESERVED = frozenset({"index.html", "report.md", "summary.csv", "style.css", MARKER})
+
+
 def _check_names(paths: Sequence[str], loaded: Sequence[Scenario | Failure]) -> None:
     seen: dict[str, str] = {}
     for p, s in zip(paths, loaded, strict=True):
         if isinstance(s, Failure):
             continue
+        if s.name.lower() in RESERVED:
+            raise UsageError(f"{p}: scenario name {s.name!r} is taken by the report's own file; "
+                             "choose another name")
         if s.name in seen:
             raise UsageError(
                 f"{p}: scenario name {s.name!r} is also that of {seen[s.name]}; "

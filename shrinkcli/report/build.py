@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import queue as queue_mod
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -169,6 +170,7 @@ def run_scenario(
             seconds=seconds,
         )
     except Exception as exc:  # one scenario's failure must not stop the others
+        shutil.rmtree(folder, ignore_errors=True)  # no half folder (it is in the build, ours)
         _emit(index, total, name, "failed")
         return failure(name, source, exc)
 
