@@ -199,6 +199,16 @@ def reading(m: Metrics, n_clusters: int) -> list[str]:
                 "observation or a constant x) and are left out of this comparison; the mixed "
                 "model still gives them a line, borrowed mostly from the population."
             )
+    most = [r["n"] for r in m.most_shrunk]
+    least = [r["n"] for r in m.least_shrunk]
+    if most and least and len(set(most + least)) > 1:
+        a, b = sum(most) / len(most), sum(least) / len(least)
+        if a < b:
+            out.append(
+                f"The {len(most)} most shrunk clusters have {a:.1f} observations on average, the "
+                f"{len(least)} least shrunk {b:.1f}: the less a cluster's own data say, the "
+                "further it is pulled."
+            )
     if m.singular:
         out.append(
             "The fit is singular: a variance component was estimated at its boundary (zero, or "
