@@ -70,6 +70,8 @@ class _Group(TyperGroup):
         except KeyboardInterrupt:
             _fail("shrink: interrupted", 130)
         code = rv if isinstance(rv, int) else 0
+        if code == 130:  # typer turns Ctrl-C into Exit(130)
+            typer.echo("shrink: interrupted", err=True)
         if standalone_mode:
             sys.exit(code)
         return rv
@@ -188,6 +190,9 @@ RandomOpt = Annotated[
     ),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes on stderr.")]
+JobsOpt = Annotated[
+    int | None, typer.Option("--jobs", "-j", help="Worker processes [default: cores].")
+]
 
 
 def _note(message: str, quiet: bool = False) -> None:
@@ -397,9 +402,7 @@ def animate(
         bool | None,
         typer.Option("--truth/--no-truth", help="Show the true coefficients [default: off]."),
     ] = None,
-    jobs: Annotated[
-        int | None, typer.Option("--jobs", "-j", help="Worker processes [default: cores].")
-    ] = None,
+    jobs: JobsOpt = None,
     y: YOpt = "y",
     x: XOpt = "x",
     cluster: ClusterOpt = "cluster",
@@ -431,9 +434,9 @@ def animate(
     )
     inp = load_input(input, seed=seed, rng=rng.value if rng else None)
     gif_path = output if output is not None else f"{inp.name}.gif"
+    check_output_path(gif_path)
     if gif_path != "-" and not gif_path.lower().endswith(".gif"):
         raise UsageError(f"-o/--output: {gif_path}: the animation is a GIF; name it *.gif")
-    check_output_path(gif_path)
     if png is not None:
         if png == "-" or not png.lower().endswith(".png"):
             raise UsageError(f"--png: {png}: give a file name ending in .png")
@@ -521,8 +524,15 @@ def report(
             "folder refused.",
         ),
     ] = "report",
-    jobs: Annotated[
-        int | None, typer.Option("--jobs", "-j", help="Worker processes [default: cores].")
+    jobs: JobsOpt = None,
+    reps: Annotated[
+        int | None,
+        typer.Option(
+            "--reps",
+            help="Also run a Monte Carlo study with this many replications per scenario and "
+            "add it to the report.",
+            show_default=False,
+        ),
     ] = None,
     quiet: QuietOpt = False,
 ) -> None:
@@ -533,14 +543,27 @@ def report(
     fit, lme4 summary, animation and picture. A scenario that fails is shown in the report and
     the others are still built (exit code 1).
     """
-    from .report import build_report
+    from .report import Section, build_report, preflight
 
     if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs: must be an integer ≥ 1 (got {jobs})")
+    if reps is not None and reps < 1:
+        raise UsageError(f"--reps: must be an integer ≥ 1 (got {reps})")
     if output in ("-", ""):
         raise UsageError("-o/--output: the report is a folder; give its name")
+    sections: list[Section] = []
+    if reps is not None:
+        from .report.study import study_section
+        from .scenario import Scenario
+        from .study import run_study
+
+        valid = [s for s in preflight(scenarios, output) if isinstance(s, Scenario)]
+        if valid:
+            with _study_progress(not quiet and sys.stderr.isatty(), valid, reps) as progress:
+                studied = run_study(valid, reps, jobs=jobs, progress=progress)
+            sections.append(study_section(studied))
     with _report_progress(not quiet and sys.stderr.isatty()) as progress:
-        result = build_report(scenarios, output, jobs=jobs, progress=progress)
+        result = build_report(scenarios, output, jobs=jobs, progress=progress, sections=sections)
     for r in result.reports:
         _warn([f"{r.name}: {w}" for w in r.warnings])
     _warn(result.warnings)
@@ -552,6 +575,130 @@ def report(
         _note(f"wrote {index} ({n - failed} of {n} scenarios; {failed} failed)", quiet)
         raise typer.Exit(1)
     _note(f"wrote {index} ({n} scenario{'s' if n != 1 else ''})", quiet)
+
+
+
+# -- study ------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _study_progress(
+    show: bool, scenarios: Sequence[Any], reps: int
+) -> Iterator[Callable[[str, int], None] | None]:
+    """A rich progress bar per scenario on stderr (replications done), or None when hidden."""
+    if not show:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    bar = Progress(
+        TextColumn("{task.description}", style="bold"),
+        BarColumn(bar_width=24),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        auto_refresh=False,
+        transient=True,
+    )
+    tasks = {s.name: bar.add_task(s.name, total=reps) for s in scenarios}
+
+    def on_chunk(name: str, done: int) -> None:
+        bar.advance(tasks[name], done)
+        bar.refresh()
+
+    with bar:
+        bar.refresh()
+        yield on_chunk
+
+
+@app.command()
+def study(
+    scenarios: Annotated[
+        list[str],
+        typer.Argument(help="Scenario files (.yaml).", show_default=False, metavar="SCENARIO"),
+    ],
+    reps: Annotated[
+        int,
+        typer.Option("--reps", "-n", help="Replications per scenario.", show_default=False),
+    ],
+    jobs: JobsOpt = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed",
+            help="Base seed for every scenario [default: each scenario's own]; replication k "
+            "uses seed + k - 1.",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Also write summary.csv, replications.csv and plots (PNG) to this folder.",
+            show_default=False,
+        ),
+    ] = None,
+    format: Annotated[
+        TableFormat, typer.Option("--format", "-f", help="Format of the summary on stdout.")
+    ] = TableFormat.csv,
+    quiet: QuietOpt = False,
+) -> None:
+    """Measure what shrinkage buys over many replications.
+
+    Simulates and fits every scenario REPS times and prints, per scenario and quantity, the
+    truth, mean, sd, bias, RMSE and the coverage of 95% Wald intervals.
+    """
+    from pathlib import Path
+
+    from .io import table_text, write_atomic, write_output
+    from .scenario import load_scenario
+    from .study import run_study
+
+    if reps < 1:
+        raise UsageError(f"--reps: must be an integer ≥ 1 (got {reps})")
+    if jobs is not None and jobs < 1:
+        raise UsageError(f"--jobs: must be an integer ≥ 1 (got {jobs})")
+    folder = Path(output) if output is not None else None
+    if folder is not None:
+        if output == "-":
+            raise UsageError("-o/--output: a folder for the tables and plots (stdout has the "
+                             "summary already)")
+        if folder.exists() and not folder.is_dir():
+            raise UsageError(f"-o/--output: {folder} exists and is not a folder")
+        if not folder.parent.is_dir():
+            raise UsageError(f"-o/--output: folder {str(folder.parent)!r} does not exist")
+    loaded = [load_scenario(p) for p in scenarios]
+    names: dict[str, str] = {}
+    for path, sc in zip(scenarios, loaded, strict=True):
+        if sc.name in names:
+            raise UsageError(f"{path}: scenario name {sc.name!r} is also that of {names[sc.name]}")
+        names[sc.name] = path
+    with _study_progress(not quiet and sys.stderr.isatty(), loaded, reps) as progress:
+        result = run_study(loaded, reps, jobs=jobs, seed=seed, progress=progress)
+    if folder is not None:
+        from .study_plot import estimates_png, rmse_png
+
+        files: dict[str, bytes | str] = {
+            "summary.csv": table_text(result.summary, "csv"),
+            "replications.csv": table_text(result.replications, "csv"),
+            "estimates.png": estimates_png(result),
+            "rmse.png": rmse_png(result),
+        }
+        folder.mkdir(exist_ok=True)
+        for name, content in files.items():
+            write_atomic(folder / name, content)
+        _note(f"wrote {folder}/ (summary.csv, replications.csv, estimates.png, rmse.png)", quiet)
+    write_output("-", table_text(result.summary, format.value))
+
 
 if __name__ == "__main__":  # pragma: no cover
     app()

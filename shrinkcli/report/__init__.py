@@ -41,6 +41,7 @@ __all__ = [
     "ScenarioReport",
     "Section",
     "build_report",
+    "preflight",
 ]
 
 
@@ -81,7 +82,7 @@ def _load(paths: Sequence[str]) -> list[Scenario | Failure]:
 
 
 #: Names of the report's own files, which no scenario folder may take.
-RESERVED = frozenset({"index.html", "report.md", "summary.csv", "style.css", MARKER})
+RESERVED = frozenset({"index.html", "report.md", "summary.csv", "style.css", "study", MARKER})
 
 
 def _check_names(paths: Sequence[str], loaded: Sequence[Scenario | Failure]) -> None:
@@ -122,9 +123,7 @@ def build_report(
         raise UsageError(f"--jobs: must be an integer ≥ 1 (got {jobs})")
     out = Path(outdir)
     paths = [str(p) for p in scenario_paths]
-    loaded = _load(paths)
-    _check_names(paths, loaded)
-    check_destination(out)
+    loaded = preflight(paths, out)
 
     t0 = time.perf_counter()
     build = new_build_folder(out)
@@ -144,6 +143,16 @@ def build_report(
     return ReportResult(out, entries, warnings, seconds)
 
 
+def preflight(scenario_paths: Sequence[str], outdir: str | Path) -> list[Scenario | Failure]:
+    """The checks made before any work: every scenario loaded (a file that does not load is a
+    Failure), names unique and free, the destination usable. Raises UsageError otherwise."""
+    paths = [str(p) for p in scenario_paths]
+    loaded = _load(paths)
+    _check_names(paths, loaded)
+    check_destination(Path(outdir))
+    return loaded
+
+
 def _write_pages(
     build: Path, entries: Sequence[ScenarioReport | Failure], sections: Sequence[Section]
 ) -> None:
@@ -156,3 +165,8 @@ def _write_pages(
     write_atomic(build / "index.html", index_page(entries, sections))
     write_atomic(build / "report.md", markdown_page(entries, sections))
     write_atomic(build / "summary.csv", table_text(summary_frame(entries), "csv"))
+    for section in sections:
+        for rel, content in section.files.items():
+            path = build / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, content)

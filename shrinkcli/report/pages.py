@@ -4,8 +4,8 @@ autoescaped), and the summary table."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -20,13 +20,15 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Section:
-    """Extra content for the overview (e.g. a simulation study): a heading, an anchor, and the
-    body as trusted HTML and as Markdown."""
+    """Extra content for the overview (e.g. a simulation study): a heading, an anchor, the
+    body as trusted HTML and as Markdown, and the files it links to (paths relative to the
+    report folder)."""
 
     title: str
     anchor: str
     html: str
     markdown: str
+    files: Mapping[str, bytes | str] = field(default_factory=dict)
 
 
 def fmt(value: Any, spec: str = ".2f") -> str:
