@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install test lint bench report clean
 
@@ -15,11 +17,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The report's browser test drives Debian's chromium (never a downloaded browser).
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "make: install chromium for the browser test" >&2; exit 1; }
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
 lint: install
 	$(BIN)/ruff check shrinkcli tests bench
 	$(BIN)/mypy shrinkcli
 
-test: lint
+test: lint $(CHROMIUM)
 	$(BIN)/pytest
 
 bench: install

@@ -123,7 +123,11 @@ def rmse_png(study: StudyResult) -> bytes:
     ax.set_yticklabels(names, fontproperties=font, fontsize=10, color=TEXT)
     for tick in ax.get_xticklabels():
         tick.set_fontproperties(font)
-    ax.set_xlim(0, xmax * 1.15 if xmax > 0 else 1)
+    ax.set_xlim(-0.16 * xmax if xmax > 0 else 0, xmax * 1.15 if xmax > 0 else 1)
+    ax.set_xticks([t for t in ax.get_xticks() if 0 <= t <= xmax * 1.15])
+    ax.axvline(0, color="#BBBBBB", linewidth=0.8)
+    ax.spines["left"].set_visible(False)
+    ax.tick_params(axis="y", length=0)
     ax.set_ylim(-0.6, len(names) - 0.4)
     ax.set_xlabel("RMSE of the cluster intercepts and slopes against the truth "
                   "(mean over replications)", fontproperties=font, fontsize=9, color=MUTED)
