@@ -124,6 +124,13 @@ class TableFormat(str, Enum):
     json = "json"
 
 
+class StudyFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    tsv = "tsv"
+    json = "json"
+
+
 class FitFormat(str, Enum):
     csv = "csv"
     tsv = "tsv"
@@ -648,8 +655,14 @@ def study(
         ),
     ] = None,
     format: Annotated[
-        TableFormat, typer.Option("--format", "-f", help="Format of the summary on stdout.")
-    ] = TableFormat.csv,
+        StudyFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Format of the summary on stdout [default: table on a terminal, else csv].",
+            show_default=False,
+        ),
+    ] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Measure what shrinkage buys over many replications.
@@ -697,7 +710,14 @@ def study(
         for name, content in files.items():
             write_atomic(folder / name, content)
         _note(f"wrote {folder}/ (summary.csv, replications.csv, estimates.png, rmse.png)", quiet)
-    write_output("-", table_text(result.summary, format.value))
+    if format is None:
+        format = StudyFormat.table if sys.stdout.isatty() else StudyFormat.csv
+    if format is StudyFormat.table:
+        from .study import summary_text
+
+        write_output("-", summary_text(result.summary))
+    else:
+        write_output("-", table_text(result.summary, format.value))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -237,3 +237,32 @@ def summarize(table: pd.DataFrame, scenarios: Sequence[Scenario]) -> pd.DataFram
                 row["coverage"] = math.nan
             out.append(row)
     return pd.DataFrame(out, columns=list(SUMMARY_COLUMNS))
+
+
+def summary_text(summary: pd.DataFrame) -> str:
+    """The summary as an aligned text table for a terminal: a block per scenario, numbers
+    rounded to four decimals (coverage and shares as percentages), blanks where undefined."""
+    percent = {"coverage"}
+    header = ("quantity", "truth", "mean", "sd", "bias", "rmse", "coverage")
+    lines: list[str] = []
+    for name, block in summary.groupby("scenario", sort=False):
+        rows: list[tuple[str, ...]] = [header]
+        for _, r in block.iterrows():
+            cells = [str(r["quantity"])]
+            for col in header[1:]:
+                v = float(r[col])
+                if not math.isfinite(v) or (r["quantity"] == "singular_share" and col == "sd"):
+                    cells.append("")
+                elif col in percent or (r["quantity"] == "singular_share" and col == "mean"):
+                    cells.append(f"{100 * v:.1f}%")
+                else:
+                    cells.append(f"{v:.4f}")
+            rows.append(tuple(cells))
+        widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+        lines.append(str(name))
+        for row in rows:
+            first = row[0].ljust(widths[0])
+            rest = "  ".join(c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True))
+            lines.append(f"  {first}  {rest}".rstrip())
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"

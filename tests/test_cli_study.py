@@ -105,3 +105,16 @@ def test_report_with_a_study_section(runner: CliRunner, two: list[str], tmp_path
     assert "What shrinkage buys" in (out / "report.md").read_text()
     res = runner.invoke(app, ["report", *two, "-o", str(out), "--reps", "0"])
     assert res.exit_code == 2 and "--reps" in res.stderr
+
+
+def test_table_format_for_people(runner: CliRunner, two: list[str]) -> None:
+    res = runner.invoke(app, ["study", two[0], "--reps", "6", "--format", "table"])
+    assert res.exit_code == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0] == "tiny-a"
+    assert lines[1].split() == ["quantity", "truth", "mean", "sd", "bias", "rmse", "coverage"]
+    intercept = lines[2].split()
+    assert intercept[0] == "intercept" and intercept[-1].endswith("%")
+    # not a terminal: csv by default, for pipes
+    plain = runner.invoke(app, ["study", two[0], "--reps", "6"]).stdout
+    assert plain.splitlines()[0] == ",".join(SUMMARY_COLUMNS)
