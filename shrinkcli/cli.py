@@ -444,6 +444,10 @@ def animate(
     check_output_path(gif_path)
     if gif_path != "-" and not gif_path.lower().endswith(".gif"):
         raise UsageError(f"-o/--output: {gif_path}: the animation is a GIF; name it *.gif")
+    if gif_path == "-" and sys.stdout.isatty():
+        raise UsageError("-o -: stdout is a terminal; redirect it to a file or give -o FILE.gif")
+    if options.truth and inp.truth is None:
+        _warn(["--truth: only simulated data have true coefficients; drawing without them"])
     if png is not None:
         if png == "-" or not png.lower().endswith(".png"):
             raise UsageError(f"--png: {png}: give a file name ending in .png")
