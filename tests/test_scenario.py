@@ -104,6 +104,18 @@ def test_valid_scenarios_simulate_with_the_expected_rows(values: dict[str, objec
     assert len(sim.data) == rows
     assert sim.data["cluster"].between(1, n).all()  # type: ignore[arg-type]
     assert len(sim.truth) == n
+    # ... and fits, or is refused with one clear line (e.g. too few rows per random effect)
+    from shrinkcli.errors import ShrinkError
+    from shrinkcli.fit import fit
+
+    for random in ("intercept-slope", "intercept"):
+        try:
+            result = fit(sim.data, random=random, truth=sim.truth)  # type: ignore[arg-type]
+        except ShrinkError as exc:
+            assert "\n" not in str(exc)
+            continue
+        assert result.n_obs == rows
+        assert result.clusters["mixed_intercept"].notna().all()
 
 
 invalid = st.one_of(
