@@ -322,7 +322,7 @@ def fit(
     from .io import check_output_path, table_text, to_json_text, write_output
 
     check_output_path(output)
-    inp = load_input(input, seed=seed, rng=rng.value if rng else None)
+    inp = load_input(input, seed=seed, rng=rng.value if rng else None, cluster=cluster)
     result = _fit_input(
         inp, y=y, x=x, cluster=cluster, method=method, random=random, engine=engine
     )
@@ -439,7 +439,7 @@ def animate(
         {"frames": "--frames", "fps": "--fps", "width": "--size", "height": "--size",
          "zoom": "--zoom"},
     )
-    inp = load_input(input, seed=seed, rng=rng.value if rng else None)
+    inp = load_input(input, seed=seed, rng=rng.value if rng else None, cluster=cluster)
     gif_path = output if output is not None else f"{inp.name}.gif"
     check_output_path(gif_path)
     if gif_path != "-" and not gif_path.lower().endswith(".gif"):

@@ -41,9 +41,15 @@ def is_scenario_path(source: str) -> bool:
 
 
 def load_input(
-    source: str, *, seed: int | None = None, rng: str | None = None, stdin_text: str | None = None
+    source: str,
+    *,
+    seed: int | None = None,
+    rng: str | None = None,
+    stdin_text: str | None = None,
+    cluster: str = "cluster",
 ) -> Input:
-    """Resolve INPUT. `seed` and `rng` override a scenario's and are refused for data files."""
+    """Resolve INPUT. `seed` and `rng` override a scenario's and are refused for data files;
+    `cluster` names the column whose ids are kept as given in a table."""
     if is_scenario_path(source):
         from .scenario import load_scenario, with_overrides
         from .simulate import simulate
@@ -60,14 +66,15 @@ def load_input(
             if sys.stdin is None or sys.stdin.isatty():
                 raise UsageError("INPUT is '-' but nothing is piped to stdin")
             stdin_text = sys.stdin.read()
-        return Input("stdin", "<stdin>", read_table("<stdin>", text=stdin_text))
+        table = read_table("<stdin>", text=stdin_text, id_columns=[cluster])
+        return Input("stdin", "<stdin>", table)
     p = Path(source)
     if p.suffix.lower() not in (".csv", ".tsv", ".tab", ".txt", ""):
         raise DataError(
             f"{source}: unknown kind of file; give a scenario (.yaml), a table (.csv, .tsv) "
             "or '-' for CSV on stdin"
         )
-    return Input(p.stem or "data", source, read_table(source))
+    return Input(p.stem or "data", source, read_table(source, id_columns=[cluster]))
 
 
 def parameter_line(scenario: Scenario) -> str:

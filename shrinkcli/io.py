@@ -12,7 +12,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -108,12 +108,15 @@ def table_text(df: pd.DataFrame, fmt: TableFormat) -> str:
     return buf.getvalue()
 
 
-def read_table(source: str, *, text: str | None = None) -> pd.DataFrame:
+def read_table(
+    source: str, *, text: str | None = None, id_columns: Collection[str] = ()
+) -> pd.DataFrame:
     """Read a CSV or TSV table from a file, or from `text` (stdin) when given.
 
     The separator is a tab for `.tsv`/`.tab` files and for text whose header has tabs and no
-    commas, else a comma. Cluster-like columns keep their ids as given: a column whose values
-    are all canonical integers becomes integer, any other keeps its strings.
+    commas, else a comma. Numbers are parsed by pandas' C parser. `id_columns` (the cluster
+    column) keep their ids as given: integers when every id is a canonical integer ("7", not
+    "007" or "7.0"), else the strings. Missing values: empty, NA, NaN, NULL and the like.
     """
     import pandas as pd
 
@@ -141,8 +144,9 @@ def read_table(source: str, *, text: str | None = None) -> pd.DataFrame:
         df = pd.read_csv(
             io.StringIO(text),
             sep="\t" if tsv else ",",
-            dtype=str,
+            dtype={c: str for c in id_columns},
             keep_default_na=False,
+            na_values=sorted(_MISSING),
             skipinitialspace=True,
         )
     except (pd.errors.ParserError, ValueError) as exc:
@@ -150,32 +154,24 @@ def read_table(source: str, *, text: str | None = None) -> pd.DataFrame:
         raise DataError(f"{source}: cannot parse the table: {first}") from None
     if df.empty:
         raise DataError(f"{source}: the table has a header but no rows")
-    return _typed(df)
+    for col in id_columns:
+        if col in df.columns:
+            df[col] = _ids(df[col])
+    return df
 
 
 _MISSING = {"", "NA", "NaN", "nan", "NULL", "null", "N/A", "n/a", "#N/A", "None"}
 
 
-def _typed(df: pd.DataFrame) -> pd.DataFrame:
-    """Turn string columns into integers or floats where every value allows it; keep strings
-    otherwise (missing values: empty, NA, NaN, NULL)."""
+def _ids(col: pd.Series) -> pd.Series:
+    """Cluster ids as given: integers if every present id is a canonical integer, else text."""
     import numpy as np
-    import pandas as pd
 
-    out: dict[str, Any] = {}
-    for col in df.columns:
-        s = df[col].str.strip()
-        missing = s.isin(_MISSING)
-        present = s[~missing]
-        if len(present) and present.map(lambda v: bool(_INT_RE.fullmatch(v))).all():
-            if missing.any():
-                out[col] = pd.to_numeric(s.where(~missing), errors="coerce").astype("Int64")
-            else:
-                out[col] = present.astype(np.int64)
-            continue
-        numeric = pd.to_numeric(s.where(~missing), errors="coerce")
-        if (numeric.notna() | missing).all():
-            out[col] = numeric.astype(float)
-        else:
-            out[col] = s.where(~missing, None)
-    return pd.DataFrame(out, columns=df.columns)
+    s = col.str.strip()
+    present = s.dropna()
+    if len(present) and present.str.fullmatch(_INT_RE.pattern).all():
+        ints = present.astype(np.int64)
+        if len(present) == len(s):
+            return ints
+        return ints.reindex(s.index).astype("Int64")
+    return s
