@@ -17,7 +17,7 @@ from shrinkcli.fit import Fit, _solve, criterion, fit, sufficient_stats
 # our criterion is lower than lme4's in all twelve fits (by 1e-9 to 5e-7). Quantities that follow
 # θ at first order (standard errors, variance components, conditional modes) therefore differ
 # from lme4's by up to about that much at our optimum, and they are compared with a tolerance of
-# twice the brief's (SE and variance components 2e-4 relative, mixed coefficients 2e-5).
+# twice the target agreement (SE and variance components 2e-4 relative, mixed coefficients 2e-5).
 # test_exact_at_lme4_theta shows that at lme4's own θ every number agrees to ~1e-10.
 TOL_CRITERION = 1e-4
 TOL_FIXED = 1e-5
