@@ -16,7 +16,7 @@ from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from .errors import DataError, OutputError, UsageError
+from .errors import DataError, OutputError, ShrinkError, UsageError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -108,6 +108,26 @@ def table_text(df: pd.DataFrame, fmt: TableFormat) -> str:
     return buf.getvalue()
 
 
+def read_text(
+    path: str | Path, *, error: type[ShrinkError], kind: str, expected: str
+) -> str:
+    """A text file's content; one-line `error` naming the file when it cannot be read."""
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise error(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise error(f"{path}: is a directory, not a {kind}") from None
+    except PermissionError:
+        raise error(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise error(f"{path}: not a text file (expected {expected})") from None
+
+
 def read_table(
     source: str, *, text: str | None = None, id_columns: Collection[str] = ()
 ) -> pd.DataFrame:
@@ -121,21 +141,7 @@ def read_table(
     import pandas as pd
 
     if text is None:
-        p = Path(source)
-        try:
-            raw = p.read_bytes()
-        except FileNotFoundError:
-            raise DataError(f"{source}: no such file") from None
-        except IsADirectoryError:
-            raise DataError(f"{source}: is a directory, not a data file") from None
-        except PermissionError:
-            raise DataError(f"{source}: permission denied") from None
-        except OSError as exc:
-            raise DataError(f"{source}: cannot read: {exc.strerror}") from None
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise DataError(f"{source}: not a text file (expected UTF-8 CSV or TSV)") from None
+        text = read_text(source, error=DataError, kind="data file", expected="UTF-8 CSV or TSV")
     if not text.strip():
         raise DataError(f"{source}: empty input; expected a CSV table with a header row")
     header = text.split("\n", 1)[0]

@@ -308,19 +308,10 @@ def validate_scenario(raw: object, *, source: str, default_name: str) -> Scenari
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario YAML file."""
+    from .io import read_text
+
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(f"{p}: no such file") from None
-    except IsADirectoryError:
-        raise ScenarioError(f"{p}: is a directory, not a scenario file") from None
-    except PermissionError:
-        raise ScenarioError(f"{p}: permission denied") from None
-    except UnicodeDecodeError:
-        raise ScenarioError(f"{p}: not a text file (expected UTF-8 YAML)") from None
-    except OSError as exc:
-        raise ScenarioError(f"{p}: cannot read: {exc.strerror}") from None
+    text = read_text(p, error=ScenarioError, kind="scenario file", expected="UTF-8 YAML")
     return parse_scenario(text, source=str(p), default_name=_safe_stem(p))
 
 
