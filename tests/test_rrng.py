@@ -77,3 +77,17 @@ def test_qnorm_is_the_normal_quantile() -> None:
 def test_seed_out_of_range() -> None:
     with pytest.raises(ValueError):
         RRandom(2**31)
+
+
+def test_hashed_sampler_follows_rs_sample2() -> None:
+    """R uses its hash-based sampler for n > 1e7 and size <= n/2: draw with replacement, skip
+    repeats. The algorithm does not depend on n, so it is checked on a small one."""
+    r = RRandom(11)
+    expected: list[int] = []
+    n = 1000
+    bits = int(np.ceil(np.log2(n)))
+    while len(expected) < 300:
+        v = int(np.floor(r.runif(1)[0] * 65536)) & ((1 << bits) - 1)
+        if v < n and v + 1 not in expected:
+            expected.append(v + 1)
+    assert RRandom(11)._sample_hashed(n, 300).tolist() == expected
