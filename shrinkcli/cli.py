@@ -676,7 +676,7 @@ def study(
     """
     from pathlib import Path
 
-    from .io import table_text, write_atomic, write_output
+    from .io import table_text, write_atomic
     from .scenario import load_scenario
     from .study import run_study
 
@@ -701,6 +701,7 @@ def study(
         names[sc.name] = path
     with _study_progress(not quiet and sys.stderr.isatty(), loaded, reps) as progress:
         result = run_study(loaded, reps, jobs=jobs, seed=seed, progress=progress)
+    failed_all = _study_failures(result)
     if folder is not None:
         from .study_plot import estimates_png, rmse_png
 
@@ -716,12 +717,38 @@ def study(
         _note(f"wrote {folder}/ (summary.csv, replications.csv, estimates.png, rmse.png)", quiet)
     if format is None:
         format = StudyFormat.table if sys.stdout.isatty() else StudyFormat.csv
+    _print_summary(result.summary, format)
+    if failed_all:
+        raise typer.Exit(1)
+
+
+def _print_summary(summary: Any, format: StudyFormat) -> None:
+    from .io import table_text, write_output
     if format is StudyFormat.table:
         from .study import summary_text
 
-        write_output("-", summary_text(result.summary))
+        write_output("-", summary_text(summary))
     else:
-        write_output("-", table_text(result.summary, format.value))
+        write_output("-", table_text(summary, format.value))
+
+
+def _study_failures(result: Any) -> bool:
+    """Say on stderr which scenarios had replications that could not be fitted; True when a
+    scenario had none that could."""
+    table = result.replications
+    any_all = False
+    for name, rows in table.groupby("scenario", sort=False):
+        bad = rows[rows["error"] != ""]
+        if bad.empty:
+            continue
+        first = bad["error"].iloc[0]
+        if len(bad) == len(rows):
+            any_all = True
+            typer.echo(f"shrink: error: {name}: no replication could be fitted: {first}", err=True)
+        else:
+            _warn([f"{name}: {len(bad)} of {len(rows)} replications could not be fitted and "
+                   f"are left out (e.g. {first})"])
+    return any_all
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .errors import ShrinkError
 from .scenario import Scenario
 
 #: Per-replication columns, in order.
@@ -41,6 +42,7 @@ REPLICATION_COLUMNS = (
     "mean_shrinkage",
     "cluster_rmse_ols",
     "cluster_rmse_mixed",
+    "error",
 )
 #: Summary quantities, in order.
 QUANTITIES = (
@@ -54,6 +56,7 @@ QUANTITIES = (
     "cluster_rmse_mixed",
     "mean_shrinkage",
     "singular_share",
+    "failed_share",
 )
 SUMMARY_COLUMNS = ("scenario", "quantity", "truth", "mean", "sd", "bias", "rmse", "coverage")
 
@@ -83,9 +86,16 @@ def replicate(scenario: Scenario, k: int) -> dict[str, Any]:
     x = data["x"].to_numpy()
     n_groups = int(ids.shape[0])
     model = scenario.model
-    res = fit_arrays(
-        y, x, codes, n_groups, method=model.method, random=model.random, residual_quantiles=False
-    )
+    try:
+        res = fit_arrays(
+            y, x, codes, n_groups, method=model.method, random=model.random,
+            residual_quantiles=False,
+        )
+    except ShrinkError as exc:  # a draw the model cannot be fitted to: recorded, not fatal
+        row: dict[str, Any] = dict.fromkeys(REPLICATION_COLUMNS, math.nan)
+        row.update(scenario=scenario.name, replication=k, seed=seed, singular=False,
+                   converged=False, error=str(exc))
+        return row
     prep = PreparedData(y, x, codes, ids, ())
     st = sufficient_stats(y, x, codes, n_groups)
     cl = clusters_frame(prep, st, res.beta, res.ranef)
@@ -122,6 +132,7 @@ def replicate(scenario: Scenario, k: int) -> dict[str, Any]:
         "mean_shrinkage": float(np.nanmean(shrink)) if np.isfinite(shrink).any() else math.nan,
         "cluster_rmse_ols": rmse_ols,
         "cluster_rmse_mixed": rmse_mix,
+        "error": "",
     }
 
 
@@ -202,7 +213,9 @@ def summarize(table: pd.DataFrame, scenarios: Sequence[Scenario]) -> pd.DataFram
     effects) the coverage of 95% Wald intervals."""
     out: list[dict[str, Any]] = []
     for s in scenarios:
-        t = table[table["scenario"] == s.name]
+        mine = table[table["scenario"] == s.name]
+        failed = (mine["error"] != "").to_numpy(dtype=float)
+        t = mine[mine["error"] == ""]  # the fits that succeeded
         truths = {
             "intercept": s.intercept,
             "beta": s.beta,
@@ -215,6 +228,8 @@ def summarize(table: pd.DataFrame, scenarios: Sequence[Scenario]) -> pd.DataFram
             row: dict[str, Any] = {"scenario": s.name, "quantity": q}
             if q == "singular_share":
                 v = t["singular"].to_numpy(dtype=float)
+            elif q == "failed_share":
+                v = failed
             else:
                 v = t[q].to_numpy(dtype=float)
             v = v[np.isfinite(v)]
@@ -251,9 +266,9 @@ def summary_text(summary: pd.DataFrame) -> str:
             cells = [str(r["quantity"])]
             for col in header[1:]:
                 v = float(r[col])
-                if not math.isfinite(v) or (r["quantity"] == "singular_share" and col == "sd"):
+                if not math.isfinite(v) or (r["quantity"].endswith("_share") and col == "sd"):
                     cells.append("")
-                elif col in percent or (r["quantity"] == "singular_share" and col == "mean"):
+                elif col in percent or (r["quantity"].endswith("_share") and col == "mean"):
                     cells.append(f"{100 * v:.1f}%")
                 else:
                     cells.append(f"{v:.4f}")

@@ -118,3 +118,24 @@ def test_table_format_for_people(runner: CliRunner, two: list[str]) -> None:
     # not a terminal: csv by default, for pipes
     plain = runner.invoke(app, ["study", two[0], "--reps", "6"]).stdout
     assert plain.splitlines()[0] == ",".join(SUMMARY_COLUMNS)
+
+
+def test_a_scenario_that_cannot_be_fitted(
+    runner: CliRunner, two: list[str], tmp_path: Path
+) -> None:
+    tiny = tmp_path / "tiny.yaml"
+    tiny.write_text("n_cluster: 10\nobs_per_cluster: 1\n")
+    res = runner.invoke(app, ["study", str(tiny), two[0], "--reps", "3"])
+    assert res.exit_code == 1
+    assert "tiny: no replication could be fitted" in res.stderr
+    table = read_csv_text(res.stdout)  # the other scenario is still summarised
+    ok = table[table["scenario"] == "tiny-a"].set_index("quantity")
+    assert ok.loc["failed_share", "mean"] == 0 and ok.loc["intercept", "mean"] > 0
+    bad = table[table["scenario"] == "tiny"].set_index("quantity")
+    assert bad.loc["failed_share", "mean"] == 1
+    out = tmp_path / "rep"
+    res = runner.invoke(app, ["report", str(tiny), two[0], "-o", str(out), "--reps", "3"])
+    assert res.exit_code == 1
+    html = (out / "index.html").read_text()
+    assert "could not be fitted in any replication" in html
+    assert 'href="tiny/index.html"' not in html

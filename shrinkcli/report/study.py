@@ -40,6 +40,9 @@ def _scenario_rows(result: StudyResult) -> list[dict[str, Any]]:
                 "singular": get("singular_share", "mean"),
                 "sd_slope": get("sd_slope", "mean"),
                 "sd_slope_truth": get("sd_slope", "truth"),
+                "failed": get("failed_share", "mean"),
+                # replication 1 is the report's own data set: its page exists if it fitted
+                "has_page": bool((mine[mine["replication"] == 1]["error"] == "").any()),
             }
         )
     return rows
@@ -92,6 +95,13 @@ def reading(rows: list[dict[str, Any]]) -> list[str]:
             f"{_pct(min(covers))}–{_pct(max(covers))} of the replications; with {n} replications "
             f"chance alone moves a true 95% by about ±{100 * band:.1f} points."
         )
+    for r in rows:
+        if r["failed"] >= 1:
+            out.append(f"{r['title']} could not be fitted in any replication (too few "
+                       "observations for its random effects).")
+        elif r["failed"] > 0:
+            out.append(f"In {r['title']}, {_pct(r['failed'])} of the replications could not be "
+                       "fitted and are left out.")
     sing = [r for r in rows if r["singular"] >= 0.05]
     for r in sing:
         out.append(
