@@ -414,10 +414,12 @@ def format_summary(fit: Fit, *, data_name: str = "df") -> str:
     """The text lme4 1.1-31 prints for `print(summary(mod, cor = FALSE))` of this fit, with a
     final newline; `data_name` is what the `Data:` line names."""
     digits = LME4_DIGITS
+    # lme4's class tag; a cross-check fit says which engine made the numbers instead
+    tag = "lmerMod" if fit.engine == "native" else f"{fit.engine} MixedLM"
     if fit.method == "reml":
-        title = "Linear mixed model fit by REML ['lmerMod']"
+        title = f"Linear mixed model fit by REML ['{tag}']"
     else:
-        title = "Linear mixed model fit by maximum likelihood  ['lmerMod']"
+        title = f"Linear mixed model fit by maximum likelihood  ['{tag}']"
     lines = [title, *cat_fill("Formula:", formula(fit)), *cat_fill("   Data:", data_name), ""]
     if fit.method == "reml":
         criterion = format_r([r_round(fit.criterion, 1)])[0]
