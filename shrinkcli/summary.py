@@ -415,7 +415,7 @@ def format_summary(fit: Fit, *, data_name: str = "df") -> str:
     final newline; `data_name` is what the `Data:` line names."""
     digits = LME4_DIGITS
     # lme4's class tag; a cross-check fit says which engine made the numbers instead
-    tag = "lmerMod" if fit.engine == "native" else f"{fit.engine} MixedLM"
+    tag = "statsmodels MixedLM" if fit.engine == "statsmodels" else "lmerMod"
     if fit.method == "reml":
         title = f"Linear mixed model fit by REML ['{tag}']"
     else:
