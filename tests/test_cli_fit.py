@@ -87,6 +87,9 @@ def test_statsmodels_engine_agrees(runner: CliRunner) -> None:
     res = runner.invoke(app, ["fit", BASELINE, "--engine", "statsmodels", "-f", "json"])
     assert res.exit_code == 0, res.stderr
     assert json.loads(res.stdout)["criterion"] == pytest.approx(3012.1895, abs=1e-2)
+    assert json.loads(res.stdout)["engine"] == "statsmodels"
+    res = runner.invoke(app, ["fit", BASELINE, "--engine", "statsmodels", "-f", "summary"])
+    assert res.stdout.startswith("Linear mixed model fit by REML ['statsmodels MixedLM']")
 
 
 def test_missing_values_are_dropped_with_a_warning(runner: CliRunner) -> None:
