@@ -164,10 +164,13 @@ class ZoomName(str, Enum):
 
 
 OutputOpt = Annotated[
-    str, typer.Option("-o", "--output", help="Where to write: a file, or '-' for stdout.")
+    str, typer.Option(
+        "-o", "--output", help="Where to write: a file, or '-' for stdout.", metavar="PATH"
+    )
 ]
 SeedOpt = Annotated[
-    int | None, typer.Option("--seed", help="Override the scenario's seed.", show_default=False)
+    int | None,
+    typer.Option("--seed", help="Override the scenario's seed.", show_default=False, metavar="N"),
 ]
 RngOpt = Annotated[
     RngName | None,
@@ -181,9 +184,11 @@ InputArg = Annotated[
         metavar="INPUT",
     ),
 ]
-YOpt = Annotated[str, typer.Option("--y", help="Response column.")]
-XOpt = Annotated[str, typer.Option("--x", help="Covariate column.")]
-ClusterOpt = Annotated[str, typer.Option("--cluster", help="Cluster (grouping) column.")]
+YOpt = Annotated[str, typer.Option("--y", help="Response column.", metavar="COL")]
+XOpt = Annotated[str, typer.Option("--x", help="Covariate column.", metavar="COL")]
+ClusterOpt = Annotated[
+    str, typer.Option("--cluster", help="Cluster (grouping) column.", metavar="COL")
+]
 MethodOpt = Annotated[
     MethodName | None,
     typer.Option("--method", help="reml or ml [default: the scenario's, else reml]."),
@@ -198,7 +203,8 @@ RandomOpt = Annotated[
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes on stderr.")]
 JobsOpt = Annotated[
-    int | None, typer.Option("--jobs", "-j", help="Worker processes [default: cores].")
+    int | None,
+    typer.Option("--jobs", "-j", help="Worker processes [default: cores].", metavar="N"),
 ]
 
 
@@ -257,7 +263,9 @@ def simulate(
     truth: Annotated[
         str | None,
         typer.Option(
-            "--truth", help="Also write cluster,true_intercept,true_slope to this file."
+            "--truth",
+            help="Also write cluster,true_intercept,true_slope to this file.",
+            metavar="PATH",
         ),
     ] = None,
 ) -> None:
@@ -376,21 +384,27 @@ def animate(
             "-o",
             "--output",
             help="The GIF to write ('-' for stdout) [default: NAME.gif].",
+            metavar="FILE.gif",
             show_default=False,
         ),
     ] = None,
     png: Annotated[
         str | None,
-        typer.Option("--png", help="Also write a PNG of the final state with the paths."),
+        typer.Option(
+            "--png", help="Also write a PNG of the final state with the paths.", metavar="FILE"
+        ),
     ] = None,
     frames: Annotated[
-        int | None, typer.Option("--frames", help="Number of frames [default: 120].")
+        int | None,
+        typer.Option("--frames", help="Number of frames [default: 120].", metavar="N"),
     ] = None,
     fps: Annotated[
-        float | None, typer.Option("--fps", help="Frames per second [default: 10].")
+        float | None,
+        typer.Option("--fps", help="Frames per second [default: 10].", metavar="N"),
     ] = None,
     size: Annotated[
-        str | None, typer.Option("--size", help="WIDTHxHEIGHT in pixels [default: 600x450].")
+        str | None,
+        typer.Option("--size", help="WIDTHxHEIGHT in pixels [default: 600x450].", metavar="WxH"),
     ] = None,
     zoom: Annotated[
         ZoomName | None,
@@ -533,6 +547,7 @@ def report(
             "--output",
             help="The report folder; an earlier report there is replaced whole, any other "
             "folder refused.",
+            metavar="DIR",
         ),
     ] = "report",
     jobs: JobsOpt = None,
@@ -543,6 +558,7 @@ def report(
             help="Also run a Monte Carlo study with this many replications per scenario and "
             "add it to the report.",
             show_default=False,
+            metavar="N",
         ),
     ] = None,
     quiet: QuietOpt = False,
@@ -637,7 +653,9 @@ def study(
     ],
     reps: Annotated[
         int,
-        typer.Option("--reps", "-n", help="Replications per scenario.", show_default=False),
+        typer.Option(
+            "--reps", "-n", help="Replications per scenario.", show_default=False, metavar="N"
+        ),
     ],
     jobs: JobsOpt = None,
     seed: Annotated[
@@ -647,6 +665,7 @@ def study(
             help="Base seed for every scenario [default: each scenario's own]; replication k "
             "uses seed + k - 1.",
             show_default=False,
+            metavar="N",
         ),
     ] = None,
     output: Annotated[
@@ -656,6 +675,7 @@ def study(
             "--output",
             help="Also write summary.csv, replications.csv and plots (PNG) to this folder.",
             show_default=False,
+            metavar="DIR",
         ),
     ] = None,
     format: Annotated[
