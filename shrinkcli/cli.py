@@ -51,7 +51,7 @@ class _Group(TyperGroup):
             )
         except cx.NoArgsIsHelpError as exc:
             typer.echo(exc.ctx.get_help() if exc.ctx else "", err=True)
-            _exit(2, standalone_mode)
+            sys.exit(2)
         except cx.UsageError as exc:
             where = exc.ctx.command_path if exc.ctx else "shrink"
             message = exc.format_message().replace("Value error, ", "")
@@ -66,7 +66,7 @@ class _Group(TyperGroup):
             # The reader went away (e.g. `| head`): stop quietly, as Unix tools do.
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
-            _exit(0, standalone_mode)
+            sys.exit(0)
         except KeyboardInterrupt:
             _fail("shrink: interrupted", 130)
         code = rv if isinstance(rv, int) else 0
@@ -79,10 +79,6 @@ class _Group(TyperGroup):
 
 def _fail(message: str, code: int) -> NoReturn:
     typer.echo(message, err=True)
-    sys.exit(code)
-
-
-def _exit(code: int, standalone_mode: bool) -> NoReturn:
     sys.exit(code)
 
 

@@ -31,10 +31,7 @@ MAX_ROWS = 2**31 - 1
 #: Bytes of memory one simulated row needs at its peak (columns, random streams, the sample).
 BYTES_PER_ROW = 96
 
-Number = float
-
-
-def _finite(value: float, field: str) -> float:
+def _finite(value: float) -> float:
     if not math.isfinite(value):
         raise ValueError(f"must be a finite number (got {value})")
     return value
@@ -116,7 +113,7 @@ class Scenario(BaseModel):
     def _real(cls, v: Any) -> Any:
         if isinstance(v, bool) or not isinstance(v, int | float):
             raise ValueError(f"must be a number (got {v!r})")
-        return _finite(float(v), "")
+        return _finite(float(v))
 
     @field_validator("balanced", mode="before")
     @classmethod
@@ -125,7 +122,7 @@ class Scenario(BaseModel):
             return 1.0
         if v is False or not isinstance(v, int | float):
             raise ValueError(f"must be a fraction in (0, 1] or true (got {v!r})")
-        return _finite(float(v), "")
+        return _finite(float(v))
 
     @model_validator(mode="after")
     def _size(self) -> Scenario:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import POST_SCENARIOS, REFERENCE
 
 from shrinkcli.fit import Fit, _solve, criterion, fit, sufficient_stats
 
@@ -24,18 +24,8 @@ TOL_FIXED = 1e-5
 TOL_THETA_FOLLOWERS = 2e-4
 TOL_MIXED = 2e-5
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
-SCENARIOS = (
-    "baseline",
-    "more-subject-variance",
-    "more-slope-variance",
-    "few-observations",
-    "more-observations",
-    "unbalanced",
-)
+SCENARIOS = POST_SCENARIOS
 METHODS = ("reml", "ml")
-
-pytestmark = pytest.mark.skipif(not REFERENCE.is_dir(), reason=f"no reference at {REFERENCE}")
 
 
 def _load(scenario: str) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import POST_SCENARIOS, REFERENCE
 
 from shrinkcli.fit import CLUSTER_COLUMNS, Fit, FixedEffect, OptSummary, RandomEffects
 from shrinkcli.summary import (
@@ -28,16 +29,8 @@ from shrinkcli.summary import (
     zapsmall,
 )
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 CASES = Path(__file__).resolve().parent / "data" / "summary"
-SCENARIOS = [
-    "baseline",
-    "more-subject-variance",
-    "more-slope-variance",
-    "few-observations",
-    "more-observations",
-    "unbalanced",
-]
+SCENARIOS = POST_SCENARIOS
 EXTRA_CASES = sorted(p.stem for p in CASES.glob("*.txt"))
 
 
