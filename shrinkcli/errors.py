@@ -1,4 +1,10 @@
-"""Errors the library raises; the CLI maps each kind to one line on stderr and an exit code."""
+"""Errors the library raises; the CLI maps each kind to one line on stderr and an exit code.
+
+The library speaks of settings by their scenario names (``model.random``, ``jobs``), never by
+command-line flags: an error may carry the `field` it is about and a `hint`, a (field, value)
+setting that would help. ``str(error)`` words both in scenario terms; the CLI rewords them with
+the flags of the command that ran (see ``shrinkcli.cli.errors``).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,20 @@ class ShrinkError(Exception):
     """Base of every error shrink reports to its user (never shown as a traceback)."""
 
     exit_code: int = 1
+
+    def __init__(
+        self, message: str, *, field: str | None = None, hint: tuple[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.hint = hint
+
+    def __str__(self) -> str:
+        text = f"{self.field}: {self.message}" if self.field else self.message
+        if self.hint is not None:
+            text += f"; or set {self.hint[0]}: {self.hint[1]}"
+        return text
 
 
 class UsageError(ShrinkError):

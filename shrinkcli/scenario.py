@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from .errors import ScenarioError, UsageError
+from .model import METHODS, RANDOM_STRUCTURES, Method, ModelSpec, RandomStructure, choices
 
 #: Largest data set a scenario may ask for: R's `rep()` and `sample.int()` index with 32-bit ints.
 MAX_ROWS = 2**31 - 1
@@ -42,8 +43,13 @@ class ModelOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    method: Literal["reml", "ml"] = "reml"
-    random: Literal["intercept-slope", "intercept"] = "intercept-slope"
+    method: Method = "reml"
+    random: RandomStructure = "intercept-slope"
+
+    @property
+    def spec(self) -> ModelSpec:
+        """The model these options describe."""
+        return ModelSpec(random=self.random, method=self.method)
 
 
 class AnimationOptions(BaseModel):
@@ -182,8 +188,8 @@ ALLOWED: dict[str, str] = {
     "seed": "an integer between -2147483647 and 2147483647",
     "rng": "'r' (R's generator, the default) or 'numpy'",
     "model": "a mapping with keys method, random",
-    "model.method": "'reml' or 'ml'",
-    "model.random": "'intercept-slope' or 'intercept'",
+    "model.method": choices(METHODS),
+    "model.random": choices(RANDOM_STRUCTURES),
     "animation": "a mapping with keys frames, fps, size, zoom, ellipses, truth",
     "animation.frames": "an integer between 2 and 2000",
     "animation.fps": "a number > 0 and ≤ 100",
