@@ -44,7 +44,7 @@ def whole_process(argv: list[str], repeat: int = 3) -> float:
 def main() -> None:
     sys.path.insert(0, str(ROOT))
     from shrinkcli.animate import render_gif
-    from shrinkcli.fit import fit
+    from shrinkcli.lmm import fit
     from shrinkcli.plot import render_png
     from shrinkcli.scenario import AnimationOptions
 
@@ -67,7 +67,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = str(Path(tmp) / "baseline.gif")
         code = (
-            "import pandas as pd; from shrinkcli.fit import fit; "
+            "import pandas as pd; from shrinkcli.lmm import fit; "
             "from shrinkcli.animate import render_gif; "
             "from shrinkcli.scenario import AnimationOptions; "
             f"r = fit(pd.read_csv({str(REFERENCE / 'baseline' / 'data.csv')!r})); "

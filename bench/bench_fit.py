@@ -69,7 +69,7 @@ _CHILD = textwrap.dedent(
     n, k = {n}, {k}
     y, x, codes = make_arrays(n, k)
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    from shrinkcli.fit import fit_arrays
+    from shrinkcli.lmm import fit_arrays
     fit_arrays(y[:2000], x[:2000], np.repeat(np.arange(200), 10), 200)  # imports
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t0 = time.perf_counter()
@@ -192,7 +192,7 @@ def run_lme4(csv: Path, reps: int) -> str:
 
 
 def main() -> None:
-    from shrinkcli.fit import fit, fit_arrays
+    from shrinkcli.lmm import fit, fit_arrays
 
     rows: list[tuple[str, str, str]] = []
     import os

@@ -6,8 +6,8 @@ The library API::
     sim = simulate(load_scenario("scenarios/baseline.yaml"))
     result = fit(sim.data, truth=sim.truth)
 
-Names are imported on first use, so that ``shrink --help`` starts instantly. ``fit`` and
-``simulate`` are the functions, even though modules of the same names hold them.
+Names are imported on first use, so that ``shrink --help`` starts instantly. ``simulate`` is
+the function, even though a module of the same name holds it.
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ if "numpy" not in sys.modules:
         os.environ.setdefault(_var, "1")
 
 _LAZY: dict[str, tuple[str, str]] = {
-    "fit": ("shrinkcli.fit", "fit"),
-    "Fit": ("shrinkcli.fit", "Fit"),
+    "fit": ("shrinkcli.lmm", "fit"),
+    "Fit": ("shrinkcli.lmm", "Fit"),
+    "ModelSpec": ("shrinkcli.model", "ModelSpec"),
     "simulate": ("shrinkcli.simulate", "simulate"),
     "SimulatedData": ("shrinkcli.simulate", "SimulatedData"),
     "Scenario": ("shrinkcli.scenario", "Scenario"),
@@ -37,14 +38,15 @@ _LAZY: dict[str, tuple[str, str]] = {
     "ShrinkError": ("shrinkcli.errors", "ShrinkError"),
 }
 #: Names that are both a submodule and the function it holds; the function wins.
-_SHADOWED = frozenset({"fit", "simulate"})
+_SHADOWED = frozenset({"simulate"})
 
 __all__ = ["__version__", *_LAZY]
 
 if TYPE_CHECKING:
     from .errors import ShrinkError as ShrinkError
-    from .fit import Fit as Fit
-    from .fit import fit as fit
+    from .lmm import Fit as Fit
+    from .lmm import fit as fit
+    from .model import ModelSpec as ModelSpec
     from .scenario import Scenario as Scenario
     from .scenario import load_scenario as load_scenario
     from .simulate import SimulatedData as SimulatedData

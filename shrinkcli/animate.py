@@ -19,7 +19,7 @@ import numpy as np
 if TYPE_CHECKING:
     from PIL import Image
 
-    from .fit import Fit
+    from .lmm import Fit
     from .plot import ShrinkageFigure
     from .scenario import AnimationOptions
 

@@ -23,8 +23,8 @@ from . import __version__
 from .errors import ShrinkError, UsageError
 
 if TYPE_CHECKING:
-    from .fit import Fit
     from .inputs import Input
+    from .lmm import Fit
     from .report import ProgressEvent
     from .scenario import AnimationOptions
 
@@ -146,6 +146,7 @@ class MethodName(str, Enum):
 
 class RandomName(str, Enum):
     intercept_slope = "intercept-slope"
+    uncorrelated = "uncorrelated"
     intercept = "intercept"
 
 
@@ -225,18 +226,21 @@ def _fit_input(
     random: RandomName | None,
     engine: EngineName = EngineName.native,
 ) -> Fit:
+    from .model import ModelSpec
+
     model = inp.scenario.model if inp.scenario is not None else None
     m = method.value if method else (model.method if model else "reml")
     r = random.value if random else (model.random if model else "intercept-slope")
-    kwargs: dict[str, Any] = dict(y=y, x=x, cluster=cluster, method=m, random=r, truth=inp.truth)
+    spec = ModelSpec(random=r, method=m)
+    kwargs: dict[str, Any] = dict(y=y, x=x, cluster=cluster, truth=inp.truth)
     if engine is EngineName.statsmodels:
         from .fit_statsmodels import fit_statsmodels
 
-        result = fit_statsmodels(inp.data, **kwargs)
+        result = fit_statsmodels(inp.data, spec, **kwargs)
     else:
-        from .fit import fit
+        from .lmm import fit
 
-        result = fit(inp.data, **kwargs)
+        result = fit(inp.data, spec, **kwargs)
     _warn(result.warnings)
     return result
 
@@ -471,7 +475,7 @@ def animate(
     if inp.scenario is not None:
         subtitle = parameter_line(inp.scenario)
     else:
-        subtitle = f"{result.n_groups} clusters, {result.n_obs} observations"
+        subtitle = f"{result.model.n_groups} clusters, {result.model.n_obs} observations"
     gif = render_gif(result, options, title=title, subtitle=subtitle, jobs=jobs)
     picture = render_png(result, options, title=title, subtitle=subtitle) if png else None
     write_output(gif_path, gif)

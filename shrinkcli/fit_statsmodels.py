@@ -1,5 +1,5 @@
 """The same model fitted by statsmodels' MixedLM (method "lbfgs"): an independent cross-check of
-the native engine in `shrinkcli.fit`, with the same result type (`engine="statsmodels"`).
+the native engine in `shrinkcli.lmm`, with the same result type (`engine="statsmodels"`).
 
 statsmodels parametrises the random-effects covariance relative to the residual variance, as
 lme4 does, so θ is read off as the lower Cholesky factor of cov_re / scale. Its ConvergenceWarnings
@@ -15,64 +15,67 @@ import numpy as np
 import pandas as pd
 
 from shrinkcli.errors import FitError
-from shrinkcli.fit import (
-    SINGULAR_TOL,
-    ArrayFit,
+from shrinkcli.lmm import (
     Fit,
-    Method,
+    ModelFit,
     OptSummary,
-    Random,
-    _solve,
-    _to_fit,
+    check_convergence,
     clusters_frame,
     prepare_data,
+    solve,
     sufficient_stats,
 )
+from shrinkcli.model import ModelSpec
 
 
-def _theta_from_cov(rel: np.ndarray, slope: bool) -> tuple[float, ...]:
-    """Λ with ΛΛᵀ = rel (lower triangular, non-negative diagonal), also for a singular rel."""
+def _theta_from_cov(rel: np.ndarray, model: ModelSpec) -> tuple[float, ...]:
+    """θ with ΛΛᵀ = rel (Λ lower triangular with a non-negative diagonal), also for a singular
+    rel; the entries `model` does not hold are dropped."""
     a = math.sqrt(max(float(rel[0, 0]), 0.0))
-    if not slope:
+    if not model.has_random_slope:
         return (a,)
     b = float(rel[0, 1]) / a if a > 0.0 else 0.0
     c = math.sqrt(max(float(rel[1, 1]) - b * b, 0.0))
     if a == 0.0:
         c = math.sqrt(max(float(rel[1, 1]), 0.0))
-    return (a, b, c)
+    return tuple(float(v) for v in model.theta_of((a, b, c)))
 
 
 def fit_statsmodels(
     data: pd.DataFrame,
+    model: ModelSpec | None = None,
     *,
     y: str = "y",
     x: str = "x",
     cluster: str = "cluster",
-    method: Method = "reml",
-    random: Random = "intercept-slope",
     truth: pd.DataFrame | None = None,
 ) -> Fit:
-    """Fit y ~ x + (x | cluster) (or (1 | cluster)) with statsmodels MixedLM, method "lbfgs".
+    """Fit `model` with statsmodels MixedLM, method "lbfgs" (an uncorrelated intercept and slope
+    through a diagonal covariance constraint).
 
-    Same data checks and per-cluster table as `shrinkcli.fit.fit`; the criterion is −2 × its
-    (REML) log-likelihood.
+    Same data checks and per-cluster table as `shrinkcli.lmm.fit`; the criterion is −2 × its
+    (REML) log-likelihood, and the convergence check is the native engine's at statsmodels' θ.
     """
-    from statsmodels.regression.mixed_linear_model import MixedLM
+    from statsmodels.regression.mixed_linear_model import MixedLM, MixedLMParams
 
-    prep = prepare_data(data, y=y, x=x, cluster=cluster, method=method, random=random)
-    slope = random == "intercept-slope"
+    spec = model or ModelSpec()
+    prep = prepare_data(data, y=y, x=x, cluster=cluster, model=spec)
+    slope = spec.has_random_slope
     n_obs = int(prep.y.shape[0])
     exog = np.column_stack((np.ones(n_obs), prep.x))
     exog_re = exog if slope else exog[:, :1]
-    reml = method == "reml"
+    reml = spec.reml
+    free = None
+    if slope and not spec.correlated:
+        free = MixedLMParams.from_components(np.ones(2), np.eye(2))
     fallback: list[str] = []
     with _warnings.catch_warnings(record=True) as caught:
         _warnings.simplefilter("always")
-        model = MixedLM(prep.y, exog, groups=prep.codes, exog_re=exog_re)
+        lm = MixedLM(prep.y, exog, groups=prep.codes, exog_re=exog_re)
         res = None
         for optimizer in ("lbfgs", "bfgs", "powell"):
             try:
-                res = model.fit(reml=reml, method=optimizer)
+                res = lm.fit(reml=reml, method=optimizer, free=free)
                 if math.isfinite(float(res.llf)):
                     break
                 fallback.append(f"statsmodels: method {optimizer!r} gave a non-finite likelihood")
@@ -85,10 +88,8 @@ def fit_statsmodels(
             raise FitError("statsmodels MixedLM failed: " + "; ".join(fallback))
     scale = float(res.scale)
     cov_re = np.asarray(res.cov_re, dtype=float)
-    theta = _theta_from_cov(cov_re / scale, slope)
+    theta = _theta_from_cov(cov_re / scale, spec)
     q = 2 if slope else 1
-    full_cov = np.zeros((2, 2))
-    full_cov[:q, :q] = cov_re
     beta = np.asarray(res.fe_params, dtype=float)
     se = np.asarray(res.bse_fe, dtype=float)
     messages = list(prep.warnings) + fallback
@@ -102,39 +103,41 @@ def fit_statsmodels(
             ranef[int(code), :q] = np.asarray(values, dtype=float)[:q]
     except (np.linalg.LinAlgError, ValueError):
         # statsmodels refuses a singular covariance; the modes at its θ in closed form instead
-        a, b, c = (*theta, 0.0, 0.0)[:3]
-        modes = _solve(a, b, c, st, reml, False, True).ranef
+        modes = solve(theta, st, spec, modes=True).ranef
         assert modes is not None
         ranef = np.column_stack(modes)
         messages.append("statsmodels: conditional modes computed from its θ (singular fit)")
     crit = -2.0 * float(res.llf)
     fitted = (beta[0] + ranef[:, 0])[prep.codes] + (beta[1] + ranef[:, 1])[prep.codes] * prep.x
     qv = np.quantile((prep.y - fitted) / math.sqrt(scale), [0.0, 0.25, 0.5, 0.75, 1.0])
-    diag = (theta[0], theta[2]) if slope else (theta[0],)
-    converged = bool(getattr(res, "converged", True))
+    check = check_convergence(st, spec, np.array(theta))
+    reported = bool(getattr(res, "converged", False))
+    reason = check.reason or ("" if reported else "statsmodels reports no convergence")
     summary = OptSummary(
         optimizer=f"statsmodels MixedLM {optimizer}",
         evaluations=-1,
-        converged=converged,
-        message="converged" if converged else "not converged",
+        converged=not reason,
+        reason=reason,
+        message="converged" if reported else "not converged",
         theta_start=(),
         theta=theta,
+        restarts=0,
+        max_scaled_gradient=check.max_scaled_gradient,
+        hessian_min_eigenvalue=check.hessian_min_eigenvalue,
+        note=check.note,
     )
-    light = ArrayFit(
-        method=method,
-        random=random,
+    if reason:
+        messages.append(f"the fit did not converge: {reason}")
+    result = ModelFit(
+        spec=spec,
         criterion=crit,
-        loglik=float(res.llf),
         n_obs=n_obs,
         n_groups=prep.n_groups,
         theta=theta,
         beta=beta,
         std_errors=se[:2],
         sigma2=scale,
-        cov_re=full_cov,
         ranef=ranef,
-        singular=bool(min(diag) < SINGULAR_TOL),
-        converged=converged,
         optimizer=summary,
         scaled_residual_quantiles=(
             float(qv[0]),
@@ -144,12 +147,10 @@ def fit_statsmodels(
             float(qv[4]),
         ),
     )
-    clusters = clusters_frame(prep, st, beta, ranef, truth)
-    return _to_fit(
-        light,
-        clusters,
+    return Fit(
+        model=result,
+        clusters=clusters_frame(prep, st, result, truth),
         names={"y": y, "x": x, "cluster": cluster},
-        warnings=tuple(messages),
-        x_name=x,
         engine="statsmodels",
+        warnings=tuple(messages),
     )

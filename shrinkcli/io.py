@@ -84,14 +84,16 @@ def _json_number(v: Any) -> Any:
 
 def to_json_text(obj: Any) -> str:
     """JSON with floats at full round-trip precision and NaN as null."""
-    return json.dumps(_clean(obj), indent=2, allow_nan=False) + "\n"
+    return json.dumps(jsonable(obj), indent=2, allow_nan=False) + "\n"
 
 
-def _clean(obj: Any) -> Any:
+def jsonable(obj: Any) -> Any:
+    """`obj` with plain Python values for JSON: numpy scalars unwrapped, NaN and ±inf as None,
+    keys as text, tuples as lists."""
     if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
+        return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
+        return [jsonable(v) for v in obj]
     return _json_number(obj)
 
 

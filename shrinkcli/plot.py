@@ -21,7 +21,7 @@ import numpy as np
 if TYPE_CHECKING:
     from matplotlib.font_manager import FontProperties
 
-    from .fit import Fit
+    from .lmm import Fit
     from .scenario import AnimationOptions
 
 #: Colors (Okabe-Ito, legible on white and for color-blind readers): by-cluster, mixed.
@@ -86,8 +86,8 @@ def build_scene(fit: Fit, options: AnimationOptions) -> Scene:
         t = c[["true_intercept", "true_slope"]].to_numpy(dtype=float)[keep]
         if np.isfinite(t).all(axis=1).any():
             truth = t
-    center = np.asarray(fit.beta, dtype=float)
-    cov = np.asarray(fit.random_effects.covariance(), dtype=float)
+    center = np.asarray(fit.model.beta, dtype=float)
+    cov = np.asarray(fit.model.variance.covariance(), dtype=float)
 
     alpha = _opacity(ols, center, cov)
     sizes, legend = _sizes(n)

@@ -74,7 +74,7 @@ def replication_seed(seed: int, k: int) -> int:
 
 def replicate(scenario: Scenario, k: int) -> dict[str, Any]:
     """Simulate and fit replication k of `scenario`; one row of the per-replication table."""
-    from .fit import PreparedData, clusters_frame, fit_arrays, sufficient_stats
+    from .lmm import clusters_frame, match_truth, model_fit, prepare_arrays, sufficient_stats
     from .scenario import with_overrides
     from .simulate import simulate
 
@@ -84,37 +84,29 @@ def replicate(scenario: Scenario, k: int) -> dict[str, Any]:
     ids, codes = np.unique(data["cluster"].to_numpy(), return_inverse=True)
     y = data["y"].to_numpy()
     x = data["x"].to_numpy()
-    n_groups = int(ids.shape[0])
-    model = scenario.model
+    spec = scenario.model.spec
     try:
-        res = fit_arrays(
-            y, x, codes, n_groups, method=model.method, random=model.random,
-            residual_quantiles=False,
-        )
+        prep = prepare_arrays(y, x, codes, int(ids.shape[0]), spec)
+        st = sufficient_stats(prep.y, prep.x, prep.codes, prep.n_groups)
+        res = model_fit(st, prep, spec, residual_quantiles=False)
     except ShrinkError as exc:  # a draw the model cannot be fitted to: recorded, not fatal
         row: dict[str, Any] = dict.fromkeys(REPLICATION_COLUMNS, math.nan)
         row.update(scenario=scenario.name, replication=k, seed=seed, singular=False,
                    converged=False, error=str(exc))
         return row
-    prep = PreparedData(y, x, codes, ids, ())
-    st = sufficient_stats(y, x, codes, n_groups)
-    cl = clusters_frame(prep, st, res.beta, res.ranef)
-    truth = sim.truth.set_index("cluster").loc[ids]
+    cl = clusters_frame(prep, st, res)
+    true_i, true_s = match_truth(sim.truth, ids)
     ols_i, ols_s, mix_i, mix_s = (
         cl[c].to_numpy() for c in ("ols_intercept", "ols_slope", "mixed_intercept", "mixed_slope")
     )
-    true_i = truth["true_intercept"].to_numpy()
-    true_s = truth["true_slope"].to_numpy()
     has = np.isfinite(ols_s)  # compare both on the clusters that have a by-cluster line
     rmse_ols = _joint_rmse(ols_i[has] - true_i[has], ols_s[has] - true_s[has])
     rmse_mix = _joint_rmse(mix_i[has] - true_i[has], mix_s[has] - true_s[has])
     shrink = cl["shrinkage"].to_numpy()
-    cov = res.cov_re
-    sd_int = math.sqrt(cov[0, 0])
-    slope = model.random == "intercept-slope"
-    sd_slope = math.sqrt(cov[1, 1]) if slope else math.nan
-    denom = sd_int * sd_slope
-    cor = float(cov[0, 1] / denom) if slope and denom > 0 else math.nan
+    vc = res.variance
+    nan = math.nan
+    sd_slope = vc.slope_sd if vc.slope_sd is not None else nan
+    cor = vc.corr if vc.corr is not None else nan
     return {
         "scenario": scenario.name,
         "replication": k,
@@ -123,7 +115,7 @@ def replicate(scenario: Scenario, k: int) -> dict[str, Any]:
         "intercept_se": float(res.std_errors[0]),
         "beta": float(res.beta[1]),
         "beta_se": float(res.std_errors[1]),
-        "sd_int": sd_int,
+        "sd_int": vc.intercept_sd,
         "sd_slope": sd_slope,
         "cor": cor,
         "sigma": res.sigma,
@@ -216,12 +208,13 @@ def summarize(table: pd.DataFrame, scenarios: Sequence[Scenario]) -> pd.DataFram
         mine = table[table["scenario"] == s.name]
         failed = (mine["error"] != "").to_numpy(dtype=float)
         t = mine[mine["error"] == ""]  # the fits that succeeded
+        spec = s.model.spec
         truths = {
             "intercept": s.intercept,
             "beta": s.beta,
             "sd_int": s.sd_int,
-            "sd_slope": s.sd_slope if s.model.random == "intercept-slope" else math.nan,
-            "cor": s.cor if s.model.random == "intercept-slope" else math.nan,
+            "sd_slope": s.sd_slope if spec.has_random_slope else math.nan,
+            "cor": s.cor if spec.correlated else math.nan,
             "sigma": s.sigma,
         }
         for q in QUANTITIES:

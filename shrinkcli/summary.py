@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from shrinkcli.fit import Fit
+from shrinkcli.lmm import Fit
 
 #: `getOption("width")`, `getOption("digits")` and lme4's `max(3, digits - 3)`.
 R_WIDTH = 80
@@ -318,10 +318,9 @@ def r_name(name: str) -> str:
 
 
 def formula(fit: Fit) -> str:
-    """The model formula lme4 echoes, e.g. `y ~ x + (x | cluster)`."""
+    """The model formula lme4 echoes, e.g. `y ~ x + (x | cluster)` (the double bar expanded)."""
     y, x, g = (r_name(fit.names[k]) for k in ("y", "x", "cluster"))
-    term = x if fit.random == "intercept-slope" else "1"
-    return f"{y} ~ {x} + ({term} | {g})"
+    return fit.spec.lme4_formula(y, x, g)
 
 
 def cat_fill(*items: str) -> list[str]:
@@ -338,19 +337,20 @@ def cat_fill(*items: str) -> list[str]:
 
 
 def _n_parameters(fit: Fit) -> int:
-    return len(fit.fixed_effects) + len(fit.theta) + 1
+    return len(fit.fixed_effects) + len(fit.model.theta) + 1
 
 
 def _aic_table(fit: Fit) -> list[str]:
     """The AIC / BIC / logLik / deviance / df.resid line of an ML fit."""
     k = _n_parameters(fit)
-    deviance = -2.0 * fit.loglik
+    m = fit.model
+    deviance = -2.0 * m.loglik
     values = [
         deviance + 2.0 * k,
-        deviance + math.log(fit.n_obs) * k,
-        fit.loglik,
-        fit.criterion,
-        float(fit.n_obs - k),
+        deviance + math.log(m.n_obs) * k,
+        m.loglik,
+        m.criterion,
+        float(m.n_obs - k),
     ]
     rounded = [r_round(v, 1) for v in values]
     cells = format_r(rounded)
@@ -359,7 +359,7 @@ def _aic_table(fit: Fit) -> list[str]:
 
 
 def _residual_lines(fit: Fit, digits: int) -> list[str]:
-    quantiles = zapsmall(list(fit.scaled_residual_quantiles), digits + 1)
+    quantiles = zapsmall(list(fit.model.scaled_residual_quantiles or (math.nan,) * 5), digits + 1)
     cells = format_r(quantiles, digits)
     return ["Scaled residuals: ", *named_vector_lines(["Min", "1Q", "Median", "3Q", "Max"], cells)]
 
@@ -371,25 +371,25 @@ def _corr_cell(corr: float | None) -> str:
 
 
 def _random_effects_lines(fit: Fit, digits: int) -> list[str]:
-    """lme4's `formatVC` table (variances and standard deviations)."""
-    re_ = fit.random_effects
-    slope = fit.random == "intercept-slope"
+    """lme4's `formatVC` table (variances and standard deviations, and the correlation when the
+    model has one)."""
+    re_ = fit.model.variance
+    spec = fit.spec
     slope_name = fit.fixed_effects[1].term if len(fit.fixed_effects) > 1 else fit.names["x"]
+    rows = spec.variance_rows(slope_name, fit.names["cluster"])
+    groups, names = [g for g, _ in rows], [n for _, n in rows]
     sds: list[float] = [re_.intercept_sd]
-    groups, names = [fit.names["cluster"]], ["(Intercept)"]
-    if slope:
+    if spec.has_random_slope:
         sd = re_.slope_sd
         sds.append(math.nan if sd is None else sd)
-        groups.append("")
-        names.append(slope_name)
-    sds.append(fit.residual_sd)
+    sds.append(fit.model.sigma)
     groups.append("Residual")
     names.append("")
     variances = format_r([s * s for s in sds], digits)
     std_devs = format_r(sds, digits)
     columns = ["Groups", "Name", "Variance", "Std.Dev."]
     cells = [[g, n, v, s] for g, n, v, s in zip(groups, names, variances, std_devs, strict=True)]
-    if slope:
+    if spec.correlated:
         columns.append("Corr")
         corr = ["", _corr_cell(re_.corr), ""]
         cells = [row + [c] for row, c in zip(cells, corr, strict=True)]
@@ -399,14 +399,14 @@ def _random_effects_lines(fit: Fit, digits: int) -> list[str]:
 
 def _warning_lines(fit: Fit) -> list[str]:
     """lme4's closing optimizer / convergence note (printed only when there is one)."""
-    messages = [SINGULAR_MESSAGE] if fit.singular else []
+    opt = fit.model.optimizer
+    messages = [SINGULAR_MESSAGE] if fit.model.singular else []
     messages += [w for w in fit.warnings if w != SINGULAR_MESSAGE]
-    code = 0 if fit.optimizer.converged else 1
+    code = 0 if opt.converged else 1
     if code == 0 and not messages:
         return []
-    message = fit.optimizer.message
-    status = "(OK)" if code == 0 else (f"({message})" if message else "")
-    head = f"optimizer ({fit.optimizer.optimizer}) convergence code: {code} {status}"
+    status = "(OK)" if code == 0 else (f"({opt.message})" if opt.message else "")
+    head = f"optimizer ({opt.optimizer}) convergence code: {code} {status}"
     return [head, *messages, ""]
 
 
@@ -416,13 +416,14 @@ def format_summary(fit: Fit, *, data_name: str = "df") -> str:
     digits = LME4_DIGITS
     # lme4's class tag; a cross-check fit says which engine made the numbers instead
     tag = "statsmodels MixedLM" if fit.engine == "statsmodels" else "lmerMod"
-    if fit.method == "reml":
+    m = fit.model
+    if m.spec.reml:
         title = f"Linear mixed model fit by REML ['{tag}']"
     else:
         title = f"Linear mixed model fit by maximum likelihood  ['{tag}']"
     lines = [title, *cat_fill("Formula:", formula(fit)), *cat_fill("   Data:", data_name), ""]
-    if fit.method == "reml":
-        criterion = format_r([r_round(fit.criterion, 1)])[0]
+    if m.spec.reml:
+        criterion = format_r([r_round(m.criterion, 1)])[0]
         lines += cat_fill("REML criterion at convergence:", criterion)
     else:
         lines += _aic_table(fit)
@@ -431,7 +432,7 @@ def format_summary(fit: Fit, *, data_name: str = "df") -> str:
     lines.append("")
     lines += _random_effects_lines(fit, digits)
     cluster = fit.names["cluster"]
-    lines += cat_fill(f"Number of obs: {fit.n_obs}, groups: ", f"{cluster}, {fit.n_groups}")
+    lines += cat_fill(f"Number of obs: {m.n_obs}, groups: ", f"{cluster}, {m.n_groups}")
     if fit.fixed_effects:
         lines += ["", "Fixed effects:"]
         lines += format_coefmat(

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import io
+import math
 import os
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import settings
 from typer.testing import CliRunner
+
+from shrinkcli.lmm import CLUSTER_COLUMNS, Fit, ModelFit, OptSummary
+from shrinkcli.model import ModelSpec
 
 # Property tests explore the same examples on every run, so that CI is repeatable; run with
 # HYPOTHESIS_PROFILE=explore to draw new ones.
@@ -37,3 +43,55 @@ def runner() -> CliRunner:
 
 def read_csv_text(text: str) -> pd.DataFrame:
     return pd.read_csv(io.StringIO(text))
+
+
+def _number(v: Any) -> float:
+    """A JSON number; R's NULL (`{}`), null and "NaN" as NaN."""
+    if v is None or v == {}:
+        return math.nan
+    return float(v)
+
+
+def fit_from_lme4(
+    d: dict[str, Any],
+    *,
+    random: str = "intercept-slope",
+    names: dict[str, str] | None = None,
+    optimizer: str = "nloptwrap",
+    converged: bool = True,
+    warnings: tuple[str, ...] = (),
+    clusters: pd.DataFrame | None = None,
+) -> Fit:
+    """A Fit holding the numbers of an lme4.json fit object (lme4's θ, β, SEs, σ², criterion),
+    for tests of what is drawn or printed from a fit."""
+    theta = tuple(float(t) for t in d["theta"])
+    if clusters is None:
+        rows = []
+        for c in d["clusters"]:
+            row = {col: math.nan for col in CLUSTER_COLUMNS}
+            row.update({k: v for k, v in c.items() if k in CLUSTER_COLUMNS})
+            rows.append(row)
+        clusters = pd.DataFrame(rows, columns=list(CLUSTER_COLUMNS))
+    ranef = clusters[["ranef_intercept", "ranef_slope"]].to_numpy(dtype=float)
+    model = ModelFit(
+        spec=ModelSpec(random, "reml" if d["method"] == "REML" else "ml"),
+        criterion=float(d["criterion"]),
+        n_obs=int(d["n_obs"]),
+        n_groups=int(d["n_groups"]),
+        theta=theta,
+        beta=np.array([_number(f["estimate"]) for f in d["fixed_effects"]]),
+        std_errors=np.array([_number(f["std_error"]) for f in d["fixed_effects"]]),
+        sigma2=float(d["residual"]["variance"]),
+        ranef=np.nan_to_num(ranef),
+        optimizer=OptSummary(
+            optimizer, 0, converged, "" if converged else "failed", "", theta, theta, 0, 0.0, None
+        ),
+        scaled_residual_quantiles=tuple(d["scaled_residual_quantiles"]),  # type: ignore[arg-type]
+    )
+    return Fit(
+        model=model,
+        clusters=clusters,
+        names=names or {"y": "y", "x": "x", "cluster": "cluster"},
+        engine="lme4",
+        warnings=warnings,
+    )

@@ -11,11 +11,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import fit_from_lme4
 from matplotlib.colors import to_rgb
 from PIL import GifImagePlugin, Image
 
 from shrinkcli.animate import frame_delays, frame_progress, render_gif
-from shrinkcli.fit import CLUSTER_COLUMNS, Fit, FixedEffect, OptSummary, RandomEffects
+from shrinkcli.lmm import CLUSTER_COLUMNS, Fit
+from shrinkcli.model import ModelSpec
 from shrinkcli.plot import (
     BY_CLUSTER,
     MIXED,
@@ -38,24 +40,7 @@ def reference_fit(scenario: str) -> Fit:
     rows["shrinkage"] = np.nan
     rows = rows.reindex(columns=list(CLUSTER_COLUMNS))
     rows = rows.astype({c: float for c in CLUSTER_COLUMNS[2:]}).astype({"n": int})
-    return Fit(
-        method="reml",
-        random="intercept-slope",
-        criterion=d["criterion"],
-        loglik=d["loglik"],
-        n_obs=d["n_obs"],
-        n_groups=d["n_groups"],
-        theta=tuple(d["theta"]),
-        singular=d["singular"],
-        converged=True,
-        fixed_effects=tuple(FixedEffect(**fe) for fe in d["fixed_effects"]),
-        random_effects=RandomEffects(**d["random_effects"]),
-        residual_variance=d["residual"]["variance"],
-        residual_sd=d["residual"]["sd"],
-        scaled_residual_quantiles=tuple(d["scaled_residual_quantiles"]),
-        clusters=rows,
-        optimizer=OptSummary("reference", 0, True, "lme4", (), ()),
-    )
+    return fit_from_lme4(d, clusters=rows)
 
 
 def with_clusters(fit: Fit, clusters: pd.DataFrame) -> Fit:
@@ -245,7 +230,7 @@ def test_a_cluster_without_a_slope_is_left_out_and_counted() -> None:
 def test_baseline_zoom_counts_the_clusters_outside_the_view() -> None:
     fit = reference_fit("more-subject-variance")
     scene = build_scene(fit, AnimationOptions())
-    b = fit.beta
+    b = fit.model.beta
     assert scene.xlim == pytest.approx((b[0] - 1.5, b[0] + 1.5))
     assert scene.ylim == pytest.approx((b[1] - 0.75, b[1] + 0.75))
     pts = [
@@ -300,12 +285,10 @@ def test_a_model_without_random_slope_renders() -> None:
     from dataclasses import replace
 
     fit = reference_fit("baseline")
-    re = RandomEffects(
-        intercept_var=0.29, slope_var=None, intercept_sd=0.54, slope_sd=None, corr=None
-    )
     clusters = fit.clusters.copy()
-    clusters["mixed_slope"] = fit.beta[1]
-    flat = replace(fit, random="intercept", random_effects=re, clusters=clusters)
+    clusters["mixed_slope"] = fit.model.beta[1]
+    model = replace(fit.model, spec=ModelSpec("intercept"), theta=(0.54,))
+    flat = replace(fit, model=model, clusters=clusters)
     gif = render_gif(flat, AnimationOptions(frames=3), title="t", subtitle="", jobs=1)
     assert open_gif(gif).n_frames == 3
 

@@ -17,21 +17,22 @@ def test_library_api_round_trip() -> None:
     assert isinstance(sim, SimulatedData)
     result = fit(sim.data, truth=sim.truth)
     assert isinstance(result, Fit)
-    assert round(result.criterion, 1) == 3012.2
+    assert round(result.model.criterion, 1) == 3012.2
     with pytest.raises(dataclasses.FrozenInstanceError):
-        result.criterion = 0.0  # type: ignore[misc]
+        result.model.criterion = 0.0  # type: ignore[misc]
     assert result.to_dict()["n_groups"] == 100
     assert list(result.to_frame().columns)[-2:] == ["true_intercept", "true_slope"]
 
 
 def test_names_are_the_functions_even_after_their_modules_load() -> None:
     code = (
-        "import shrinkcli.fit, shrinkcli.simulate\n"
-        "from shrinkcli import fit, simulate\n"
+        "import shrinkcli.lmm, shrinkcli.simulate\n"
+        "from shrinkcli import ModelSpec, fit, simulate\n"
         "import shrinkcli\n"
         "assert callable(fit) and callable(simulate), (fit, simulate)\n"
         "assert shrinkcli.fit is fit and shrinkcli.simulate is simulate\n"
-        "from shrinkcli.fit import Fit\n"
+        "assert fit is shrinkcli.lmm.fit and ModelSpec().random == 'intercept-slope'\n"
+        "from shrinkcli.lmm import Fit\n"
         "print('ok')\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

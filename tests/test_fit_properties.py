@@ -12,13 +12,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shrinkcli.errors import DataError, FitError
-from shrinkcli.fit import (
+from shrinkcli.lmm import (
     CLUSTER_COLUMNS,
     criterion,
     fit,
     fit_arrays,
     sufficient_stats,
 )
+from shrinkcli.model import ModelSpec
 
 
 def _data(
@@ -57,31 +58,32 @@ def _stats(data: pd.DataFrame):  # type: ignore[no-untyped-def]
 def test_optimum_is_a_minimum(data: pd.DataFrame, method: str, seed: int) -> None:
     k = data["cluster"].nunique()
     if len(data) <= 2 * k:
-        with pytest.raises(FitError, match="--random intercept"):
-            fit(data, method=method)  # type: ignore[arg-type]
+        with pytest.raises(FitError, match="model.random: intercept"):
+            fit(data, ModelSpec(method=method))
         return
-    res = fit(data, method=method)  # type: ignore[arg-type]
-    assert res.converged
+    res = fit(data, ModelSpec(method=method))
+    assert res.model.converged
     stats = _stats(data)
-    best = res.criterion
+    best = res.model.criterion
     assert math.isfinite(best)
-    assert abs(criterion(res.theta, stats, method=method) - best) < 1e-9 * max(1, abs(best))  # type: ignore[arg-type]
+    spec = ModelSpec(method=method)
+    assert abs(criterion(res.model.theta, stats, spec) - best) < 1e-9 * max(1, abs(best))
     tol = 1e-7 * max(1.0, abs(best))
-    assert best <= criterion((1.0, 0.0, 1.0), stats, method=method) + tol  # type: ignore[arg-type]
+    assert best <= criterion((1.0, 0.0, 1.0), stats, ModelSpec(method=method)) + tol
     rng = np.random.default_rng(seed)
-    theta = np.array(res.theta)
+    theta = np.array(res.model.theta)
     for scale in (1e-3, 1e-2, 0.1, 1.0):
         for _ in range(5):
             near = theta + rng.normal(size=3) * scale
             near[[0, 2]] = np.abs(near[[0, 2]])
-            assert best <= criterion(near, stats, method=method) + tol  # type: ignore[arg-type]
+            assert best <= criterion(near, stats, ModelSpec(method=method)) + tol
     # boundary: a diagonal element at 0 must be a genuine minimum along it
-    assert res.singular == (min(theta[0], theta[2]) < 1e-4)
+    assert res.model.singular == (min(theta[0], theta[2]) < 1e-4)
     frame = res.clusters
     assert list(frame.columns) == list(CLUSTER_COLUMNS)
     assert len(frame) == k
     assert frame["n"].sum() == len(data)
-    q = res.scaled_residual_quantiles
+    q = res.model.scaled_residual_quantiles
     assert all(a <= b for a, b in zip(q, q[1:], strict=False))
     json.dumps(res.to_dict(), allow_nan=False)
 
@@ -92,18 +94,18 @@ def test_intercept_only_is_a_minimum(data: pd.DataFrame, method: str) -> None:
     k = data["cluster"].nunique()
     if len(data) <= k + 1:
         with pytest.raises(FitError):
-            fit(data, method=method, random="intercept")  # type: ignore[arg-type]
+            fit(data, model=ModelSpec("intercept", method))
         return
-    res = fit(data, method=method, random="intercept")  # type: ignore[arg-type]
+    res = fit(data, model=ModelSpec("intercept", method))
     stats = _stats(data)
-    tol = 1e-7 * max(1.0, abs(res.criterion))
-    assert len(res.theta) == 1
-    for t in (0.0, 1e-3, 0.1, 1.0, 10.0, res.theta[0] * 1.01, res.theta[0] * 0.99):
-        assert res.criterion <= criterion((t,), stats, method=method) + tol  # type: ignore[arg-type]
+    tol = 1e-7 * max(1.0, abs(res.model.criterion))
+    assert len(res.model.theta) == 1
+    for t in (0.0, 1e-3, 0.1, 1.0, 10.0, res.model.theta[0] * 1.01, res.model.theta[0] * 0.99):
+        assert res.model.criterion <= criterion((t,), stats, ModelSpec("intercept", method)) + tol
     frame = res.clusters
     assert np.allclose(frame["ranef_slope"], 0.0)
-    assert np.allclose(frame["mixed_slope"], res.beta[1])
-    assert res.random_effects.slope_var is None
+    assert np.allclose(frame["mixed_slope"], res.model.beta[1])
+    assert res.model.variance.slope_var is None
 
 
 def test_fit_arrays_matches_fit() -> None:
@@ -113,7 +115,7 @@ def test_fit_arrays_matches_fit() -> None:
     light = fit_arrays(
         data["y"].to_numpy(), data["x"].to_numpy(), codes, len(uniques), residual_quantiles=False
     )
-    assert light.criterion == pytest.approx(res.criterion, abs=1e-9)
+    assert light.criterion == pytest.approx(res.model.criterion, abs=1e-9)
     assert np.allclose(light.coef[:, 0], res.clusters["mixed_intercept"])
     assert light.scaled_residual_quantiles is None
 
@@ -140,9 +142,9 @@ def test_singletons_and_constant_x_have_no_ols_slope() -> None:
 def test_shrinkage_definition(random: str) -> None:
     """1 − d(mixed, fixed) / d(ols, fixed), d the RMS vertical distance over all x."""
     data = _data(3, 15, 6, 0.7, 0.3, 1.0, False)
-    res = fit(data, random=random)  # type: ignore[arg-type]
+    res = fit(data, ModelSpec(random))
     frame = res.clusters
-    b0, b1 = res.beta
+    b0, b1 = res.model.beta
     xs = data["x"].to_numpy()
 
     def dist(a: float, b: float) -> float:
@@ -187,7 +189,7 @@ def test_missing_values_are_dropped_with_a_warning() -> None:
     data.loc[7, "cluster"] = None
     res = fit(data)
     assert res.warnings == ("dropped 3 rows with missing values",)
-    assert res.n_obs == len(data) - 3
+    assert res.model.n_obs == len(data) - 3
 
 
 def _one_line(err: pytest.ExceptionInfo) -> str:  # type: ignore[type-arg]
@@ -223,11 +225,11 @@ def test_bad_data_raise_one_line_errors() -> None:
     two = good.groupby("cluster").head(2)
     with pytest.raises(FitError) as err:
         fit(two)
-    assert "--random intercept" in _one_line(err)
-    fit(two, random="intercept")
+    assert err.value.hint == ("model.random", "intercept")
+    fit(two, ModelSpec("intercept"))
     one = good.groupby("cluster").head(1)
     with pytest.raises(FitError) as err:
-        fit(one, random="intercept")
+        fit(one, ModelSpec("intercept"))
     _one_line(err)
     all_na = good.assign(y=np.nan)
     with pytest.raises(DataError) as err:

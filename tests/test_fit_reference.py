@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from conftest import POST_SCENARIOS, REFERENCE
 
-from shrinkcli.fit import Fit, _solve, criterion, fit, sufficient_stats
+from shrinkcli.lmm import Fit, criterion, fit, solve, sufficient_stats
+from shrinkcli.model import ModelSpec
 
 # Tolerances. lme4's optimizer (nloptwrap BOBYQA) stops up to ~3e-5 short of the optimum in θ:
 # our criterion is lower than lme4's in all twelve fits (by 1e-9 to 5e-7). Quantities that follow
@@ -43,7 +44,7 @@ def _fitted(scenario: str, method: str) -> tuple[Fit, dict[str, Any], pd.DataFra
     key = (scenario, method)
     if key not in _CACHE:
         data, truth, ref = _load(scenario)
-        result = fit(data, method=method, truth=truth)  # type: ignore[arg-type]
+        result = fit(data, ModelSpec(method=method), truth=truth)
         _CACHE[key] = (result, ref[method], data)
     return _CACHE[key]
 
@@ -57,30 +58,30 @@ def _rel(a: float, b: float) -> float:
 def test_criterion_and_parameters(scenario: str, method: str) -> None:
     res, ref, _ = _fitted(scenario, method)
     assert res.engine == "native"
-    assert res.method == method
-    assert res.converged
-    assert res.singular == ref["singular"]
-    assert res.n_obs == ref["n_obs"]
-    assert res.n_groups == ref["n_groups"]
+    assert res.model.method == method
+    assert res.model.converged
+    assert res.model.singular == ref["singular"]
+    assert res.model.n_obs == ref["n_obs"]
+    assert res.model.n_groups == ref["n_groups"]
     # within 1e-4 of lme4, and never worse than lme4's optimum
-    assert abs(res.criterion - ref["criterion"]) < TOL_CRITERION
-    assert res.criterion <= ref["criterion"] + 1e-7
-    assert abs(res.loglik - ref["loglik"]) < 5e-5
-    assert np.allclose(res.theta, ref["theta"], rtol=0, atol=1e-4)
+    assert abs(res.model.criterion - ref["criterion"]) < TOL_CRITERION
+    assert res.model.criterion <= ref["criterion"] + 1e-7
+    assert abs(res.model.loglik - ref["loglik"]) < 5e-5
+    assert np.allclose(res.model.theta, ref["theta"], rtol=0, atol=1e-4)
     for mine, theirs in zip(res.fixed_effects, ref["fixed_effects"], strict=True):
         assert mine.term == theirs["term"]
         assert _rel(mine.estimate, theirs["estimate"]) < TOL_FIXED
         assert _rel(mine.std_error, theirs["std_error"]) < TOL_THETA_FOLLOWERS
         assert _rel(mine.t_value, theirs["t_value"]) < TOL_THETA_FOLLOWERS
-    re, rre = res.random_effects, ref["random_effects"]
+    re, rre = res.model.variance, ref["random_effects"]
     for name in ("intercept_var", "slope_var", "intercept_sd", "slope_sd"):
         assert _rel(getattr(re, name), rre[name]) < TOL_THETA_FOLLOWERS, name
     assert re.corr is not None
     assert abs(re.corr - rre["corr"]) < TOL_THETA_FOLLOWERS
-    assert _rel(res.residual_variance, ref["residual"]["variance"]) < 1e-5
-    assert _rel(res.residual_sd, ref["residual"]["sd"]) < 1e-5
+    assert _rel(res.model.sigma2, ref["residual"]["variance"]) < 1e-5
+    assert _rel(res.model.sigma, ref["residual"]["sd"]) < 1e-5
     assert np.allclose(
-        res.scaled_residual_quantiles, ref["scaled_residual_quantiles"], rtol=0, atol=1e-4
+        res.model.scaled_residual_quantiles, ref["scaled_residual_quantiles"], rtol=0, atol=1e-4
     )
 
 
@@ -111,9 +112,8 @@ def test_exact_at_lme4_theta(scenario: str, method: str) -> None:
     codes, uniques = pd.factorize(data["cluster"], sort=True)
     st = sufficient_stats(data["y"].to_numpy(float), data["x"].to_numpy(float), codes, len(uniques))
     reml = method == "reml"
-    assert abs(criterion(ref["theta"], st, method=method) - ref["criterion"]) < 1e-8
-    a, b, c = ref["theta"]
-    sol = _solve(a, b, c, st, reml, False, True)
+    assert abs(criterion(ref["theta"], st, ModelSpec(method=method)) - ref["criterion"]) < 1e-8
+    sol = solve(ref["theta"], st, ModelSpec(method=method), modes=True)
     sigma2 = sol.rho2 / (st.n_obs - 2 if reml else st.n_obs)
     assert _rel(sigma2, ref["residual"]["variance"]) < 1e-10
     beta = sol.beta + np.array([st.y_shift, 0.0])

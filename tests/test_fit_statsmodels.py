@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shrinkcli.fit import criterion, fit, sufficient_stats
 from shrinkcli.fit_statsmodels import fit_statsmodels
+from shrinkcli.lmm import criterion, fit, sufficient_stats
+from shrinkcli.model import ModelSpec
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 
@@ -66,29 +67,29 @@ def make_data(
 @pytest.mark.parametrize("case", CASES, ids=[f"seed{c[0]}" for c in CASES])
 def test_never_worse_than_statsmodels(case: tuple, method: str) -> None:
     data = make_data(*case)
-    ours = fit(data, method=method)  # type: ignore[arg-type]
-    theirs = fit_statsmodels(data, method=method)  # type: ignore[arg-type]
+    ours = fit(data, ModelSpec(method=method))  # type: ignore[arg-type]
+    theirs = fit_statsmodels(data, ModelSpec(method=method))
     assert theirs.engine == "statsmodels"
     assert all(isinstance(w, str) for w in theirs.warnings)
     # the same criterion: −2 × statsmodels' log-likelihood equals lme4's profiled criterion
     codes, uniques = pd.factorize(data["cluster"], sort=True)
     st = sufficient_stats(data["y"].to_numpy(), data["x"].to_numpy(), codes, len(uniques))
-    at_theirs = criterion(theirs.theta, st, method=method)  # type: ignore[arg-type]
-    if math.isfinite(theirs.criterion):
-        assert ours.criterion <= theirs.criterion + 1e-6
-        assert abs(at_theirs - theirs.criterion) < 1e-4 * max(1.0, abs(theirs.criterion))
-    assert ours.criterion <= at_theirs + 1e-6
-    assert ours.converged
+    at_theirs = criterion(theirs.model.theta, st, ModelSpec(method=method))
+    if math.isfinite(theirs.model.criterion):
+        assert ours.model.criterion <= theirs.model.criterion + 1e-6
+        assert abs(at_theirs - theirs.model.criterion) < 1e-4 * max(1.0, abs(theirs.model.criterion))
+    assert ours.model.criterion <= at_theirs + 1e-6
+    assert ours.model.converged
 
 
 @pytest.mark.parametrize("method", ["reml", "ml"])
 @pytest.mark.parametrize("seed", [3, 5, 12])
 def test_intercept_only_never_worse(seed: int, method: str) -> None:
     data = make_data(*CASES[seed])
-    ours = fit(data, method=method, random="intercept")  # type: ignore[arg-type]
-    theirs = fit_statsmodels(data, method=method, random="intercept")  # type: ignore[arg-type]
-    assert ours.criterion <= theirs.criterion + 1e-6
-    assert abs(ours.random_effects.intercept_var - theirs.random_effects.intercept_var) < 1e-3
+    ours = fit(data, model=ModelSpec("intercept", method))  # type: ignore[arg-type]
+    theirs = fit_statsmodels(data, model=ModelSpec("intercept", method))  # type: ignore[arg-type]
+    assert ours.model.criterion <= theirs.model.criterion + 1e-6
+    assert abs(ours.model.variance.intercept_var - theirs.model.variance.intercept_var) < 1e-3
 
 
 @pytest.mark.skipif(not REFERENCE.is_dir(), reason="no reference data")
@@ -96,8 +97,8 @@ def test_statsmodels_engine_on_reference() -> None:
     data = pd.read_csv(REFERENCE / "baseline" / "data.csv")
     ref = json.loads((REFERENCE / "baseline" / "lme4.json").read_text())["reml"]
     res = fit_statsmodels(data)
-    assert abs(res.criterion - ref["criterion"]) < 1e-5
-    assert np.allclose(res.theta, ref["theta"], atol=1e-3)
+    assert abs(res.model.criterion - ref["criterion"]) < 1e-5
+    assert np.allclose(res.model.theta, ref["theta"], atol=1e-3)
     for mine, theirs in zip(res.fixed_effects, ref["fixed_effects"], strict=True):
         assert mine.estimate == pytest.approx(theirs["estimate"], rel=1e-4)
         assert mine.std_error == pytest.approx(theirs["std_error"], rel=1e-3)

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shrinkcli.errors import ScenarioError
+from shrinkcli.model import ModelSpec
 from shrinkcli.scenario import expected_rows, parse_scenario
 from shrinkcli.simulate import simulate
 
@@ -106,15 +107,15 @@ def test_valid_scenarios_simulate_with_the_expected_rows(values: dict[str, objec
     assert len(sim.truth) == n
     # ... and fits, or is refused with one clear line (e.g. too few rows per random effect)
     from shrinkcli.errors import ShrinkError
-    from shrinkcli.fit import fit
+    from shrinkcli.lmm import fit
 
     for random in ("intercept-slope", "intercept"):
         try:
-            result = fit(sim.data, random=random, truth=sim.truth)  # type: ignore[arg-type]
+            result = fit(sim.data, ModelSpec(random), truth=sim.truth)
         except ShrinkError as exc:
             assert "\n" not in str(exc)
             continue
-        assert result.n_obs == rows
+        assert result.model.n_obs == rows
         assert result.clusters["mixed_intercept"].notna().all()
 
 

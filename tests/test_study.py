@@ -67,11 +67,11 @@ def test_replication_one_is_the_scenarios_own_data_set() -> None:
     assert replication_seed(888, 1) == 888
     assert replication_seed(2**31 - 1, 2) == -(2**31 - 1)
     row = replicate(BASELINE, 1)
-    from shrinkcli.fit import fit
+    from shrinkcli.lmm import fit
 
     f = fit(simulate(BASELINE).data)
     assert row["intercept"] == pytest.approx(f.fixed_effects[0].estimate, rel=1e-9)
-    assert row["sd_int"] == pytest.approx(f.random_effects.intercept_sd, rel=1e-9)
+    assert row["sd_int"] == pytest.approx(f.model.variance.intercept_sd, rel=1e-9)
 
 
 def test_seed_override_changes_the_draws() -> None:

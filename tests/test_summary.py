@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pytest
-from conftest import POST_SCENARIOS, REFERENCE
+from conftest import POST_SCENARIOS, REFERENCE, fit_from_lme4
 
-from shrinkcli.fit import CLUSTER_COLUMNS, Fit, FixedEffect, OptSummary, RandomEffects
+from shrinkcli.lmm import Fit
 from shrinkcli.summary import (
     cat_fill,
     format_coefmat,
@@ -34,13 +34,6 @@ SCENARIOS = POST_SCENARIOS
 EXTRA_CASES = sorted(p.stem for p in CASES.glob("*.txt"))
 
 
-def _num(v: Any) -> float | None:
-    """A JSON number, R's "NaN" string (jsonlite, na = "string"), or None for R's NULL (`{}`)."""
-    if v is None or v == {}:
-        return None
-    return float(v)
-
-
 def build_fit(
     d: dict[str, Any],
     *,
@@ -50,43 +43,10 @@ def build_fit(
     opt_converged: bool = True,
     messages: tuple[str, ...] = (),
 ) -> Fit:
-    """A Fit from the numbers of an lme4.json fit object."""
-    rows = []
-    for c in d["clusters"]:
-        row = {col: math.nan for col in CLUSTER_COLUMNS}
-        row.update({k: v for k, v in c.items() if k in CLUSTER_COLUMNS})
-        rows.append(row)
-    clusters = pd.DataFrame(rows, columns=list(CLUSTER_COLUMNS))
-    re_ = d["random_effects"]
-    theta = tuple(float(t) for t in d["theta"])
-    return Fit(
-        method="reml" if d["method"] == "REML" else "ml",
-        random=random,  # type: ignore[arg-type]
-        criterion=d["criterion"],
-        loglik=d["loglik"],
-        n_obs=d["n_obs"],
-        n_groups=d["n_groups"],
-        theta=theta,
-        singular=d["singular"],
-        converged=opt_converged and not [m for m in messages if "converge" in m],
-        fixed_effects=tuple(
-            FixedEffect(f["term"], f["estimate"], f["std_error"], f["t_value"])
-            for f in d["fixed_effects"]
-        ),
-        random_effects=RandomEffects(
-            intercept_var=re_["intercept_var"],
-            slope_var=_num(re_.get("slope_var")),
-            intercept_sd=re_["intercept_sd"],
-            slope_sd=_num(re_.get("slope_sd")),
-            corr=_num(re_.get("corr")),
-        ),
-        residual_variance=d["residual"]["variance"],
-        residual_sd=d["residual"]["sd"],
-        scaled_residual_quantiles=tuple(d["scaled_residual_quantiles"]),  # type: ignore[arg-type]
-        clusters=clusters,
-        optimizer=OptSummary(optimizer, 0, opt_converged, "", theta, theta),
-        names=names or {"y": "y", "x": "x", "cluster": "cluster"},
-        engine="lme4",
+    """A Fit from the numbers of an lme4.json fit object; `opt_converged` is lme4's optimizer
+    convergence code 0."""
+    return fit_from_lme4(
+        d, random=random, names=names, optimizer=optimizer, converged=opt_converged,
         warnings=messages,
     )
 
@@ -174,7 +134,8 @@ def test_names_and_data_name_are_used() -> None:
 def test_unconverged_fit_reports_optimizer_message() -> None:
     ref = json.loads((REFERENCE / "baseline" / "lme4.json").read_text())
     fit = build_fit(ref["reml"], optimizer="bobyqa", opt_converged=False)
-    fit = Fit(**{**fit.__dict__, "optimizer": OptSummary("bobyqa", 9, False, "maxfun", (), ())})
+    opt = replace(fit.model.optimizer, evaluations=9, message="maxfun")
+    fit = replace(fit, model=replace(fit.model, optimizer=opt))
     assert format_summary(fit).endswith(
         "x            0.54405    0.04270   12.74\n"
         "optimizer (bobyqa) convergence code: 1 (maxfun)\n\n"
@@ -183,7 +144,7 @@ def test_unconverged_fit_reports_optimizer_message() -> None:
 
 def test_singular_message_is_not_repeated() -> None:
     fit, data_name, expected = load_case("singular-corr-one")
-    fit = Fit(**{**fit.__dict__, "warnings": ("boundary (singular) fit: see help('isSingular')",)})
+    fit = replace(fit, warnings=("boundary (singular) fit: see help('isSingular')",))
     assert format_summary(fit, data_name=data_name) == expected
 
 

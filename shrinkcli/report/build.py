@@ -119,9 +119,9 @@ def run_scenario(
 
     try:
         from ..animate import render_gif
-        from ..fit import fit
         from ..inputs import load_input, parameter_line
         from ..io import table_text, to_json_text, write_atomic
+        from ..lmm import fit
         from ..plot import render_png
         from ..summary import format_summary
 
@@ -129,7 +129,7 @@ def run_scenario(
         inp = load_input(source)
         sc = inp.scenario or scenario
         stage("fit")
-        result = fit(inp.data, method=sc.model.method, random=sc.model.random, truth=inp.truth)
+        result = fit(inp.data, sc.model.spec, truth=inp.truth)
         summary = format_summary(result, data_name=inp.name)
         x = inp.data[result.names["x"]].to_numpy(dtype=float)
         metrics = measure(result, x[np.isfinite(x)])
@@ -159,13 +159,13 @@ def run_scenario(
             source=source,
             parameters={**sc.parameters(), "rng": sc.rng},
             subtitle=subtitle,
-            method=result.method,
-            random=result.random,
-            n_obs=result.n_obs,
-            n_groups=result.n_groups,
+            method=result.model.method,
+            random=result.model.random,
+            n_obs=result.model.n_obs,
+            n_groups=result.model.n_groups,
             metrics=metrics,
             summary=summary,
-            reading=reading(metrics, result.n_groups),
+            reading=reading(metrics, result.model.n_groups),
             warnings=tuple(result.warnings),
             seconds=seconds,
         )

@@ -4,7 +4,7 @@ the by-cluster and the mixed-model estimates; plus the sentences that read those
 Errors are taken over the clusters that have a by-cluster (OLS) slope, so that both methods are
 judged on the same clusters. The "line" error of an estimate is the root-mean-square vertical
 distance between its line and the true line over the observed x values, the same distance that
-defines `shrinkage` in `shrinkcli.fit`.
+defines `shrinkage` in `shrinkcli.lmm.shrinkage`.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..fit import _line_distance
+from ..lmm import line_distance
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..fit import Fit
+    from ..lmm import Fit
 
 #: Relative change of RMSE below which the report calls two errors about equal.
 SAME = 0.05
@@ -72,8 +72,8 @@ def errors(fit: Fit, x: np.ndarray) -> Errors | None:
     mi = c["mixed_intercept"].to_numpy(float)[ok]
     ms = c["mixed_slope"].to_numpy(float)[ok]
     x_mean, x_var = float(np.mean(x)), float(np.var(x))
-    d_ols = _line_distance(oi - ti, os_ - ts, x_mean, x_var)
-    d_mix = _line_distance(mi - ti, ms - ts, x_mean, x_var)
+    d_ols = line_distance(oi - ti, os_ - ts, x_mean, x_var)
+    d_mix = line_distance(mi - ti, ms - ts, x_mean, x_var)
     return Errors(
         clusters=int(ok.sum()),
         left_out=int((~ok).sum()),
@@ -98,7 +98,7 @@ def estimates(fit: Fit) -> dict[str, float | None]:
     """Fixed effects with their standard errors and the variance components, named after the
     scenario keys they estimate (`est_beta` estimates `beta`)."""
     fe = fit.fixed_effects
-    re = fit.random_effects
+    re = fit.model.variance
     return {
         "est_intercept": _value(fe[0].estimate),
         "est_intercept_se": _value(fe[0].std_error),
@@ -107,7 +107,7 @@ def estimates(fit: Fit) -> dict[str, float | None]:
         "est_sd_int": _value(re.intercept_sd),
         "est_sd_slope": _value(re.slope_sd),
         "est_cor": _value(re.corr),
-        "est_sigma": _value(fit.residual_sd),
+        "est_sigma": _value(fit.model.sigma),
     }
 
 
@@ -132,9 +132,9 @@ def measure(fit: Fit, x: np.ndarray, *, extremes: int = 5) -> Metrics:
     mean = float(shrunk["shrinkage"].mean()) if len(shrunk) else math.nan
     return Metrics(
         estimates=estimates(fit),
-        criterion=float(fit.criterion),
-        singular=bool(fit.singular),
-        converged=bool(fit.converged),
+        criterion=float(fit.model.criterion),
+        singular=bool(fit.model.singular),
+        converged=bool(fit.model.converged),
         mean_shrinkage=mean,
         errors=errors(fit, x),
         most_shrunk=_rows(shrunk.iloc[::-1].head(extremes)),

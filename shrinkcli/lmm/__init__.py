@@ -1,0 +1,47 @@
+"""The mixed-model engine: y ~ x + random effects of one grouping factor, fitted exactly as lme4
+does, with the by-cluster OLS fits and shrinkage. One concept a module:
+
+- `prepare`    the only place that validates data; arrays and cluster codes in lme4's order
+- `pls`        the penalized least squares at θ; the profiled criterion as a pure function of θ
+- `optimize`   the optimizer and its `OptSummary`, with lme4's convergence check
+- `results`    the fit as values (`ModelFit`, `Fit`), `to_frame`/`to_dict`
+- `shrinkage`  per-cluster OLS lines and shrinkage measures
+- `fitting`    the entry points `fit` and `fit_arrays`
+
+No I/O, no printing, no plotting.
+"""
+
+from __future__ import annotations
+
+from .fitting import clusters_frame, fit, fit_arrays, model_fit
+from .optimize import FitControl, OptSummary, check_convergence
+from .pls import SufficientStats, criterion, solve, sufficient_stats
+from .prepare import PreparedData, prepare_arrays, prepare_data
+from .results import CLUSTER_COLUMNS, TABLE_COLUMNS, Fit, FixedEffect, ModelFit, match_truth
+from .shrinkage import line_distance, ols_by_cluster, shrinkage
+
+__all__ = [
+    "CLUSTER_COLUMNS",
+    "TABLE_COLUMNS",
+    "Fit",
+    "FitControl",
+    "FixedEffect",
+    "ModelFit",
+    "OptSummary",
+    "PreparedData",
+    "SufficientStats",
+    "check_convergence",
+    "clusters_frame",
+    "criterion",
+    "fit",
+    "fit_arrays",
+    "line_distance",
+    "match_truth",
+    "model_fit",
+    "ols_by_cluster",
+    "prepare_arrays",
+    "prepare_data",
+    "shrinkage",
+    "solve",
+    "sufficient_stats",
+]

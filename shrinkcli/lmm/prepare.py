@@ -1,0 +1,172 @@
+"""Data preparation: the only place that validates data for the engine.
+
+A table becomes finite float arrays and cluster codes 0..K−1 with the K cluster ids in lme4's
+level order (numbers numerically, text as text, ids kept as given); rows with a missing value
+are dropped (lme4's na.omit) and counted in a warning. Arrays given directly (`prepare_arrays`,
+the fast path of simulation loops) are checked for shape only. Either way the model must be
+identifiable on the data (lme4's checks on the numbers of observations and random effects).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, FitError
+from ..model import ModelSpec
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """Validated model data: finite float arrays, cluster codes 0..K−1 and the K cluster ids in
+    lme4's level order, and the warnings raised on the way (dropped rows)."""
+
+    y: np.ndarray
+    x: np.ndarray
+    codes: np.ndarray
+    ids: np.ndarray
+    warnings: tuple[str, ...]
+
+    @property
+    def n_groups(self) -> int:
+        return int(self.ids.shape[0])
+
+
+def prepare_data(
+    data: pd.DataFrame,
+    *,
+    y: str = "y",
+    x: str = "x",
+    cluster: str = "cluster",
+    model: ModelSpec | None = None,
+) -> PreparedData:
+    """Check `data` and turn it into arrays, dropping rows with missing values (lme4's na.omit).
+
+    Raises DataError for unusable data and FitError for a model (default: `ModelSpec()`) that
+    cannot be fitted to it, each with a one-line message naming the column where there is one.
+    """
+    missing = [c for c in (y, x, cluster) if c not in data.columns]
+    if missing:
+        present = ", ".join(str(c) for c in data.columns) or "none"
+        which = "column" if len(missing) == 1 else "columns"
+        raise DataError(
+            f"{which} {', '.join(repr(c) for c in missing)} not found; columns present: {present}"
+        )
+    if len(data) == 0:
+        raise DataError("the data set is empty (no rows)")
+    yv = _numeric_column(data, y)
+    xv = _numeric_column(data, x)
+    cl = data[cluster]
+    keep = ~(np.isnan(yv) | np.isnan(xv) | cl.isna().to_numpy())
+    warnings: list[str] = []
+    n_dropped = int(keep.shape[0] - keep.sum())
+    if n_dropped:
+        warnings.append(
+            f"dropped {n_dropped} row{'s' if n_dropped != 1 else ''} with missing values"
+        )
+        if n_dropped == keep.shape[0]:
+            raise DataError(f"no rows left after dropping {n_dropped} rows with missing values")
+        yv, xv, cl = yv[keep], xv[keep], cl[keep]
+    codes, ids = cluster_codes(cl)
+    n_groups = int(ids.shape[0])
+    if n_groups < 2:
+        raise FitError(
+            f"column '{cluster}' has a single cluster ({ids[0]!r}): a mixed model needs at least "
+            f"two clusters"
+        )
+    if np.ptp(xv) == 0.0:
+        raise DataError(f"column '{x}' is constant ({xv[0]:g}): its slope cannot be estimated")
+    if np.ptp(yv) == 0.0:
+        raise DataError(f"column '{y}' is constant ({yv[0]:g}): there is nothing to fit")
+    check_identifiable(int(yv.shape[0]), n_groups, model or ModelSpec())
+    return PreparedData(yv, xv, np.ascontiguousarray(codes), ids, tuple(warnings))
+
+
+def _numeric_column(data: pd.DataFrame, name: str) -> np.ndarray:
+    """Column `name` as float64 (missing values as NaN); one-line DataError on anything else."""
+    col = data[name]
+    if col.dtype.kind in "biuf":
+        values = col.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        coerced = pd.to_numeric(col, errors="coerce")
+        bad = coerced.isna().to_numpy() & col.notna().to_numpy()
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise DataError(
+                f"column '{name}' must be numeric, but row {i + 1} holds {col.iloc[i]!r}"
+            )
+        values = coerced.to_numpy(dtype=np.float64, na_value=np.nan)
+    inf = np.isinf(values)
+    if inf.any():
+        i = int(np.flatnonzero(inf)[0])
+        raise DataError(f"column '{name}' has an infinite value in row {i + 1}")
+    return values
+
+
+def cluster_codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes 0..K−1 and the K cluster ids in lme4's level order (numbers numerically, strings
+    as strings), the ids kept as given."""
+    if col.dtype.kind in "biuf":
+        codes, uniques = pd.factorize(col, sort=True)
+        return codes, np.asarray(uniques)
+    codes, uniques = pd.factorize(col, sort=False)
+    ids = np.asarray(uniques, dtype=object)
+    try:
+        order = np.argsort(ids, kind="stable")
+    except TypeError:  # mixed types: compare as strings
+        order = np.argsort(np.array([str(v) for v in ids], dtype=object), kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.shape[0])
+    return rank[codes], ids[order]
+
+
+def check_identifiable(n_obs: int, n_groups: int, model: ModelSpec) -> None:
+    """lme4's checks that the model can be fitted to n_obs rows in n_groups clusters."""
+    if n_groups < 2:
+        raise FitError(f"only {n_groups} cluster: a mixed model needs at least two clusters")
+    n_re = n_groups * model.random_per_cluster
+    term = model.random_term()
+    if n_obs <= n_re:
+        if model.has_random_slope:
+            raise FitError(
+                f"number of observations ({n_obs}) <= number of random effects ({n_re}) for "
+                f"{term}: the model is not identifiable; use more observations per cluster",
+                hint=("model.random", "intercept"),
+            )
+        raise FitError(
+            f"number of observations ({n_obs}) <= number of random effects ({n_re}) for "
+            f"{term}: the model is not identifiable; it needs more than one observation "
+            f"per cluster on average"
+        )
+    if not model.has_random_slope and n_obs <= n_groups + 1:
+        # cluster intercepts and a common slope interpolate the data: the criterion is unbounded
+        raise FitError(
+            f"number of observations ({n_obs}) <= number of clusters + 1 ({n_groups + 1}) for "
+            f"{term}: the data can be fitted exactly and the model is not identifiable"
+        )
+
+
+def prepare_arrays(
+    y: np.ndarray, x: np.ndarray, codes: np.ndarray, n_groups: int, model: ModelSpec
+) -> PreparedData:
+    """Clean arrays as they are (y and x finite floats, `codes` in 0..n_groups−1, every cluster
+    non-empty: only shapes are checked), with ids 0..n_groups−1."""
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    codes = np.asarray(codes)
+    if codes.dtype.kind not in "iu":
+        codes = codes.astype(np.intp)
+    if not (y.shape == x.shape == codes.shape) or y.ndim != 1:
+        raise DataError("y, x and codes must be 1-d arrays of the same length")
+    if y.shape[0] == 0:
+        raise DataError("the data set is empty")
+    k = int(n_groups)
+    counts = np.bincount(codes, minlength=k)
+    if counts.shape[0] != k:
+        raise DataError(f"cluster codes go up to {counts.shape[0] - 1}, but n_groups is {k}")
+    if not np.all(counts > 0):
+        raise DataError("every cluster needs at least one row (a cluster code has none)")
+    check_identifiable(int(y.shape[0]), int(n_groups), model)
+    return PreparedData(y, x, codes, np.arange(int(n_groups)), ())

@@ -1,0 +1,246 @@
+"""The fit as values: `ModelFit` (the model-level numbers, what Monte Carlo loops keep) and `Fit`
+(a `ModelFit` with the per-cluster table, the column names and the warnings), with `to_frame`
+and `to_dict`.
+
+σ² = ρ²/(N − p) (REML) or ρ²/N (ML); fixed-effect standard errors sqrt(diag(σ²S⁻¹)), as lme4;
+Σ̂ = σ²ΛΛᵀ; scaled residuals (y − Xβ − Zb)/σ with quantiles by R's type 7.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+from ..model import ModelSpec, VarianceComponents
+from .optimize import OptSummary
+
+#: Columns of `Fit.clusters`, in this order.
+CLUSTER_COLUMNS = (
+    "cluster",
+    "n",
+    "ols_intercept",
+    "ols_slope",
+    "mixed_intercept",
+    "mixed_slope",
+    "ranef_intercept",
+    "ranef_slope",
+    "shrinkage",
+    "true_intercept",
+    "true_slope",
+)
+
+#: Columns of the per-cluster CSV (`Fit.to_frame`), before the truth.
+TABLE_COLUMNS = (
+    "cluster",
+    "n",
+    "ols_intercept",
+    "ols_slope",
+    "mixed_intercept",
+    "mixed_slope",
+    "shrinkage",
+)
+
+
+@dataclass(frozen=True)
+class FixedEffect:
+    """One row of lme4's fixed-effects table."""
+
+    term: str  # "(Intercept)" or the x column's name, as lme4 prints it
+    estimate: float
+    std_error: float
+    t_value: float
+
+
+@dataclass(frozen=True)
+class ModelFit:
+    """The mixed model's estimates: everything lme4 reports at the model level.
+
+    `ranef` holds the conditional modes (n_groups × 2; the slope column is 0 without a random
+    slope); `scaled_residual_quantiles` is None when not computed (the fast path).
+    """
+
+    spec: ModelSpec
+    criterion: float  # REML criterion (method "reml") or deviance (method "ml")
+    n_obs: int
+    n_groups: int
+    theta: tuple[float, ...]
+    beta: np.ndarray
+    std_errors: np.ndarray
+    sigma2: float
+    ranef: np.ndarray
+    optimizer: OptSummary
+    scaled_residual_quantiles: tuple[float, float, float, float, float] | None = None
+
+    @property
+    def method(self) -> str:
+        return self.spec.method
+
+    @property
+    def random(self) -> str:
+        return self.spec.random
+
+    @property
+    def loglik(self) -> float:
+        return -0.5 * self.criterion
+
+    @property
+    def sigma(self) -> float:
+        """Residual standard deviation σ̂ (lme4's `sigma()`)."""
+        return math.sqrt(self.sigma2)
+
+    @property
+    def singular(self) -> bool:
+        return self.spec.is_singular(self.theta)
+
+    @property
+    def converged(self) -> bool:
+        return self.optimizer.converged
+
+    @property
+    def covariance(self) -> np.ndarray:
+        """Σ̂ = σ²ΛΛᵀ, the 2×2 covariance of the random intercept and slope."""
+        lam = self.spec.lambda_matrix(self.theta)
+        return self.sigma2 * (lam @ lam.T)
+
+    @property
+    def variance(self) -> VarianceComponents:
+        """Σ̂ as variances, SDs and the correlation (lme4's VarCorr)."""
+        return self.spec.variance_components(self.theta, self.sigma2)
+
+    @property
+    def coef(self) -> np.ndarray:
+        """Mixed-model coefficients per cluster: fixed effects + conditional modes."""
+        return self.ranef + self.beta[None, :]
+
+    def fixed_effects(self, x_name: str = "x") -> tuple[FixedEffect, ...]:
+        """lme4's fixed-effects table, the slope named after the x column."""
+        terms = ("(Intercept)", x_name)
+        return tuple(
+            FixedEffect(term=term, estimate=float(est), std_error=float(s), t_value=float(est / s))
+            for term, est, s in zip(terms, self.beta, self.std_errors, strict=True)
+        )
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A fit with everything known per cluster: the model's estimates (`model`), the by-cluster
+    OLS fits and shrinkage, the truth when known.
+
+    `clusters` is a data frame with `CLUSTER_COLUMNS`, one row per cluster in the order lme4
+    reports them (sorted cluster levels); `ols_slope` is NaN where a cluster has no slope (one
+    observation or constant x), `true_*` are NaN when the truth is unknown, `ranef_slope` and
+    `mixed_slope` equal 0 / the fixed slope without a random slope.
+    """
+
+    model: ModelFit
+    clusters: pd.DataFrame
+    names: dict[str, str] = field(
+        default_factory=lambda: {"y": "y", "x": "x", "cluster": "cluster"}
+    )
+    engine: str = "native"
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def spec(self) -> ModelSpec:
+        return self.model.spec
+
+    @property
+    def fixed_effects(self) -> tuple[FixedEffect, ...]:
+        return self.model.fixed_effects(self.names["x"])
+
+    @property
+    def has_truth(self) -> bool:
+        return bool(self.clusters["true_intercept"].notna().any())
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-cluster table (the CSV output): `TABLE_COLUMNS`, plus the true coefficients
+        when they are known; NaN where undefined. (`clusters` has every column.)"""
+        cols = list(TABLE_COLUMNS)
+        if self.has_truth:
+            cols += ["true_intercept", "true_slope"]
+        return self.clusters.loc[:, cols].copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole fit as JSON-ready values, with the keys of lme4.json's `reml` object
+        (NaN becomes None), plus the engine, the model and how the optimizer went."""
+        from ..io import jsonable
+
+        m = self.model
+        re = m.variance
+        frame = self.clusters.loc[:, list(CLUSTER_COLUMNS)]
+        clusters = [
+            dict(zip(CLUSTER_COLUMNS, row, strict=True))
+            for row in frame.itertuples(index=False, name=None)
+        ]
+        opt = m.optimizer
+        quants = m.scaled_residual_quantiles or (math.nan,) * 5
+        out: dict[str, Any] = {
+            "method": "REML" if m.spec.reml else "ML",
+            "random": m.spec.random,
+            "formula": m.spec.formula(self.names["y"], self.names["x"], self.names["cluster"]),
+            "engine": self.engine,
+            "names": dict(self.names),
+            "criterion": m.criterion,
+            "loglik": m.loglik,
+            "n_obs": int(m.n_obs),
+            "n_groups": int(m.n_groups),
+            "theta": list(m.theta),
+            "singular": bool(m.singular),
+            "converged": bool(m.converged),
+            "fixed_effects": [
+                {"term": fe.term, "estimate": fe.estimate, "std_error": fe.std_error,
+                 "t_value": fe.t_value}
+                for fe in self.fixed_effects
+            ],
+            "random_effects": {
+                "intercept_var": re.intercept_var,
+                "slope_var": re.slope_var,
+                "intercept_sd": re.intercept_sd,
+                "slope_sd": re.slope_sd,
+                "corr": re.corr,
+            },
+            "residual": {"variance": m.sigma2, "sd": m.sigma},
+            "scaled_residual_quantiles": list(quants),
+            "optimizer": {
+                "optimizer": opt.optimizer,
+                "evaluations": int(opt.evaluations),
+                "converged": bool(opt.converged),
+                "reason": opt.reason,
+                "message": opt.message,
+                "theta_start": list(opt.theta_start),
+                "theta": list(opt.theta),
+                "restarts": int(opt.restarts),
+                "max_scaled_gradient": opt.max_scaled_gradient,
+                "hessian_min_eigenvalue": opt.hessian_min_eigenvalue,
+                "note": opt.note,
+            },
+            "warnings": list(self.warnings),
+            "clusters": clusters,
+        }
+        return jsonable(out)
+
+
+def match_truth(truth: pd.DataFrame, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """true_intercept and true_slope per cluster id (NaN for ids the truth does not list)."""
+    need = ["cluster", "true_intercept", "true_slope"]
+    missing = [c for c in need if c not in truth.columns]
+    if missing:
+        raise DataError(
+            f"truth: column {missing[0]!r} not found; columns present: "
+            f"{', '.join(str(c) for c in truth.columns)}"
+        )
+    t = truth.drop_duplicates("cluster").set_index("cluster")
+    keys: list[Any] = ids.tolist()
+    if (t.index.dtype == object) != (ids.dtype == object):
+        t.index = t.index.astype(str)
+        keys = [str(k) for k in keys]
+    sub = t.reindex(keys)
+    return (
+        sub["true_intercept"].to_numpy(dtype=np.float64, na_value=np.nan),
+        sub["true_slope"].to_numpy(dtype=np.float64, na_value=np.nan),
+    )
