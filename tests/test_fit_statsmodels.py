@@ -77,7 +77,8 @@ def test_never_worse_than_statsmodels(case: tuple, method: str) -> None:
     at_theirs = criterion(theirs.model.theta, st, ModelSpec(method=method))
     if math.isfinite(theirs.model.criterion):
         assert ours.model.criterion <= theirs.model.criterion + 1e-6
-        assert abs(at_theirs - theirs.model.criterion) < 1e-4 * max(1.0, abs(theirs.model.criterion))
+        scale = max(1.0, abs(theirs.model.criterion))
+        assert abs(at_theirs - theirs.model.criterion) < 1e-4 * scale
     assert ours.model.criterion <= at_theirs + 1e-6
     assert ours.model.converged
 

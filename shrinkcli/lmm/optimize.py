@@ -15,14 +15,14 @@ them. `singular` follows lme4's rule (a diagonal entry of Λ below 1e-4).
 
 Convergence check
 -----------------
-As lme4's `checkConv`, at the optimum: the Hessian of the criterion over the interior
-components of θ (central differences of the analytic gradient) must have no eigenvalue below
-−1e-6 (a minimum, not a saddle), and
-the gradient scaled by it, solve(chol(H), g) — the size of the Newton step in the criterion's own
-metric — must be below 2e-3 in absolute value. A numerically singular Hessian (an eigenvalue within 1e-6
-of 0: θ not uniquely determined) is noted, not failed, and the raw gradient is judged instead. Components on the boundary (a singular fit) are
-left out of both, as lme4 does for singular fits. An optimizer that stops early (an evaluation
-limit, a failed line search) is judged by the same check, and the reason is kept.
+As lme4's `checkConv`, at the estimate: the Hessian of the criterion over the interior components
+of θ (central differences of the analytic gradient) must have no eigenvalue below −1e-6 (a
+minimum, not a saddle), and the gradient scaled by it, solve(chol(H), g) — the size of the Newton
+step in the criterion's own metric — must be below 2e-3 in absolute value. A numerically singular
+Hessian (an eigenvalue within 1e-6 of 0: θ not uniquely determined) is noted, not failed, and the
+raw gradient is judged instead. Components on the boundary (a singular fit) are left out, as lme4
+does for singular fits. An optimizer that stops early (an evaluation limit, a failed line search)
+is judged by the same check, and the reason is kept.
 """
 
 from __future__ import annotations
@@ -72,6 +72,10 @@ class OptSummary:
     note: str = ""  # e.g. a numerically singular Hessian (θ not uniquely determined)
 
 
+class _EvaluationLimit(Exception):
+    """Raised inside the search when `FitControl.max_evaluations` is used up."""
+
+
 def _boundary_candidates(model: ModelSpec, theta: np.ndarray) -> list[np.ndarray]:
     """Points just off the boundary (and the equivalent representations of a = 0) that a
     gradient method cannot see from a boundary saddle."""
@@ -110,14 +114,20 @@ def optimize(
         return _at(stats, model, ctl.theta)
     start = np.array(model.theta_start)
     evaluations = 0
+    limit = ctl.max_evaluations
+    seen: list[tuple[float, np.ndarray]] = []  # the best point evaluated, for a stopped search
 
     def fun(th: np.ndarray) -> tuple[float, np.ndarray]:
         nonlocal evaluations
+        if limit is not None and evaluations >= limit:
+            raise _EvaluationLimit
         evaluations += 1
         sol = solve(th, stats, model, grad=True)
         assert sol.gradient is not None
         if not math.isfinite(sol.criterion):
             return math.inf, np.zeros_like(th)
+        if not seen or sol.criterion < seen[0][0]:
+            seen[:] = [(sol.criterion, th.copy())]
         return sol.criterion, sol.gradient
 
     def value(th: np.ndarray) -> float:
@@ -125,18 +135,22 @@ def optimize(
         evaluations += 1
         return solve(th, stats, model).criterion
 
-    options: dict[str, float | int] = {
-        "maxiter": 2000, "ftol": 1e-15, "gtol": 1e-8 * max(1.0, stats.n_obs / 1000.0)
-    }
-    if ctl.max_evaluations is not None:
-        options["maxfun"] = ctl.max_evaluations
+    options = {"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-8 * max(1.0, stats.n_obs / 1000.0)}
     theta = start
     stopped_early: list[str] = []
     messages: list[str] = []
     restarts = 0
     best_f = math.inf
     while True:
-        res = minimize(fun, theta, jac=True, method="L-BFGS-B", options=options)
+        try:
+            res = minimize(fun, theta, jac=True, method="L-BFGS-B", options=options)
+        except _EvaluationLimit:
+            message = f"evaluation limit ({limit}) reached"
+            messages.append(message)
+            stopped_early.append(message)
+            if seen and seen[0][0] <= best_f:
+                theta = model.canonical(seen[0][1])
+            break
         theta_new = model.canonical(np.asarray(res.x, dtype=float))
         f_new = float(res.fun)
         if f_new <= best_f:
@@ -144,10 +158,11 @@ def optimize(
         messages.append(str(res.message))
         if not res.success:
             stopped_early.append(str(res.message))
-        if ctl.max_evaluations is not None and evaluations >= ctl.max_evaluations:
-            break
         cands = _boundary_candidates(model, theta)
         if not cands or restarts >= _MAX_RESTARTS:
+            break
+        if limit is not None and evaluations + len(cands) > limit:
+            stopped_early.append(f"evaluation limit ({limit}) reached before the boundary probes")
             break
         vals = [value(cand) for cand in cands]
         i = int(np.argmin(vals))
@@ -223,19 +238,19 @@ def check_convergence(
     interior = [k for k in range(model.n_theta) if k not in boundary]
     sol = solve(theta, stats, model, grad=True)
     if not math.isfinite(sol.criterion) or sol.gradient is None:
-        return ConvergenceCheck("the criterion is not finite at the optimum", math.nan, None)
+        return ConvergenceCheck("the criterion is not finite at the estimate", math.nan, None)
     g = sol.gradient[interior]
     if not interior:
         return ConvergenceCheck("", 0.0, None)
     hess = _hessian(stats, model, theta, interior)
     if not np.all(np.isfinite(hess)):
-        return ConvergenceCheck("the Hessian at the optimum is not finite", math.nan, None)
+        return ConvergenceCheck("the Hessian at the estimate is not finite", math.nan, None)
     eig = np.linalg.eigvalsh(hess)
     grad = float(np.max(np.abs(g)))
     negative = int(np.sum(eig < -HESSIAN_TOL))
     if negative:
         return ConvergenceCheck(
-            f"the Hessian at the optimum has {negative} negative eigenvalue"
+            f"the Hessian at the estimate has {negative} negative eigenvalue"
             f"{'s' if negative > 1 else ''}: not a minimum", grad, float(eig[0]))
     note = ""
     if float(eig[0]) < HESSIAN_TOL:
@@ -247,7 +262,7 @@ def check_convergence(
         worst = float(np.max(np.abs(np.linalg.solve(np.linalg.cholesky(hess), g))))
     if not worst < GRADIENT_TOL:
         return ConvergenceCheck(
-            f"the scaled gradient at the optimum is {worst:.2g} (tolerance {GRADIENT_TOL:g}): "
+            f"the scaled gradient at the estimate is {worst:.2g} (tolerance {GRADIENT_TOL:g}): "
             "not a minimum", worst, float(eig[0]), note)
     return ConvergenceCheck("", worst, float(eig[0]), note)
 
