@@ -104,17 +104,29 @@ class RRandom:
         return _drawn_values(picks, n) + 1
 
     def _sample_hashed(self, n: int, size: int) -> np.ndarray:
-        """R's ``sample2`` (n > 1e7, size ≤ n/2): draw with replacement, skip repeats."""
+        """R's ``sample2`` (n > 1e7, size ≤ n/2): draw with replacement, skip repeats.
+
+        Attempts are drawn ahead in batches; at the end the stream is rewound to just after the
+        last attempt used, as `_unif_indices` does."""
         seen: set[int] = set()
         out: list[int] = []
         bits = math.ceil(math.log2(n))
+        per = bits // 16 + 1  # uniforms per attempt
+        start = self._bitgen.state
+        attempts = 0
         while len(out) < size:
-            for v in self._rejection_batch(bits, n, 2 * (size - len(out)) + 16).tolist():
-                if v not in seen:
+            batch = self._bits_values(bits, 2 * (size - len(out)) + 16).tolist()
+            for i, v in enumerate(batch):
+                if v < n and v not in seen:
                     seen.add(v)
                     out.append(v)
                     if len(out) == size:
+                        attempts += i + 1
                         break
+            else:
+                attempts += len(batch)
+        self._bitgen.state = start
+        self._bitgen.random_raw(attempts * per)
         return np.asarray(out, dtype=np.int64) + 1
 
     def _bits_values(self, bits: int, count: int) -> np.ndarray:
@@ -125,12 +137,6 @@ class RRandom:
         for k in range(per):
             v = v * 65536 + u[:, k]
         return v & ((1 << bits) - 1)
-
-    def _rejection_batch(self, bits: int, dn: int, count: int) -> np.ndarray:
-        """Accepted draws of ``R_unif_index(dn)`` for a fixed ``dn``, consuming exactly the
-        uniforms R would for ``count`` attempts (used by the hashed sampler only)."""
-        v = self._bits_values(bits, count)
-        return v[v < dn]
 
     def _unif_indices(self, n: int, size: int) -> np.ndarray:
         """The successive ``R_unif_index(n - i)`` for i = 0..size-1 (0-based positions).
@@ -168,12 +174,6 @@ class RRandom:
         self._bitgen.state = start
         self._bitgen.random_raw(pos)
         return out
-
-    # -- helpers ----------------------------------------------------------------------------
-
-    def random_state(self) -> dict[str, object]:
-        """The underlying MT19937 state (for tests and reproducibility checks)."""
-        return dict(self._bitgen.state)
 
 
 def _drawn_values(picks: np.ndarray, n: int) -> np.ndarray:

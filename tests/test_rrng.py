@@ -90,4 +90,7 @@ def test_hashed_sampler_follows_rs_sample2() -> None:
         v = int(np.floor(r.runif(1)[0] * 65536)) & ((1 << bits) - 1)
         if v < n and v + 1 not in expected:
             expected.append(v + 1)
-    assert RRandom(11)._sample_hashed(n, 300).tolist() == expected
+    fast = RRandom(11)
+    assert fast._sample_hashed(n, 300).tolist() == expected
+    # the stream goes on exactly after the last attempt used, as R's does
+    assert fast.runif(5).tolist() == r.runif(5).tolist()
