@@ -67,7 +67,7 @@ def make_data(
 @pytest.mark.parametrize("case", CASES, ids=[f"seed{c[0]}" for c in CASES])
 def test_never_worse_than_statsmodels(case: tuple, method: str) -> None:
     data = make_data(*case)
-    ours = fit(data, ModelSpec(method=method))  # type: ignore[arg-type]
+    ours = fit(data, ModelSpec(method=method))
     theirs = fit_statsmodels(data, ModelSpec(method=method))
     assert theirs.engine == "statsmodels"
     assert all(isinstance(w, str) for w in theirs.warnings)
@@ -87,10 +87,29 @@ def test_never_worse_than_statsmodels(case: tuple, method: str) -> None:
 @pytest.mark.parametrize("seed", [3, 5, 12])
 def test_intercept_only_never_worse(seed: int, method: str) -> None:
     data = make_data(*CASES[seed])
-    ours = fit(data, model=ModelSpec("intercept", method))  # type: ignore[arg-type]
-    theirs = fit_statsmodels(data, model=ModelSpec("intercept", method))  # type: ignore[arg-type]
+    ours = fit(data, model=ModelSpec("intercept", method))
+    theirs = fit_statsmodels(data, model=ModelSpec("intercept", method))
     assert ours.model.criterion <= theirs.model.criterion + 1e-6
     assert abs(ours.model.variance.intercept_var - theirs.model.variance.intercept_var) < 1e-3
+
+
+@pytest.mark.parametrize("method", ["reml", "ml"])
+@pytest.mark.parametrize("seed", [0, 3, 7, 12, 15])
+def test_uncorrelated_never_worse(seed: int, method: str) -> None:
+    """(x || cluster) through statsmodels' diagonal-covariance constraint: the same criterion at
+    its θ, never better than ours."""
+    data = make_data(*CASES[seed])
+    spec = ModelSpec("uncorrelated", method)
+    ours = fit(data, spec)
+    theirs = fit_statsmodels(data, spec)
+    assert len(theirs.model.theta) == 2
+    assert theirs.model.covariance[0, 1] == 0.0 and ours.model.covariance[0, 1] == 0.0
+    codes, uniques = pd.factorize(data["cluster"], sort=True)
+    st = sufficient_stats(data["y"].to_numpy(), data["x"].to_numpy(), codes, len(uniques))
+    at_theirs = criterion(theirs.model.theta, st, spec)
+    assert abs(at_theirs - theirs.model.criterion) < 1e-4 * max(1.0, abs(at_theirs))
+    assert ours.model.criterion <= theirs.model.criterion + 1e-6
+    assert ours.model.converged
 
 
 @pytest.mark.skipif(not REFERENCE.is_dir(), reason="no reference data")
