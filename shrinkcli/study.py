@@ -11,16 +11,17 @@ No I/O, no printing: `run_study` returns frames; the CLI and the report write th
 
 from __future__ import annotations
 
+import contextlib
 import math
-import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from . import parallel
 from .errors import ShrinkError
 from .scenario import Scenario
 
@@ -172,8 +173,10 @@ def run_study(
     jobs: int | None = None,
     seed: int | None = None,
     progress: Progress | None = None,
+    executor: Executor | None = None,
 ) -> StudyResult:
-    """Fit `reps` replications of every scenario, over `jobs` processes (default: the cores).
+    """Fit `reps` replications of every scenario, over `jobs` processes (default: the cores),
+    or on `executor` when one is given (any `concurrent.futures.Executor`).
 
     `seed` replaces every scenario's base seed. `progress(scenario_name, done)` is called in
     the calling process as chunks of replications finish.
@@ -185,24 +188,19 @@ def run_study(
     if seed is not None:
         scenarios = [with_overrides(s, seed=seed) for s in scenarios]
     scenarios = tuple(scenarios)
-    jobs = jobs or os.cpu_count() or 1
+    jobs = jobs or parallel.cores()
     size = max(1, min(50, math.ceil(reps / (4 * jobs))))
     tasks = _chunks(scenarios, reps, size)
-    rows: list[list[dict[str, Any]]] = []
-    if jobs == 1 or len(tasks) == 1:
-        for t in tasks:
-            rows.append(_run_chunk(t))
-            if progress:
-                progress(t[0].name, t[2] - t[1] + 1)
-    else:
-        import multiprocessing as mp
 
-        ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-            for t, chunk in zip(tasks, pool.map(_run_chunk, tasks), strict=True):
-                rows.append(chunk)
-                if progress:
-                    progress(t[0].name, t[2] - t[1] + 1)
+    def done(i: int, chunk: list[dict[str, Any]]) -> None:
+        if progress:
+            progress(tasks[i][0].name, len(chunk))
+
+    workers = min(jobs, len(tasks))
+    with (
+        contextlib.nullcontext(executor) if executor is not None else parallel.pool(workers)
+    ) as ex:
+        rows = parallel.ordered_map(_run_chunk, tasks, executor=ex, on_result=done)
     flat = [r for chunk in rows for r in chunk]
     table = pd.DataFrame(flat, columns=list(REPLICATION_COLUMNS))
     return StudyResult(table, summarize(table, scenarios), scenarios)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .. import parallel
 from ..errors import ShrinkError, UsageError
 from .build import (
     SCENARIO_FILES,
@@ -21,7 +22,6 @@ from .build import (
     ProgressCallback,
     ProgressEvent,
     ScenarioReport,
-    default_jobs,
     failure,
     run_all,
 )
@@ -118,7 +118,7 @@ def build_report(
     """
     if not scenario_paths:
         raise UsageError("give at least one scenario file")
-    workers = default_jobs() if jobs is None else jobs
+    workers = parallel.cores() if jobs is None else jobs
     if workers < 1:
         raise UsageError(f"--jobs: must be an integer ≥ 1 (got {jobs})")
     out = Path(outdir)

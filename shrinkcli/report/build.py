@@ -3,18 +3,18 @@ own folder of the build, in parallel worker processes; progress reported as even
 
 from __future__ import annotations
 
-import os
+import functools
 import queue as queue_mod
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .. import parallel
 from ..errors import ShrinkError
 from .metrics import Metrics, measure, reading
 
@@ -188,6 +188,14 @@ def _drain(q: Any, progress: ProgressCallback | None) -> None:
             progress(event)
 
 
+def _run_one(
+    task: tuple[int, tuple[Scenario, str]], *, build: Path, total: int, gif_jobs: int
+) -> ScenarioReport | Failure:
+    index, (scenario, source) = task
+    return run_scenario(scenario, source, build / scenario.name, index=index, total=total,
+                        gif_jobs=gif_jobs)
+
+
 def run_all(
     jobs: Sequence[tuple[Scenario, str]],
     build: Path,
@@ -203,47 +211,32 @@ def run_all(
     if progress is not None:
         for i, (sc, _) in enumerate(jobs):
             progress(ProgressEvent(i, total, sc.name, "queued"))
+    tasks = list(enumerate(jobs))
+
+    def lost(i: int, exc: Exception) -> ScenarioReport | Failure:
+        """A worker that died (e.g. out of memory): its scenario failed."""
+        sc, src = jobs[i]
+        if progress is not None:
+            progress(ProgressEvent(i, total, sc.name, "failed"))
+        return failure(sc.name, src, exc)
+
     if n == 1:
         _EMIT["sink"] = progress
         try:
-            return [
-                run_scenario(sc, src, build / sc.name, index=i, total=total, gif_jobs=workers)
-                for i, (sc, src) in enumerate(jobs)
-            ]
+            run = functools.partial(_run_one, build=build, total=total, gif_jobs=workers)
+            return parallel.ordered_map(run, tasks, on_error=lost)
         finally:
             _EMIT.clear()
     # Import the heavy modules once here, so that forked workers inherit them.
     from .. import animate, fit, plot, summary  # noqa: F401
 
-    ctx = animate._context()
+    ctx = parallel.mp_context()
     q = ctx.Queue()
-    results: list[ScenarioReport | Failure | None] = [None] * total
-    with ProcessPoolExecutor(n, mp_context=ctx, initializer=_worker_init, initargs=(q,)) as ex:
-        futures: dict[Future[ScenarioReport | Failure], int] = {
-            ex.submit(run_scenario, sc, src, build / sc.name, index=i, total=total, gif_jobs=1): i
-            for i, (sc, src) in enumerate(jobs)
-        }
-        pending = set(futures)
-        try:
-            while pending:
-                done, pending = wait(pending, timeout=0.05, return_when=FIRST_COMPLETED)
-                _drain(q, progress)
-                for fut in done:
-                    i = futures[fut]
-                    try:
-                        results[i] = fut.result()
-                    except Exception as exc:  # a worker died (e.g. out of memory)
-                        sc, src = jobs[i]
-                        results[i] = failure(sc.name, src, exc)
-                        if progress is not None:
-                            progress(ProgressEvent(i, total, sc.name, "failed"))
-        except BaseException:
-            ex.shutdown(wait=False, cancel_futures=True)
-            raise
+    run = functools.partial(_run_one, build=build, total=total, gif_jobs=1)
+    with parallel.pool(n, context=ctx, initializer=_worker_init, initargs=(q,)) as ex:
+        results = parallel.ordered_map(
+            run, tasks, executor=ex, on_error=lost, tick=lambda: _drain(q, progress)
+        )
     _drain(q, progress)
-    return [r for r in results if r is not None]
-
-
-def default_jobs() -> int:
-    return os.cpu_count() or 1
+    return results
 
