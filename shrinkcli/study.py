@@ -6,7 +6,8 @@ data set, and any replication can be redrawn in R with ``set.seed(seed + k - 1)`
 split into chunks that worker processes fit independently; results are put back in
 (scenario, replication) order, so the output does not depend on the number of processes.
 
-No I/O, no printing: `run_study` returns frames; the CLI and the report write them.
+No I/O, no printing: `run_study` returns frames, and `StudyResult.files()` the files they make;
+the CLI and the report write them.
 """
 
 from __future__ import annotations
@@ -76,11 +77,10 @@ def replication_seed(seed: int, k: int) -> int:
 def replicate(scenario: Scenario, k: int) -> dict[str, Any]:
     """Simulate and fit replication k of `scenario`; one row of the per-replication table."""
     from .fit import PreparedData, clusters_frame, fit_arrays, sufficient_stats
-    from .scenario import with_overrides
     from .simulate import simulate
 
     seed = replication_seed(scenario.seed, k)
-    sim = simulate(with_overrides(scenario, seed=seed))
+    sim = simulate(scenario.model_copy(update={"seed": seed}))  # a valid seed: no re-validation
     data = sim.data
     ids, codes = np.unique(data["cluster"].to_numpy(), return_inverse=True)
     y = data["y"].to_numpy()
@@ -165,6 +165,18 @@ class StudyResult:
     summary: pd.DataFrame
     scenarios: tuple[Scenario, ...]
 
+    def files(self) -> dict[str, bytes | str]:
+        """The study's files by name: its two tables (CSV) and two pictures (PNG)."""
+        from .io import table_text
+        from .study_plot import estimates_png, rmse_png
+
+        return {
+            "summary.csv": table_text(self.summary, "csv"),
+            "replications.csv": table_text(self.replications, "csv"),
+            "estimates.png": estimates_png(self),
+            "rmse.png": rmse_png(self),
+        }
+
 
 def run_study(
     scenarios: Sequence[Scenario],
@@ -179,12 +191,16 @@ def run_study(
     or on `executor` when one is given (any `concurrent.futures.Executor`).
 
     `seed` replaces every scenario's base seed. `progress(scenario_name, done)` is called in
-    the calling process as chunks of replications finish.
+    the calling process as chunks of replications finish. Raises, before any work, for two
+    scenarios with the same name or one this machine has not the memory for.
     """
     if reps < 1:
         raise ValueError("reps must be at least 1")
-    from .scenario import with_overrides
+    from .scenario import check_memory, check_names, with_overrides
 
+    check_names(scenarios)
+    for s in scenarios:
+        check_memory(s)
     if seed is not None:
         scenarios = [with_overrides(s, seed=seed) for s in scenarios]
     scenarios = tuple(scenarios)

@@ -99,6 +99,30 @@ def test_study_and_report_keep_the_scenario_wording(
     assert "or set model.random: intercept" in (out / "index.html").read_text()
 
 
+def test_the_core_names_fields_not_flags(tmp_path: Path) -> None:
+    from shrinkcli.inputs import load_input
+    from shrinkcli.scenario import with_overrides
+
+    data = tmp_path / "d.csv"
+    data.write_text("y,x,cluster\n1,2,1\n")
+    with pytest.raises(UsageError) as info:
+        load_input(str(data), rng="numpy")
+    assert info.value.field == "rng" and "--" not in str(info.value)
+    with pytest.raises(UsageError) as info:
+        with_overrides(parse_scenario("seed: 1"), seed=2**40)
+    assert info.value.field == "seed" and "--" not in str(info.value)
+
+
+def test_a_field_error_names_the_flag_on_the_command_line(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    data = tmp_path / "d.csv"
+    data.write_text("y,x,cluster\n1,2,1\n")
+    res = runner.invoke(app, ["fit", str(data), "--rng", "numpy"])
+    assert res.exit_code == 2
+    assert res.stderr.startswith("shrink: error: --rng: applies to scenario files")
+
+
 def test_model_choices_come_from_the_library(
     runner: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:

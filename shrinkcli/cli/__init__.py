@@ -141,18 +141,20 @@ def simulate(
     Writes y,x,cluster in the post's row order; with rng r the numbers are exactly those of
     R's create_data() in the post.
     """
+    from ..inputs import simulated_input
     from ..io import check_output_path, table_text, write_output
     from ..scenario import load_scenario, with_overrides
-    from ..simulate import simulate as run
 
     check_output_path(output)
     if truth is not None:
         if truth == "-":
             raise UsageError("--truth needs a file name (stdout is for the data)")
         check_output_path(truth)
-    sim = run(with_overrides(load_scenario(scenario), seed=seed, rng=rng))
+    sim = simulated_input(with_overrides(load_scenario(scenario), seed=seed, rng=rng))
     text = table_text(sim.data, format)
-    truth_text = table_text(sim.truth, format) if truth is not None else None
+    truth_text = None
+    if truth is not None and sim.truth is not None:
+        truth_text = table_text(sim.truth, format)
     write_output(output, text)
     if truth is not None and truth_text is not None:
         write_output(truth, truth_text)
@@ -433,41 +435,19 @@ def study(
     """
     from pathlib import Path
 
-    from ..io import table_text, write_atomic, write_output
+    from ..io import check_output_folder, write_files, write_output
     from ..scenario import load_scenario
     from ..study import run_study
 
-    folder = Path(output) if output is not None else None
-    if folder is not None:
-        if output == "-":
-            raise UsageError("-o/--output: a folder for the tables and plots (stdout has the "
-                             "summary already)")
-        if folder.exists() and not folder.is_dir():
-            raise UsageError(f"-o/--output: {folder} exists and is not a folder")
-        if not folder.parent.is_dir():
-            raise UsageError(f"-o/--output: folder {str(folder.parent)!r} does not exist")
+    if output is not None:
+        check_output_folder(output)
     loaded = [load_scenario(p) for p in scenarios]
-    names: dict[str, str] = {}
-    for path, sc in zip(scenarios, loaded, strict=True):
-        if sc.name in names:
-            raise UsageError(f"{path}: scenario name {sc.name!r} is also that of {names[sc.name]}")
-        names[sc.name] = path
     with study_progress(showing(quiet), [s.name for s in loaded], reps) as progress:
         result = run_study(loaded, reps, jobs=jobs, seed=seed, progress=progress)
     failed_all = _study_failures(result)
-    if folder is not None:
-        from ..study_plot import estimates_png, rmse_png
-
-        files: dict[str, bytes | str] = {
-            "summary.csv": table_text(result.summary, "csv"),
-            "replications.csv": table_text(result.replications, "csv"),
-            "estimates.png": estimates_png(result),
-            "rmse.png": rmse_png(result),
-        }
-        folder.mkdir(exist_ok=True)
-        for name, content in files.items():
-            write_atomic(folder / name, content)
-        _note(f"wrote {folder}/ (summary.csv, replications.csv, estimates.png, rmse.png)", quiet)
+    if output is not None:
+        written = write_files(output, result.files())
+        _note(f"wrote {Path(output)}/ ({', '.join(written)})", quiet)
     write_output("-", _summary_text(result, format or ("table" if sys.stdout.isatty() else "csv")))
     if failed_all:
         raise typer.Exit(1)

@@ -70,14 +70,14 @@ class ReportResult:
 
 def _load(paths: Sequence[str]) -> list[Scenario | Failure]:
     """Every scenario validated up front; a file that does not load becomes a failure."""
-    from ..scenario import _safe_stem, load_scenario
+    from ..scenario import default_name, load_scenario
 
     out: list[Scenario | Failure] = []
     for p in paths:
         try:
             out.append(load_scenario(p))
         except ShrinkError as exc:
-            out.append(failure(_safe_stem(Path(p)), p, exc))
+            out.append(failure(default_name(Path(p)), p, exc))
     return out
 
 
