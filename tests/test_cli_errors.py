@@ -101,8 +101,12 @@ def test_study_and_report_keep_the_scenario_wording(
 
 def test_the_core_names_fields_not_flags(tmp_path: Path) -> None:
     from shrinkcli.inputs import load_input
+    from shrinkcli.report import build_report
     from shrinkcli.scenario import with_overrides
 
+    with pytest.raises(UsageError) as info:
+        build_report([parse_scenario("seed: 1")], tmp_path / "r", jobs=0)
+    assert info.value.field == "jobs" and "--" not in str(info.value)
     data = tmp_path / "d.csv"
     data.write_text("y,x,cluster\n1,2,1\n")
     with pytest.raises(UsageError) as info:

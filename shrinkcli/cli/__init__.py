@@ -358,23 +358,15 @@ def report(
     fit, lme4 summary, animation and picture. A scenario that fails is shown in the report and
     the others are still built (exit code 1).
     """
-    from ..report import Section, build_report, preflight
+    from ..report import StudyOptions, build_report, load_scenarios
 
     if output in ("-", ""):
         raise UsageError("the report is a folder; give its name", field="output")
-    sections: list[Section] = []
-    if reps is not None:
-        from ..report.study import study_section
-        from ..scenario import Scenario
-        from ..study import run_study
-
-        valid = [s for s in preflight(scenarios, output) if isinstance(s, Scenario)]
-        if valid:
-            with study_progress(showing(quiet), [s.name for s in valid], reps) as on_chunk:
-                studied = run_study(valid, reps, jobs=jobs, progress=on_chunk)
-            sections.append(study_section(studied))
+    study = StudyOptions(reps) if reps is not None else None
     with report_progress(showing(quiet)) as progress:
-        result = build_report(scenarios, output, jobs=jobs, progress=progress, sections=sections)
+        result = build_report(
+            load_scenarios(scenarios), output, jobs=jobs, progress=progress, study=study
+        )
     for r in result.reports:
         _warn([f"{r.name}: {w}" for w in r.warnings])
     _warn(result.warnings)

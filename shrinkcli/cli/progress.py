@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..report import ProgressEvent
+    from ..report import ProgressEvent, StudyEvent
 
 
 def showing(quiet: bool) -> bool:
@@ -19,15 +19,18 @@ def showing(quiet: bool) -> bool:
 
 
 @contextlib.contextmanager
-def report_progress(show: bool) -> Iterator[Callable[[ProgressEvent], None] | None]:
-    """A bar per scenario through its stages; None (no display) when `show` is false."""
+def report_progress(
+    show: bool,
+) -> Iterator[Callable[[ProgressEvent | StudyEvent], None] | None]:
+    """A bar per scenario through its stages, after a bar per scenario for its study
+    replications if there is a study; None (no display) when `show` is false."""
     if not show:
         yield None
         return
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-    from ..report import STAGES
+    from ..report import STAGES, StudyEvent
 
     bar = Progress(
         TextColumn("{task.fields[name]}", style="bold"),
@@ -38,10 +41,22 @@ def report_progress(show: bool) -> Iterator[Callable[[ProgressEvent], None] | No
         auto_refresh=False,
         transient=True,
     )
+    studied: dict[str, TaskID] = {}
+    fitted: dict[str, int] = {}  # replications done, per scenario
     tasks: dict[int, TaskID] = {}
     reached: dict[int, int] = {}  # stages done, per scenario
 
-    def on_event(event: ProgressEvent) -> None:
+    def on_study(event: StudyEvent) -> None:
+        if event.scenario not in studied:
+            studied[event.scenario] = bar.add_task("", total=event.reps, name=event.scenario,
+                                                   stage="study")
+        fitted[event.scenario] = done = fitted.get(event.scenario, 0) + event.done
+        bar.update(studied[event.scenario], completed=done, stage=f"study {done}/{event.reps}")
+
+    def on_stage(event: ProgressEvent) -> None:
+        for task in studied.values():  # the study is over
+            bar.remove_task(task)
+        studied.clear()
         if event.index not in tasks:
             tasks[event.index] = bar.add_task("", total=len(STAGES), name=event.scenario,
                                               stage="")
@@ -55,6 +70,12 @@ def report_progress(show: bool) -> Iterator[Callable[[ProgressEvent], None] | No
             bar.update(task, stage="[red]failed")
         else:
             bar.update(task, stage=event.stage)
+
+    def on_event(event: ProgressEvent | StudyEvent) -> None:
+        if isinstance(event, StudyEvent):
+            on_study(event)
+        else:
+            on_stage(event)
         bar.refresh()
 
     with bar:

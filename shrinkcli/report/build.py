@@ -24,16 +24,6 @@ if TYPE_CHECKING:
 #: The stages of one scenario, in order; `ProgressEvent.stage` is "queued" first, then one of
 #: these as it starts, then "done" or "failed".
 STAGES = ("simulate", "fit", "animate", "write")
-#: The files of one scenario's folder.
-SCENARIO_FILES = (
-    "data.csv",
-    "truth.csv",
-    "estimates.csv",
-    "fit.json",
-    "summary.txt",
-    "animation.gif",
-    "final.png",
-)
 
 
 @dataclass(frozen=True)
@@ -46,7 +36,16 @@ class ProgressEvent:
     stage: str
 
 
-ProgressCallback = Callable[[ProgressEvent], None]
+@dataclass(frozen=True)
+class StudyEvent:
+    """The report's study fitted `done` more replications of scenario `scenario` (of `reps`)."""
+
+    scenario: str
+    done: int
+    reps: int
+
+
+ProgressCallback = Callable[[ProgressEvent | StudyEvent], None]
 
 
 @dataclass(frozen=True)
@@ -66,6 +65,9 @@ class ScenarioReport:
     metrics: Metrics
     summary: str
     reading: list[str]
+    files: tuple[str, ...]  # the files of its folder, in the order its page lists them
+    width: int  # pixels of its animation and picture
+    height: int
     warnings: tuple[str, ...] = ()
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -101,11 +103,17 @@ def _worker_init(q: Any) -> None:
     _EMIT["sink"] = q.put
 
 
+def source_of(scenario: Scenario) -> str:
+    """Where a scenario came from, for its page and messages: its file, else its name."""
+    return scenario.source or scenario.name
+
+
 def run_scenario(
-    scenario: Scenario, source: str, folder: Path, *, index: int, total: int, gif_jobs: int
+    scenario: Scenario, folder: Path, *, index: int, total: int, gif_jobs: int
 ) -> ScenarioReport | Failure:
     """Simulate, fit, animate and write one scenario into `folder` (created here)."""
     name = scenario.name
+    source = source_of(scenario)
     seconds: dict[str, float] = {}
     stage_start = time.perf_counter()
 
@@ -120,14 +128,14 @@ def run_scenario(
     try:
         from ..animate import render_gif
         from ..fit import fit
-        from ..inputs import load_input, parameter_line
-        from ..io import table_text, to_json_text, write_atomic
+        from ..inputs import parameter_line, simulated_input
+        from ..io import table_text, to_json_text, write_files
         from ..plot import render_png
         from ..summary import format_summary
 
         stage("simulate")
-        inp = load_input(source)
-        sc = inp.scenario or scenario
+        inp = simulated_input(scenario)
+        sc = scenario
         stage("fit")
         result = fit(inp.data, method=sc.model.method, random=sc.model.random, truth=inp.truth)
         summary = format_summary(result, data_name=inp.name)
@@ -138,7 +146,7 @@ def run_scenario(
         gif = render_gif(result, sc.animation, title=inp.title, subtitle=subtitle, jobs=gif_jobs)
         png = render_png(result, sc.animation, title=inp.title, subtitle=subtitle)
         stage("write")
-        folder.mkdir()
+        folder.mkdir()  # a fresh folder: nothing in it that this scenario did not write
         files: dict[str, str | bytes] = {
             "data.csv": table_text(inp.data, "csv"),
             "truth.csv": table_text(inp.truth, "csv") if inp.truth is not None else "",
@@ -148,8 +156,7 @@ def run_scenario(
             "animation.gif": gif,
             "final.png": png,
         }
-        for file, content in files.items():
-            write_atomic(folder / file, content)
+        written = write_files(folder, files)
         seconds["write"] = time.perf_counter() - stage_start
         _emit(index, total, name, "done")
         return ScenarioReport(
@@ -166,6 +173,9 @@ def run_scenario(
             metrics=metrics,
             summary=summary,
             reading=reading(metrics, result.n_groups),
+            files=tuple(written),
+            width=sc.animation.width,
+            height=sc.animation.height,
             warnings=tuple(result.warnings),
             seconds=seconds,
         )
@@ -189,36 +199,36 @@ def _drain(q: Any, progress: ProgressCallback | None) -> None:
 
 
 def _run_one(
-    task: tuple[int, tuple[Scenario, str]], *, build: Path, total: int, gif_jobs: int
+    task: tuple[int, Scenario], *, build: Path, total: int, gif_jobs: int
 ) -> ScenarioReport | Failure:
-    index, (scenario, source) = task
-    return run_scenario(scenario, source, build / scenario.name, index=index, total=total,
+    index, scenario = task
+    return run_scenario(scenario, build / scenario.name, index=index, total=total,
                         gif_jobs=gif_jobs)
 
 
 def run_all(
-    jobs: Sequence[tuple[Scenario, str]],
+    scenarios: Sequence[Scenario],
     build: Path,
     *,
     workers: int,
     progress: ProgressCallback | None,
 ) -> list[ScenarioReport | Failure]:
-    """Run every scenario into `build/NAME`, in `jobs` order. With one worker (or one
-    scenario) everything runs here and the animation gets all `workers` processes; otherwise
-    the scenarios run in parallel processes, each drawing its frames alone."""
-    total = len(jobs)
+    """Run every scenario into `build/NAME`, in their order. With one worker (or one scenario)
+    everything runs here and the animation gets all `workers` processes; otherwise the
+    scenarios run in parallel processes, each drawing its frames alone."""
+    total = len(scenarios)
     n = max(1, min(workers, total))
     if progress is not None:
-        for i, (sc, _) in enumerate(jobs):
+        for i, sc in enumerate(scenarios):
             progress(ProgressEvent(i, total, sc.name, "queued"))
-    tasks = list(enumerate(jobs))
+    tasks = list(enumerate(scenarios))
 
     def lost(i: int, exc: Exception) -> ScenarioReport | Failure:
         """A worker that died (e.g. out of memory): its scenario failed."""
-        sc, src = jobs[i]
+        sc = scenarios[i]
         if progress is not None:
             progress(ProgressEvent(i, total, sc.name, "failed"))
-        return failure(sc.name, src, exc)
+        return failure(sc.name, source_of(sc), exc)
 
     if n == 1:
         _EMIT["sink"] = progress
@@ -239,4 +249,3 @@ def run_all(
         )
     _drain(q, progress)
     return results
-
