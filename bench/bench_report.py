@@ -5,7 +5,6 @@ stage. Prints figures; it never fails."""
 
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
 import sys
@@ -38,21 +37,22 @@ def splits() -> None:
     """How to use the cores, in process (warm): scenarios in parallel workers, each drawing
     its frames alone (what `shrink report` does), or one scenario at a time, its frames drawn
     by one or by several processes."""
-    from shrinkcli.report import build, build_report
+    from shrinkcli.parallel import cores as count_cores
+    from shrinkcli.report import build, build_report, load_scenarios
     from shrinkcli.scenario import load_scenario
 
-    cores = os.cpu_count() or 1
+    cores = count_cores()
 
     def one_at_a_time(gif_jobs: int) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             for i, p in enumerate(SCENARIOS):
                 sc = load_scenario(p)
-                build.run_scenario(sc, p, Path(tmp) / sc.name, index=i, total=len(SCENARIOS),
+                build.run_scenario(sc, Path(tmp) / sc.name, index=i, total=len(SCENARIOS),
                                    gif_jobs=gif_jobs)
 
     def parallel() -> None:
         with tempfile.TemporaryDirectory() as tmp:
-            build_report(SCENARIOS, Path(tmp) / "report", jobs=cores)
+            build_report(load_scenarios(SCENARIOS), Path(tmp) / "report", jobs=cores)
 
     one_at_a_time(1)  # warm up
     for label, f in (
@@ -71,11 +71,11 @@ def splits() -> None:
 def stages() -> None:
     """Seconds per stage, summed over the scenarios, of one in-process run (serial, jobs=1, so
     the figures are not blurred by two processes sharing the cores)."""
-    from shrinkcli.report import STAGES, build_report
+    from shrinkcli.report import STAGES, build_report, load_scenarios
 
     with tempfile.TemporaryDirectory() as tmp:
-        build_report(SCENARIOS[:1], Path(tmp) / "warm", jobs=1)  # imports, fonts
-        result = build_report(SCENARIOS, Path(tmp) / "report", jobs=1)
+        build_report(load_scenarios(SCENARIOS[:1]), Path(tmp) / "warm", jobs=1)  # imports, fonts
+        result = build_report(load_scenarios(SCENARIOS), Path(tmp) / "report", jobs=1)
     total: dict[str, float] = defaultdict(float)
     print(f"  {'scenario':<24}" + "".join(f"{s:>10}" for s in STAGES))
     for r in result.reports:
@@ -87,7 +87,9 @@ def stages() -> None:
 
 
 def main() -> None:
-    cores = os.cpu_count() or 1
+    from shrinkcli.parallel import cores as count_cores
+
+    cores = count_cores()
     print(f"shrink report, {len(SCENARIOS)} scenarios, {cores} cores, median of {REPEAT} runs")
     default = whole_process(None)
     print(f"  whole process, default --jobs {cores} (scenarios in parallel): {default:.2f} s "

@@ -12,6 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from shrinkcli.parallel import cores  # noqa: E402
 from shrinkcli.scenario import load_scenario  # noqa: E402
 from shrinkcli.study import replicate, run_study  # noqa: E402
 
@@ -28,7 +29,7 @@ def main() -> None:
             replicate(s, k)
             times.append(time.perf_counter() - t)
         print(f"  {s.name:<24} {statistics.median(times) * 1e3:6.2f} ms")
-    jobs = os.cpu_count() or 1
+    jobs = cores()
     t = time.perf_counter()
     result = run_study(scenarios, REPS, jobs=jobs)
     wall = time.perf_counter() - t

@@ -11,10 +11,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 import struct
-import threading
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from . import parallel
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -174,22 +175,6 @@ def _spans(progress: np.ndarray, parts: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
 
 
-def _cores() -> int:
-    """The cores this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(len(os.sched_getaffinity(0)), 1)
-    return os.cpu_count() or 1
-
-
-def _context() -> Any:
-    """fork where it is safe (POSIX, no other threads): workers inherit the drawn figure;
-    spawn otherwise."""
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
-
-
 def render_gif(
     fit: Fit,
     options: AnimationOptions,
@@ -205,7 +190,7 @@ def render_gif(
     """
     frames = options.frames
     progress = frame_progress(frames)
-    workers = jobs if jobs is not None else _cores()
+    workers = jobs if jobs is not None else parallel.cores()
     if workers < 1:
         raise ValueError(f"jobs must be at least 1 (got {jobs})")
     if multiprocessing.current_process().daemon:  # a pool's worker may not start its own
@@ -216,7 +201,7 @@ def render_gif(
         renderer = _Renderer(*args)
         results = [(gif_palette(renderer.palette), renderer.encode(0, frames))]
     else:
-        ctx = _context()
+        ctx = parallel.mp_context()
         key = (os.getpid(), id(args))
         init_args: tuple[Any, ...] | None = args
         if ctx.get_start_method() == "fork":  # draw once here; the workers inherit it

@@ -52,13 +52,11 @@ def load_input(
     `cluster` names the column whose ids are kept as given in a table."""
     if is_scenario_path(source):
         from .scenario import load_scenario, with_overrides
-        from .simulate import simulate
 
-        scenario = with_overrides(load_scenario(source), seed=seed, rng=rng)
-        sim = simulate(scenario)
-        return Input(scenario.name, source, sim.data, sim.truth, scenario)
+        return simulated_input(with_overrides(load_scenario(source), seed=seed, rng=rng))
     if seed is not None or rng is not None:
-        raise UsageError("--seed and --rng apply to scenario files (.yaml), not to data files")
+        raise UsageError("applies to scenario files (.yaml), not to data files",
+                         field="seed" if seed is not None else "rng")
     from .io import read_table
 
     if source == "-":
@@ -75,6 +73,16 @@ def load_input(
             "or '-' for CSV on stdin"
         )
     return Input(p.stem or "data", source, read_table(source, id_columns=[cluster]))
+
+
+def simulated_input(scenario: Scenario) -> Input:
+    """A scenario's data set, simulated once the machine is known to have the memory for it."""
+    from .scenario import check_memory
+    from .simulate import simulate
+
+    check_memory(scenario)
+    sim = simulate(scenario)
+    return Input(scenario.name, scenario.source or scenario.name, sim.data, sim.truth, scenario)
 
 
 def parameter_line(scenario: Scenario) -> str:

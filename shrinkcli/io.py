@@ -12,8 +12,8 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Collection, Iterable
-from pathlib import Path
+from collections.abc import Collection, Iterable, Mapping
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import DataError, OutputError, ShrinkError, UsageError
@@ -42,6 +42,18 @@ def check_output_path(path: str) -> None:
         raise UsageError(f"{path}: folder {str(parent)!r} is not writable")
 
 
+def check_output_folder(path: str) -> None:
+    """Refuse, before any work, an output folder that cannot be made: '-', a file, or one whose
+    parent folder is missing."""
+    folder = Path(path)
+    if path in ("-", ""):
+        raise UsageError("give a folder's name (stdout is not a folder)", field="output")
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder} exists and is not a folder", field="output")
+    if not folder.parent.is_dir():
+        raise UsageError(f"folder {str(folder.parent)!r} does not exist", field="output")
+
+
 def write_atomic(path: str | Path, data: bytes | str) -> None:
     """Write `data` to `path` through a temporary file in the same folder and a rename."""
     p = Path(path)
@@ -59,6 +71,27 @@ def write_atomic(path: str | Path, data: bytes | str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise OutputError(f"{p}: cannot write: {exc.strerror}") from None
+
+
+def write_files(folder: str | Path, files: Mapping[str, bytes | str]) -> list[str]:
+    """Write every file of `files` (a relative POSIX path → its content) under `folder`, each
+    atomically, creating the folder and its subfolders as needed. Returns the paths written:
+    what a result declares is exactly what lands on disk."""
+    root = Path(folder)
+    for name in files:
+        rel = PurePosixPath(name)
+        if not rel.parts or rel.is_absolute() or ".." in rel.parts:
+            raise ValueError(f"{name!r}: a file of a folder must have a relative path inside it")
+    written: list[str] = []
+    for name, content in files.items():
+        path = root.joinpath(*PurePosixPath(name).parts)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"{path.parent}: cannot create the folder: {exc.strerror}") from None
+        write_atomic(path, content)
+        written.append(name)
+    return written
 
 
 def write_output(path: str, data: bytes | str) -> None:

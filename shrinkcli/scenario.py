@@ -8,6 +8,7 @@ import difflib
 import math
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,6 +17,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     StrictBool,
     StrictInt,
     ValidationError,
@@ -75,10 +77,6 @@ class AnimationOptions(BaseModel):
             values.setdefault("height", h)
         return values
 
-    @property
-    def size(self) -> str:
-        return f"{self.width}x{self.height}"
-
 
 def parse_size(text: object) -> tuple[int, int]:
     """'600x450' -> (600, 450); raises ValueError with what is allowed."""
@@ -113,6 +111,14 @@ class Scenario(BaseModel):
     rng: Literal["r", "numpy"] = "r"
     model: ModelOptions = ModelOptions()
     animation: AnimationOptions = AnimationOptions()
+    #: Where the scenario was read from (a file path), for messages and the report; "" when it
+    #: was built in code. Not a key of the file.
+    _source: str = PrivateAttr("")
+
+    @property
+    def source(self) -> str:
+        """The file the scenario was read from, or "" when it was built in code."""
+        return self._source
 
     @field_validator("intercept", "beta", "sigma", "sd_int", "sd_slope", "cor", mode="before")
     @classmethod
@@ -132,26 +138,15 @@ class Scenario(BaseModel):
 
     @model_validator(mode="after")
     def _size(self) -> Scenario:
-        rows = expected_rows(self)
+        """Checks that hold on any machine (memory is checked apart: `check_memory`)."""
         total = self.n_cluster * self.obs_per_cluster
         if total > MAX_ROWS:
             raise ValueError(
                 f"n_cluster × obs_per_cluster = {total:,} rows; at most {MAX_ROWS:,} are allowed"
             )
-        if rows < 1:
+        if expected_rows(self) < 1:
             raise ValueError("balanced keeps no rows: n_cluster × obs_per_cluster × balanced < 0.5")
-        need = total * BYTES_PER_ROW
-        avail = available_memory()
-        if avail is not None and need > avail:
-            raise ValueError(
-                f"n_cluster × obs_per_cluster = {total:,} rows needs about "
-                f"{_human(need)} of memory; {_human(avail)} is available"
-            )
         return self
-
-    @property
-    def n_rows(self) -> int:
-        return expected_rows(self)
 
     def parameters(self) -> dict[str, Any]:
         """The data-generating arguments, in the post's order."""
@@ -211,6 +206,31 @@ _KEYS: dict[str, tuple[str, ...]] = {
 def expected_rows(s: Scenario) -> int:
     """Rows after `sample_frac`: round(N · balanced), rounding half to even as R does."""
     return int(round(s.n_cluster * s.obs_per_cluster * s.balanced))
+
+
+def check_memory(s: Scenario) -> None:
+    """Refuse, before simulating, a scenario this machine has not the memory for. Apart from
+    the schema so that whether a scenario file is valid does not depend on the machine."""
+    total = s.n_cluster * s.obs_per_cluster
+    need = total * BYTES_PER_ROW
+    avail = available_memory()
+    if avail is not None and need > avail:
+        raise ScenarioError(
+            f"{s.source or s.name}: n_cluster × obs_per_cluster = {total:,} rows needs about "
+            f"{_human(need)} of memory; {_human(avail)} is available"
+        )
+
+
+def check_names(scenarios: Sequence[Scenario]) -> None:
+    """Refuse two scenarios with the same name (their outputs are named after them)."""
+    seen: dict[str, str] = {}
+    for s in scenarios:
+        if s.name in seen:
+            raise UsageError(
+                f"{s.source or s.name}: scenario name {s.name!r} is also that of {seen[s.name]}; "
+                "every scenario needs its own name"
+            )
+        seen[s.name] = s.source or s.name
 
 
 def available_memory() -> int | None:
@@ -315,10 +335,13 @@ def load_scenario(path: str | Path) -> Scenario:
 
     p = Path(path)
     text = read_text(p, error=ScenarioError, kind="scenario file", expected="UTF-8 YAML")
-    return parse_scenario(text, source=str(p), default_name=_safe_stem(p))
+    s = parse_scenario(text, source=str(p), default_name=default_name(p))
+    s._source = str(path)
+    return s
 
 
-def _safe_stem(p: Path) -> str:
+def default_name(p: Path) -> str:
+    """The name of a scenario file that gives none: its stem, made a valid name."""
     stem = re.sub(r"[^A-Za-z0-9._-]", "-", p.stem).lstrip(".-_") or "scenario"
     return stem
 
@@ -343,18 +366,21 @@ def parse_scenario(text: str, *, source: str = "<scenario>", default_name: str =
 
 
 def with_overrides(s: Scenario, **changes: Any) -> Scenario:
-    """A copy of `s` with some keys changed (None means: keep), validated again."""
+    """A copy of `s` with some keys changed (None means: keep), validated again; a bad value
+    is a UsageError about its field."""
     given = {k: v for k, v in changes.items() if v is not None}
     if not given:
         return s
     data = s.model_dump()
     data.update(given)
     try:
-        return Scenario.model_validate(data)
+        new = Scenario.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         field = str(err["loc"][0]) if err["loc"] else ""
         if field in given:
             got = given[field]
-            raise UsageError(f"--{field}: must be {ALLOWED[field]} (got {got!r})") from None
+            raise UsageError(f"must be {ALLOWED[field]} (got {got!r})", field=field) from None
         raise ScenarioError(f"{s.name}: {_message(err)}") from None
+    new._source = s._source
+    return new

@@ -6,21 +6,23 @@ data set, and any replication can be redrawn in R with ``set.seed(seed + k - 1)`
 split into chunks that worker processes fit independently; results are put back in
 (scenario, replication) order, so the output does not depend on the number of processes.
 
-No I/O, no printing: `run_study` returns frames; the CLI and the report write them.
+No I/O, no printing: `run_study` returns frames, and `StudyResult.files()` the files they make;
+the CLI and the report write them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
-import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from . import parallel
 from .errors import ShrinkError
 from .scenario import Scenario
 
@@ -75,11 +77,10 @@ def replication_seed(seed: int, k: int) -> int:
 def replicate(scenario: Scenario, k: int) -> dict[str, Any]:
     """Simulate and fit replication k of `scenario`; one row of the per-replication table."""
     from .lmm import clusters_frame, match_truth, model_fit, prepare_arrays, sufficient_stats
-    from .scenario import with_overrides
     from .simulate import simulate
 
     seed = replication_seed(scenario.seed, k)
-    sim = simulate(with_overrides(scenario, seed=seed))
+    sim = simulate(scenario.model_copy(update={"seed": seed}))  # a valid seed: no re-validation
     data = sim.data
     ids, codes = np.unique(data["cluster"].to_numpy(), return_inverse=True)
     y = data["y"].to_numpy()
@@ -156,6 +157,18 @@ class StudyResult:
     summary: pd.DataFrame
     scenarios: tuple[Scenario, ...]
 
+    def files(self) -> dict[str, bytes | str]:
+        """The study's files by name: its two tables (CSV) and two pictures (PNG)."""
+        from .io import table_text
+        from .study_plot import estimates_png, rmse_png
+
+        return {
+            "summary.csv": table_text(self.summary, "csv"),
+            "replications.csv": table_text(self.replications, "csv"),
+            "estimates.png": estimates_png(self),
+            "rmse.png": rmse_png(self),
+        }
+
 
 def run_study(
     scenarios: Sequence[Scenario],
@@ -164,37 +177,38 @@ def run_study(
     jobs: int | None = None,
     seed: int | None = None,
     progress: Progress | None = None,
+    executor: Executor | None = None,
 ) -> StudyResult:
-    """Fit `reps` replications of every scenario, over `jobs` processes (default: the cores).
+    """Fit `reps` replications of every scenario, over `jobs` processes (default: the cores),
+    or on `executor` when one is given (any `concurrent.futures.Executor`).
 
     `seed` replaces every scenario's base seed. `progress(scenario_name, done)` is called in
-    the calling process as chunks of replications finish.
+    the calling process as chunks of replications finish. Raises, before any work, for two
+    scenarios with the same name or one this machine has not the memory for.
     """
     if reps < 1:
         raise ValueError("reps must be at least 1")
-    from .scenario import with_overrides
+    from .scenario import check_memory, check_names, with_overrides
 
+    check_names(scenarios)
+    for s in scenarios:
+        check_memory(s)
     if seed is not None:
         scenarios = [with_overrides(s, seed=seed) for s in scenarios]
     scenarios = tuple(scenarios)
-    jobs = jobs or os.cpu_count() or 1
+    jobs = jobs or parallel.cores()
     size = max(1, min(50, math.ceil(reps / (4 * jobs))))
     tasks = _chunks(scenarios, reps, size)
-    rows: list[list[dict[str, Any]]] = []
-    if jobs == 1 or len(tasks) == 1:
-        for t in tasks:
-            rows.append(_run_chunk(t))
-            if progress:
-                progress(t[0].name, t[2] - t[1] + 1)
-    else:
-        import multiprocessing as mp
 
-        ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-            for t, chunk in zip(tasks, pool.map(_run_chunk, tasks), strict=True):
-                rows.append(chunk)
-                if progress:
-                    progress(t[0].name, t[2] - t[1] + 1)
+    def done(i: int, chunk: list[dict[str, Any]]) -> None:
+        if progress:
+            progress(tasks[i][0].name, len(chunk))
+
+    workers = min(jobs, len(tasks))
+    with (
+        contextlib.nullcontext(executor) if executor is not None else parallel.pool(workers)
+    ) as ex:
+        rows = parallel.ordered_map(_run_chunk, tasks, executor=ex, on_result=done)
     flat = [r for chunk in rows for r in chunk]
     table = pd.DataFrame(flat, columns=list(REPLICATION_COLUMNS))
     return StudyResult(table, summarize(table, scenarios), scenarios)

@@ -296,11 +296,11 @@ def test_a_model_without_random_slope_renders() -> None:
 def test_spawned_workers_give_the_same_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
     import multiprocessing
 
-    import shrinkcli.animate as animate
+    import shrinkcli.parallel as parallel
 
     fit, options = reference_fit("unbalanced"), AnimationOptions(frames=4)
     one = render_gif(fit, options, title="U", subtitle="s", jobs=1)
-    monkeypatch.setattr(animate, "_context", lambda: multiprocessing.get_context("spawn"))
+    monkeypatch.setattr(parallel, "mp_context", lambda: multiprocessing.get_context("spawn"))
     assert render_gif(fit, options, title="U", subtitle="s", jobs=2) == one
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from shrinkcli.errors import DataError, OutputError
-from shrinkcli.io import read_table, table_text, write_atomic
+from shrinkcli.errors import DataError, OutputError, UsageError
+from shrinkcli.io import check_output_folder, read_table, table_text, write_atomic, write_files
 
 
 def test_ids_are_kept_as_given() -> None:
@@ -62,3 +62,25 @@ def test_write_atomic_leaves_nothing_half_written(tmp_path: Path) -> None:
         os.chmod(folder, 0o700)
     with pytest.raises(OutputError):
         write_atomic(tmp_path / "missing" / "x.csv", "data")
+
+
+def test_one_writer_puts_a_results_files_in_a_folder(tmp_path: Path) -> None:
+    files = {"a.csv": "x\n1\n", "sub/b.png": b"\x89PNG", "sub/deeper/c.txt": "c"}
+    out = tmp_path / "out"
+    assert write_files(out, files) == list(files)
+    assert (out / "a.csv").read_text() == "x\n1\n"
+    assert (out / "sub" / "b.png").read_bytes() == b"\x89PNG"
+    assert sorted(p.name for p in out.rglob("*") if p.is_file()) == ["a.csv", "b.png", "c.txt"]
+    for bad in ("../escape.txt", "/abs.txt", ""):
+        with pytest.raises(ValueError):
+            write_files(out, {bad: "x"})
+    assert not (tmp_path / "escape.txt").exists()
+
+
+def test_an_output_folder_is_checked_before_any_work(tmp_path: Path) -> None:
+    check_output_folder(str(tmp_path / "new"))
+    (tmp_path / "file").write_text("x")
+    for bad in ("-", str(tmp_path / "file"), str(tmp_path / "no" / "such")):
+        with pytest.raises(UsageError) as info:
+            check_output_folder(bad)
+        assert info.value.field == "output"

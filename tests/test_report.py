@@ -4,7 +4,9 @@ destination that is only ever replaced whole and never when it is not a report."
 from __future__ import annotations
 
 import io
+import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +18,7 @@ from markupsafe import escape
 from typer.testing import CliRunner
 
 from shrinkcli.cli import app
-from shrinkcli.report import MARKER, SCENARIO_FILES, STAGES, Section, build_report
+from shrinkcli.report import MARKER, STAGES, Section, build_report, load_scenarios
 from shrinkcli.report.pages import SUMMARY_COLUMNS
 
 SMALL = """\
@@ -57,8 +59,13 @@ def test_folder_has_every_file(runner: CliRunner, two: list[str], tmp_path: Path
     assert stderr.strip() == f"wrote {out / 'index.html'} (2 scenarios)"
     for name in ("index.html", "report.md", "summary.csv", "style.css", MARKER):
         assert (out / name).is_file(), name
+    listed = json.loads((out / MARKER).read_text())["files"]
     for sc in ("small-a", "small-b"):
-        for name in (*SCENARIO_FILES, "index.html"):
+        names = [f.split("/", 1)[1] for f in listed if f.startswith(f"{sc}/")]
+        assert sorted(names) == sorted(["data.csv", "truth.csv", "estimates.csv", "fit.json",
+                                        "summary.txt", "animation.gif", "final.png",
+                                        "index.html"])
+        for name in names:
             assert (out / sc / name).stat().st_size > 0, f"{sc}/{name}"
         assert (out / sc / "animation.gif").read_bytes()[:6] == b"GIF89a"
         assert (out / sc / "final.png").read_bytes()[:4] == b"\x89PNG"
@@ -145,11 +152,11 @@ def test_a_fit_error_is_a_failure_too(two: list[str], tmp_path: Path, monkeypatc
 
     def flaky(sc, *args, **kwargs):  # type: ignore[no-untyped-def]
         if sc.name == "small-b":
-            return build.failure(sc.name, args[0], FitError("model did not converge"))
+            return build.failure(sc.name, sc.source, FitError("model did not converge"))
         return real(sc, *args, **kwargs)
 
     monkeypatch.setattr(build, "run_scenario", flaky)
-    result = build_report(two, tmp_path / "rep", jobs=1)
+    result = build_report(load_scenarios(two), tmp_path / "rep", jobs=1)
     assert not result.ok
     assert [f.name for f in result.failures] == ["small-b"]
     assert "model did not converge" in (tmp_path / "rep" / "index.html").read_text()
@@ -217,7 +224,7 @@ def test_a_report_holding_someone_elses_file_is_kept(
 
 def test_an_interrupted_run_leaves_the_earlier_report(two: list[str], tmp_path: Path) -> None:
     out = tmp_path / "rep"
-    build_report(two, out, jobs=1)
+    build_report(load_scenarios(two), out, jobs=1)
     before = (out / "index.html").read_bytes()
 
     def interrupt(event: object) -> None:
@@ -225,12 +232,12 @@ def test_an_interrupted_run_leaves_the_earlier_report(two: list[str], tmp_path: 
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        build_report(two[:1], out, jobs=1, progress=interrupt)
+        build_report(load_scenarios(two[:1]), out, jobs=1, progress=interrupt)
     assert (out / "index.html").read_bytes() == before
     assert (out / "small-b").is_dir()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rep", "scenarios"]
     with pytest.raises(KeyboardInterrupt):
-        build_report(two, tmp_path / "new", jobs=1, progress=interrupt)
+        build_report(load_scenarios(two), tmp_path / "new", jobs=1, progress=interrupt)
     assert not (tmp_path / "new").exists()
 
 
@@ -241,13 +248,14 @@ def test_quiet_prints_nothing(runner: CliRunner, two: list[str], tmp_path: Path)
 
 def test_parallel_and_serial_runs_write_the_same_files(two: list[str], tmp_path: Path) -> None:
     events: list[tuple[str, str]] = []
-    a = build_report(two, tmp_path / "a", jobs=2, progress=lambda e: events.append(
-        (e.scenario, e.stage)))
-    b = build_report(two, tmp_path / "b", jobs=1)
+    a = build_report(load_scenarios(two), tmp_path / "a", jobs=2,
+                     progress=lambda e: events.append((e.scenario, e.stage)))  # type: ignore[union-attr]
+    b = build_report(load_scenarios(two), tmp_path / "b", jobs=1)
     assert a.ok and b.ok
-    for sc in ("small-a", "small-b"):
+    assert a.files == b.files
+    for sc, r in zip(("small-a", "small-b"), a.reports, strict=True):
         assert [s for n, s in events if n == sc] == ["queued", *STAGES, "done"]
-        for name in SCENARIO_FILES:
+        for name in r.files:
             assert (tmp_path / "a" / sc / name).read_bytes() == (
                 tmp_path / "b" / sc / name
             ).read_bytes(), f"{sc}/{name}"
@@ -256,14 +264,14 @@ def test_parallel_and_serial_runs_write_the_same_files(two: list[str], tmp_path:
 def test_an_extra_section_goes_into_the_overview(two: list[str], tmp_path: Path) -> None:
     extra = Section(title="A study", anchor="study", html="<p>Study <b>here</b></p>",
                     markdown="Study **here**")
-    build_report(two, tmp_path / "rep", jobs=1, sections=[extra])
+    build_report(load_scenarios(two), tmp_path / "rep", jobs=1, sections=[extra])
     assert '<section id="study">' in (tmp_path / "rep" / "index.html").read_text()
     assert "## A study\n\nStudy **here**" in (tmp_path / "rep" / "report.md").read_text()
 
 
 def test_titles_are_escaped(tmp_path: Path) -> None:
     path = scenario(tmp_path, "esc", title="<script>alert(1)</script>")
-    build_report([path], tmp_path / "rep", jobs=1)
+    build_report(load_scenarios([path]), tmp_path / "rep", jobs=1)
     html = (tmp_path / "rep" / "index.html").read_text()
     assert "<script>" not in html and "&lt;script&gt;" in html
 
@@ -288,3 +296,67 @@ def test_stdout_is_clean_and_stderr_not_a_terminal_has_no_progress(
     assert proc.stdout == ""
     assert proc.stderr.splitlines() == [f"wrote {out / 'index.html'} (2 scenarios)"]
     assert pd.read_csv(io.StringIO((out / "summary.csv").read_text())).shape[0] == 2
+
+
+def _walk(folder: Path) -> set[str]:
+    return {
+        (Path(d) / f).relative_to(folder).as_posix()
+        for d, _, files in os.walk(folder) for f in files
+    }
+
+
+def test_the_marker_lists_exactly_what_was_written(two: list[str], tmp_path: Path) -> None:
+    from shrinkcli.report import StudyOptions
+
+    out = tmp_path / "rep"
+    result = build_report(load_scenarios(two), out, jobs=1, study=StudyOptions(reps=2))
+    listed = json.loads((out / MARKER).read_text())["files"]
+    assert listed == sorted(listed) and list(result.files) == listed
+    assert set(listed) == _walk(out) - {MARKER}
+    assert {"study/summary.csv", "study/replications.csv", "study/rmse.png",
+            "study/estimates.png"} <= set(listed)
+    for r in result.reports:  # a scenario's page lists the files of its folder
+        page = (out / r.name / "index.html").read_text()
+        assert all(f'<a href="{f}">{f}</a>' in page for f in r.files)
+        assert {f"{r.name}/{f}" for f in r.files} | {f"{r.name}/index.html"} == {
+            f for f in listed if f.startswith(f"{r.name}/")}
+
+
+def test_reserved_names_are_the_reports_own_files(two: list[str], tmp_path: Path) -> None:
+    from shrinkcli.report import RESERVED, StudyOptions
+
+    out = tmp_path / "rep"
+    build_report(load_scenarios(two), out, jobs=1, study=StudyOptions(reps=2))
+    top = {p.name for p in out.iterdir()} - {"small-a", "small-b"}
+    assert top == set(RESERVED)
+
+
+def test_images_take_the_animation_size(tmp_path: Path) -> None:
+    wide = tmp_path / "wide.yaml"
+    wide.write_text("n_cluster: 12\nobs_per_cluster: 4\nanimation:\n  frames: 3\n  size: 320x180\n")
+    small = tmp_path / "small.yaml"
+    small.write_text("n_cluster: 12\nobs_per_cluster: 4\nanimation:\n  frames: 3\n"
+                     "  width: 200\n  height: 150\n")
+    out = tmp_path / "rep"
+    build_report(load_scenarios([str(wide), str(small)]), out, jobs=1)
+    index = (out / "index.html").read_text()
+    assert '<img src="wide/final.png"' in index
+    assert 'width="320" height="180"' in index and 'width="200" height="150"' in index
+    page = (out / "wide" / "index.html").read_text()
+    assert page.count('width="320" height="180"') == 2  # the animation and the picture
+    assert 'width="600"' not in page
+
+
+def test_a_scenario_too_large_for_this_machine_is_a_failure(
+    two: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shrinkcli.scenario as sc
+
+    big = tmp_path / "scenarios" / "big.yaml"
+    big.write_text("n_cluster: 100000\nobs_per_cluster: 1000\n")
+    loaded = load_scenarios([two[0], str(big)])
+    monkeypatch.setattr(sc, "available_memory", lambda: 10**9)
+    result = build_report(loaded, tmp_path / "rep", jobs=1)
+    assert [f.name for f in result.failures] == ["big"]
+    assert "of memory" in result.failures[0].message
+    assert result.failures[0].message.startswith(str(big))

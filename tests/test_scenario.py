@@ -3,6 +3,8 @@ hypothesis properties over valid and invalid scenarios."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -55,12 +57,47 @@ def test_invalid_scenarios_are_refused_in_one_line(text: str, message: str) -> N
     assert "\n" not in text_
 
 
-def test_too_large_for_memory_is_refused_up_front(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_too_large_for_memory_is_refused_before_simulating(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     import shrinkcli.scenario as sc
+    from shrinkcli.inputs import simulated_input
 
     monkeypatch.setattr(sc, "available_memory", lambda: 1_000_000_000)
-    with pytest.raises(ScenarioError, match="needs about .* of memory"):
-        parse_scenario("n_cluster: 1000000\nobs_per_cluster: 1000", source="big.yaml")
+    path = tmp_path / "big.yaml"
+    path.write_text("n_cluster: 1000000\nobs_per_cluster: 1000\n")
+    big = sc.load_scenario(path)  # a valid scenario, whatever the machine
+    with pytest.raises(ScenarioError, match=r"^.*big\.yaml: .*needs about .* of memory"):
+        sc.check_memory(big)
+    with pytest.raises(ScenarioError, match="of memory"):
+        simulated_input(big)
+
+
+@pytest.mark.parametrize("memory", [None, 1, 10**15])
+def test_validity_does_not_depend_on_the_machine(
+    monkeypatch: pytest.MonkeyPatch, memory: int | None
+) -> None:
+    import shrinkcli.scenario as sc
+
+    monkeypatch.setattr(sc, "available_memory", lambda: memory)
+    s = parse_scenario("n_cluster: 1000000\nobs_per_cluster: 1000", source="big.yaml")
+    assert s.n_cluster == 1_000_000
+    if memory == 1:
+        with pytest.raises(ScenarioError, match="of memory"):
+            sc.check_memory(s)
+    else:
+        sc.check_memory(s)
+
+
+def test_a_scenario_knows_its_file_and_overrides_keep_it(tmp_path: Path) -> None:
+    from shrinkcli.scenario import load_scenario, with_overrides
+
+    path = tmp_path / "x.yaml"
+    path.write_text("seed: 3\n")
+    s = load_scenario(str(path))
+    assert s.source == str(path) and s.name == "x"
+    assert with_overrides(s, seed=4).source == str(path)
+    assert parse_scenario("seed: 3").source == ""
 
 
 def test_defaults_are_the_posts() -> None:

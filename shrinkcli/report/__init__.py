@@ -1,8 +1,10 @@
 """The report: every scenario's data, fit, summary, animation and picture, with an overview
-(index.html, report.md, summary.csv), built in a temporary folder and moved into place whole.
+(index.html, report.md, summary.csv) and optionally a Monte Carlo study, built in a temporary
+folder and moved into place whole.
 
-`build_report(paths, outdir)` is the whole of it; the CLI only turns its progress events into a
-progress bar and its result into an exit code.
+`build_report(scenarios, outdir)` is the whole of it, on scenario values (`load_scenarios`
+reads files into them once, a file that does not load becoming a `Failure`); the CLI only turns
+its progress events into a progress bar and its result into an exit code.
 """
 
 from __future__ import annotations
@@ -10,48 +12,56 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING
+from pathlib import Path, PurePosixPath
 
+from .. import parallel
 from ..errors import ShrinkError, UsageError
+from ..io import write_files
+from ..scenario import Scenario
 from .build import (
-    SCENARIO_FILES,
     STAGES,
     Failure,
     ProgressCallback,
     ProgressEvent,
     ScenarioReport,
-    default_jobs,
+    StudyEvent,
     failure,
     run_all,
+    source_of,
 )
 from .folder import MARKER, check_destination, discard, install, new_build_folder, write_marker
-from .pages import Section, index_page, markdown_page, scenario_page, stylesheet, summary_frame
-
-if TYPE_CHECKING:
-    from ..scenario import Scenario
+from .pages import PAGES, Section, report_pages
+from .study import FOLDER as STUDY_FOLDER
+from .study import StudyOptions
 
 __all__ = [
     "MARKER",
-    "SCENARIO_FILES",
+    "RESERVED",
     "STAGES",
     "Failure",
     "ProgressEvent",
     "ReportResult",
     "ScenarioReport",
     "Section",
+    "StudyEvent",
+    "StudyOptions",
     "build_report",
-    "preflight",
+    "load_scenarios",
 ]
+
+#: Names of the report's own files and folders, which no scenario folder may take.
+RESERVED = frozenset({*PAGES, STUDY_FOLDER, MARKER})
 
 
 @dataclass(frozen=True)
 class ReportResult:
     """What `build_report` made: the folder, every scenario in order (reported or failed),
-    warnings, and seconds per step."""
+    every file written (paths relative to the folder, as its marker lists them), warnings,
+    and seconds per step."""
 
     outdir: Path
     entries: list[ScenarioReport | Failure]
+    files: tuple[str, ...] = ()
     warnings: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -68,105 +78,112 @@ class ReportResult:
         return not self.failures
 
 
-def _load(paths: Sequence[str]) -> list[Scenario | Failure]:
-    """Every scenario validated up front; a file that does not load becomes a failure."""
-    from ..scenario import _safe_stem, load_scenario
+def load_scenarios(paths: Sequence[str | Path]) -> list[Scenario | Failure]:
+    """Read every scenario file once; a file that does not load becomes a Failure, shown in
+    the report with the others."""
+    from ..scenario import default_name, load_scenario
 
     out: list[Scenario | Failure] = []
     for p in paths:
         try:
             out.append(load_scenario(p))
         except ShrinkError as exc:
-            out.append(failure(_safe_stem(Path(p)), p, exc))
+            out.append(failure(default_name(Path(p)), str(p), exc))
     return out
 
 
-#: Names of the report's own files, which no scenario folder may take.
-RESERVED = frozenset({"index.html", "report.md", "summary.csv", "style.css", "study", MARKER})
-
-
-def _check_names(paths: Sequence[str], loaded: Sequence[Scenario | Failure]) -> None:
-    seen: dict[str, str] = {}
-    for p, s in zip(paths, loaded, strict=True):
-        if isinstance(s, Failure):
-            continue
-        if s.name.lower() in RESERVED:
-            raise UsageError(f"{p}: scenario name {s.name!r} is taken by the report's own file; "
-                             "choose another name")
-        if s.name in seen:
-            raise UsageError(
-                f"{p}: scenario name {s.name!r} is also that of {seen[s.name]}; "
-                "every scenario needs its own name (its folder in the report)"
-            )
-        seen[s.name] = p
-
-
 def build_report(
-    scenario_paths: Sequence[str],
+    scenarios: Sequence[Scenario | Failure],
     outdir: str | Path,
     *,
     jobs: int | None = None,
     progress: ProgressCallback | None = None,
+    study: StudyOptions | None = None,
     sections: Sequence[Section] = (),
 ) -> ReportResult:
-    """Build the report of `scenario_paths` in `outdir`.
+    """Build the report of `scenarios` in `outdir`.
 
-    Scenarios run in `jobs` worker processes (default: one per core). A scenario that fails is
-    shown as such and the others are still reported (see `ReportResult.failures`). Raises
-    UsageError, before any work, for two scenarios with the same name or an `outdir` that is
-    neither missing, empty nor an earlier report. `sections` are extra parts of the overview.
+    Scenarios run in `jobs` worker processes (default: one per core). A scenario that fails
+    (or came as a Failure) is shown as such and the others are still reported (see
+    `ReportResult.failures`). With `study`, a Monte Carlo study of the scenarios runs first and
+    becomes a section of the overview; `sections` are further parts of it. Raises UsageError,
+    before any work, for two scenarios with the same name or an `outdir` that is neither
+    missing, empty nor an earlier report.
     """
-    if not scenario_paths:
-        raise UsageError("give at least one scenario file")
-    workers = default_jobs() if jobs is None else jobs
+    if not scenarios:
+        raise UsageError("give at least one scenario")
+    workers = parallel.cores() if jobs is None else jobs
     if workers < 1:
-        raise UsageError(f"--jobs: must be an integer ≥ 1 (got {jobs})")
+        raise UsageError(f"must be an integer ≥ 1 (got {jobs})", field="jobs")
     out = Path(outdir)
-    paths = [str(p) for p in scenario_paths]
-    loaded = preflight(paths, out)
+    entries = _preflight(scenarios, out, sections)
+    valid = [e for e in entries if isinstance(e, Scenario)]
 
     t0 = time.perf_counter()
+    if study is not None and valid:
+        sections = [*sections, _study(valid, study, jobs, progress)]
+    t1 = time.perf_counter()
     build = new_build_folder(out)
     try:
-        todo = [(s, p) for s, p in zip(loaded, paths, strict=True) if not isinstance(s, Failure)]
-        done = iter(run_all(todo, build, workers=workers, progress=progress))
-        entries = [s if isinstance(s, Failure) else next(done) for s in loaded]
-        t1 = time.perf_counter()
-        _write_pages(build, entries, sections)
-        write_marker(build)
+        done = iter(run_all(valid, build, workers=workers, progress=progress))
+        reported = [e if isinstance(e, Failure) else next(done) for e in entries]
         t2 = time.perf_counter()
+        written = write_files(build, report_pages(reported, sections))
+        files = sorted({
+            *written, *(f"{r.name}/{f}" for r in reported if isinstance(r, ScenarioReport)
+                        for f in r.files)
+        })
+        write_marker(build, files)
+        t3 = time.perf_counter()
         warnings = install(build, out)
     except BaseException:
         discard(build)
         raise
-    seconds = {"scenarios": t1 - t0, "pages": t2 - t1, "total": time.perf_counter() - t0}
-    return ReportResult(out, entries, warnings, seconds)
+    seconds = {"study": t1 - t0, "scenarios": t2 - t1, "pages": t3 - t2,
+               "total": time.perf_counter() - t0}
+    return ReportResult(out, reported, tuple(files), warnings, seconds)
 
 
-def preflight(scenario_paths: Sequence[str], outdir: str | Path) -> list[Scenario | Failure]:
-    """The checks made before any work: every scenario loaded (a file that does not load is a
-    Failure), names unique and free, the destination usable. Raises UsageError otherwise."""
-    paths = [str(p) for p in scenario_paths]
-    loaded = _load(paths)
-    _check_names(paths, loaded)
-    check_destination(Path(outdir))
-    return loaded
+def _preflight(
+    scenarios: Sequence[Scenario | Failure], outdir: Path, sections: Sequence[Section]
+) -> list[Scenario | Failure]:
+    """The checks made before any work: names unique and free, the destination usable (raising
+    UsageError otherwise); a scenario this machine has not the memory for becomes a Failure."""
+    from ..scenario import check_memory, check_names
+
+    valid = [s for s in scenarios if isinstance(s, Scenario)]
+    taken = RESERVED | {PurePosixPath(f).parts[0] for part in sections for f in part.files}
+    for sc in valid:
+        if sc.name.lower() in taken:
+            raise UsageError(f"{source_of(sc)}: scenario name {sc.name!r} is taken by the "
+                             "report's own file; choose another name")
+    check_names(valid)
+    check_destination(outdir)
+    out: list[Scenario | Failure] = []
+    for entry in scenarios:
+        if isinstance(entry, Scenario):
+            try:
+                check_memory(entry)
+            except ShrinkError as exc:
+                out.append(failure(entry.name, source_of(entry), exc))
+                continue
+        out.append(entry)
+    return out
 
 
-def _write_pages(
-    build: Path, entries: Sequence[ScenarioReport | Failure], sections: Sequence[Section]
-) -> None:
-    from ..io import table_text, write_atomic
+def _study(
+    scenarios: Sequence[Scenario],
+    options: StudyOptions,
+    jobs: int | None,
+    progress: ProgressCallback | None,
+) -> Section:
+    """The study of `scenarios` as a section of the report."""
+    from ..study import run_study
+    from .study import study_section
 
-    write_atomic(build / "style.css", stylesheet())
-    for r in entries:
-        if isinstance(r, ScenarioReport):
-            write_atomic(build / r.name / "index.html", scenario_page(r))
-    write_atomic(build / "index.html", index_page(entries, sections))
-    write_atomic(build / "report.md", markdown_page(entries, sections))
-    write_atomic(build / "summary.csv", table_text(summary_frame(entries), "csv"))
-    for section in sections:
-        for rel, content in section.files.items():
-            path = build / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(path, content)
+    def on_chunk(name: str, done: int) -> None:
+        if progress is not None:
+            progress(StudyEvent(name, done, options.reps))
+
+    result = run_study(scenarios, options.reps, jobs=jobs, seed=options.seed, progress=on_chunk)
+    return study_section(result)

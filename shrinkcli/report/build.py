@@ -3,18 +3,18 @@ own folder of the build, in parallel worker processes; progress reported as even
 
 from __future__ import annotations
 
-import os
+import functools
 import queue as queue_mod
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .. import parallel
 from ..errors import ShrinkError
 from .metrics import Metrics, measure, reading
 
@@ -24,16 +24,6 @@ if TYPE_CHECKING:
 #: The stages of one scenario, in order; `ProgressEvent.stage` is "queued" first, then one of
 #: these as it starts, then "done" or "failed".
 STAGES = ("simulate", "fit", "animate", "write")
-#: The files of one scenario's folder.
-SCENARIO_FILES = (
-    "data.csv",
-    "truth.csv",
-    "estimates.csv",
-    "fit.json",
-    "summary.txt",
-    "animation.gif",
-    "final.png",
-)
 
 
 @dataclass(frozen=True)
@@ -46,7 +36,16 @@ class ProgressEvent:
     stage: str
 
 
-ProgressCallback = Callable[[ProgressEvent], None]
+@dataclass(frozen=True)
+class StudyEvent:
+    """The report's study fitted `done` more replications of scenario `scenario` (of `reps`)."""
+
+    scenario: str
+    done: int
+    reps: int
+
+
+ProgressCallback = Callable[[ProgressEvent | StudyEvent], None]
 
 
 @dataclass(frozen=True)
@@ -66,6 +65,9 @@ class ScenarioReport:
     metrics: Metrics
     summary: str
     reading: list[str]
+    files: tuple[str, ...]  # the files of its folder, in the order its page lists them
+    width: int  # pixels of its animation and picture
+    height: int
     warnings: tuple[str, ...] = ()
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -101,11 +103,17 @@ def _worker_init(q: Any) -> None:
     _EMIT["sink"] = q.put
 
 
+def source_of(scenario: Scenario) -> str:
+    """Where a scenario came from, for its page and messages: its file, else its name."""
+    return scenario.source or scenario.name
+
+
 def run_scenario(
-    scenario: Scenario, source: str, folder: Path, *, index: int, total: int, gif_jobs: int
+    scenario: Scenario, folder: Path, *, index: int, total: int, gif_jobs: int
 ) -> ScenarioReport | Failure:
     """Simulate, fit, animate and write one scenario into `folder` (created here)."""
     name = scenario.name
+    source = source_of(scenario)
     seconds: dict[str, float] = {}
     stage_start = time.perf_counter()
 
@@ -119,15 +127,15 @@ def run_scenario(
 
     try:
         from ..animate import render_gif
-        from ..inputs import load_input, parameter_line
-        from ..io import table_text, to_json_text, write_atomic
+        from ..inputs import parameter_line, simulated_input
+        from ..io import table_text, to_json_text, write_files
         from ..lmm import fit
         from ..plot import render_png
         from ..summary import format_summary
 
         stage("simulate")
-        inp = load_input(source)
-        sc = inp.scenario or scenario
+        inp = simulated_input(scenario)
+        sc = scenario
         stage("fit")
         result = fit(inp.data, sc.model.spec, truth=inp.truth)
         summary = format_summary(result, data_name=inp.name)
@@ -138,7 +146,7 @@ def run_scenario(
         gif = render_gif(result, sc.animation, title=inp.title, subtitle=subtitle, jobs=gif_jobs)
         png = render_png(result, sc.animation, title=inp.title, subtitle=subtitle)
         stage("write")
-        folder.mkdir()
+        folder.mkdir()  # a fresh folder: nothing in it that this scenario did not write
         files: dict[str, str | bytes] = {
             "data.csv": table_text(inp.data, "csv"),
             "truth.csv": table_text(inp.truth, "csv") if inp.truth is not None else "",
@@ -148,8 +156,7 @@ def run_scenario(
             "animation.gif": gif,
             "final.png": png,
         }
-        for file, content in files.items():
-            write_atomic(folder / file, content)
+        written = write_files(folder, files)
         seconds["write"] = time.perf_counter() - stage_start
         _emit(index, total, name, "done")
         return ScenarioReport(
@@ -166,6 +173,9 @@ def run_scenario(
             metrics=metrics,
             summary=summary,
             reading=reading(metrics, result.model.n_groups),
+            files=tuple(written),
+            width=sc.animation.width,
+            height=sc.animation.height,
             warnings=tuple(result.warnings),
             seconds=seconds,
         )
@@ -188,62 +198,54 @@ def _drain(q: Any, progress: ProgressCallback | None) -> None:
             progress(event)
 
 
+def _run_one(
+    task: tuple[int, Scenario], *, build: Path, total: int, gif_jobs: int
+) -> ScenarioReport | Failure:
+    index, scenario = task
+    return run_scenario(scenario, build / scenario.name, index=index, total=total,
+                        gif_jobs=gif_jobs)
+
+
 def run_all(
-    jobs: Sequence[tuple[Scenario, str]],
+    scenarios: Sequence[Scenario],
     build: Path,
     *,
     workers: int,
     progress: ProgressCallback | None,
 ) -> list[ScenarioReport | Failure]:
-    """Run every scenario into `build/NAME`, in `jobs` order. With one worker (or one
-    scenario) everything runs here and the animation gets all `workers` processes; otherwise
-    the scenarios run in parallel processes, each drawing its frames alone."""
-    total = len(jobs)
+    """Run every scenario into `build/NAME`, in their order. With one worker (or one scenario)
+    everything runs here and the animation gets all `workers` processes; otherwise the
+    scenarios run in parallel processes, each drawing its frames alone."""
+    total = len(scenarios)
     n = max(1, min(workers, total))
     if progress is not None:
-        for i, (sc, _) in enumerate(jobs):
+        for i, sc in enumerate(scenarios):
             progress(ProgressEvent(i, total, sc.name, "queued"))
+    tasks = list(enumerate(scenarios))
+
+    def lost(i: int, exc: Exception) -> ScenarioReport | Failure:
+        """A worker that died (e.g. out of memory): its scenario failed."""
+        sc = scenarios[i]
+        if progress is not None:
+            progress(ProgressEvent(i, total, sc.name, "failed"))
+        return failure(sc.name, source_of(sc), exc)
+
     if n == 1:
         _EMIT["sink"] = progress
         try:
-            return [
-                run_scenario(sc, src, build / sc.name, index=i, total=total, gif_jobs=workers)
-                for i, (sc, src) in enumerate(jobs)
-            ]
+            run = functools.partial(_run_one, build=build, total=total, gif_jobs=workers)
+            return parallel.ordered_map(run, tasks, on_error=lost)
         finally:
             _EMIT.clear()
     # Import the heavy modules once here, so that forked workers inherit them.
     from .. import animate, fit, plot, summary  # noqa: F401
 
-    ctx = animate._context()
+    ctx = parallel.mp_context()
     q = ctx.Queue()
-    results: list[ScenarioReport | Failure | None] = [None] * total
-    with ProcessPoolExecutor(n, mp_context=ctx, initializer=_worker_init, initargs=(q,)) as ex:
-        futures: dict[Future[ScenarioReport | Failure], int] = {
-            ex.submit(run_scenario, sc, src, build / sc.name, index=i, total=total, gif_jobs=1): i
-            for i, (sc, src) in enumerate(jobs)
-        }
-        pending = set(futures)
-        try:
-            while pending:
-                done, pending = wait(pending, timeout=0.05, return_when=FIRST_COMPLETED)
-                _drain(q, progress)
-                for fut in done:
-                    i = futures[fut]
-                    try:
-                        results[i] = fut.result()
-                    except Exception as exc:  # a worker died (e.g. out of memory)
-                        sc, src = jobs[i]
-                        results[i] = failure(sc.name, src, exc)
-                        if progress is not None:
-                            progress(ProgressEvent(i, total, sc.name, "failed"))
-        except BaseException:
-            ex.shutdown(wait=False, cancel_futures=True)
-            raise
+    run = functools.partial(_run_one, build=build, total=total, gif_jobs=1)
+    with parallel.pool(n, context=ctx, initializer=_worker_init, initargs=(q,)) as ex:
+        results = parallel.ordered_map(
+            run, tasks, executor=ex, on_error=lost, tick=lambda: _drain(q, progress)
+        )
     _drain(q, progress)
-    return [r for r in results if r is not None]
-
-
-def default_jobs() -> int:
-    return os.cpu_count() or 1
-
+    return results

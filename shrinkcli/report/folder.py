@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 
 from .. import __version__
@@ -91,10 +92,11 @@ def discard(build: Path) -> None:
     shutil.rmtree(build, ignore_errors=True)
 
 
-def write_marker(build: Path) -> None:
-    """List every file of the finished build in its marker."""
-    files = sorted(_files(build) - {MARKER})
-    text = json.dumps({"tool": "shrink", "version": __version__, "files": files}, indent=1)
+def write_marker(build: Path, files: Iterable[str]) -> None:
+    """Mark the finished build as a report, listing `files`: every file written into it (as
+    POSIX paths relative to it), so that only these are ever deleted when it is replaced."""
+    listed = sorted(set(files) - {MARKER})
+    text = json.dumps({"tool": "shrink", "version": __version__, "files": listed}, indent=1)
     write_atomic(build / MARKER, text + "\n")
 
 

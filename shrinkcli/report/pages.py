@@ -1,16 +1,16 @@
 """The report's pages, one function per page returning its text, from Jinja2 templates (HTML
-autoescaped), and the summary table."""
+autoescaped), and the summary table; `PAGES` names the report's own files once."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from .build import SCENARIO_FILES, Failure, ScenarioReport
+from .build import Failure, ScenarioReport
 from .metrics import SAME
 
 if TYPE_CHECKING:
@@ -56,7 +56,6 @@ def _environment() -> jinja2.Environment:
     env.filters["fmt"] = fmt
     env.filters["md"] = lambda text: str(text).replace("|", "\\|").replace("]", "\\]")
     env.globals["version"] = __version__
-    env.globals["files"] = SCENARIO_FILES
     env.globals["same"] = SAME
     return env
 
@@ -160,3 +159,34 @@ def summary_frame(entries: Sequence[ScenarioReport | Failure]) -> pd.DataFrame:
     for col in _INTEGER_COLUMNS:  # stay integers beside a failed scenario's empty cells
         frame[col] = frame[col].astype("Int64")
     return frame
+
+
+def summary_csv(entries: Sequence[ScenarioReport | Failure]) -> str:
+    """summary.csv's text."""
+    from ..io import table_text
+
+    return table_text(summary_frame(entries), "csv")
+
+
+Entries = Sequence[ScenarioReport | Failure]
+
+#: The report's own files at the top of its folder, each with the function that writes it from
+#: the scenarios and the extra sections.
+PAGES: dict[str, Callable[[Entries, Sequence[Section]], str]] = {
+    "style.css": lambda entries, sections: stylesheet(),
+    "index.html": index_page,
+    "report.md": markdown_page,
+    "summary.csv": lambda entries, sections: summary_csv(entries),
+}
+
+
+def report_pages(entries: Entries, sections: Sequence[Section] = ()) -> dict[str, bytes | str]:
+    """Every file of the report but the scenarios' own: the overview pages, each scenario's
+    page and the sections' files, by path in the report folder."""
+    files: dict[str, bytes | str] = {name: page(entries, sections) for name, page in PAGES.items()}
+    for r in entries:
+        if isinstance(r, ScenarioReport):
+            files[f"{r.name}/index.html"] = scenario_page(r)
+    for section in sections:
+        files.update(section.files)
+    return files

@@ -4,14 +4,30 @@ two pictures and sentences that read the numbers."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..errors import UsageError
 from .pages import Section, _environment
 
 if TYPE_CHECKING:
     from ..study import StudyResult
 
+#: The report's folder for the study's files.
 FOLDER = "study"
+
+
+@dataclass(frozen=True)
+class StudyOptions:
+    """A study for the report: `reps` replications per scenario, from `seed` (None: each
+    scenario's own seed)."""
+
+    reps: int
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.reps < 1:
+            raise UsageError(f"must be an integer ≥ 1 (got {self.reps})", field="reps")
 
 
 def _scenario_rows(result: StudyResult) -> list[dict[str, Any]]:
@@ -114,19 +130,11 @@ def reading(rows: list[dict[str, Any]]) -> list[str]:
 
 def study_section(result: StudyResult) -> Section:
     """The study as a Section of the report, with its tables and pictures as files."""
-    from ..io import table_text
-    from ..study_plot import estimates_png, rmse_png
-
     rows = _scenario_rows(result)
     reps = max((r["reps"] for r in rows), default=0)
     ctx = {"rows": rows, "reading": reading(rows), "reps": reps, "folder": FOLDER}
     env = _environment()
-    files: dict[str, bytes | str] = {
-        f"{FOLDER}/summary.csv": table_text(result.summary, "csv"),
-        f"{FOLDER}/replications.csv": table_text(result.replications, "csv"),
-        f"{FOLDER}/rmse.png": rmse_png(result),
-        f"{FOLDER}/estimates.png": estimates_png(result),
-    }
+    files = {f"{FOLDER}/{name}": content for name, content in result.files().items()}
     return Section(
         title=f"What shrinkage buys: {reps:,} replications per scenario",
         anchor="study",

@@ -1,0 +1,473 @@
+"""The `shrink` command line: each command parses its options, calls the library, and writes
+the result; errors become one line and an exit code (`errors`). Data goes to stdout, everything
+else to stderr; heavy modules are imported inside the commands so that `shrink --help` answers
+at once."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from .. import __version__
+from ..errors import UsageError
+from .errors import ShrinkGroup
+from .options import (
+    ClusterOpt,
+    Engine,
+    FitFormat,
+    InputArg,
+    JobsOpt,
+    MethodOpt,
+    OutputOpt,
+    QuietOpt,
+    RandomOpt,
+    RngOpt,
+    ScenariosArg,
+    SeedOpt,
+    StudyFormat,
+    TableFormat,
+    XOpt,
+    YOpt,
+    Zoom,
+    at_least_one,
+    format_option,
+)
+from .progress import report_progress, showing, study_progress
+
+if TYPE_CHECKING:
+    from ..inputs import Input
+    from ..lmm import Fit
+    from ..study import StudyResult
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="shrink",
+    cls=ShrinkGroup,
+    help="Shrinkage (partial pooling) in linear mixed models: simulate the post's scenarios, "
+    "fit them exactly as lme4 does, animate and report how clusters borrow strength.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"shrink {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Shrinkage (partial pooling) in linear mixed models."""
+
+
+def _note(message: str, quiet: bool = False) -> None:
+    """A message for the user on stderr (never stdout)."""
+    if not quiet:
+        typer.echo(message, err=True)
+
+
+def _warn(warnings: Sequence[str]) -> None:
+    for w in warnings:
+        typer.echo(f"shrink: warning: {w}", err=True)
+
+
+def _fit_input(
+    inp: Input,
+    *,
+    y: str,
+    x: str,
+    cluster: str,
+    method: str | None,
+    random: str | None,
+    engine: Engine = "native",
+) -> Fit:
+    """Fit the model the options and the scenario describe to an input; warnings to stderr."""
+    from .options import model_spec
+
+    spec = model_spec(inp.scenario, random=random, method=method)
+    kwargs: dict[str, Any] = dict(y=y, x=x, cluster=cluster, truth=inp.truth)
+    if engine == "statsmodels":
+        from ..fit_statsmodels import fit_statsmodels
+
+        result = fit_statsmodels(inp.data, spec, **kwargs)
+    else:
+        from ..lmm import fit
+
+        result = fit(inp.data, spec, **kwargs)
+    _warn(result.warnings)
+    return result
+
+
+# -- simulate ---------------------------------------------------------------------------------
+
+
+@app.command()
+def simulate(
+    scenario: Annotated[
+        str,
+        typer.Argument(help="A scenario file (.yaml).", show_default=False, metavar="SCENARIO"),
+    ],
+    output: OutputOpt = "-",
+    format: Annotated[TableFormat, format_option("Output format.")] = "csv",
+    seed: SeedOpt = None,
+    rng: RngOpt = None,
+    truth: Annotated[
+        str | None,
+        typer.Option(
+            "--truth",
+            help="Also write cluster,true_intercept,true_slope to this file.",
+            metavar="PATH",
+        ),
+    ] = None,
+) -> None:
+    """Simulate a scenario's data (R-identical).
+
+    Writes y,x,cluster in the post's row order; with rng r the numbers are exactly those of
+    R's create_data() in the post.
+    """
+    from ..inputs import simulated_input
+    from ..io import check_output_path, table_text, write_output
+    from ..scenario import load_scenario, with_overrides
+
+    check_output_path(output)
+    if truth is not None:
+        if truth == "-":
+            raise UsageError("--truth needs a file name (stdout is for the data)")
+        check_output_path(truth)
+    sim = simulated_input(with_overrides(load_scenario(scenario), seed=seed, rng=rng))
+    text = table_text(sim.data, format)
+    truth_text = None
+    if truth is not None and sim.truth is not None:
+        truth_text = table_text(sim.truth, format)
+    write_output(output, text)
+    if truth is not None and truth_text is not None:
+        write_output(truth, truth_text)
+
+
+# -- fit --------------------------------------------------------------------------------------
+
+
+@app.command()
+def fit(
+    input: InputArg,
+    y: YOpt = "y",
+    x: XOpt = "x",
+    cluster: ClusterOpt = "cluster",
+    method: MethodOpt = None,
+    random: RandomOpt = None,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            "--engine", help="native (exact, fast) or statsmodels (MixedLM lbfgs, a cross-check)."
+        ),
+    ] = "native",
+    format: Annotated[
+        FitFormat,
+        format_option(
+            "csv/tsv: one row per cluster; json: the whole fit; summary: lme4's summary."
+        ),
+    ] = "csv",
+    output: OutputOpt = "-",
+    seed: SeedOpt = None,
+    rng: RngOpt = None,
+) -> None:
+    """Fit the mixed model exactly as lme4 does.
+
+    Fits y ~ x + (x | cluster) (or (1 | cluster)) by REML or ML, plus one OLS line per
+    cluster, and reports how far each cluster is shrunk.
+    """
+    from ..inputs import load_input
+    from ..io import check_output_path, table_text, to_json_text, write_output
+
+    check_output_path(output)
+    inp = load_input(input, seed=seed, rng=rng, cluster=cluster)
+    result = _fit_input(
+        inp, y=y, x=x, cluster=cluster, method=method, random=random, engine=engine
+    )
+    if format == "summary":
+        from ..summary import format_summary
+
+        text = format_summary(result, data_name=inp.name)
+    elif format == "json":
+        text = to_json_text(result.to_dict())
+    else:
+        text = table_text(result.to_frame(), format)
+    write_output(output, text)
+
+
+# -- animate ----------------------------------------------------------------------------------
+
+
+@app.command()
+def animate(
+    input: InputArg,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="The GIF to write ('-' for stdout) [default: NAME.gif].",
+            metavar="FILE.gif",
+            show_default=False,
+        ),
+    ] = None,
+    png: Annotated[
+        str | None,
+        typer.Option(
+            "--png", help="Also write a PNG of the final state with the paths.", metavar="FILE"
+        ),
+    ] = None,
+    frames: Annotated[
+        int | None,
+        typer.Option("--frames", help="Number of frames [default: 120].", metavar="N"),
+    ] = None,
+    fps: Annotated[
+        float | None,
+        typer.Option("--fps", help="Frames per second [default: 10].", metavar="N"),
+    ] = None,
+    size: Annotated[
+        str | None,
+        typer.Option("--size", help="WIDTHxHEIGHT in pixels [default: 600x450].", metavar="WxH"),
+    ] = None,
+    zoom: Annotated[
+        Zoom | None,
+        typer.Option(
+            "--zoom",
+            help="baseline: the post's fixed view, same in every scenario; data: fit all points.",
+        ),
+    ] = None,
+    ellipses: Annotated[
+        bool | None,
+        typer.Option(
+            "--ellipses/--no-ellipses", help="50% and 90% ellipses of N(β̂, Σ̂) [default: on]."
+        ),
+    ] = None,
+    truth: Annotated[
+        bool | None,
+        typer.Option("--truth/--no-truth", help="Show the true coefficients [default: off]."),
+    ] = None,
+    jobs: JobsOpt = None,
+    y: YOpt = "y",
+    x: XOpt = "x",
+    cluster: ClusterOpt = "cluster",
+    method: MethodOpt = None,
+    random: RandomOpt = None,
+    seed: SeedOpt = None,
+    rng: RngOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Animate the shrinkage as a GIF.
+
+    Each cluster's by-cluster estimate slides to its mixed-model estimate, pulled toward the
+    population average.
+    """
+    from ..inputs import is_scenario_path, load_input, parameter_line
+    from ..io import check_output_path, write_output
+    from ..scenario import AnimationOptions, load_scenario
+    from .options import animation_options
+
+    # Options first: a bad option costs nothing and writes nothing.
+    base = load_scenario(input).animation if is_scenario_path(input) else AnimationOptions()
+    options = animation_options(
+        base, frames=frames, fps=fps, size=size, zoom=zoom, ellipses=ellipses, truth=truth
+    )
+    inp = load_input(input, seed=seed, rng=rng, cluster=cluster)
+    gif_path = output if output is not None else f"{inp.name}.gif"
+    check_output_path(gif_path)
+    if gif_path != "-" and not gif_path.lower().endswith(".gif"):
+        raise UsageError(f"-o/--output: {gif_path}: the animation is a GIF; name it *.gif")
+    if gif_path == "-" and sys.stdout.isatty():
+        raise UsageError("-o -: stdout is a terminal; redirect it to a file or give -o FILE.gif")
+    if options.truth and inp.truth is None:
+        _warn(["--truth: only simulated data have true coefficients; drawing without them"])
+    if png is not None:
+        if png == "-" or not png.lower().endswith(".png"):
+            raise UsageError(f"--png: {png}: give a file name ending in .png")
+        check_output_path(png)
+    result = _fit_input(inp, y=y, x=x, cluster=cluster, method=method, random=random)
+
+    from ..animate import render_gif
+    from ..plot import render_png
+
+    title = inp.title
+    if inp.scenario is not None:
+        subtitle = parameter_line(inp.scenario)
+    else:
+        subtitle = f"{result.model.n_groups} clusters, {result.model.n_obs} observations"
+    gif = render_gif(result, options, title=title, subtitle=subtitle, jobs=jobs)
+    picture = render_png(result, options, title=title, subtitle=subtitle) if png else None
+    write_output(gif_path, gif)
+    if png is not None and picture is not None:
+        write_output(png, picture)
+    if gif_path != "-":
+        _note(f"wrote {gif_path} ({len(gif) / 1e6:.2f} MB, {options.frames} frames)", quiet)
+    if png is not None:
+        _note(f"wrote {png}", quiet)
+
+
+# -- report -----------------------------------------------------------------------------------
+
+
+@app.command()
+def report(
+    scenarios: ScenariosArg,
+    output: Annotated[
+        str,
+        typer.Option(
+            "-o",
+            "--output",
+            help="The report folder; an earlier report there is replaced whole, any other "
+            "folder refused.",
+            metavar="DIR",
+        ),
+    ] = "report",
+    jobs: JobsOpt = None,
+    reps: Annotated[
+        int | None,
+        typer.Option(
+            "--reps",
+            help="Also run a Monte Carlo study with this many replications per scenario and "
+            "add it to the report.",
+            show_default=False,
+            metavar="N",
+            callback=at_least_one,
+        ),
+    ] = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Build a browsable report of the scenarios.
+
+    Every scenario's fit, animation and lesson, as a folder: DIR/index.html (open it in a
+    browser), report.md, summary.csv, and per scenario a folder with its data, truth, estimates,
+    fit, lme4 summary, animation and picture. A scenario that fails is shown in the report and
+    the others are still built (exit code 1).
+    """
+    from ..report import StudyOptions, build_report, load_scenarios
+
+    if output in ("-", ""):
+        raise UsageError("the report is a folder; give its name", field="output")
+    study = StudyOptions(reps) if reps is not None else None
+    with report_progress(showing(quiet)) as progress:
+        result = build_report(
+            load_scenarios(scenarios), output, jobs=jobs, progress=progress, study=study
+        )
+    for r in result.reports:
+        _warn([f"{r.name}: {w}" for w in r.warnings])
+    _warn(result.warnings)
+    for f in result.failures:
+        typer.echo(f"shrink: error: {f.message}", err=True)
+    index = os.path.join(output, "index.html")
+    n, failed = len(result.entries), len(result.failures)
+    if failed:
+        _note(f"wrote {index} ({n - failed} of {n} scenarios; {failed} failed)", quiet)
+        raise typer.Exit(1)
+    _note(f"wrote {index} ({n} scenario{'s' if n != 1 else ''})", quiet)
+
+
+# -- study ------------------------------------------------------------------------------------
+
+
+@app.command()
+def study(
+    scenarios: ScenariosArg,
+    reps: Annotated[
+        int,
+        typer.Option(
+            "--reps", "-n", help="Replications per scenario.", show_default=False, metavar="N",
+            callback=at_least_one,
+        ),
+    ],
+    jobs: JobsOpt = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed",
+            help="Base seed for every scenario [default: each scenario's own]; replication k "
+            "uses seed + k - 1.",
+            show_default=False,
+            metavar="N",
+        ),
+    ] = None,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Also write summary.csv, replications.csv and plots (PNG) to this folder.",
+            show_default=False,
+            metavar="DIR",
+        ),
+    ] = None,
+    format: Annotated[
+        StudyFormat | None,
+        format_option("Format of the summary on stdout [default: table on a terminal, else csv]."),
+    ] = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Measure what shrinkage buys over many replications.
+
+    Simulates and fits every scenario REPS times and prints, per scenario and quantity, the
+    truth, mean, sd, bias, RMSE and the coverage of 95% Wald intervals.
+    """
+    from pathlib import Path
+
+    from ..io import check_output_folder, write_files, write_output
+    from ..scenario import load_scenario
+    from ..study import run_study
+
+    if output is not None:
+        check_output_folder(output)
+    loaded = [load_scenario(p) for p in scenarios]
+    with study_progress(showing(quiet), [s.name for s in loaded], reps) as progress:
+        result = run_study(loaded, reps, jobs=jobs, seed=seed, progress=progress)
+    failed_all = _study_failures(result)
+    if output is not None:
+        written = write_files(output, result.files())
+        _note(f"wrote {Path(output)}/ ({', '.join(written)})", quiet)
+    write_output("-", _summary_text(result, format or ("table" if sys.stdout.isatty() else "csv")))
+    if failed_all:
+        raise typer.Exit(1)
+
+
+def _summary_text(result: StudyResult, format: StudyFormat) -> str:
+    from ..io import table_text
+    from ..study import summary_text
+
+    return summary_text(result.summary) if format == "table" else table_text(result.summary, format)
+
+
+def _study_failures(result: StudyResult) -> bool:
+    """Say on stderr which scenarios had replications that could not be fitted; True when a
+    scenario had none that could."""
+    table = result.replications
+    any_all = False
+    for name, rows in table.groupby("scenario", sort=False):
+        bad = rows[rows["error"] != ""]
+        if bad.empty:
+            continue
+        first = bad["error"].iloc[0]
+        if len(bad) == len(rows):
+            any_all = True
+            typer.echo(f"shrink: error: {name}: no replication could be fitted: {first}", err=True)
+        else:
+            _warn([f"{name}: {len(bad)} of {len(rows)} replications could not be fitted and "
+                   f"are left out (e.g. {first})"])
+    return any_all
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

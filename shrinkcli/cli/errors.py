@@ -1,0 +1,150 @@
+"""How the CLI reports an error: one line on stderr, an exit code, never a traceback; and the
+one place where the core's field names become flags.
+
+The core names the settings an error is about by their scenario or library names
+(`model.random`, `jobs`); a command words them with its own flags (`--random`, `-j/--jobs`).
+A field the running command has no option for keeps its scenario wording, since the user can
+only change it in the scenario file.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any, NoReturn
+
+import typer
+
+try:  # typer vendors click in recent releases
+    from typer._click import Command, Context
+    from typer._click import exceptions as cx
+except ImportError:  # pragma: no cover - older typer with click installed
+    from click import Command, Context  # type: ignore[no-redef]
+    from click import exceptions as cx  # type: ignore[no-redef]
+from typer.core import TyperGroup
+
+from ..errors import ShrinkError
+
+#: Each field the core may name, and the command parameter (by its Python name) that sets it.
+FIELD_PARAMS: dict[str, str] = {
+    "model.random": "random",
+    "model.method": "method",
+    "seed": "seed",
+    "rng": "rng",
+    "jobs": "jobs",
+    "reps": "reps",
+    "output": "output",
+    "animation.frames": "frames",
+    "animation.fps": "fps",
+    "animation.size": "size",
+    "animation.width": "size",
+    "animation.height": "size",
+    "animation.zoom": "zoom",
+    "animation.ellipses": "ellipses",
+    "animation.truth": "truth",
+}
+
+
+def flags_of(command: Command | None) -> dict[str, str]:
+    """The fields `command` has an option for, each with that option as typed ('-j/--jobs')."""
+    if command is None:
+        return {}
+    options = {
+        p.name: p for p in command.params if p.name and any(o.startswith("-") for o in p.opts)
+    }
+    out: dict[str, str] = {}
+    for field, name in FIELD_PARAMS.items():
+        param = options.get(name)
+        if param is not None:
+            out[field] = "/".join(sorted(param.opts, key=len))
+    return out
+
+
+def in_flags(error: ShrinkError, flags: Mapping[str, str]) -> str:
+    """The error's one line with its field and hint worded for a command with `flags` (from
+    `flags_of`): '--jobs: …; or use --random intercept'. Fields without a flag keep the core's
+    scenario wording ('jobs: …; or set model.random: intercept')."""
+    if error.field is None and error.hint is None:
+        return str(error)
+    text = error.message
+    if error.field is not None:
+        text = f"{flags.get(error.field, error.field)}: {text}"
+    if error.hint is not None:
+        field, value = error.hint
+        if field in flags:
+            text += f"; or use {flags[field]} {value}"
+        else:
+            text += f"; or set {field}: {value}"
+    return text
+
+
+class CommandFailed(Exception):
+    """A ShrinkError worded for the command that raised it, on its way to the exit."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class ShrinkGroup(TyperGroup):
+    """Runs commands with one-line errors: `shrink CMD: error: ...` on stderr, exit 2 for usage
+    and scenario errors, 1 for data, fit and I/O errors; never a traceback."""
+
+    def invoke(self, ctx: Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ShrinkError as exc:
+            command = self.get_command(ctx, ctx.invoked_subcommand or "")
+            raise CommandFailed(in_flags(exc, flags_of(command)), exc.exit_code) from None
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            rv = super().main(
+                args=args,
+                prog_name=prog_name or "shrink",
+                complete_var=complete_var,
+                standalone_mode=False,
+                **extra,
+            )
+        except cx.NoArgsIsHelpError as exc:
+            typer.echo(exc.ctx.get_help() if exc.ctx else "", err=True)
+            sys.exit(2)
+        except cx.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx else "shrink"
+            message = exc.format_message().replace("Value error, ", "")
+            fail(f"{where}: error: {message} (see '{where} --help')", 2)
+        except cx.ClickException as exc:
+            fail(f"shrink: error: {exc.format_message()}", exc.exit_code)
+        except typer.Abort:
+            fail("shrink: interrupted", 130)
+        except CommandFailed as exc:
+            fail(f"shrink: error: {exc}", exc.exit_code)
+        except ShrinkError as exc:  # raised outside a command (e.g. in the group's callback)
+            fail(f"shrink: error: {exc}", exc.exit_code)
+        except BrokenPipeError:
+            # The reader went away (e.g. `| head`): stop quietly, as Unix tools do.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(0)
+        except KeyboardInterrupt:
+            fail("shrink: interrupted", 130)
+        code = rv if isinstance(rv, int) else 0
+        if code == 130:  # typer turns Ctrl-C into Exit(130)
+            typer.echo("shrink: interrupted", err=True)
+        if standalone_mode:
+            sys.exit(code)
+        return rv
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """Print `message` on stderr and exit with `code`."""
+    typer.echo(message, err=True)
+    sys.exit(code)

@@ -1,0 +1,166 @@
+"""The options the commands share, defined once (same flag, same meaning everywhere), one
+format type per kind of output, and the functions that turn option values into library values
+(the model to fit, the animation options).
+
+Nothing heavy is imported here: `shrink --help` must answer at once. Choices the library owns
+(random structures, methods) are read from it only when an option is parsed or shown.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import typer
+
+from ..errors import UsageError
+from ..io import TableFormat
+
+if TYPE_CHECKING:
+    from ..model import ModelSpec
+    from ..scenario import AnimationOptions, Scenario
+
+# -- formats: one type per kind of output, all built on the table formats ------------------------
+
+#: A fit: one row per cluster as a table, or lme4's summary.
+FitFormat = Literal[TableFormat, "summary"]
+#: A study's summary: aligned text for people, or a table.
+StudyFormat = Literal["table", TableFormat]
+Rng = Literal["r", "numpy"]
+Engine = Literal["native", "statsmodels"]
+Zoom = Literal["baseline", "data"]
+
+
+class LibraryChoices:
+    """An option's allowed values, a tuple in a library module, read when first needed: as the
+    option's parser (refusing any other value) and as its metavar in the help."""
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module, self.name = module, name
+
+    def values(self) -> tuple[str, ...]:
+        return tuple(getattr(importlib.import_module(self.module), self.name))
+
+    def __call__(self, value: str) -> str:
+        allowed = self.values()
+        if value not in allowed:
+            listed = ", ".join(f"'{v}'" for v in allowed[:-1]) + f" or '{allowed[-1]}'"
+            raise typer.BadParameter(f"must be {listed} (got {value!r})")
+        return value
+
+    def __str__(self) -> str:
+        return "<" + "|".join(self.values()) + ">"
+
+
+RANDOM_CHOICES = LibraryChoices("shrinkcli.model", "RANDOM_STRUCTURES")
+METHOD_CHOICES = LibraryChoices("shrinkcli.model", "METHODS")
+
+
+def at_least_one(value: int | None) -> int | None:
+    """Refuse a count below 1 (jobs, replications) while the arguments are parsed."""
+    if value is not None and value < 1:
+        raise typer.BadParameter(f"must be an integer ≥ 1 (got {value})")
+    return value
+
+
+def format_option(help: str) -> Any:
+    """-f/--format, with the help of the command's kind of output."""
+    return typer.Option("--format", "-f", help=help)
+
+
+# -- shared options ---------------------------------------------------------------------------
+
+OutputOpt = Annotated[
+    str, typer.Option(
+        "-o", "--output", help="Where to write: a file, or '-' for stdout.", metavar="PATH"
+    )
+]
+SeedOpt = Annotated[
+    int | None,
+    typer.Option("--seed", help="Override the scenario's seed.", show_default=False, metavar="N"),
+]
+RngOpt = Annotated[
+    Rng | None,
+    typer.Option("--rng", help="Override the scenario's generator: r (R-identical) or numpy."),
+]
+InputArg = Annotated[
+    str,
+    typer.Argument(
+        help="A scenario (.yaml, simulated first), a CSV/TSV file, or '-' for CSV on stdin.",
+        show_default=False,
+        metavar="INPUT",
+    ),
+]
+ScenariosArg = Annotated[
+    list[str],
+    typer.Argument(help="Scenario files (.yaml).", show_default=False, metavar="SCENARIO"),
+]
+YOpt = Annotated[str, typer.Option("--y", help="Response column.", metavar="COL")]
+XOpt = Annotated[str, typer.Option("--x", help="Covariate column.", metavar="COL")]
+ClusterOpt = Annotated[
+    str, typer.Option("--cluster", help="Cluster (grouping) column.", metavar="COL")
+]
+MethodOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--method",
+        parser=METHOD_CHOICES,
+        metavar=METHOD_CHOICES,  # shown as its choices
+        help="The criterion [default: the scenario's, else reml].",
+    ),
+]
+RandomOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--random",
+        parser=RANDOM_CHOICES,
+        metavar=RANDOM_CHOICES,  # shown as its choices
+        help="The random effects [default: the scenario's, else intercept-slope].",
+    ),
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes on stderr.")]
+JobsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--jobs", "-j", help="Worker processes [default: cores].", metavar="N",
+        callback=at_least_one,
+    ),
+]
+
+
+# -- option values -> library values -------------------------------------------------------------
+
+
+def model_spec(
+    scenario: Scenario | None, *, random: str | None = None, method: str | None = None
+) -> ModelSpec:
+    """The model a command fits: --random and --method where given, else the scenario's model
+    section, else the defaults (for a data file)."""
+    from ..model import ModelSpec
+
+    base = scenario.model.spec if scenario is not None else ModelSpec()
+    return ModelSpec(random=random or base.random, method=method or base.method)
+
+
+def animation_options(base: AnimationOptions, **changes: Any) -> AnimationOptions:
+    """The scenario's animation section with the command line's values on top (None: keep);
+    a bad value is a UsageError about its field (`animation.fps`, ...)."""
+    from pydantic import ValidationError
+
+    from ..scenario import ALLOWED, AnimationOptions, parse_size
+
+    data = base.model_dump()
+    size = changes.pop("size", None)
+    if size is not None:
+        try:
+            data["width"], data["height"] = parse_size(size)
+        except ValueError as exc:
+            raise UsageError(str(exc), field="animation.size") from None
+    data.update({k: v for k, v in changes.items() if v is not None})
+    try:
+        return AnimationOptions.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = f"animation.{err['loc'][0]}" if err["loc"] else "animation"
+        allowed = ALLOWED.get(field, "valid")
+        raise UsageError(f"must be {allowed} (got {err.get('input')!r})", field=field) from None

@@ -1,0 +1,119 @@
+"""Progress displays on stderr (rich), shown only to a person: not with --quiet and not when
+stderr is not a terminal. Refreshed on each event only, with no timer thread, so that worker
+processes can still be forked while a display is up."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..report import ProgressEvent, StudyEvent
+
+
+def showing(quiet: bool) -> bool:
+    """Whether to show progress: a terminal on stderr, and no --quiet."""
+    return not quiet and sys.stderr.isatty()
+
+
+@contextlib.contextmanager
+def report_progress(
+    show: bool,
+) -> Iterator[Callable[[ProgressEvent | StudyEvent], None] | None]:
+    """A bar per scenario through its stages, after a bar per scenario for its study
+    replications if there is a study; None (no display) when `show` is false."""
+    if not show:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+    from ..report import STAGES, StudyEvent
+
+    bar = Progress(
+        TextColumn("{task.fields[name]}", style="bold"),
+        BarColumn(bar_width=24),
+        TextColumn("{task.fields[stage]}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        auto_refresh=False,
+        transient=True,
+    )
+    studied: dict[str, TaskID] = {}
+    fitted: dict[str, int] = {}  # replications done, per scenario
+    tasks: dict[int, TaskID] = {}
+    reached: dict[int, int] = {}  # stages done, per scenario
+
+    def on_study(event: StudyEvent) -> None:
+        if event.scenario not in studied:
+            studied[event.scenario] = bar.add_task("", total=event.reps, name=event.scenario,
+                                                   stage="study")
+        fitted[event.scenario] = done = fitted.get(event.scenario, 0) + event.done
+        bar.update(studied[event.scenario], completed=done, stage=f"study {done}/{event.reps}")
+
+    def on_stage(event: ProgressEvent) -> None:
+        for task in studied.values():  # the study is over
+            bar.remove_task(task)
+        studied.clear()
+        if event.index not in tasks:
+            tasks[event.index] = bar.add_task("", total=len(STAGES), name=event.scenario,
+                                              stage="")
+        task = tasks[event.index]
+        if event.stage in STAGES:
+            reached[event.index] = max(reached.get(event.index, 0), STAGES.index(event.stage))
+            bar.update(task, completed=reached[event.index], stage=event.stage)
+        elif event.stage == "done":
+            bar.update(task, completed=len(STAGES), stage="done")
+        elif event.stage == "failed":
+            bar.update(task, stage="[red]failed")
+        else:
+            bar.update(task, stage=event.stage)
+
+    def on_event(event: ProgressEvent | StudyEvent) -> None:
+        if isinstance(event, StudyEvent):
+            on_study(event)
+        else:
+            on_stage(event)
+        bar.refresh()
+
+    with bar:
+        yield on_event
+
+
+@contextlib.contextmanager
+def study_progress(
+    show: bool, names: Sequence[str], reps: int
+) -> Iterator[Callable[[str, int], None] | None]:
+    """A bar per scenario (replications done), or None when `show` is false."""
+    if not show:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    bar = Progress(
+        TextColumn("{task.description}", style="bold"),
+        BarColumn(bar_width=24),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        auto_refresh=False,
+        transient=True,
+    )
+    tasks = {name: bar.add_task(name, total=reps) for name in names}
+
+    def on_chunk(name: str, done: int) -> None:
+        bar.advance(tasks[name], done)
+        bar.refresh()
+
+    with bar:
+        bar.refresh()
+        yield on_chunk
