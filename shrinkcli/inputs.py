@@ -98,4 +98,9 @@ def parameter_line(scenario: Scenario) -> str:
         parts.append(f"cor = {s.cor:g}")
     if s.balanced < 1:
         parts.append(f"{s.balanced:.0%} of rows kept")
+    default = type(s.model)()
+    if s.model.random != default.random:
+        parts.append(s.model.spec.random_term())
+    if s.model.method != default.method:
+        parts.append(s.model.method.upper())
     return " · ".join(parts)

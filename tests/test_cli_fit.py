@@ -151,3 +151,46 @@ def test_bad_options_exit_2(runner: CliRunner) -> None:
     assert res.exit_code == 2
     res = runner.invoke(app, ["fit", "-", "--seed", "3"], input="y,x,cluster\n1,2,3\n")
     assert res.exit_code == 2 and "--seed" in res.stderr
+
+
+def test_an_unfinished_fit_is_written_and_said(runner: CliRunner) -> None:
+    """--max-evaluations 1 stops the optimizer at lme4's start: the fit is still written, its
+    JSON says converged false with the reason, and stderr says so in one line."""
+    res = runner.invoke(app, ["fit", BASELINE, "--max-evaluations", "1", "-f", "json"])
+    assert res.exit_code == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["converged"] is False and out["optimizer"]["converged"] is False
+    assert "not a minimum" in out["optimizer"]["reason"]
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("shrink: warning: the fit did not converge: ")
+    summary = runner.invoke(app, ["fit", BASELINE, "--max-evaluations", "1", "-f", "summary"])
+    assert "convergence code: 1" in summary.stdout
+    # a converged fit says nothing on stderr
+    quiet = runner.invoke(app, ["fit", BASELINE, "-f", "json"])
+    assert quiet.stderr == "" and json.loads(quiet.stdout)["converged"] is True
+    bad = runner.invoke(app, ["fit", BASELINE, "--max-evaluations", "0"])
+    assert bad.exit_code == 2 and "--max-evaluations" in bad.stderr
+
+
+def test_the_uncorrelated_model_from_the_command_line(runner: CliRunner, tmp_path: Path) -> None:
+    res = runner.invoke(app, ["fit", BASELINE, "--random", "uncorrelated", "-f", "summary"])
+    assert res.exit_code == 0, res.stderr
+    assert "Formula: y ~ x + ((1 | cluster) + (0 + x | cluster))" in res.stdout
+    assert " cluster.1 x " in res.stdout and "Corr" not in res.stdout
+    scenario = tmp_path / "unc.yaml"
+    scenario.write_text("name: unc\nn_cluster: 30\nmodel: {random: uncorrelated}\n"
+                        "animation: {frames: 4}\n")
+    js = runner.invoke(app, ["fit", str(scenario), "-f", "json"])
+    out = json.loads(js.stdout)
+    assert out["random"] == "uncorrelated" and out["formula"] == "y ~ x + (x || cluster)"
+    assert len(out["theta"]) == 2 and out["random_effects"]["corr"] is None
+    gif = tmp_path / "u.gif"
+    anim = runner.invoke(app, ["animate", str(scenario), "-o", str(gif), "-q", "-j", "1"])
+    assert anim.exit_code == 0, anim.stderr
+    assert gif.read_bytes()[:6] == b"GIF89a"
+    report = tmp_path / "report"
+    rep = runner.invoke(app, ["report", str(scenario), "-o", str(report), "-q", "-j", "1"])
+    assert rep.exit_code == 0, rep.stderr
+    page = (report / "unc" / "index.html").read_text()
+    assert "y ~ x + (x || cluster)" in page
+    assert "cluster.1" in (report / "unc" / "summary.txt").read_text()

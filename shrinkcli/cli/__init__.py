@@ -94,6 +94,7 @@ def _fit_input(
     method: str | None,
     random: str | None,
     engine: Engine = "native",
+    max_evaluations: int | None = None,
 ) -> Fit:
     """Fit the model the options and the scenario describe to an input; warnings to stderr."""
     from .options import model_spec
@@ -105,9 +106,10 @@ def _fit_input(
 
         result = fit_statsmodels(inp.data, spec, **kwargs)
     else:
-        from ..lmm import fit
+        from ..lmm import FitControl, fit
 
-        result = fit(inp.data, spec, **kwargs)
+        control = FitControl(max_evaluations=max_evaluations)
+        result = fit(inp.data, spec, control=control, **kwargs)
     _warn(result.warnings)
     return result
 
@@ -184,19 +186,36 @@ def fit(
     output: OutputOpt = "-",
     seed: SeedOpt = None,
     rng: RngOpt = None,
+    max_evaluations: Annotated[
+        int | None,
+        typer.Option(
+            "--max-evaluations",
+            help="Stop the optimizer after N evaluations of the criterion (to see what an "
+            "unfinished fit looks like; the convergence check then says so).",
+            metavar="N",
+            callback=at_least_one,
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Fit the mixed model exactly as lme4 does.
 
-    Fits y ~ x + (x | cluster) (or (1 | cluster)) by REML or ML, plus one OLS line per
-    cluster, and reports how far each cluster is shrunk.
+    Fits y ~ x + (x | cluster), (x || cluster) or (1 | cluster) by REML or ML, plus one OLS
+    line per cluster, and reports how far each cluster is shrunk. A fit that fails lme4's
+    convergence check is still written, with a warning on stderr.
     """
+    if max_evaluations is not None and engine == "statsmodels":
+        raise UsageError(
+            "--max-evaluations: applies to the native engine, not to statsmodels' optimizer"
+        )
     from ..inputs import load_input
     from ..io import check_output_path, table_text, to_json_text, write_output
 
     check_output_path(output)
     inp = load_input(input, seed=seed, rng=rng, cluster=cluster)
     result = _fit_input(
-        inp, y=y, x=x, cluster=cluster, method=method, random=random, engine=engine
+        inp, y=y, x=x, cluster=cluster, method=method, random=random, engine=engine,
+        max_evaluations=max_evaluations,
     )
     if format == "summary":
         from ..summary import format_summary

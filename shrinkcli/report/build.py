@@ -60,6 +60,7 @@ class ScenarioReport:
     subtitle: str
     method: str
     random: str
+    formula: str  # the model as written, e.g. y ~ x + (x || cluster)
     n_obs: int
     n_groups: int
     metrics: Metrics
@@ -168,6 +169,7 @@ def run_scenario(
             subtitle=subtitle,
             method=result.model.method,
             random=result.model.random,
+            formula=result.spec.formula(),
             n_obs=result.model.n_obs,
             n_groups=result.model.n_groups,
             metrics=metrics,
