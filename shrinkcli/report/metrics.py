@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..io import jsonable
 from ..lmm import line_distance
 
 if TYPE_CHECKING:
@@ -88,10 +89,8 @@ def errors(fit: Fit, x: np.ndarray) -> Errors | None:
 
 
 def _value(v: Any) -> float | None:
-    if v is None:
-        return None
-    f = float(v)
-    return f if math.isfinite(f) else None
+    """A number for the pages: a Python float, None when missing or not finite."""
+    return None if v is None else jsonable(float(v))
 
 
 def estimates(fit: Fit) -> dict[str, float | None]:
