@@ -11,8 +11,9 @@ structure and the criterion:
 
 Var(bᵢ) = σ²ΛΛᵀ. The engine works on the full 2×2 Λ = [[a, 0], [b, c]]; a spec says which of
 (a, b, c) are free (`free`), how θ maps to them (`lambda_entries`) and back (`theta_of`), where
-the search starts and which bounds hold (lme4's: the diagonal of Λ ≥ 0), and how θ and σ² give
-the variance components. Adding a random structure means adding a row to `_STRUCTURES`.
+the search starts, which entries are the diagonal (lme4 bounds them below by 0; a fit is singular
+when one is near 0), and how θ and σ² give the variance components. Adding a random structure
+means adding a row to `_STRUCTURES`.
 """
 
 from __future__ import annotations
@@ -41,13 +42,12 @@ class _Structure:
     free: tuple[int, ...]  # which of Λ's (a, b, c) are θ, in θ's order
     slope: bool  # a random slope
     correlated: bool  # the intercept and slope may correlate
-    describe: str
 
 
 _STRUCTURES: dict[str, _Structure] = {
-    "intercept-slope": _Structure((0, 1, 2), True, True, "random intercept and slope, correlated"),
-    "uncorrelated": _Structure((0, 2), True, False, "random intercept and slope, uncorrelated"),
-    "intercept": _Structure((0,), False, False, "random intercept only"),
+    "intercept-slope": _Structure(free=(0, 1, 2), slope=True, correlated=True),
+    "uncorrelated": _Structure(free=(0, 2), slope=True, correlated=False),
+    "intercept": _Structure(free=(0,), slope=False, correlated=False),
 }
 
 
@@ -105,11 +105,6 @@ class ModelSpec:
         return self._s.correlated
 
     @property
-    def description(self) -> str:
-        """In words, e.g. 'random intercept and slope, uncorrelated'."""
-        return self._s.describe
-
-    @property
     def random_per_cluster(self) -> int:
         """Random effects per cluster (for lme4's identifiability check)."""
         return 2 if self._s.slope else 1
@@ -134,11 +129,6 @@ class ModelSpec:
     def diagonal(self) -> tuple[int, ...]:
         """Positions in θ of Λ's diagonal entries (bounded below by 0; singular near 0)."""
         return tuple(k for k, i in enumerate(self._s.free) if i != 1)
-
-    @property
-    def lower_bounds(self) -> tuple[float, ...]:
-        """lme4's bounds: 0 for the diagonal of Λ, −∞ below it."""
-        return tuple(-math.inf if i == 1 else 0.0 for i in self._s.free)
 
     def lambda_entries(self, theta: Any) -> tuple[float, float, float]:
         """(a, b, c) of Λ = [[a, 0], [b, c]] for θ (entries θ does not hold are 0)."""
