@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from .scene import build_scene
 
 if TYPE_CHECKING:
     from matplotlib.font_manager import FontProperties
@@ -34,155 +35,18 @@ TRUTH = "#1B1B1B"
 TEXT = "#222222"
 MUTED = "#595959"
 
-#: The post's view: fixed effects ± 3 × the baseline random-effect SDs (0.5 and 0.25).
-BASELINE_HALF_WIDTH = (1.5, 0.75)
-#: Contour levels of the fitted random-effect distribution.
-ELLIPSE_LEVELS = (0.5, 0.9)
-#: Reference size (points²) of a point of a median-sized cluster; pixels at 600×450.
-POINT_AREA = 34.0
+#: Pixels per inch of a 600×450 picture; larger pictures scale it.
 BASE_DPI = 100.0
 BASE_SIZE = (600.0, 450.0)
 #: Path codes (matplotlib.path.Path's), for the arrowheads' compound path.
 MOVETO, LINETO, CLOSEPOLY = 1, 2, 79
+#: Line styles of the contours at scene.ELLIPSE_LEVELS (50%, 90%).
+ELLIPSE_STYLES = ("-", "--")
 PHASE_LABELS = {
     "start": "by-cluster estimates",
     "moving": "pooling toward the average",
     "end": "mixed-model estimates",
 }
-
-
-@dataclass(frozen=True)
-class Scene:
-    """The geometry of the picture in data coordinates, independent of any drawing."""
-
-    ols: np.ndarray  # (m, 2) by-cluster estimates of the clusters that move
-    mixed: np.ndarray  # (m, 2) mixed-model coefficients
-    truth: np.ndarray | None  # (m, 2) true coefficients, or None when unknown or not shown
-    rows: np.ndarray  # (m,) row numbers in fit.clusters of the clusters that move
-    n: np.ndarray  # (m,) cluster sizes
-    sizes: np.ndarray  # (m,) marker areas in points² (at the base size)
-    alpha: np.ndarray  # (m,) opacity: further from the center is more opaque
-    center: np.ndarray  # (2,) fixed effects
-    covariance: np.ndarray  # (2, 2) Σ̂
-    xlim: tuple[float, float]
-    ylim: tuple[float, float]
-    n_clusters: int
-    n_left_out: int  # clusters without a by-cluster slope
-    n_outside: int  # clusters with the by-cluster or mixed point outside the view
-    size_legend: tuple[int, ...]  # cluster sizes shown in the size legend (empty: equal sizes)
-
-
-def build_scene(fit: Fit, options: AnimationOptions) -> Scene:
-    """Compute points, opacities, sizes, the view and the caption counts."""
-    c = fit.clusters
-    ols_all = c[["ols_intercept", "ols_slope"]].to_numpy(dtype=float)
-    mixed_all = c[["mixed_intercept", "mixed_slope"]].to_numpy(dtype=float)
-    keep = np.isfinite(ols_all).all(axis=1) & np.isfinite(mixed_all).all(axis=1)
-    rows = np.flatnonzero(keep)
-    ols, mixed = ols_all[keep], mixed_all[keep]
-    n = c["n"].to_numpy(dtype=float)[keep]
-    truth: np.ndarray | None = None
-    if options.truth:
-        t = c[["true_intercept", "true_slope"]].to_numpy(dtype=float)[keep]
-        if np.isfinite(t).all(axis=1).any():
-            truth = t
-    center = np.asarray(fit.beta, dtype=float)
-    cov = np.asarray(fit.random_effects.covariance(), dtype=float)
-
-    alpha = _opacity(ols, center, cov)
-    sizes, legend = _sizes(n)
-
-    if options.zoom == "baseline":
-        hx, hy = BASELINE_HALF_WIDTH
-        xlim = (center[0] - hx, center[0] + hx)
-        ylim = (center[1] - hy, center[1] + hy)
-    else:
-        xlim, ylim = _data_view(ols, mixed, truth, center, sizes)
-    inside = _inside(ols, xlim, ylim) & _inside(mixed, xlim, ylim)
-    return Scene(
-        ols=ols,
-        mixed=mixed,
-        truth=truth,
-        rows=rows,
-        n=n,
-        sizes=sizes,
-        alpha=alpha,
-        center=center,
-        covariance=cov,
-        xlim=xlim,
-        ylim=ylim,
-        n_clusters=len(c),
-        n_left_out=int((~keep).sum()),
-        n_outside=int((~inside).sum()),
-        size_legend=legend,
-    )
-
-
-def _inside(p: np.ndarray, xlim: tuple[float, float], ylim: tuple[float, float]) -> np.ndarray:
-    return (p[:, 0] >= xlim[0]) & (p[:, 0] <= xlim[1]) & (p[:, 1] >= ylim[0]) & (p[:, 1] <= ylim[1])
-
-
-def _opacity(ols: np.ndarray, center: np.ndarray, cov: np.ndarray) -> np.ndarray:
-    """Opacity from each by-cluster estimate's standardized (Mahalanobis) distance to the
-    center, as in the post: the extreme estimates, which shrink most, stand out."""
-    if len(ols) == 0:
-        return np.zeros(0)
-    d = ols - center
-    scale = np.sqrt(np.diag(cov))
-    if np.all(scale > 0) and np.linalg.cond(cov) < 1e8:
-        dist = np.sqrt(np.einsum("ij,jk,ik->i", d, np.linalg.inv(cov), d))
-    else:  # no random slope (or a degenerate Σ̂): scale each axis by the spread of the estimates
-        spread = ols.std(axis=0)
-        spread[spread <= 0] = 1.0
-        dist = np.sqrt(((d / spread) ** 2).sum(axis=1))
-    top = float(np.quantile(dist, 0.9)) if len(dist) > 1 else float(dist[0])
-    top = top if top > 0 else 1.0
-    return 0.35 + 0.65 * np.clip(dist / top, 0.0, 1.0)
-
-
-def _sizes(n: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
-    """Marker areas: equal when the clusters have equal sizes, else proportional to n."""
-    if len(n) == 0 or n.min() == n.max():
-        return np.full(len(n), POINT_AREA), ()
-    ref = float(np.median(n))
-    sizes = POINT_AREA * n / ref
-    lo, hi = int(n.min()), int(n.max())
-    mid = int(round(ref))
-    legend = tuple(sorted({lo, mid, hi}))
-    return sizes, legend
-
-
-def _data_view(
-    ols: np.ndarray,
-    mixed: np.ndarray,
-    truth: np.ndarray | None,
-    center: np.ndarray,
-    sizes: np.ndarray,
-) -> tuple[tuple[float, float], tuple[float, float]]:
-    """A view that fits every point, with a margin for the markers."""
-    parts = [ols, mixed, center[None, :]]
-    if truth is not None:
-        parts.append(truth[np.isfinite(truth).all(axis=1)])
-    p = np.vstack(parts)
-    lo, hi = p.min(axis=0), p.max(axis=0)
-    span = hi - lo
-    span = np.where(span > 0, span, np.array(BASELINE_HALF_WIDTH))
-    # a margin of 6% of the span, plus room for the largest marker
-    pad = span * (0.06 + 0.004 * math.sqrt(float(sizes.max()) if len(sizes) else POINT_AREA))
-    return (float(lo[0] - pad[0]), float(hi[0] + pad[0])), (
-        float(lo[1] - pad[1]),
-        float(hi[1] + pad[1]),
-    )
-
-
-def ellipse_points(center: np.ndarray, cov: np.ndarray, level: float, k: int = 180) -> np.ndarray:
-    """Points on the contour of N(center, cov) that holds `level` of its mass."""
-    r = math.sqrt(-2.0 * math.log(1.0 - level))  # chi-square with 2 df
-    vals, vecs = np.linalg.eigh(cov)
-    vals = np.clip(vals, 0.0, None)
-    a = np.linspace(0.0, 2.0 * math.pi, k)
-    circle = np.stack([np.cos(a), np.sin(a)], axis=1)
-    return center + r * (circle * np.sqrt(vals)) @ vecs.T
 
 
 def _font(bold: bool = False) -> FontProperties:
@@ -291,10 +155,9 @@ class ShrinkageFigure:
             ticks = ticks[(ticks >= lim[0] - 1e-9) & (ticks <= lim[1] + 1e-9)]
             labels = _tick_labels(ticks)
             setter(list(ticks), labels, fontproperties=regular, fontsize=8.5, color=MUTED)
-        x_name = fit.names.get("x", "x")
         ax.set_xlabel("Intercept", fontproperties=regular, fontsize=10, color=TEXT, labelpad=3)
         ax.set_ylabel(
-            f"Slope for {x_name}", fontproperties=regular, fontsize=10, color=TEXT, labelpad=3
+            f"Slope for {s.x_name}", fontproperties=regular, fontsize=10, color=TEXT, labelpad=3
         )
 
         # Titles and captions.
@@ -343,18 +206,16 @@ class ShrinkageFigure:
             )
 
         # The fitted random-effect distribution N(β̂, Σ̂): its 50% and 90% contours.
-        if options.ellipses:
-            for level, style in zip(ELLIPSE_LEVELS, ("-", "--"), strict=True):
-                e = ellipse_points(s.center, s.covariance, level)
-                ax.plot(
-                    e[:, 0],
-                    e[:, 1],
-                    color=ELLIPSE,
-                    linewidth=0.9,
-                    linestyle=style,
-                    alpha=0.7,
-                    zorder=1.5,
-                )
+        for e, style in zip(s.ellipses, ELLIPSE_STYLES, strict=False):  # none when off
+            ax.plot(
+                e[:, 0],
+                e[:, 1],
+                color=ELLIPSE,
+                linewidth=0.9,
+                linestyle=style,
+                alpha=0.7,
+                zorder=1.5,
+            )
         if s.truth is not None:
             ax.scatter(
                 s.truth[:, 0],
@@ -528,7 +389,7 @@ class ShrinkageFigure:
             dot(HOLE, 11.5, alpha=0.62, edge="none"),
         ]
         labels = ["by-cluster (OLS)", "mixed model", "population\naverage"]
-        if options.ellipses:
+        if s.ellipses:
             handles += [
                 Line2D([], [], color=ELLIPSE, linewidth=0.9, alpha=0.7),
                 Line2D([], [], color=ELLIPSE, linewidth=0.9, alpha=0.7, linestyle="--"),
@@ -569,8 +430,7 @@ class ShrinkageFigure:
             text.set_fontsize(8.5)
         if s.size_legend:
             sizes = [
-                dot("#7F7F7F", math.sqrt(POINT_AREA * k / float(np.median(s.n))))
-                for k in s.size_legend
+                dot("#7F7F7F", math.sqrt(area)) for area in s.legend_areas()
             ]
             leg2 = fig.legend(
                 sizes,
