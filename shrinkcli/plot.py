@@ -12,28 +12,18 @@ from __future__ import annotations
 
 import io
 import math
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .scene import build_scene
+from .theme import BY_CLUSTER, ELLIPSE, HOLE, MIXED, MUTED, PATH, TEXT, TRUTH, font, mix
 
 if TYPE_CHECKING:
     from matplotlib.font_manager import FontProperties
 
     from .fit import Fit
     from .scenario import AnimationOptions
-
-#: Colors (Okabe-Ito, legible on white and for color-blind readers): by-cluster, mixed.
-BY_CLUSTER = "#D55E00"
-MIXED = "#0072B2"
-HOLE = "#1B1B1B"
-PATH = "#8C8C8C"
-ELLIPSE = "#4D4D4D"
-TRUTH = "#1B1B1B"
-TEXT = "#222222"
-MUTED = "#595959"
 
 #: Pixels per inch of a 600×450 picture; larger pictures scale it.
 BASE_DPI = 100.0
@@ -47,57 +37,6 @@ PHASE_LABELS = {
     "moving": "pooling toward the average",
     "end": "mixed-model estimates",
 }
-
-
-def _font(bold: bool = False) -> FontProperties:
-    """matplotlib's bundled DejaVu Sans, by file: no font lookup, the same glyphs everywhere."""
-    import matplotlib
-    from matplotlib.font_manager import FontProperties
-
-    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
-    return FontProperties(fname=str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name))
-
-
-_TO_LMS = np.array(
-    [
-        [0.4122214708, 0.5363325363, 0.0514459929],
-        [0.2119034982, 0.6806995451, 0.1073969566],
-        [0.0883024619, 0.2817188376, 0.6299787005],
-    ]
-)
-_LMS_TO_LAB = np.array(
-    [
-        [0.2104542553, 0.7936177850, -0.0040720468],
-        [1.9779984951, -2.4285922050, 0.4505937099],
-        [0.0259040371, 0.7827717662, -0.8086757660],
-    ]
-)
-
-
-def _srgb_to_oklch(rgb: np.ndarray) -> np.ndarray:
-    lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    lab = _LMS_TO_LAB @ np.cbrt(_TO_LMS @ lin)
-    return np.array([lab[0], math.hypot(lab[1], lab[2]), math.atan2(lab[2], lab[1])])
-
-
-def _oklch_to_srgb(lch: np.ndarray) -> np.ndarray:
-    lab = np.array([lch[0], lch[1] * math.cos(lch[2]), lch[1] * math.sin(lch[2])])
-    lin = np.linalg.solve(_TO_LMS, np.linalg.solve(_LMS_TO_LAB, lab) ** 3)
-    lin = np.clip(lin, 0.0, 1.0)
-    return np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1 / 2.4) - 0.055)
-
-
-def mix(a: str, b: str, t: float) -> np.ndarray:
-    """The color a fraction t of the way from a to b, in OKLCh (lightness, chroma, hue), turning
-    the hue through red and purple: no muddy gray halfway between orange and blue."""
-    from matplotlib.colors import to_rgb
-
-    if t <= 0 or t >= 1 or a == b:
-        return np.array(to_rgb(a if t < 1 else b))
-    ca, cb = _srgb_to_oklch(np.array(to_rgb(a))), _srgb_to_oklch(np.array(to_rgb(b)))
-    if cb[2] > ca[2]:  # go the negative way round (orange -> red -> purple -> blue)
-        cb[2] -= 2 * math.pi
-    return np.clip(_oklch_to_srgb(ca + t * (cb - ca)), 0.0, 1.0)
 
 
 def _plural(k: int, word: str) -> str:
@@ -129,7 +68,7 @@ class ShrinkageFigure:
         fig.patch.set_facecolor("white")
         self.figure = fig
         self.canvas = FigureCanvasAgg(fig)
-        regular, bold = _font(), _font(bold=True)
+        regular, bold = font(), font(bold=True)
 
         # Layout, in figure fractions of a 600×450 picture.
         W, H = self.width, self.height

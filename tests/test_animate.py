@@ -16,9 +16,10 @@ from PIL import GifImagePlugin, Image
 
 from shrinkcli.animate import frame_delays, frame_progress, render_gif
 from shrinkcli.fit import CLUSTER_COLUMNS, Fit, FixedEffect, OptSummary, RandomEffects
-from shrinkcli.plot import BY_CLUSTER, MIXED, ShrinkageFigure, pixel_positions, render_png
+from shrinkcli.plot import ShrinkageFigure, pixel_positions, render_png
 from shrinkcli.scenario import AnimationOptions
 from shrinkcli.scene import build_scene
+from shrinkcli.theme import BY_CLUSTER, MIXED
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 
