@@ -10,14 +10,13 @@ the full paths.
 
 from __future__ import annotations
 
-import io
 import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .scene import build_scene
-from .theme import BY_CLUSTER, ELLIPSE, HOLE, MIXED, MUTED, PATH, TEXT, TRUTH, font, mix
+from .theme import BY_CLUSTER, ELLIPSE, HOLE, MIXED, MUTED, PATH, TEXT, TRUTH, encode_png, font, mix
 
 if TYPE_CHECKING:
     from matplotlib.font_manager import FontProperties
@@ -498,16 +497,7 @@ def pixel_positions(fit: Fit, options: AnimationOptions, t: float) -> np.ndarray
     return out
 
 
-def encode_png(rgba: np.ndarray) -> bytes:
-    """PNG bytes of an RGBA array (as RGB: the picture is opaque), deterministic."""
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgba[:, :, :3])).save(buf, format="PNG")
-    return buf.getvalue()
-
-
 def render_png(fit: Fit, options: AnimationOptions, *, title: str, subtitle: str) -> bytes:
     """The final state with the full paths, as PNG bytes of the GIF's size."""
     fig = ShrinkageFigure(fit, options, title=title, subtitle=subtitle)
-    return encode_png(fig.rgba(1.0))
+    return encode_png(fig.rgba(1.0)[:, :, :3])  # opaque: RGB is enough

@@ -3,17 +3,14 @@ truth, and by-cluster vs mixed RMSE per scenario. matplotlib without pyplot or g
 
 from __future__ import annotations
 
-import io
 import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .theme import BY_CLUSTER, MIXED, MUTED, TEXT, font
+from .theme import BY_CLUSTER, MIXED, MUTED, TEXT, figure_png, font
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
     from .study import StudyResult
 
 #: Estimates shown in the distribution grid, with their labels.
@@ -25,16 +22,6 @@ ESTIMATES = (
     ("cor", "correlation"),
     ("sigma", "residual sd"),
 )
-
-
-def _png(fig: Figure) -> bytes:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    canvas = FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    # No timestamps or software tags in the file: the same study gives the same bytes.
-    canvas.print_png(buf, metadata={"Software": None})
-    return buf.getvalue()
 
 
 def estimates_png(study: StudyResult) -> bytes:
@@ -84,7 +71,7 @@ def estimates_png(study: StudyResult) -> bytes:
                 ax.set_ylabel(s.name, fontproperties=regular, fontsize=8, color=TEXT)
     fig.subplots_adjust(left=0.07, right=0.98, top=1 - 0.75 / fig.get_figheight(), bottom=0.04,
                         hspace=0.55, wspace=0.12)
-    return _png(fig)
+    return figure_png(fig)
 
 
 def rmse_png(study: StudyResult) -> bytes:
@@ -138,4 +125,4 @@ def rmse_png(study: StudyResult) -> bytes:
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     fig.tight_layout()
-    return _png(fig)
+    return figure_png(fig)

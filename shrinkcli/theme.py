@@ -1,10 +1,12 @@
-"""What every picture of shrink shares: the palette, the fonts and the colour mixing.
+"""What every picture of shrink shares: the palette, the fonts, the colour mixing and the PNG
+encoder.
 
 matplotlib is imported only inside the functions that need it, so importing the theme is free.
 """
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
     from matplotlib.font_manager import FontProperties
 
 #: Colors (Okabe-Ito, legible on white and for color-blind readers): by-cluster, mixed.
@@ -76,3 +79,24 @@ def mix(a: str, b: str, t: float) -> np.ndarray:
     if cb[2] > ca[2]:  # go the negative way round (orange -> red -> purple -> blue)
         cb[2] -= 2 * math.pi
     return np.clip(oklch_to_srgb(ca + t * (cb - ca)), 0.0, 1.0)
+
+
+def encode_png(pixels: np.ndarray, *, dpi: float | None = None) -> bytes:
+    """PNG bytes of a (height, width, 3 or 4) uint8 array, with the resolution tag when `dpi`
+    is given; no timestamps or software tags, so the same picture gives the same bytes."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    options = {} if dpi is None else {"dpi": (dpi, dpi)}
+    Image.fromarray(np.ascontiguousarray(pixels)).save(buf, format="PNG", **options)
+    return buf.getvalue()
+
+
+def figure_png(fig: Figure) -> bytes:
+    """A matplotlib figure drawn on its own Agg canvas, as PNG bytes (RGBA, at the figure's
+    dpi, as matplotlib itself would write it)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return encode_png(np.asarray(canvas.buffer_rgba()), dpi=fig.dpi)
