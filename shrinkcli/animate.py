@@ -127,7 +127,7 @@ class _Renderer:
     def __init__(self, fit: Fit, options: AnimationOptions, title: str, subtitle: str) -> None:
         from .plot import ShrinkageFigure
 
-        self.figure = ShrinkageFigure(fit, options, title=title, subtitle=subtitle)
+        self.figure = ShrinkageFigure.from_fit(fit, options, title=title, subtitle=subtitle)
         self.palette = palette_image(self.figure)
         self.progress = frame_progress(options.frames)
         self.delays = frame_delays(options.frames, options.fps)

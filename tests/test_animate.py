@@ -82,7 +82,7 @@ def isolated_movers(
     scene = build_scene(fit, options)
     start = pixel_positions(fit, options, 0.0)
     end = pixel_positions(fit, options, 1.0)
-    fig = ShrinkageFigure(fit, options, title="", subtitle="")
+    fig = ShrinkageFigure.from_fit(fit, options, title="", subtitle="")
     hole = fig.pixels(scene.center[None, :])[0]
     x0, y0, x1, y1 = fig.plot_box()
     others = np.vstack([start, end])
@@ -231,7 +231,7 @@ def test_a_cluster_without_a_slope_is_left_out_and_counted() -> None:
     assert np.isnan(positions[4]).all()
     assert np.isfinite(np.delete(positions, 4, axis=0)).all()
     assert "without a by-cluster slope" in " ".join(
-        ShrinkageFigure(odd, options, title="", subtitle="").notes
+        ShrinkageFigure.from_fit(odd, options, title="", subtitle="").notes
     )
     gif = render_gif(odd, options, title="t", subtitle="", jobs=1)
     assert open_gif(gif).n_frames == 3
@@ -251,7 +251,7 @@ def test_baseline_zoom_counts_the_clusters_outside_the_view() -> None:
     for p in pts:
         outside |= (np.abs(p[:, 0] - b[0]) > 1.5) | (np.abs(p[:, 1] - b[1]) > 0.75)
     assert scene.n_outside == outside.sum() > 0
-    fig = ShrinkageFigure(fit, AnimationOptions(), title="", subtitle="")
+    fig = ShrinkageFigure.from_fit(fit, AnimationOptions(), title="", subtitle="")
     assert f"{outside.sum()} clusters outside the view" in fig.notes
 
 
@@ -260,7 +260,7 @@ def test_data_zoom_contains_every_point(scenario: str) -> None:
     fit = reference_fit(scenario)
     options = AnimationOptions(zoom="data", truth=True)
     assert build_scene(fit, options).n_outside == 0
-    x0, y0, x1, y1 = ShrinkageFigure(fit, options, title="", subtitle="").plot_box()
+    x0, y0, x1, y1 = ShrinkageFigure.from_fit(fit, options, title="", subtitle="").plot_box()
     for t in (0.0, 0.5, 1.0):
         p = pixel_positions(fit, options, t)
         assert np.all((p[:, 0] > x0 + 3) & (p[:, 0] < x1 - 3))
