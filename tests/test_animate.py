@@ -14,7 +14,7 @@ import pytest
 from matplotlib.colors import to_rgb
 from PIL import GifImagePlugin, Image
 
-from shrinkcli.animate import frame_delays, frame_progress, render_gif
+from shrinkcli.animate import frame_delays, frame_progress, render_animation, render_gif
 from shrinkcli.fit import CLUSTER_COLUMNS, Fit, FixedEffect, OptSummary, RandomEffects
 from shrinkcli.plot import ShrinkageFigure, pixel_positions, render_png
 from shrinkcli.scenario import AnimationOptions
@@ -273,6 +273,30 @@ def test_png_decodes_with_the_requested_size() -> None:
         png = render_png(fit, AnimationOptions(width=w, height=h), title="U", subtitle="s")
         im = Image.open(io.BytesIO(png))
         assert im.format == "PNG" and im.size == (w, h)
+
+
+def test_gif_and_png_come_from_one_layout(monkeypatch: pytest.MonkeyPatch) -> None:
+    import shrinkcli.plot as plot
+
+    fit, options = reference_fit("unbalanced"), AnimationOptions(frames=4)
+    gif = render_gif(fit, options, title="U", subtitle="s", jobs=1)
+    png = render_png(fit, options, title="U", subtitle="s")
+    laid_out = []
+    init = plot.ShrinkageFigure.__init__
+
+    def counted(self: plot.ShrinkageFigure, *args: object, **kwargs: object) -> None:
+        laid_out.append(1)
+        init(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(plot.ShrinkageFigure, "__init__", counted)
+    for jobs in (1, 2):
+        laid_out.clear()
+        assert render_animation(fit, options, title="U", subtitle="s", jobs=jobs) == (gif, png)
+        assert len(laid_out) == 1
+    assert render_animation(fit, options, title="U", subtitle="s", jobs=1, png=False) == (
+        gif,
+        None,
+    )
 
 
 def test_png_is_the_last_frame_with_the_paths() -> None:
