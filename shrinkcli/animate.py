@@ -1,5 +1,6 @@
 """The shrinkage animation: timing (hold, eased motion, long hold), one palette for all frames,
 frames rendered by blitting (over several processes), and a GIF that stores only what changed.
+The final PNG comes from the same laid-out figure as the GIF's frames (`render_animation`).
 
 The GIF container is written here (a few fixed blocks); Pillow's GIF encoder compresses each
 frame. Pillow's own multi-frame writer merges identical consecutive frames, and the hold frames
@@ -11,7 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import struct
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from .lmm import Fit
     from .plot import ShrinkageFigure
     from .scenario import AnimationOptions
+    from .scene import Scene
 
 #: Fractions of the animation: hold on the by-cluster estimates, then the motion; the rest is
 #: the long hold on the mixed-model estimates.
@@ -122,13 +124,20 @@ def encode_frame(
 # -- frames, in one process or many ---------------------------------------------------------------
 
 
+def _figure(scene: Scene, options: AnimationOptions, title: str, subtitle: str) -> ShrinkageFigure:
+    """The scene laid out and drawn at the animation's size."""
+    from .plot import ShrinkageFigure
+
+    return ShrinkageFigure(
+        scene, width=options.width, height=options.height, title=title, subtitle=subtitle
+    )
+
+
 class _Renderer:
     """A figure, its palette and the animation's timing: encodes any range of frames."""
 
-    def __init__(self, fit: Fit, options: AnimationOptions, title: str, subtitle: str) -> None:
-        from .plot import ShrinkageFigure
-
-        self.figure = ShrinkageFigure(fit, options, title=title, subtitle=subtitle)
+    def __init__(self, figure: ShrinkageFigure, options: AnimationOptions) -> None:
+        self.figure = figure
         self.palette = palette_image(self.figure)
         self.progress = frame_progress(options.frames)
         self.delays = frame_delays(options.frames, options.fps)
@@ -154,10 +163,10 @@ _WORKER: dict[str, Any] = {}
 
 
 def _worker_init(key: tuple[int, int], args: tuple[Any, ...] | None) -> None:
-    """Use the renderer inherited through fork, or build one (spawn)."""
+    """Use the renderer inherited through fork, or lay out the scene again (spawn)."""
     if _WORKER.get("key") != key:
         assert args is not None
-        _WORKER["key"], _WORKER["renderer"] = key, _Renderer(*args)
+        _WORKER["key"], _WORKER["renderer"] = key, _Renderer(_figure(*args), args[1])
 
 
 def _worker_encode(span: tuple[int, int]) -> tuple[bytes, list[bytes]]:
@@ -175,19 +184,47 @@ def _spans(progress: np.ndarray, parts: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
 
 
-def render_gif(
+@overload
+def render_animation(
     fit: Fit,
     options: AnimationOptions,
     *,
     title: str,
     subtitle: str,
     jobs: int | None = None,
-) -> bytes:
-    """The animation as GIF bytes: `options.frames` frames at `options.fps`, looping forever.
+    png: Literal[True] = True,
+) -> tuple[bytes, bytes]: ...
 
-    `jobs` worker processes render the frames (None: one per core; 1: in this process). The
-    bytes are the same for any `jobs`.
+
+@overload
+def render_animation(
+    fit: Fit,
+    options: AnimationOptions,
+    *,
+    title: str,
+    subtitle: str,
+    jobs: int | None = None,
+    png: bool,
+) -> tuple[bytes, bytes | None]: ...
+
+
+def render_animation(
+    fit: Fit,
+    options: AnimationOptions,
+    *,
+    title: str,
+    subtitle: str,
+    jobs: int | None = None,
+    png: bool = True,
+) -> tuple[bytes, bytes | None]:
+    """The animation as GIF bytes and, with `png`, the final state with the full paths as PNG
+    bytes; both come from one laid-out figure.
+
+    `options.frames` frames at `options.fps`, looping forever. `jobs` worker processes render
+    the frames (None: one per core; 1: in this process). The bytes are the same for any `jobs`.
     """
+    from .scene import build_scene
+
     frames = options.frames
     progress = frame_progress(frames)
     workers = jobs if jobs is not None else parallel.cores()
@@ -196,16 +233,20 @@ def render_gif(
     if multiprocessing.current_process().daemon:  # a pool's worker may not start its own
         workers = 1
     spans = _spans(progress, min(workers, frames))
-    args = (fit, options, title, subtitle)
+    args = (build_scene(fit, options), options, title, subtitle)
+    figure: ShrinkageFigure | None = None
     if len(spans) == 1:
-        renderer = _Renderer(*args)
+        renderer = _Renderer(_figure(*args), options)
+        figure = renderer.figure
         results = [(gif_palette(renderer.palette), renderer.encode(0, frames))]
     else:
         ctx = parallel.mp_context()
         key = (os.getpid(), id(args))
         init_args: tuple[Any, ...] | None = args
         if ctx.get_start_method() == "fork":  # draw once here; the workers inherit it
-            _WORKER["key"], _WORKER["renderer"] = key, _Renderer(*args)
+            renderer = _Renderer(_figure(*args), options)
+            figure = renderer.figure
+            _WORKER["key"], _WORKER["renderer"] = key, renderer
             init_args = None
         try:
             with ctx.Pool(len(spans), _worker_init, (key, init_args)) as pool:
@@ -213,4 +254,22 @@ def render_gif(
         finally:
             _WORKER.clear()
     header = gif_header(options.width, options.height, results[0][0])
-    return header + b"".join(b"".join(frames) for _, frames in results) + b";"
+    gif = header + b"".join(b"".join(frames) for _, frames in results) + b";"
+    if not png:
+        return gif, None
+    if figure is None:  # spawned workers laid out their own copies
+        figure = _figure(*args)
+    return gif, figure.png()
+
+
+def render_gif(
+    fit: Fit,
+    options: AnimationOptions,
+    *,
+    title: str,
+    subtitle: str,
+    jobs: int | None = None,
+) -> bytes:
+    """The animation alone as GIF bytes (see `render_animation`)."""
+    gif, _ = render_animation(fit, options, title=title, subtitle=subtitle, jobs=jobs, png=False)
+    return gif

@@ -2,48 +2,36 @@
 by-cluster OLS estimate sliding toward its mixed-model coefficients, pulled to the population
 average (the "black hole").
 
+This module draws a `Scene` (scene.py: the geometry) with the theme (theme.py: palette, fonts).
 Rendering uses a `matplotlib.figure.Figure` with its own Agg canvas (no pyplot, no global
-state). `ShrinkageFigure` draws the static parts once and redraws only the moving artists for
-each moment `t` in [0, 1] (blitting), returning RGBA arrays; `render_png` is the final state with
-the full paths.
+state). `ShrinkageFigure` lays out and draws the static parts once, in named steps, and redraws
+only the moving artists for each moment `t` in [0, 1] (blitting), returning RGBA arrays; its
+`png()` is the final state with the full paths.
 """
 
 from __future__ import annotations
 
-import io
 import math
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .scene import Scene, build_scene
+from .theme import BY_CLUSTER, ELLIPSE, HOLE, MIXED, MUTED, PATH, TEXT, TRUTH, encode_png, font, mix
+
 if TYPE_CHECKING:
-    from matplotlib.font_manager import FontProperties
+    from matplotlib.axes import Axes
 
     from .lmm import Fit
     from .scenario import AnimationOptions
 
-#: Colors (Okabe-Ito, legible on white and for color-blind readers): by-cluster, mixed.
-BY_CLUSTER = "#D55E00"
-MIXED = "#0072B2"
-HOLE = "#1B1B1B"
-PATH = "#8C8C8C"
-ELLIPSE = "#4D4D4D"
-TRUTH = "#1B1B1B"
-TEXT = "#222222"
-MUTED = "#595959"
-
-#: The post's view: fixed effects ± 3 × the baseline random-effect SDs (0.5 and 0.25).
-BASELINE_HALF_WIDTH = (1.5, 0.75)
-#: Contour levels of the fitted random-effect distribution.
-ELLIPSE_LEVELS = (0.5, 0.9)
-#: Reference size (points²) of a point of a median-sized cluster; pixels at 600×450.
-POINT_AREA = 34.0
+#: Pixels per inch of a 600×450 picture; larger pictures scale it.
 BASE_DPI = 100.0
 BASE_SIZE = (600.0, 450.0)
 #: Path codes (matplotlib.path.Path's), for the arrowheads' compound path.
 MOVETO, LINETO, CLOSEPOLY = 1, 2, 79
+#: Line styles of the contours at scene.ELLIPSE_LEVELS (50%, 90%).
+ELLIPSE_STYLES = ("-", "--")
 PHASE_LABELS = {
     "start": "by-cluster estimates",
     "moving": "pooling toward the average",
@@ -51,213 +39,35 @@ PHASE_LABELS = {
 }
 
 
-@dataclass(frozen=True)
-class Scene:
-    """The geometry of the picture in data coordinates, independent of any drawing."""
-
-    ols: np.ndarray  # (m, 2) by-cluster estimates of the clusters that move
-    mixed: np.ndarray  # (m, 2) mixed-model coefficients
-    truth: np.ndarray | None  # (m, 2) true coefficients, or None when unknown or not shown
-    rows: np.ndarray  # (m,) row numbers in fit.clusters of the clusters that move
-    n: np.ndarray  # (m,) cluster sizes
-    sizes: np.ndarray  # (m,) marker areas in points² (at the base size)
-    alpha: np.ndarray  # (m,) opacity: further from the center is more opaque
-    center: np.ndarray  # (2,) fixed effects
-    covariance: np.ndarray  # (2, 2) Σ̂
-    xlim: tuple[float, float]
-    ylim: tuple[float, float]
-    n_clusters: int
-    n_left_out: int  # clusters without a by-cluster slope
-    n_outside: int  # clusters with the by-cluster or mixed point outside the view
-    size_legend: tuple[int, ...]  # cluster sizes shown in the size legend (empty: equal sizes)
-
-
-def build_scene(fit: Fit, options: AnimationOptions) -> Scene:
-    """Compute points, opacities, sizes, the view and the caption counts."""
-    c = fit.clusters
-    ols_all = c[["ols_intercept", "ols_slope"]].to_numpy(dtype=float)
-    mixed_all = c[["mixed_intercept", "mixed_slope"]].to_numpy(dtype=float)
-    keep = np.isfinite(ols_all).all(axis=1) & np.isfinite(mixed_all).all(axis=1)
-    rows = np.flatnonzero(keep)
-    ols, mixed = ols_all[keep], mixed_all[keep]
-    n = c["n"].to_numpy(dtype=float)[keep]
-    truth: np.ndarray | None = None
-    if options.truth:
-        t = c[["true_intercept", "true_slope"]].to_numpy(dtype=float)[keep]
-        if np.isfinite(t).all(axis=1).any():
-            truth = t
-    center = np.asarray(fit.model.beta, dtype=float)
-    cov = np.asarray(fit.model.variance.covariance(), dtype=float)
-
-    alpha = _opacity(ols, center, cov)
-    sizes, legend = _sizes(n)
-
-    if options.zoom == "baseline":
-        hx, hy = BASELINE_HALF_WIDTH
-        xlim = (center[0] - hx, center[0] + hx)
-        ylim = (center[1] - hy, center[1] + hy)
-    else:
-        xlim, ylim = _data_view(ols, mixed, truth, center, sizes)
-    inside = _inside(ols, xlim, ylim) & _inside(mixed, xlim, ylim)
-    return Scene(
-        ols=ols,
-        mixed=mixed,
-        truth=truth,
-        rows=rows,
-        n=n,
-        sizes=sizes,
-        alpha=alpha,
-        center=center,
-        covariance=cov,
-        xlim=xlim,
-        ylim=ylim,
-        n_clusters=len(c),
-        n_left_out=int((~keep).sum()),
-        n_outside=int((~inside).sum()),
-        size_legend=legend,
-    )
-
-
-def _inside(p: np.ndarray, xlim: tuple[float, float], ylim: tuple[float, float]) -> np.ndarray:
-    return (p[:, 0] >= xlim[0]) & (p[:, 0] <= xlim[1]) & (p[:, 1] >= ylim[0]) & (p[:, 1] <= ylim[1])
-
-
-def _opacity(ols: np.ndarray, center: np.ndarray, cov: np.ndarray) -> np.ndarray:
-    """Opacity from each by-cluster estimate's standardized (Mahalanobis) distance to the
-    center, as in the post: the extreme estimates, which shrink most, stand out."""
-    if len(ols) == 0:
-        return np.zeros(0)
-    d = ols - center
-    scale = np.sqrt(np.diag(cov))
-    if np.all(scale > 0) and np.linalg.cond(cov) < 1e8:
-        dist = np.sqrt(np.einsum("ij,jk,ik->i", d, np.linalg.inv(cov), d))
-    else:  # no random slope (or a degenerate Σ̂): scale each axis by the spread of the estimates
-        spread = ols.std(axis=0)
-        spread[spread <= 0] = 1.0
-        dist = np.sqrt(((d / spread) ** 2).sum(axis=1))
-    top = float(np.quantile(dist, 0.9)) if len(dist) > 1 else float(dist[0])
-    top = top if top > 0 else 1.0
-    return 0.35 + 0.65 * np.clip(dist / top, 0.0, 1.0)
-
-
-def _sizes(n: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
-    """Marker areas: equal when the clusters have equal sizes, else proportional to n."""
-    if len(n) == 0 or n.min() == n.max():
-        return np.full(len(n), POINT_AREA), ()
-    ref = float(np.median(n))
-    sizes = POINT_AREA * n / ref
-    lo, hi = int(n.min()), int(n.max())
-    mid = int(round(ref))
-    legend = tuple(sorted({lo, mid, hi}))
-    return sizes, legend
-
-
-def _data_view(
-    ols: np.ndarray,
-    mixed: np.ndarray,
-    truth: np.ndarray | None,
-    center: np.ndarray,
-    sizes: np.ndarray,
-) -> tuple[tuple[float, float], tuple[float, float]]:
-    """A view that fits every point, with a margin for the markers."""
-    parts = [ols, mixed, center[None, :]]
-    if truth is not None:
-        parts.append(truth[np.isfinite(truth).all(axis=1)])
-    p = np.vstack(parts)
-    lo, hi = p.min(axis=0), p.max(axis=0)
-    span = hi - lo
-    span = np.where(span > 0, span, np.array(BASELINE_HALF_WIDTH))
-    # a margin of 6% of the span, plus room for the largest marker
-    pad = span * (0.06 + 0.004 * math.sqrt(float(sizes.max()) if len(sizes) else POINT_AREA))
-    return (float(lo[0] - pad[0]), float(hi[0] + pad[0])), (
-        float(lo[1] - pad[1]),
-        float(hi[1] + pad[1]),
-    )
-
-
-def ellipse_points(center: np.ndarray, cov: np.ndarray, level: float, k: int = 180) -> np.ndarray:
-    """Points on the contour of N(center, cov) that holds `level` of its mass."""
-    r = math.sqrt(-2.0 * math.log(1.0 - level))  # chi-square with 2 df
-    vals, vecs = np.linalg.eigh(cov)
-    vals = np.clip(vals, 0.0, None)
-    a = np.linspace(0.0, 2.0 * math.pi, k)
-    circle = np.stack([np.cos(a), np.sin(a)], axis=1)
-    return center + r * (circle * np.sqrt(vals)) @ vecs.T
-
-
-def _font(bold: bool = False) -> FontProperties:
-    """matplotlib's bundled DejaVu Sans, by file: no font lookup, the same glyphs everywhere."""
-    import matplotlib
-    from matplotlib.font_manager import FontProperties
-
-    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
-    return FontProperties(fname=str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name))
-
-
-_TO_LMS = np.array(
-    [
-        [0.4122214708, 0.5363325363, 0.0514459929],
-        [0.2119034982, 0.6806995451, 0.1073969566],
-        [0.0883024619, 0.2817188376, 0.6299787005],
-    ]
-)
-_LMS_TO_LAB = np.array(
-    [
-        [0.2104542553, 0.7936177850, -0.0040720468],
-        [1.9779984951, -2.4285922050, 0.4505937099],
-        [0.0259040371, 0.7827717662, -0.8086757660],
-    ]
-)
-
-
-def _srgb_to_oklch(rgb: np.ndarray) -> np.ndarray:
-    lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    lab = _LMS_TO_LAB @ np.cbrt(_TO_LMS @ lin)
-    return np.array([lab[0], math.hypot(lab[1], lab[2]), math.atan2(lab[2], lab[1])])
-
-
-def _oklch_to_srgb(lch: np.ndarray) -> np.ndarray:
-    lab = np.array([lch[0], lch[1] * math.cos(lch[2]), lch[1] * math.sin(lch[2])])
-    lin = np.linalg.solve(_TO_LMS, np.linalg.solve(_LMS_TO_LAB, lab) ** 3)
-    lin = np.clip(lin, 0.0, 1.0)
-    return np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1 / 2.4) - 0.055)
-
-
-def mix(a: str, b: str, t: float) -> np.ndarray:
-    """The color a fraction t of the way from a to b, in OKLCh (lightness, chroma, hue), turning
-    the hue through red and purple: no muddy gray halfway between orange and blue."""
-    from matplotlib.colors import to_rgb
-
-    if t <= 0 or t >= 1 or a == b:
-        return np.array(to_rgb(a if t < 1 else b))
-    ca, cb = _srgb_to_oklch(np.array(to_rgb(a))), _srgb_to_oklch(np.array(to_rgb(b)))
-    if cb[2] > ca[2]:  # go the negative way round (orange -> red -> purple -> blue)
-        cb[2] -= 2 * math.pi
-    return np.clip(_oklch_to_srgb(ca + t * (cb - ca)), 0.0, 1.0)
-
-
 def _plural(k: int, word: str) -> str:
     return f"{k} {word}" + ("" if k == 1 else "s")
 
 
+def captions(scene: Scene) -> list[str]:
+    """What the picture leaves out, said under it: clusters outside the view, clusters without
+    a by-cluster slope."""
+    notes = []
+    if scene.n_outside:
+        notes.append(f"{_plural(scene.n_outside, 'cluster')} outside the view")
+    if scene.n_left_out:
+        notes.append(f"{_plural(scene.n_left_out, 'cluster')} without a by-cluster slope not shown")
+    return notes
+
+
 class ShrinkageFigure:
-    """The figure of one fit, drawn once; `rgba(t)` redraws only what moves.
+    """The figure of one scene, laid out and drawn once; `rgba(t)` redraws only what moves.
 
     t = 0 shows the by-cluster estimates, t = 1 the mixed-model coefficients; in between each
     point sits on the straight path between the two, leaving a faint trail with an arrowhead and
-    a ring where it started.
+    a ring where it started. The GIF's frames and the PNG come from the same figure.
     """
 
-    def __init__(self, fit: Fit, options: AnimationOptions, *, title: str, subtitle: str) -> None:
+    def __init__(self, scene: Scene, *, width: int, height: int, title: str, subtitle: str) -> None:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
-        from matplotlib.lines import Line2D
-        from matplotlib.patches import PathPatch
-        from matplotlib.path import Path as MplPath
-        from matplotlib.transforms import IdentityTransform
 
-        self.scene = s = build_scene(fit, options)
-        self.width, self.height = options.width, options.height
+        self.scene = scene
+        self.width, self.height = width, height
         # Scale the layout with the picture so a larger GIF is the same picture, sharper.
         self.dpi = BASE_DPI * min(self.width / BASE_SIZE[0], self.height / BASE_SIZE[1])
         self.scale = self.dpi / 72.0  # pixels per point
@@ -265,15 +75,47 @@ class ShrinkageFigure:
         fig.patch.set_facecolor("white")
         self.figure = fig
         self.canvas = FigureCanvasAgg(fig)
-        regular, bold = _font(), _font(bold=True)
+        self.regular, self.bold = font(), font(bold=True)
+        # One pixel of the 600×450 layout, in figure fractions.
+        self.px = (self.dpi / BASE_DPI / self.width, self.dpi / BASE_DPI / self.height)
+        self.notes = captions(scene)
 
-        # Layout, in figure fractions of a 600×450 picture.
-        W, H = self.width, self.height
-        px_x, px_y = self.dpi / BASE_DPI / W, self.dpi / BASE_DPI / H  # one base pixel
+        # The drawing order is the stacking order of equal layers: keep it.
+        self.ax = self._draw_axes()
+        self._draw_titles(title, subtitle)
+        self._draw_caption()
+        self._draw_ellipses()
+        self._draw_truth()
+        self._add_trails()
+        self._add_points()
+        self._draw_phase_track()
+        self._add_phase_marker()
+        self._draw_legend()
+        self._draw_size_legend()
+        self._draw_static()
+
+    @classmethod
+    def from_fit(
+        cls, fit: Fit, options: AnimationOptions, *, title: str, subtitle: str
+    ) -> ShrinkageFigure:
+        """The figure of a fit drawn with the animation options (size, view, overlays)."""
+        return cls(
+            build_scene(fit, options),
+            width=options.width,
+            height=options.height,
+            title=title,
+            subtitle=subtitle,
+        )
+
+    # -- layout and static drawing ---------------------------------------------------------------
+
+    def _draw_axes(self) -> Axes:
+        """The plotting area, in figure fractions of a 600×450 picture: the view, light spines
+        and grid, ticks and axis labels."""
+        s, (px_x, px_y) = self.scene, self.px
         left, right = 58 * px_x, 1 - 152 * px_x
         bottom, top = 56 * px_y, 1 - 66 * px_y
-        ax = fig.add_axes((left, bottom, right - left, top - bottom))
-        self.ax = ax
+        ax = self.figure.add_axes((left, bottom, right - left, top - bottom))
         ax.set_xlim(*s.xlim)
         ax.set_ylim(*s.ylim)
         ax.set_facecolor("white")
@@ -284,81 +126,63 @@ class ShrinkageFigure:
         ax.tick_params(colors=MUTED, length=3, width=0.6)
         ax.grid(True, color="#EBEBEB", linewidth=0.6)
         ax.set_axisbelow(True)
+        self._draw_ticks(ax)
+        regular = self.regular
+        ax.set_xlabel("Intercept", fontproperties=regular, fontsize=10, color=TEXT, labelpad=3)
+        ax.set_ylabel(
+            f"Slope for {s.x_name}", fontproperties=regular, fontsize=10, color=TEXT, labelpad=3
+        )
+        return ax
+
+    def _draw_ticks(self, ax: Axes) -> None:
+        """About six round ticks per axis, all inside the view, labelled alike."""
         from matplotlib.ticker import MaxNLocator
 
+        s = self.scene
         for lim, setter in ((s.xlim, ax.set_xticks), (s.ylim, ax.set_yticks)):
             ticks = np.asarray(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(*lim))
             ticks = ticks[(ticks >= lim[0] - 1e-9) & (ticks <= lim[1] + 1e-9)]
             labels = _tick_labels(ticks)
-            setter(list(ticks), labels, fontproperties=regular, fontsize=8.5, color=MUTED)
-        x_name = fit.names.get("x", "x")
-        ax.set_xlabel("Intercept", fontproperties=regular, fontsize=10, color=TEXT, labelpad=3)
-        ax.set_ylabel(
-            f"Slope for {x_name}", fontproperties=regular, fontsize=10, color=TEXT, labelpad=3
-        )
+            setter(list(ticks), labels, fontproperties=self.regular, fontsize=8.5, color=MUTED)
 
-        # Titles and captions.
-        title_text = fig.text(
-            12 * px_x,
-            1 - 10 * px_y,
-            title,
-            fontproperties=bold,
-            fontsize=12.5,
-            color=TEXT,
-            va="top",
-            ha="left",
-        )
-        self._fit_width(title_text, (1 - 24 * px_x) * self.width, smallest=9.0)
+    def _draw_titles(self, title: str, subtitle: str) -> None:
+        """The title and the subtitle, top left, each shrunk to fit the width."""
+        px_x, px_y = self.px
+        width = (1 - 24 * px_x) * self.width
+        text = self._text(12 * px_x, 1 - 10 * px_y, title, bold=True, size=12.5, va="top")
+        self._fit_width(text, width, smallest=9.0)
         if subtitle:
-            subtitle_text = fig.text(
-                12 * px_x,
-                1 - 32 * px_y,
-                subtitle,
-                fontproperties=regular,
-                fontsize=8.5,
-                color=MUTED,
-                va="top",
-                ha="left",
-            )
-            self._fit_width(subtitle_text, (1 - 24 * px_x) * self.width, smallest=7.0)
-        self.notes: list[str] = []
-        if s.n_outside:
-            self.notes.append(f"{_plural(s.n_outside, 'cluster')} outside the view")
-        if s.n_left_out:
-            self.notes.append(
-                f"{_plural(s.n_left_out, 'cluster')} without a by-cluster slope not shown"
-            )
-        notes = self.notes
-        if notes:
-            fig.text(
-                12 * px_x,
-                6 * px_y,
-                " · ".join(notes),
-                fontproperties=regular,
-                fontsize=8,
-                color=MUTED,
-                va="bottom",
-                ha="left",
-                style="normal",
+            text = self._text(12 * px_x, 1 - 32 * px_y, subtitle, size=8.5, color=MUTED, va="top")
+            self._fit_width(text, width, smallest=7.0)
+
+    def _draw_caption(self) -> None:
+        """The notes on what is not shown, bottom left."""
+        if self.notes:
+            px_x, px_y = self.px
+            self._text(
+                12 * px_x, 6 * px_y, " · ".join(self.notes), size=8, color=MUTED, va="bottom"
             )
 
-        # The fitted random-effect distribution N(β̂, Σ̂): its 50% and 90% contours.
-        if options.ellipses:
-            for level, style in zip(ELLIPSE_LEVELS, ("-", "--"), strict=True):
-                e = ellipse_points(s.center, s.covariance, level)
-                ax.plot(
-                    e[:, 0],
-                    e[:, 1],
-                    color=ELLIPSE,
-                    linewidth=0.9,
-                    linestyle=style,
-                    alpha=0.7,
-                    zorder=1.5,
-                )
-        if s.truth is not None:
-            ax.scatter(
-                s.truth[:, 0],
-                s.truth[:, 1],
+    def _draw_ellipses(self) -> None:
+        """The fitted random-effect distribution N(β̂, Σ̂): its 50% and 90% contours."""
+        for e, style in zip(self.scene.ellipses, ELLIPSE_STYLES, strict=False):  # none when off
+            self.ax.plot(
+                e[:, 0],
+                e[:, 1],
+                color=ELLIPSE,
+                linewidth=0.9,
+                linestyle=style,
+                alpha=0.7,
+                zorder=1.5,
+            )
+
+    def _draw_truth(self) -> None:
+        """The true coefficients as faint crosses, when known and asked for."""
+        truth = self.scene.truth
+        if truth is not None:
+            self.ax.scatter(
+                truth[:, 0],
+                truth[:, 1],
                 s=16,
                 marker="x",
                 color=TRUTH,
@@ -367,11 +191,16 @@ class ShrinkageFigure:
                 zorder=1.8,
             )
 
-        # The moving artists, drawn per frame.
-        m = len(s.ols)
-        # One path for all the trails and one for all the arrowheads: one draw call each.
+    def _add_trails(self) -> None:
+        """The moving trails and arrowheads: one path for all the trails and one for all the
+        arrowheads (in pixels), so one draw call each."""
+        from matplotlib.lines import Line2D
+        from matplotlib.patches import PathPatch
+        from matplotlib.path import Path as MplPath
+        from matplotlib.transforms import IdentityTransform
+
         self.paths = Line2D([], [], color=PATH, linewidth=0.8, alpha=0.5, zorder=2)
-        ax.add_artist(self.paths)
+        self.ax.add_artist(self.paths)
         self.heads = PathPatch(
             MplPath(np.zeros((1, 2))),
             facecolor=PATH,
@@ -380,9 +209,14 @@ class ShrinkageFigure:
             zorder=2.1,
             transform=IdentityTransform(),
         )
-        ax.add_artist(self.heads)
+        self.ax.add_artist(self.heads)
         self._path_cls = MplPath
-        ring_colors = np.zeros((m, 4))
+
+    def _add_points(self) -> None:
+        """The rings left where the points started, the moving points, and the population
+        average (the "black hole")."""
+        s, ax = self.scene, self.ax
+        ring_colors = np.zeros((len(s.ols), 4))
         ring_colors[:, :3] = mix(BY_CLUSTER, MIXED, 0.0)
         ring_colors[:, 3] = 0.25 + 0.6 * s.alpha
         self.rings = ax.scatter(
@@ -407,45 +241,38 @@ class ShrinkageFigure:
             zorder=4,
         )
 
-        # The phase, above the legend: "by-cluster" and "mixed" over a track with a dot at t.
+    def _draw_phase_track(self) -> None:
+        """Above the legend, "by-cluster" and "mixed" over a track for the phase marker."""
+        from matplotlib.lines import Line2D
+
+        px_x, px_y = self.px
         col0, col1 = 1 - 146 * px_x, 1 - 8 * px_x
-        y_words, y_track, y_label = 1 - 68 * px_y, 1 - 84 * px_y, 1 - 100 * px_y
-        fig.text(
-            col0,
-            y_words,
-            "by-cluster",
-            fontproperties=bold,
-            fontsize=8.5,
-            color=BY_CLUSTER,
-            ha="left",
-            va="center",
-        )
-        fig.text(
-            col1,
-            y_words,
-            "mixed",
-            fontproperties=bold,
-            fontsize=8.5,
-            color=MIXED,
-            ha="right",
-            va="center",
-        )
+        y_words, y_track = 1 - 68 * px_y, 1 - 84 * px_y
+        self._text(col0, y_words, "by-cluster", bold=True, size=8.5, color=BY_CLUSTER)
+        self._text(col1, y_words, "mixed", bold=True, size=8.5, color=MIXED, ha="right")
         x0, x1 = col0 + 6 * px_x, col1 - 6 * px_x
-        fig.add_artist(
+        self.figure.add_artist(
             Line2D(
                 [x0, x1],
                 [y_track, y_track],
-                transform=fig.transFigure,
+                transform=self.figure.transFigure,
                 color="#D0D0D0",
                 linewidth=2.4,
                 solid_capstyle="round",
             )
         )
+        self.phase_column = (col0, col1)
         self.phase_track = (x0, x1, y_track)
+
+    def _add_phase_marker(self) -> None:
+        """The dot on the track at t, and the phase's name under it."""
+        from matplotlib.lines import Line2D
+
+        x0, _, y_track = self.phase_track
         self.phase = Line2D(
             [x0],
             [y_track],
-            transform=fig.transFigure,
+            transform=self.figure.transFigure,
             marker="o",
             markersize=8,
             color=BY_CLUSTER,
@@ -453,65 +280,43 @@ class ShrinkageFigure:
             markeredgewidth=0.8,
             linestyle="none",
         )
-        fig.add_artist(self.phase)
-        self.phase_text = fig.text(
-            (col0 + col1) / 2,
-            y_label,
-            "",
-            fontproperties=regular,
-            fontsize=7.5,
-            color=MUTED,
-            ha="center",
-            va="center",
+        self.figure.add_artist(self.phase)
+        col0, col1 = self.phase_column
+        self.phase_text = self._text(
+            (col0 + col1) / 2, 1 - 100 * self.px[1], "", size=7.5, color=MUTED, ha="center"
         )
 
-        self._legend(options, regular, px_x, px_y)
-
-        # What changes with every frame; the rings and the phase label change only with the
-        # phase, so they go into one background per phase.
-        self.animated = [self.paths, self.heads, self.points, self.hole, self.phase]
-        for a in (*self.animated, self.rings, self.phase_text):
-            a.set_animated(True)
-        self.canvas.draw()
-        self._base = self.canvas.copy_from_bbox(fig.bbox)
-        self._backgrounds: dict[str, Any] = {}
-        self._data_to_px = ax.transData
-
-    def _fit_width(self, text: Any, width: float, *, smallest: float) -> None:
-        """Shrink a line of text to `width` pixels, down to `smallest` points, then shorten it
-        with an ellipsis."""
-        renderer = self.canvas.get_renderer()
-        size = float(text.get_fontsize())
-        while text.get_window_extent(renderer).width > width and size > smallest:
-            size = max(size - 0.5, smallest)
-            text.set_fontsize(size)
-        full = text.get_text()
-        keep = len(full)
-        while text.get_window_extent(renderer).width > width and keep > 1:
-            keep -= 1
-            text.set_text(full[:keep].rstrip() + "…")
-
-    def _legend(
-        self, options: AnimationOptions, regular: FontProperties, px_x: float, px_y: float
-    ) -> None:
-        """What the marks mean (right column), and the cluster sizes when they differ."""
-        fig, s = self.figure, self.scene
+    def _draw_legend(self) -> None:
+        """What the marks mean, in the right column."""
         from matplotlib.legend_handler import HandlerTuple
+
+        px_x, px_y = self.px
+        handles, labels = self._legend_entries()
+        leg = self.figure.legend(
+            handles,
+            labels,
+            loc="upper left",
+            handler_map={tuple: HandlerTuple(ndivide=1)},
+            bbox_to_anchor=(1 - 146 * px_x, 1 - 118 * px_y),
+            frameon=False,
+            prop=self.regular,
+            fontsize=8.5,
+            handlelength=1.6,
+            handletextpad=0.5,
+            labelspacing=0.7,
+            borderaxespad=0,
+            borderpad=0,
+            labelcolor=TEXT,
+        )
+        for text in leg.get_texts():
+            text.set_fontproperties(self.regular)
+            text.set_fontsize(8.5)
+
+    def _legend_entries(self) -> tuple[list[Any], list[str]]:
+        """The legend's handles and labels: the points, the average, and the overlays shown."""
         from matplotlib.lines import Line2D
 
-        def dot(color: str, size: float, alpha: float = 1.0, edge: str = "white") -> Line2D:
-            return Line2D(
-                [],
-                [],
-                marker="o",
-                linestyle="none",
-                markersize=size,
-                color=color,
-                alpha=alpha,
-                markeredgecolor=edge,
-                markeredgewidth=0.5,
-            )
-
+        s = self.scene
         ring = Line2D(
             [],
             [],
@@ -523,12 +328,12 @@ class ShrinkageFigure:
             markeredgewidth=0.8,
         )
         handles: list[Any] = [
-            (ring, dot(BY_CLUSTER, 6.5)),
-            dot(MIXED, 6.5),
-            dot(HOLE, 11.5, alpha=0.62, edge="none"),
+            (ring, _dot(BY_CLUSTER, 6.5)),
+            _dot(MIXED, 6.5),
+            _dot(HOLE, 11.5, alpha=0.62, edge="none"),
         ]
         labels = ["by-cluster (OLS)", "mixed model", "population\naverage"]
-        if options.ellipses:
+        if s.ellipses:
             handles += [
                 Line2D([], [], color=ELLIPSE, linewidth=0.9, alpha=0.7),
                 Line2D([], [], color=ELLIPSE, linewidth=0.9, alpha=0.7, linestyle="--"),
@@ -548,59 +353,87 @@ class ShrinkageFigure:
                 )
             )
             labels.append("true value")
-        leg = fig.legend(
-            handles,
-            labels,
-            loc="upper left",
-            handler_map={tuple: HandlerTuple(ndivide=1)},
-            bbox_to_anchor=(1 - 146 * px_x, 1 - 118 * px_y),
+        return handles, labels
+
+    def _draw_size_legend(self) -> None:
+        """The cluster sizes, bottom right, when they differ."""
+        s, (px_x, px_y) = self.scene, self.px
+        if not s.size_legend:
+            return
+        leg = self.figure.legend(
+            [_dot("#7F7F7F", math.sqrt(area)) for area in s.legend_areas()],
+            [str(k) for k in s.size_legend],
+            loc="lower left",
+            bbox_to_anchor=(1 - 146 * px_x, 56 * px_y),
             frameon=False,
-            prop=regular,
+            prop=self.regular,
             fontsize=8.5,
-            handlelength=1.6,
+            title="cluster size (n)",
+            title_fontproperties=self.regular,
             handletextpad=0.5,
-            labelspacing=0.7,
+            labelspacing=0.6,
             borderaxespad=0,
             borderpad=0,
-            labelcolor=TEXT,
+            alignment="left",
         )
+        leg.get_title().set_fontsize(8.5)
+        leg.get_title().set_color(TEXT)
         for text in leg.get_texts():
-            text.set_fontproperties(regular)
+            text.set_fontproperties(self.regular)
             text.set_fontsize(8.5)
-        if s.size_legend:
-            sizes = [
-                dot("#7F7F7F", math.sqrt(POINT_AREA * k / float(np.median(s.n))))
-                for k in s.size_legend
-            ]
-            leg2 = fig.legend(
-                sizes,
-                [str(k) for k in s.size_legend],
-                loc="lower left",
-                bbox_to_anchor=(1 - 146 * px_x, 56 * px_y),
-                frameon=False,
-                prop=regular,
-                fontsize=8.5,
-                title="cluster size (n)",
-                title_fontproperties=regular,
-                handletextpad=0.5,
-                labelspacing=0.6,
-                borderaxespad=0,
-                borderpad=0,
-                alignment="left",
-            )
-            leg2.get_title().set_fontsize(8.5)
-            leg2.get_title().set_color(TEXT)
-            for text in leg2.get_texts():
-                text.set_fontproperties(regular)
-                text.set_fontsize(8.5)
-                text.set_color(TEXT)
+            text.set_color(TEXT)
+
+    def _draw_static(self) -> None:
+        """Draw everything that does not move once, and keep it as the base of every frame.
+        What changes with every frame is animated; the rings and the phase label change only
+        with the phase, so they go into one background per phase."""
+        self.animated = [self.paths, self.heads, self.points, self.hole, self.phase]
+        for a in (*self.animated, self.rings, self.phase_text):
+            a.set_animated(True)
+        self.canvas.draw()
+        self._base = self.canvas.copy_from_bbox(self.figure.bbox)
+        self._backgrounds: dict[str, Any] = {}
+        self._data_to_px = self.ax.transData
+
+    def _text(
+        self,
+        x: float,
+        y: float,
+        text: str,
+        *,
+        size: float,
+        bold: bool = False,
+        color: str = TEXT,
+        ha: str = "left",
+        va: str = "center",
+    ) -> Any:
+        """A line of text at figure fractions (x, y) in the picture's font."""
+        return self.figure.text(
+            x,
+            y,
+            text,
+            fontproperties=self.bold if bold else self.regular,
+            fontsize=size,
+            color=color,
+            ha=ha,
+            va=va,
+        )
+
+    def _fit_width(self, text: Any, width: float, *, smallest: float) -> None:
+        """Shrink a line of text to `width` pixels, down to `smallest` points, then shorten it
+        with an ellipsis."""
+        renderer = self.canvas.get_renderer()
+        size = float(text.get_fontsize())
+        while text.get_window_extent(renderer).width > width and size > smallest:
+            size = max(size - 0.5, smallest)
+            text.set_fontsize(size)
+        full = text.get_text()
+        keep = len(full)
+        while text.get_window_extent(renderer).width > width and keep > 1:
+            keep -= 1
+            text.set_text(full[:keep].rstrip() + "…")
 
     # -- geometry ------------------------------------------------------------------------------
-
-    def positions(self, t: float) -> np.ndarray:
-        """Data coordinates of the moving points at progress t."""
-        s = self.scene
-        return s.ols + float(t) * (s.mixed - s.ols)
 
     def plot_box(self) -> tuple[float, float, float, float]:
         """The plotting area in image pixels: (left col, top row, right col, bottom row)."""
@@ -615,10 +448,11 @@ class ShrinkageFigure:
     # -- drawing -------------------------------------------------------------------------------
 
     def _update(self, t: float) -> None:
+        """Move the points, trails, arrowheads and phase marker to progress t."""
         s = self.scene
         t = float(min(max(t, 0.0), 1.0))
-        pos = self.positions(t)
-        trail = np.stack([s.ols, pos, np.full_like(pos, np.nan)], axis=1).reshape(-1, 2)
+        pos = s.positions(t)
+        trail = s.trails(t)
         self.paths.set_data(trail[:, 0], trail[:, 1])
         self.paths.set_visible(t > 0)
         self.points.set_offsets(pos)
@@ -680,6 +514,27 @@ class ShrinkageFigure:
                 self.figure.draw_artist(a)
         return np.array(self.canvas.buffer_rgba(), copy=True)
 
+    def png(self) -> bytes:
+        """The final state with the full paths, as PNG bytes of the picture's size."""
+        return encode_png(self.rgba(1.0)[:, :, :3])  # opaque: RGB is enough
+
+
+def _dot(color: str, size: float, alpha: float = 1.0, edge: str = "white") -> Any:
+    """A round marker for a legend."""
+    from matplotlib.lines import Line2D
+
+    return Line2D(
+        [],
+        [],
+        marker="o",
+        linestyle="none",
+        markersize=size,
+        color=color,
+        alpha=alpha,
+        markeredgecolor=edge,
+        markeredgewidth=0.5,
+    )
+
 
 def _tick_labels(ticks: np.ndarray) -> list[str]:
     """Tick labels with the same number of decimals, and a real minus sign."""
@@ -693,22 +548,12 @@ def _tick_labels(ticks: np.ndarray) -> list[str]:
 def pixel_positions(fit: Fit, options: AnimationOptions, t: float) -> np.ndarray:
     """Pixel (col, row) of each cluster's point at progress t, one row per row of
     `fit.clusters`; NaN for clusters left out of the motion."""
-    fig = ShrinkageFigure(fit, options, title="", subtitle="")
-    out = np.full((len(fit.clusters), 2), np.nan)
-    out[fig.scene.rows] = fig.pixels(fig.positions(t))
+    fig = ShrinkageFigure.from_fit(fit, options, title="", subtitle="")
+    out = np.full((fig.scene.n_clusters, 2), np.nan)
+    out[fig.scene.rows] = fig.pixels(fig.scene.positions(t))
     return out
-
-
-def encode_png(rgba: np.ndarray) -> bytes:
-    """PNG bytes of an RGBA array (as RGB: the picture is opaque), deterministic."""
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgba[:, :, :3])).save(buf, format="PNG")
-    return buf.getvalue()
 
 
 def render_png(fit: Fit, options: AnimationOptions, *, title: str, subtitle: str) -> bytes:
     """The final state with the full paths, as PNG bytes of the GIF's size."""
-    fig = ShrinkageFigure(fit, options, title=title, subtitle=subtitle)
-    return encode_png(fig.rgba(1.0))
+    return ShrinkageFigure.from_fit(fit, options, title=title, subtitle=subtitle).png()

@@ -3,17 +3,14 @@ truth, and by-cluster vs mixed RMSE per scenario. matplotlib without pyplot or g
 
 from __future__ import annotations
 
-import io
 import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .plot import BY_CLUSTER, MIXED, MUTED, TEXT, _font
+from .theme import BY_CLUSTER, MIXED, MUTED, TEXT, figure_png, font
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
     from .study import StudyResult
 
 #: Estimates shown in the distribution grid, with their labels.
@@ -27,16 +24,6 @@ ESTIMATES = (
 )
 
 
-def _png(fig: Figure) -> bytes:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    canvas = FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    # No timestamps or software tags in the file: the same study gives the same bytes.
-    canvas.print_png(buf, metadata={"Software": None})
-    return buf.getvalue()
-
-
 def estimates_png(study: StudyResult) -> bytes:
     """Histograms of every estimate (rows: scenarios, columns: quantities), truth marked."""
     from matplotlib.figure import Figure
@@ -45,7 +32,7 @@ def estimates_png(study: StudyResult) -> bytes:
     table = study.replications
     rows, cols = len(scenarios), len(ESTIMATES)
     fig = Figure(figsize=(2.1 * cols + 1.6, 1.55 * rows + 0.9), dpi=100)
-    font, bold = _font(), _font(bold=True)
+    regular, bold = font(), font(bold=True)
     fig.suptitle(
         "Estimates over replications (histograms) against the truth (black line)",
         fontproperties=bold,
@@ -73,7 +60,7 @@ def estimates_png(study: StudyResult) -> bytes:
             ax.axvline(truth, color="black", linewidth=1.4)
             ax.set_yticks([])
             for tick in ax.get_xticklabels():
-                tick.set_fontproperties(font)
+                tick.set_fontproperties(regular)
                 tick.set_fontsize(7)
             ax.tick_params(axis="x", labelsize=7, colors=MUTED)
             for side in ("top", "right", "left"):
@@ -81,10 +68,10 @@ def estimates_png(study: StudyResult) -> bytes:
             if i == 0:
                 ax.set_title(label, fontproperties=bold, fontsize=9, color=TEXT)
             if j == 0:
-                ax.set_ylabel(s.name, fontproperties=font, fontsize=8, color=TEXT)
+                ax.set_ylabel(s.name, fontproperties=regular, fontsize=8, color=TEXT)
     fig.subplots_adjust(left=0.07, right=0.98, top=1 - 0.75 / fig.get_figheight(), bottom=0.04,
                         hspace=0.55, wspace=0.12)
-    return _png(fig)
+    return figure_png(fig)
 
 
 def rmse_png(study: StudyResult) -> bytes:
@@ -95,7 +82,7 @@ def rmse_png(study: StudyResult) -> bytes:
     summary = study.summary
     names = [s.name for s in study.scenarios]
     fig = Figure(figsize=(7.5, 0.55 * len(names) + 1.6), dpi=100)
-    font, bold = _font(), _font(bold=True)
+    regular, bold = font(), font(bold=True)
     ax = fig.add_subplot(1, 1, 1)
     ypos = np.arange(len(names))[::-1]
     xmax = 0.0
@@ -117,12 +104,12 @@ def rmse_png(study: StudyResult) -> bytes:
                 ax.annotate(f"{value:.3f}", (value, y), xytext=(9 * sign, 0),
                             textcoords="offset points", va="center",
                             ha="left" if sign > 0 else "right",
-                            fontproperties=font, fontsize=8, color=color)
+                            fontproperties=regular, fontsize=8, color=color)
                 xmax = max(xmax, value)
     ax.set_yticks(ypos)
-    ax.set_yticklabels(names, fontproperties=font, fontsize=10, color=TEXT)
+    ax.set_yticklabels(names, fontproperties=regular, fontsize=10, color=TEXT)
     for tick in ax.get_xticklabels():
-        tick.set_fontproperties(font)
+        tick.set_fontproperties(regular)
     ax.set_xlim(-0.16 * xmax if xmax > 0 else 0, xmax * 1.15 if xmax > 0 else 1)
     ax.set_xticks([t for t in ax.get_xticks() if 0 <= t <= xmax * 1.15])
     ax.axvline(0, color="#BBBBBB", linewidth=0.8)
@@ -130,7 +117,7 @@ def rmse_png(study: StudyResult) -> bytes:
     ax.tick_params(axis="y", length=0)
     ax.set_ylim(-0.6, len(names) - 0.4)
     ax.set_xlabel("RMSE of the cluster intercepts and slopes against the truth "
-                  "(mean over replications)", fontproperties=font, fontsize=9, color=MUTED)
+                  "(mean over replications)", fontproperties=regular, fontsize=9, color=MUTED)
     ax.set_title("Mixed-model estimates (blue) vs by-cluster OLS (orange)",
                  fontproperties=bold, fontsize=12, color=TEXT)
     ax.grid(axis="x", color="#E5E5E5")
@@ -138,4 +125,4 @@ def rmse_png(study: StudyResult) -> bytes:
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     fig.tight_layout()
-    return _png(fig)
+    return figure_png(fig)

@@ -15,18 +15,13 @@ from conftest import fit_from_lme4
 from matplotlib.colors import to_rgb
 from PIL import GifImagePlugin, Image
 
-from shrinkcli.animate import frame_delays, frame_progress, render_gif
+from shrinkcli.animate import frame_delays, frame_progress, render_animation, render_gif
 from shrinkcli.lmm import CLUSTER_COLUMNS, Fit
 from shrinkcli.model import ModelSpec
-from shrinkcli.plot import (
-    BY_CLUSTER,
-    MIXED,
-    ShrinkageFigure,
-    build_scene,
-    pixel_positions,
-    render_png,
-)
+from shrinkcli.plot import ShrinkageFigure, pixel_positions, render_png
 from shrinkcli.scenario import AnimationOptions
+from shrinkcli.scene import build_scene
+from shrinkcli.theme import BY_CLUSTER, MIXED
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 
@@ -72,7 +67,7 @@ def isolated_movers(
     scene = build_scene(fit, options)
     start = pixel_positions(fit, options, 0.0)
     end = pixel_positions(fit, options, 1.0)
-    fig = ShrinkageFigure(fit, options, title="", subtitle="")
+    fig = ShrinkageFigure.from_fit(fit, options, title="", subtitle="")
     hole = fig.pixels(scene.center[None, :])[0]
     x0, y0, x1, y1 = fig.plot_box()
     others = np.vstack([start, end])
@@ -221,7 +216,7 @@ def test_a_cluster_without_a_slope_is_left_out_and_counted() -> None:
     assert np.isnan(positions[4]).all()
     assert np.isfinite(np.delete(positions, 4, axis=0)).all()
     assert "without a by-cluster slope" in " ".join(
-        ShrinkageFigure(odd, options, title="", subtitle="").notes
+        ShrinkageFigure.from_fit(odd, options, title="", subtitle="").notes
     )
     gif = render_gif(odd, options, title="t", subtitle="", jobs=1)
     assert open_gif(gif).n_frames == 3
@@ -241,7 +236,7 @@ def test_baseline_zoom_counts_the_clusters_outside_the_view() -> None:
     for p in pts:
         outside |= (np.abs(p[:, 0] - b[0]) > 1.5) | (np.abs(p[:, 1] - b[1]) > 0.75)
     assert scene.n_outside == outside.sum() > 0
-    fig = ShrinkageFigure(fit, AnimationOptions(), title="", subtitle="")
+    fig = ShrinkageFigure.from_fit(fit, AnimationOptions(), title="", subtitle="")
     assert f"{outside.sum()} clusters outside the view" in fig.notes
 
 
@@ -250,7 +245,7 @@ def test_data_zoom_contains_every_point(scenario: str) -> None:
     fit = reference_fit(scenario)
     options = AnimationOptions(zoom="data", truth=True)
     assert build_scene(fit, options).n_outside == 0
-    x0, y0, x1, y1 = ShrinkageFigure(fit, options, title="", subtitle="").plot_box()
+    x0, y0, x1, y1 = ShrinkageFigure.from_fit(fit, options, title="", subtitle="").plot_box()
     for t in (0.0, 0.5, 1.0):
         p = pixel_positions(fit, options, t)
         assert np.all((p[:, 0] > x0 + 3) & (p[:, 0] < x1 - 3))
@@ -263,6 +258,30 @@ def test_png_decodes_with_the_requested_size() -> None:
         png = render_png(fit, AnimationOptions(width=w, height=h), title="U", subtitle="s")
         im = Image.open(io.BytesIO(png))
         assert im.format == "PNG" and im.size == (w, h)
+
+
+def test_gif_and_png_come_from_one_layout(monkeypatch: pytest.MonkeyPatch) -> None:
+    import shrinkcli.plot as plot
+
+    fit, options = reference_fit("unbalanced"), AnimationOptions(frames=4)
+    gif = render_gif(fit, options, title="U", subtitle="s", jobs=1)
+    png = render_png(fit, options, title="U", subtitle="s")
+    laid_out = []
+    init = plot.ShrinkageFigure.__init__
+
+    def counted(self: plot.ShrinkageFigure, *args: object, **kwargs: object) -> None:
+        laid_out.append(1)
+        init(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(plot.ShrinkageFigure, "__init__", counted)
+    for jobs in (1, 2):
+        laid_out.clear()
+        assert render_animation(fit, options, title="U", subtitle="s", jobs=jobs) == (gif, png)
+        assert len(laid_out) == 1
+    assert render_animation(fit, options, title="U", subtitle="s", jobs=1, png=False) == (
+        gif,
+        None,
+    )
 
 
 def test_png_is_the_last_frame_with_the_paths() -> None:

@@ -319,16 +319,16 @@ def animate(
         check_output_path(png)
     result = _fit_input(inp, y=y, x=x, cluster=cluster, method=method, random=random)
 
-    from ..animate import render_gif
-    from ..plot import render_png
+    from ..animate import render_animation
 
     title = inp.title
     if inp.scenario is not None:
         subtitle = parameter_line(inp.scenario)
     else:
         subtitle = f"{result.model.n_groups} clusters, {result.model.n_obs} observations"
-    gif = render_gif(result, options, title=title, subtitle=subtitle, jobs=jobs)
-    picture = render_png(result, options, title=title, subtitle=subtitle) if png else None
+    gif, picture = render_animation(
+        result, options, title=title, subtitle=subtitle, jobs=jobs, png=png is not None
+    )
     write_output(gif_path, gif)
     if png is not None and picture is not None:
         write_output(png, picture)

@@ -127,11 +127,10 @@ def run_scenario(
         _emit(index, total, name, what)
 
     try:
-        from ..animate import render_gif
+        from ..animate import render_animation
         from ..inputs import parameter_line, simulated_input
         from ..io import table_text, to_json_text, write_files
         from ..lmm import fit
-        from ..plot import render_png
         from ..summary import format_summary
 
         stage("simulate")
@@ -144,8 +143,9 @@ def run_scenario(
         metrics = measure(result, x[np.isfinite(x)])
         stage("animate")
         subtitle = parameter_line(sc)
-        gif = render_gif(result, sc.animation, title=inp.title, subtitle=subtitle, jobs=gif_jobs)
-        png = render_png(result, sc.animation, title=inp.title, subtitle=subtitle)
+        gif, png = render_animation(
+            result, sc.animation, title=inp.title, subtitle=subtitle, jobs=gif_jobs
+        )
         stage("write")
         folder.mkdir()  # a fresh folder: nothing in it that this scenario did not write
         files: dict[str, str | bytes] = {
