@@ -18,16 +18,8 @@ import pytest
 from conftest import POST_SCENARIOS, REFERENCE, fit_from_lme4
 
 from shrinkcli.lmm import Fit
-from shrinkcli.summary import (
-    cat_fill,
-    format_coefmat,
-    format_r,
-    format_summary,
-    formula,
-    r_name,
-    r_round,
-    zapsmall,
-)
+from shrinkcli.rformat import cat_fill, format_coefmat, format_r, r_name, r_round, zapsmall
+from shrinkcli.summary import format_summary, formula
 
 CASES = Path(__file__).resolve().parent / "data" / "summary"
 SCENARIOS = POST_SCENARIOS
