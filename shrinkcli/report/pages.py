@@ -42,7 +42,7 @@ def fmt(value: Any, spec: str = ".2f") -> str:
     return str(value)
 
 
-def _environment() -> jinja2.Environment:
+def environment() -> jinja2.Environment:
     import jinja2
 
     env = jinja2.Environment(
@@ -98,19 +98,19 @@ def index_page(
 
     ctx = _context(entries, sections)
     ctx["sections"] = [(s, Markup(s.html)) for s in sections]
-    return _environment().get_template("index.html.j2").render(ctx, root="")
+    return environment().get_template("index.html.j2").render(ctx, root="")
 
 
 def scenario_page(report: ScenarioReport) -> str:
     """NAME/index.html: one scenario's description, numbers, pictures, summary and files."""
-    return _environment().get_template("scenario.html.j2").render(r=report, root="../")
+    return environment().get_template("scenario.html.j2").render(r=report, root="../")
 
 
 def markdown_page(
     entries: Sequence[ScenarioReport | Failure], sections: Sequence[Section] = ()
 ) -> str:
     """report.md: the overview as Markdown, with relative links."""
-    return _environment().get_template("report.md.j2").render(_context(entries, sections))
+    return environment().get_template("report.md.j2").render(_context(entries, sections))
 
 
 #: Columns of summary.csv, in order.

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
-from .pages import Section, _environment
+from .pages import Section, environment
 
 if TYPE_CHECKING:
     from ..study import StudyResult
@@ -133,7 +133,7 @@ def study_section(result: StudyResult) -> Section:
     rows = _scenario_rows(result)
     reps = max((r["reps"] for r in rows), default=0)
     ctx = {"rows": rows, "reading": reading(rows), "reps": reps, "folder": FOLDER}
-    env = _environment()
+    env = environment()
     files = {f"{FOLDER}/{name}": content for name, content in result.files().items()}
     return Section(
         title=f"What shrinkage buys: {reps:,} replications per scenario",
