@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+REFERENCE = Path(__file__).resolve().parents[1] / "tests" / "data" / "reference"
 SIZES = ((100_000, 10_000), (1_000_000, 100_000))
 TIMEOUT = 150.0  # seconds per foreign-engine measurement
 #: Fastest run of each median_time call, for context when the machine is loaded.

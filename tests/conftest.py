@@ -24,7 +24,8 @@ settings.register_profile("explore", deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+#: lme4's numbers and R's data for the six scenarios of the post (tests/r/make_reference.R).
+REFERENCE = Path(__file__).resolve().parent / "data" / "reference"
 SCENARIO_DIR = ROOT / "scenarios"
 POST_SCENARIOS = (
     "baseline",

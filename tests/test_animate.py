@@ -6,12 +6,11 @@ from __future__ import annotations
 import io
 import json
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import fit_from_lme4
+from conftest import REFERENCE, fit_from_lme4
 from matplotlib.colors import to_rgb
 from PIL import GifImagePlugin, Image
 
@@ -22,8 +21,6 @@ from shrinkcli.plot import ShrinkageFigure, pixel_positions, render_png
 from shrinkcli.scenario import AnimationOptions
 from shrinkcli.scene import build_scene
 from shrinkcli.theme import BY_CLUSTER, MIXED
-
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 
 
 @cache

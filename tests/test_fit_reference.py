@@ -1,4 +1,4 @@
-"""The native engine against lme4 1.1-31 on the six reference scenarios (../shared/reference)."""
+"""The native engine against lme4 1.1-31 on the six reference scenarios (tests/data/reference)."""
 
 from __future__ import annotations
 

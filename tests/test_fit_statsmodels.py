@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import REFERENCE
 
 from shrinkcli.fit_statsmodels import fit_statsmodels
 from shrinkcli.lmm import criterion, fit, sufficient_stats
 from shrinkcli.model import ModelSpec
-
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 
 # (seed, clusters, rows per cluster (max), sd_int, sd_slope, corr, sigma, balanced)
 CASES = [
@@ -112,7 +110,6 @@ def test_uncorrelated_never_worse(seed: int, method: str) -> None:
     assert ours.model.converged
 
 
-@pytest.mark.skipif(not REFERENCE.is_dir(), reason="no reference data")
 def test_statsmodels_engine_on_reference() -> None:
     data = pd.read_csv(REFERENCE / "baseline" / "data.csv")
     ref = json.loads((REFERENCE / "baseline" / "lme4.json").read_text())["reml"]

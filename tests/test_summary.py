@@ -1,6 +1,6 @@
 """format_summary against what lme4 1.1-31 prints, and the R number formatting underneath.
 
-Targets: the six scenarios' `lme4-summary.txt` in ../shared/reference (REML fits), and the extra
+Targets: the six scenarios' `lme4-summary.txt` in tests/data/reference (REML fits), and the extra
 cases in tests/data/summary made by tests/r/make_summary_cases.R (ML, random intercept only,
 singular fits, renamed columns, huge and tiny numbers, a battery of format()/round() results).
 """

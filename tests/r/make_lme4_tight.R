@@ -4,7 +4,7 @@
 # (Debian: apt-get install r-base-core r-cran-lme4 r-cran-jsonlite)
 suppressMessages({library(lme4); library(jsonlite)})
 
-reference <- file.path("..", "..", "..", "shared", "reference")
+reference <- file.path("..", "data", "reference")
 out <- file.path("..", "data", "lme4-tight")
 dir.create(out, showWarnings = FALSE, recursive = TRUE)
 tight <- lmerControl(optimizer = "nloptwrap",

@@ -7,7 +7,7 @@
 suppressMessages({library(lme4); library(jsonlite)})
 
 out_dir = "tests/data/summary"
-ref_dir = file.path("..", "shared", "reference")
+ref_dir = file.path("tests", "data", "reference")
 
 fit_numbers <- function(mod) {
   V = VarCorr(mod)[[1]]
