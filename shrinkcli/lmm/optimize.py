@@ -146,7 +146,7 @@ def _line_search(
         return f, float(g @ p), g
 
     def too_high(step: float, f: float) -> bool:
-        return f > f0 + _C1 * step * d0 + slack
+        return bool(f > f0 + _C1 * step * d0 + slack)
 
     def zoom(lo: float, f_lo: float, d_lo: float, hi: float, f_hi: float, d_hi: float,
              budget: int) -> tuple[float, float, np.ndarray] | None:
