@@ -1,5 +1,6 @@
-"""What the commands take as INPUT: a scenario file (simulated first), a CSV/TSV file, or CSV
-on stdin ('-'). Resolves it to a data set, with the truth and scenario when there are any."""
+"""What the commands take as INPUT: a scenario file (simulated first), a CSV/TSV or Parquet file,
+or CSV on stdin ('-'). Resolves it to a data set, with the truth and scenario when there are
+any."""
 
 from __future__ import annotations
 
@@ -11,9 +12,8 @@ from typing import TYPE_CHECKING
 from .errors import DataError, UsageError
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from .scenario import Scenario
+    from .table import Table
 
 SCENARIO_SUFFIXES = (".yaml", ".yml")
 
@@ -25,8 +25,8 @@ class Input:
 
     name: str
     source: str
-    data: pd.DataFrame
-    truth: pd.DataFrame | None = None
+    data: Table
+    truth: Table | None = None
     scenario: Scenario | None = None
 
     @property
@@ -45,7 +45,7 @@ def load_input(
     *,
     seed: int | None = None,
     rng: str | None = None,
-    stdin_text: str | None = None,
+    stdin_text: str | bytes | None = None,
     cluster: str = "cluster",
 ) -> Input:
     """Resolve INPUT. `seed` and `rng` override a scenario's and are refused for data files;
@@ -63,14 +63,14 @@ def load_input(
         if stdin_text is None:
             if sys.stdin is None or sys.stdin.isatty():
                 raise UsageError("INPUT is '-' but nothing is piped to stdin")
-            stdin_text = sys.stdin.read()
+            stdin_text = sys.stdin.buffer.read()
         table = read_table("<stdin>", text=stdin_text, id_columns=[cluster])
         return Input("stdin", "<stdin>", table)
     p = Path(source)
-    if p.suffix.lower() not in (".csv", ".tsv", ".tab", ".txt", ""):
+    if p.suffix.lower() not in (".csv", ".tsv", ".tab", ".txt", ".parquet", ".pq", ""):
         raise DataError(
-            f"{source}: unknown kind of file; give a scenario (.yaml), a table (.csv, .tsv) "
-            "or '-' for CSV on stdin"
+            f"{source}: unknown kind of file; give a scenario (.yaml), a table (.csv, .tsv, "
+            ".parquet) or '-' for CSV on stdin"
         )
     return Input(p.stem or "data", source, read_table(source, id_columns=[cluster]))
 
@@ -82,7 +82,8 @@ def simulated_input(scenario: Scenario) -> Input:
 
     check_memory(scenario)
     sim = simulate(scenario)
-    return Input(scenario.name, scenario.source or scenario.name, sim.data, sim.truth, scenario)
+    source = scenario.source or scenario.name
+    return Input(scenario.name, source, sim.table, sim.truth_table, scenario)
 
 
 def parameter_line(scenario: Scenario) -> str:

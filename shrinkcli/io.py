@@ -5,25 +5,30 @@ interrupted or failed run never leaves a half-written file."""
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
-import json
 import math
 import os
 import re
 import sys
-import tempfile
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import DataError, OutputError, ShrinkError, UsageError
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
-TableFormat = Literal["csv", "tsv", "json"]
+    from .table import Column, Table
 
-_INT_RE = re.compile(r"-?(0|[1-9][0-9]*)")
+# numpy and the table type are imported inside the functions: the command line imports this
+# module for its format names, and `shrink --help` must not import numpy.
+
+TableFormat = Literal["csv", "tsv", "json", "parquet"]
+#: Formats that are not text (refused on a terminal's stdout).
+BINARY_FORMATS = ("parquet",)
 
 
 def check_output_path(path: str) -> None:
@@ -56,6 +61,8 @@ def check_output_folder(path: str) -> None:
 
 def write_atomic(path: str | Path, data: bytes | str) -> None:
     """Write `data` to `path` through a temporary file in the same folder and a rename."""
+    import tempfile
+
     p = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     try:
@@ -107,17 +114,13 @@ def write_output(path: str, data: bytes | str) -> None:
     write_atomic(path, data)
 
 
-def _json_number(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if hasattr(v, "item"):  # numpy scalar
-        return _json_number(v.item())
-    return v
-
-
 def to_json_text(obj: Any) -> str:
-    """JSON with floats at full round-trip precision and NaN as null."""
-    return json.dumps(jsonable(obj), indent=2, allow_nan=False) + "\n"
+    """JSON with floats at full round-trip precision (shortest text that reads back as the same
+    double) and NaN, ±inf as null; numpy arrays and scalars as their values (orjson)."""
+    import orjson
+
+    option = orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+    return orjson.dumps(obj, option=option).decode("utf-8") + "\n"
 
 
 def jsonable(obj: Any) -> Any:
@@ -130,17 +133,232 @@ def jsonable(obj: Any) -> Any:
     return _json_number(obj)
 
 
-def table_text(df: pd.DataFrame, fmt: TableFormat) -> str:
-    """A data frame as CSV, TSV (numbers at full round-trip precision, missing values empty)
-    or JSON (an array of row objects, missing values null)."""
+def _json_number(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if hasattr(v, "item"):  # numpy scalar
+        return _json_number(v.item())
+    return v
+
+
+# -- writing tables ------------------------------------------------------------------------------
+#
+# One text form for every table, whichever engine writes it: numbers at full round-trip precision
+# in the shortest text that reads back as the same double, as Arrow's CSV writer prints it
+# (positional from 1e-6 up to 1e10, e.g. 0.000015 and 1234.5, else 1.5e-7 or 1.5e+10; 1 for 1.0,
+# -0 for negative zero), missing values empty, booleans True/False, text quoted only where it
+# holds the separator, a quote or a line break. Small tables are formatted here in Python (no
+# import of pyarrow, whose import costs more than a fit of the post's data); large ones by
+# pyarrow's multi-threaded writer. A test pins the two to the same bytes.
+
+#: Tables with more cells than this are written by pyarrow.
+ARROW_CELLS = 20_000
+
+
+def table_bytes(table: Table | pd.DataFrame, fmt: TableFormat) -> bytes:
+    """A table as CSV, TSV, JSON (an array of row objects, missing values null) or Parquet."""
+    from .table import Table
+
+    t = table if isinstance(table, Table) else Table.from_pandas(table)
     if fmt == "json":
-        cols = list(df.columns)
-        rows: Iterable[tuple[Any, ...]] = df.itertuples(index=False, name=None)
-        records = [dict(zip(cols, row, strict=True)) for row in rows]
-        return to_json_text(records)
-    buf = io.StringIO()
-    df.to_csv(buf, index=False, sep="," if fmt == "csv" else "\t", na_rep="", lineterminator="\n")
+        names = t.names
+        columns = [_json_values(t[n]) for n in names]
+        records = [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+        return to_json_text(records).encode("utf-8")
+    if fmt == "parquet":
+        return _parquet(t)
+    sep = "," if fmt == "csv" else "\t"
+    cells = len(t) * max(len(t.names), 1)
+    if cells > ARROW_CELLS and _arrow_can_write(t, sep):
+        return _arrow_delimited(t, sep)
+    return _python_delimited(t, sep).encode("utf-8")
+
+
+def table_text(table: Table | pd.DataFrame, fmt: TableFormat) -> str:
+    """A table as CSV, TSV or JSON text (see `table_bytes`)."""
+    if fmt == "parquet":
+        raise ValueError("Parquet is binary; use table_bytes")
+    return table_bytes(table, fmt).decode("utf-8")
+
+
+def _json_values(col: Column) -> list[Any]:
+    from .table import Factor
+
+    values = col.values() if isinstance(col, Factor) else col
+    if values.dtype.kind == "O":
+        return [jsonable(v) for v in values.tolist()]
+    return values.tolist()  # floats: orjson writes NaN as null
+
+
+_STRUCTURAL = ('"', "\n", "\r")
+
+
+def _quote(text: str, sep: str) -> str:
+    if sep in text or any(c in text for c in _STRUCTURAL):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def format_float(v: float) -> str:
+    """A double as its shortest round-trip text in Arrow's CSV form (NaN: empty)."""
+    if v != v:
+        return ""
+    if v in (math.inf, -math.inf):
+        return "inf" if v > 0 else "-inf"
+    if v == 0.0:
+        return "-0" if math.copysign(1.0, v) < 0 else "0"
+    text = repr(v)
+    sign = "-" if text[0] == "-" else ""
+    mantissa, _, exp = text.lstrip("-").partition("e")
+    whole, _, frac = mantissa.partition(".")
+    digits = whole + frac
+    point = len(whole) + (int(exp) if exp else 0)  # value = 0.digits × 10^point
+    stripped = digits.lstrip("0")
+    point -= len(digits) - len(stripped)
+    digits = stripped.rstrip("0")
+    exponent = point - 1
+    if -6 <= exponent < 10:
+        if point <= 0:
+            return f"{sign}0.{'0' * -point}{digits}"
+        if point >= len(digits):
+            return sign + digits + "0" * (point - len(digits))
+        return f"{sign}{digits[:point]}.{digits[point:]}"
+    tail = f".{digits[1:]}" if len(digits) > 1 else ""
+    return f"{sign}{digits[0]}{tail}e{'+' if exponent >= 0 else '-'}{abs(exponent)}"
+
+
+def _text_cells(col: Column, sep: str) -> list[str]:
+    """A column's cells as text (see the form above)."""
+    from .table import Factor
+
+    if isinstance(col, Factor):
+        levels = _text_cells(col.levels, sep) + [""]
+        return [levels[c] for c in col.codes.tolist()]  # code −1: the "" at the end
+    kind = col.dtype.kind
+    if kind == "f":
+        return [format_float(v) for v in col.tolist()]
+    if kind in "iu":
+        return [str(v) for v in col.tolist()]
+    if kind == "b":
+        return ["True" if v else "False" for v in col.tolist()]
+    return [_object_cell(v, sep) for v in col.tolist()]
+
+
+def _object_text(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "True" if v else "False"
+    if isinstance(v, float):
+        return format_float(v)
+    return str(v)
+
+
+def _object_cell(v: Any, sep: str) -> str:
+    return _quote(_object_text(v), sep)
+
+
+def _python_delimited(t: Table, sep: str) -> str:
+    header = sep.join(_quote(n, sep) for n in t.names)
+    if not t.names:
+        return "\n"
+    columns = [_text_cells(t[n], sep) for n in t.names]
+    lines = [header, *(sep.join(row) for row in zip(*columns, strict=True))]
+    return "\n".join(lines) + "\n"
+
+
+def _text_levels(col: Column) -> np.ndarray | None:
+    """The distinct text values a column may hold (None for numbers and booleans)."""
+    from .table import Factor
+
+    if isinstance(col, Factor):
+        return _text_levels(col.levels)
+    return col if col.dtype.kind in "OUS" else None
+
+
+def _arrow_can_write(t: Table, sep: str) -> bool:
+    """Whether pyarrow writes the table in the form above: no text to quote."""
+    for name in t.names:
+        if _quote(name, sep) != name:
+            return False
+        values = _text_levels(t[name])
+        if values is None:
+            continue
+        if any(_quote(str(v), sep) != str(v) for v in values.tolist() if v is not None):
+            return False
+    return True
+
+
+def _arrow_column(col: Column) -> Any:
+    """A column as an Arrow array in the form above (floats with NaN as null, booleans and
+    other objects as text, a Factor's ids row by row)."""
+    import numpy as np
+    import pyarrow as pa
+
+    from .table import Factor
+
+    if isinstance(col, Factor):
+        codes = col.codes.astype(np.int32)
+        levels = _arrow_column(col.levels)
+        return pa.DictionaryArray.from_arrays(
+            pa.array(codes, mask=codes < 0), levels
+        ).dictionary_decode()
+    kind = col.dtype.kind
+    if kind == "f":
+        return pa.array(col, mask=np.isnan(col))
+    if kind in "iu":
+        return pa.array(col)
+    return pa.array(
+        [None if v is None or (isinstance(v, float) and v != v) else _object_text(v)
+         for v in col.tolist()],
+        type=pa.string(),
+    )
+
+
+def _arrow_table(t: Table) -> Any:
+    import pyarrow as pa
+
+    return pa.Table.from_arrays([_arrow_column(t[n]) for n in t.names], names=t.names)
+
+
+def _arrow_delimited(t: Table, sep: str) -> bytes:
+    import pyarrow.csv as pcsv
+
+    buf = io.BytesIO()
+    buf.write(sep.join(t.names).encode("utf-8") + b"\n")
+    options = pcsv.WriteOptions(include_header=False, delimiter=sep, quoting_style="none")
+    pcsv.write_csv(_arrow_table(t), buf, options)
     return buf.getvalue()
+
+
+def _parquet(t: Table) -> bytes:
+    """The table as a Parquet file (numbers as doubles and 64-bit integers, ids as they are,
+    text as UTF-8 strings, missing values null)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .table import Factor
+
+    arrays = []
+    for name in t.names:
+        col = t[name]
+        if isinstance(col, Factor) or col.dtype.kind in "OUS":
+            values = col.values() if isinstance(col, Factor) else col
+            arrays.append(pa.array(
+                [None if v is None or (isinstance(v, float) and v != v) else v
+                 for v in values.tolist()]
+            ))
+        elif col.dtype.kind == "f":
+            arrays.append(pa.array(col, mask=np.isnan(col)))
+        else:
+            arrays.append(pa.array(col))
+    buf = io.BytesIO()
+    pq.write_table(pa.Table.from_arrays(arrays, names=t.names), buf)
+    return buf.getvalue()
+
+
+# -- reading tables ------------------------------------------------------------------------------
 
 
 def read_text(
@@ -148,7 +366,19 @@ def read_text(
 ) -> str:
     """A text file's content; one-line `error` naming the file when it cannot be read."""
     try:
-        raw = Path(path).read_bytes()
+        return _read_bytes(path, error=error, kind=kind).decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise error(f"{path}: not a text file (expected {expected})") from None
+
+
+def _read_bytes(
+    path: str | Path, *, error: type[ShrinkError], kind: str, size: int = -1
+) -> bytes:
+    """The file's bytes (the first `size` of them, all for −1); one-line `error` naming the
+    file when it cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(size)
     except FileNotFoundError:
         raise error(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -157,62 +387,182 @@ def read_text(
         raise error(f"{path}: permission denied") from None
     except OSError as exc:
         raise error(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise error(f"{path}: not a text file (expected {expected})") from None
+
+
+#: What a table's cell may say for a missing value.
+MISSING = ("", "NA", "NaN", "nan", "NULL", "null", "N/A", "n/a", "#N/A", "None")
+#: Text that is an id in canonical integer form ("7", not "007", "+7" or "7.0").
+_INT_RE = re.compile(r"-?(0|[1-9][0-9]{0,17})")
+#: Suffixes of Parquet files.
+PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
 def read_table(
-    source: str, *, text: str | None = None, id_columns: Collection[str] = ()
-) -> pd.DataFrame:
-    """Read a CSV or TSV table from a file, or from `text` (stdin) when given.
+    source: str,
+    *,
+    text: str | bytes | None = None,
+    id_columns: Collection[str] = (),
+) -> Table:
+    """Read a CSV, TSV or Parquet table from the file `source`, or from `text` (stdin, CSV or
+    TSV) when given, with pyarrow's multi-threaded readers.
 
     The separator is a tab for `.tsv`/`.tab` files and for text whose header has tabs and no
-    commas, else a comma. Numbers are parsed by pandas' C parser. `id_columns` (the cluster
-    column) keep their ids as given: integers when every id is a canonical integer ("7", not
-    "007" or "7.0"), else the strings. Missing values: empty, NA, NaN, NULL and the like.
+    commas, else a comma. Numbers are read at full precision (the double nearest the text);
+    `id_columns` (the cluster column) keep their ids as given: integers when every id in a CSV
+    is a canonical integer ("7", not "007" or "7.0"), else the text (stripped of surrounding
+    spaces). Missing values: empty, NA, NaN, NULL and the like (`MISSING`). Column names are
+    stripped of surrounding spaces.
     """
-    import pandas as pd
-
+    if text is None and source.lower().endswith(PARQUET_SUFFIXES):
+        return _read_parquet(source, id_columns)
     if text is None:
-        text = read_text(source, error=DataError, kind="data file", expected="UTF-8 CSV or TSV")
-    if not text.strip():
-        raise DataError(f"{source}: empty input; expected a CSV table with a header row")
-    header = text.split("\n", 1)[0]
-    tsv = source.lower().endswith((".tsv", ".tab")) or ("\t" in header and "," not in header)
+        raw = _read_bytes(source, error=DataError, kind="data file")
+    else:
+        raw = text.encode("utf-8") if isinstance(text, str) else text
+    raw = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+    head = raw[: 1 << 16]
     try:
-        df = pd.read_csv(
-            io.StringIO(text),
-            sep="\t" if tsv else ",",
-            dtype={c: str for c in id_columns},
-            keep_default_na=False,
-            na_values=sorted(_MISSING),
-            skipinitialspace=True,
-        )
-    except (pd.errors.ParserError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "malformed table"
-        raise DataError(f"{source}: cannot parse the table: {first}") from None
-    if df.empty:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        cut = len(head) < len(raw) and exc.reason == "unexpected end of data"
+        if not cut:  # (a character cut in two by the 64 KiB window is fine)
+            raise DataError(f"{source}: not a text file (expected UTF-8 CSV or TSV)") from None
+    if not raw.strip():
+        raise DataError(f"{source}: empty input; expected a CSV table with a header row")
+    body = raw.lstrip(b"\r\n")
+    end = body.find(b"\n")
+    header = (body if end < 0 else body[:end]).decode("utf-8", "replace").rstrip("\r")
+    tsv = source.lower().endswith((".tsv", ".tab")) or ("\t" in header and "," not in header)
+    sep = "\t" if tsv else ","
+    names = [n.strip() for n in next(csv.reader([header], delimiter=sep))]
+    seen: set[str] = set()
+    for n in names:
+        if n in seen:
+            raise DataError(f"{source}: column {n!r} appears twice in the header")
+        seen.add(n)
+    if end < 0 or not body[end + 1 :].strip():
         raise DataError(f"{source}: the table has a header but no rows")
-    for col in id_columns:
-        if col in df.columns:
-            df[col] = _ids(df[col])
-    return df
+    return _read_delimited(source, body[end + 1 :], names, sep, id_columns)
 
 
-_MISSING = {"", "NA", "NaN", "nan", "NULL", "null", "N/A", "n/a", "#N/A", "None"}
+def _read_delimited(
+    source: str, body: bytes, names: list[str], sep: str, id_columns: Collection[str]
+) -> Table:
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    dictionary = pa.dictionary(pa.int32(), pa.string())
+    try:
+        arrow = pcsv.read_csv(
+            pa.py_buffer(body),
+            read_options=pcsv.ReadOptions(column_names=names),
+            parse_options=pcsv.ParseOptions(delimiter=sep),
+            convert_options=pcsv.ConvertOptions(
+                null_values=list(MISSING),
+                strings_can_be_null=True,
+                column_types={c: dictionary for c in id_columns if c in names},
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        lines = str(exc).strip().splitlines()
+        raise DataError(f"{source}: cannot parse the table: {lines[0] if lines else exc}") from None
+    if arrow.num_rows == 0:
+        raise DataError(f"{source}: the table has a header but no rows")
+    return _from_arrow(arrow.unify_dictionaries(), id_columns, text_ids=True)
 
 
-def _ids(col: pd.Series) -> pd.Series:
-    """Cluster ids as given: integers if every present id is a canonical integer, else text."""
+def _read_parquet(source: str, id_columns: Collection[str]) -> Table:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    _read_bytes(source, error=DataError, kind="data file", size=4)  # missing, a folder, ...
+    try:
+        schema = pq.read_schema(source)
+        text = [c for c in schema.names if pa.types.is_string(schema.field(c).type)
+                or pa.types.is_large_string(schema.field(c).type)]
+        arrow = pq.read_table(source, read_dictionary=[c for c in id_columns if c in text])
+    except (pa.ArrowException, OSError) as exc:
+        lines = str(exc).strip().splitlines()
+        raise DataError(f"{source}: cannot read the Parquet file: {lines[0] if lines else exc}"
+                        ) from None
+    if arrow.num_rows == 0:
+        raise DataError(f"{source}: the table has no rows")
+    return _from_arrow(arrow.unify_dictionaries(), id_columns, text_ids=False)
+
+
+def _from_arrow(arrow: Any, id_columns: Collection[str], *, text_ids: bool) -> Table:
+    """An Arrow table as numpy columns: numbers as float64 (NaN where missing) or int64, the
+    id columns as `_ids` makes them, other text as object arrays (numbers written with spaces
+    around them, as in "1, 2, 3", as numbers)."""
+    import numpy as np
+    import pyarrow as pa
+
+    from .table import Table
+
+    out: dict[str, Column] = {}
+    for name, chunked in zip(arrow.column_names, arrow.columns, strict=True):
+        col = chunked.combine_chunks()
+        kind = col.type
+        if pa.types.is_dictionary(kind):
+            codes = col.indices.to_numpy(zero_copy_only=False)
+            codes = np.where(np.isnan(codes), -1, codes) if codes.dtype.kind == "f" else codes
+            levels = col.dictionary.to_numpy(zero_copy_only=False)
+            out[name] = _ids(codes.astype(np.int64), levels, text=text_ids)
+        elif pa.types.is_null(kind):
+            out[name] = np.full(len(col), np.nan)
+        elif pa.types.is_floating(kind) or pa.types.is_integer(kind):
+            values = col.to_numpy(zero_copy_only=False)
+            if name in id_columns or values.dtype.kind != "f":
+                out[name] = values
+            else:
+                out[name] = values.astype(np.float64, copy=False)
+        elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            values = col.to_numpy(zero_copy_only=False)
+            out[name] = _numbers_with_spaces(values) if name not in id_columns else values
+        else:
+            out[name] = col.to_numpy(zero_copy_only=False)
+    return Table(out)
+
+
+def _numbers_with_spaces(values: np.ndarray) -> np.ndarray:
+    """Text that is all numbers or missing once stripped of spaces, as float64; else as it is."""
     import numpy as np
 
-    s = col.str.strip()
-    present = s.dropna()
-    if len(present) and present.str.fullmatch(_INT_RE.pattern).all():
-        ints = present.astype(np.int64)
-        if len(present) == len(s):
-            return ints
-        return ints.reindex(s.index).astype("Int64")
-    return s
+    out = np.empty(values.shape[0], dtype=np.float64)
+    for i, v in enumerate(values.tolist()):
+        t = v.strip() if isinstance(v, str) else v
+        if t is None or t in MISSING:
+            out[i] = np.nan
+            continue
+        try:
+            out[i] = float(t)
+        except ValueError:
+            return values
+    return out
+
+
+def _ids(codes: np.ndarray, levels: np.ndarray, *, text: bool) -> Column:
+    """Ids as given: from text (a CSV), integers when every present id is a canonical integer,
+    else the text stripped of surrounding spaces; a plain array when no id is missing."""
+    import numpy as np
+
+    from .table import Factor
+
+    stripped = [s.strip() for s in levels.tolist()]
+    if stripped != levels.tolist():  # " 7" and "7" are one id; "" is none
+        uniq: dict[str, int] = {}
+        remap = np.array(
+            [-1 if s in MISSING else uniq.setdefault(s, len(uniq)) for s in stripped] + [-1],
+            dtype=np.int64,
+        )
+        codes = remap[codes]  # code −1 picks the −1 at the end
+        stripped = list(uniq)
+    new_levels: np.ndarray
+    if text and stripped and all(_INT_RE.fullmatch(s) for s in stripped):
+        new_levels = np.array([int(s) for s in stripped], dtype=np.int64)
+    else:
+        new_levels = np.empty(len(stripped), dtype=object)
+        new_levels[:] = stripped
+    if (codes >= 0).all():
+        return new_levels[codes]
+    return Factor(codes, new_levels)

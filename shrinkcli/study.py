@@ -76,15 +76,15 @@ def replication_seed(seed: int, k: int) -> int:
 
 def replicate(scenario: Scenario, k: int) -> dict[str, Any]:
     """Simulate and fit replication k of `scenario`; one row of the per-replication table."""
-    from .lmm import clusters_frame, match_truth, model_fit, prepare_arrays, sufficient_stats
+    from .lmm import cluster_table, match_truth, model_fit, prepare_arrays, sufficient_stats
     from .simulate import simulate
 
     seed = replication_seed(scenario.seed, k)
     sim = simulate(scenario.model_copy(update={"seed": seed}))  # a valid seed: no re-validation
-    data = sim.data
-    ids, codes = np.unique(data["cluster"].to_numpy(), return_inverse=True)
-    y = data["y"].to_numpy()
-    x = data["x"].to_numpy()
+    data = sim.table
+    ids, codes = np.unique(data.array("cluster"), return_inverse=True)
+    y = data.array("y")
+    x = data.array("x")
     spec = scenario.model.spec
     try:
         prep = prepare_arrays(y, x, codes, int(ids.shape[0]), spec)
@@ -95,15 +95,15 @@ def replicate(scenario: Scenario, k: int) -> dict[str, Any]:
         row.update(scenario=scenario.name, replication=k, seed=seed, singular=False,
                    converged=False, error=str(exc))
         return row
-    cl = clusters_frame(prep, st, res)
-    true_i, true_s = match_truth(sim.truth, ids)
+    cl = cluster_table(prep, st, res)
+    true_i, true_s = match_truth(sim.truth_table, ids)
     ols_i, ols_s, mix_i, mix_s = (
-        cl[c].to_numpy() for c in ("ols_intercept", "ols_slope", "mixed_intercept", "mixed_slope")
+        cl.array(c) for c in ("ols_intercept", "ols_slope", "mixed_intercept", "mixed_slope")
     )
     has = np.isfinite(ols_s)  # compare both on the clusters that have a by-cluster line
     rmse_ols = _joint_rmse(ols_i[has] - true_i[has], ols_s[has] - true_s[has])
     rmse_mix = _joint_rmse(mix_i[has] - true_i[has], mix_s[has] - true_s[has])
-    shrink = cl["shrinkage"].to_numpy()
+    shrink = cl.array("shrinkage")
     vc = res.variance
     nan = math.nan
     sd_slope = vc.slope_sd if vc.slope_sd is not None else nan

@@ -142,19 +142,20 @@ def simulate(
     R's create_data() in the post.
     """
     from ..inputs import simulated_input
-    from ..io import check_output_path, table_text, write_output
+    from ..io import check_output_path, table_bytes, write_output
     from ..scenario import load_scenario, with_overrides
 
     check_output_path(output)
+    _refuse_binary_on_terminal(output, format)
     if truth is not None:
         if truth == "-":
             raise UsageError("--truth needs a file name (stdout is for the data)")
         check_output_path(truth)
     sim = simulated_input(with_overrides(load_scenario(scenario), seed=seed, rng=rng))
-    text = table_text(sim.data, format)
+    text = table_bytes(sim.data, format)
     truth_text = None
     if truth is not None and sim.truth is not None:
-        truth_text = table_text(sim.truth, format)
+        truth_text = table_bytes(sim.truth, format)
     write_output(output, text)
     if truth is not None and truth_text is not None:
         write_output(truth, truth_text)
@@ -209,14 +210,16 @@ def fit(
             "--max-evaluations: applies to the native engine, not to statsmodels' optimizer"
         )
     from ..inputs import load_input
-    from ..io import check_output_path, table_text, to_json_text, write_output
+    from ..io import check_output_path, table_bytes, to_json_text, write_output
 
     check_output_path(output)
+    _refuse_binary_on_terminal(output, format)
     inp = load_input(input, seed=seed, rng=rng, cluster=cluster)
     result = _fit_input(
         inp, y=y, x=x, cluster=cluster, method=method, random=random, engine=engine,
         max_evaluations=max_evaluations,
     )
+    text: str | bytes
     if format == "summary":
         from ..summary import format_summary
 
@@ -224,7 +227,7 @@ def fit(
     elif format == "json":
         text = to_json_text(result.to_dict())
     else:
-        text = table_text(result.to_frame(), format)
+        text = table_bytes(result.to_table(), format)
     write_output(output, text)
 
 
@@ -450,6 +453,8 @@ def study(
 
     if output is not None:
         check_output_folder(output)
+    if format is not None:
+        _refuse_binary_on_terminal("-", format)
     loaded = [load_scenario(p) for p in scenarios]
     with study_progress(showing(quiet), [s.name for s in loaded], reps) as progress:
         result = run_study(loaded, reps, jobs=jobs, seed=seed, progress=progress)
@@ -462,11 +467,21 @@ def study(
         raise typer.Exit(1)
 
 
-def _summary_text(result: StudyResult, format: StudyFormat) -> str:
-    from ..io import table_text
+def _summary_text(result: StudyResult, format: StudyFormat) -> str | bytes:
+    from ..io import table_bytes
     from ..study import summary_text
 
-    return summary_text(result.summary) if format == "table" else table_text(result.summary, format)
+    if format == "table":
+        return summary_text(result.summary)
+    return table_bytes(result.summary, format)
+
+
+def _refuse_binary_on_terminal(output: str, format: str) -> None:
+    """A binary format (Parquet) is not for a terminal: refused before any work."""
+    if format == "parquet" and output == "-" and sys.stdout.isatty():
+        raise UsageError(
+            "-f parquet: stdout is a terminal; redirect it to a file or give -o FILE.parquet"
+        )
 
 
 def _study_failures(result: StudyResult) -> bool:

@@ -13,7 +13,7 @@ No I/O, no printing, no plotting.
 
 from __future__ import annotations
 
-from .fitting import clusters_frame, fit, fit_arrays, model_fit
+from .fitting import cluster_table, fit, fit_arrays, model_fit
 from .optimize import FitControl, OptSummary, check_convergence
 from .pls import SufficientStats, criterion, solve, sufficient_stats
 from .prepare import PreparedData, prepare_arrays, prepare_data
@@ -31,7 +31,7 @@ __all__ = [
     "PreparedData",
     "SufficientStats",
     "check_convergence",
-    "clusters_frame",
+    "cluster_table",
     "criterion",
     "fit",
     "fit_arrays",

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ..errors import DataError
 from ..model import ModelSpec, VarianceComponents
+from ..table import Table
 from .optimize import OptSummary
 
-#: Columns of `Fit.clusters`, in this order.
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Columns of `Fit.table` (and `Fit.clusters`), in this order.
 CLUSTER_COLUMNS = (
     "cluster",
     "n",
@@ -131,14 +135,14 @@ class Fit:
     """A fit with everything known per cluster: the model's estimates (`model`), the by-cluster
     OLS fits and shrinkage, the truth when known.
 
-    `clusters` is a data frame with `CLUSTER_COLUMNS`, one row per cluster in the order lme4
-    reports them (sorted cluster levels); `ols_slope` is NaN where a cluster has no slope (one
-    observation or constant x), `true_*` are NaN when the truth is unknown, `ranef_slope` and
-    `mixed_slope` equal 0 / the fixed slope without a random slope.
+    `table` has `CLUSTER_COLUMNS`, one row per cluster in the order lme4 reports them (sorted
+    cluster levels); `ols_slope` is NaN where a cluster has no slope (one observation or
+    constant x), `true_*` are NaN when the truth is unknown, `ranef_slope` and `mixed_slope`
+    equal 0 / the fixed slope without a random slope. `clusters` is the same as a data frame.
     """
 
     model: ModelFit
-    clusters: pd.DataFrame
+    table: Table
     names: dict[str, str] = field(
         default_factory=lambda: {"y": "y", "x": "x", "cluster": "cluster"}
     )
@@ -153,17 +157,26 @@ class Fit:
     def fixed_effects(self) -> tuple[FixedEffect, ...]:
         return self.model.fixed_effects(self.names["x"])
 
+    @cached_property
+    def clusters(self) -> pd.DataFrame:
+        """The per-cluster table as a data frame (`CLUSTER_COLUMNS`)."""
+        return self.table.to_pandas()
+
     @property
     def has_truth(self) -> bool:
-        return bool(self.clusters["true_intercept"].notna().any())
+        return bool(np.isfinite(np.asarray(self.table["true_intercept"], dtype=float)).any())
 
-    def to_frame(self) -> pd.DataFrame:
-        """The per-cluster table (the CSV output): `TABLE_COLUMNS`, plus the true coefficients
-        when they are known; NaN where undefined. (`clusters` has every column.)"""
+    def to_table(self) -> Table:
+        """The per-cluster table of the CSV output: `TABLE_COLUMNS`, plus the true coefficients
+        when they are known; NaN where undefined. (`table` has every column.)"""
         cols = list(TABLE_COLUMNS)
         if self.has_truth:
             cols += ["true_intercept", "true_slope"]
-        return self.clusters.loc[:, cols].copy()
+        return self.table.select(cols)
+
+    def to_frame(self) -> pd.DataFrame:
+        """`to_table()` as a data frame."""
+        return self.to_table().to_pandas()
 
     def to_dict(self) -> dict[str, Any]:
         """The whole fit as JSON-ready values, with the keys of lme4.json's `reml` object
@@ -172,11 +185,9 @@ class Fit:
 
         m = self.model
         re = m.variance
-        frame = self.clusters.loc[:, list(CLUSTER_COLUMNS)]
-        clusters = [
-            dict(zip(CLUSTER_COLUMNS, row, strict=True))
-            for row in frame.itertuples(index=False, name=None)
-        ]
+        columns = [self.table.array(c).tolist() for c in CLUSTER_COLUMNS]
+        rows = zip(*columns, strict=True)
+        clusters = [dict(zip(CLUSTER_COLUMNS, row, strict=True)) for row in rows]
         opt = m.optimizer
         quants = m.scaled_residual_quantiles or (math.nan,) * 5
         out: dict[str, Any] = {
@@ -225,22 +236,29 @@ class Fit:
         return jsonable(out)
 
 
-def match_truth(truth: pd.DataFrame, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def match_truth(truth: Table | pd.DataFrame, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """true_intercept and true_slope per cluster id (NaN for ids the truth does not list)."""
+    t = truth if isinstance(truth, Table) else Table.from_pandas(truth)
     need = ["cluster", "true_intercept", "true_slope"]
-    missing = [c for c in need if c not in truth.columns]
+    missing = [c for c in need if c not in t]
     if missing:
         raise DataError(
-            f"truth: column {missing[0]!r} not found; columns present: "
-            f"{', '.join(str(c) for c in truth.columns)}"
+            f"truth: column {missing[0]!r} not found; columns present: {', '.join(t.names)}"
         )
-    t = truth.drop_duplicates("cluster").set_index("cluster")
-    keys: list[Any] = ids.tolist()
-    if (t.index.dtype == object) != (ids.dtype == object):
-        t.index = t.index.astype(str)
+    keys: list[Any] = t.array("cluster").tolist()
+    wanted: list[Any] = ids.tolist()
+    if (np.asarray(t.array("cluster")).dtype == object) != (ids.dtype == object):
         keys = [str(k) for k in keys]
-    sub = t.reindex(keys)
-    return (
-        sub["true_intercept"].to_numpy(dtype=np.float64, na_value=np.nan),
-        sub["true_slope"].to_numpy(dtype=np.float64, na_value=np.nan),
-    )
+        wanted = [str(k) for k in wanted]
+    row: dict[Any, int] = {}
+    for i, k in enumerate(keys):
+        row.setdefault(k, i)  # the first row of an id that is listed twice
+    at = np.array([row.get(k, -1) for k in wanted], dtype=np.intp)
+    found = at >= 0
+    out = []
+    for name in ("true_intercept", "true_slope"):
+        values = np.asarray(t.array(name), dtype=np.float64)
+        col = np.full(at.shape[0], np.nan)
+        col[found] = values[at[found]]
+        out.append(col)
+    return out[0], out[1]

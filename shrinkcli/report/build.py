@@ -139,7 +139,7 @@ def run_scenario(
         stage("fit")
         result = fit(inp.data, sc.model.spec, truth=inp.truth)
         summary = format_summary(result, data_name=inp.name)
-        x = inp.data[result.names["x"]].to_numpy(dtype=float)
+        x = np.asarray(inp.data.array(result.names["x"]), dtype=float)
         metrics = measure(result, x[np.isfinite(x)])
         stage("animate")
         subtitle = parameter_line(sc)
@@ -151,7 +151,7 @@ def run_scenario(
         files: dict[str, str | bytes] = {
             "data.csv": table_text(inp.data, "csv"),
             "truth.csv": table_text(inp.truth, "csv") if inp.truth is not None else "",
-            "estimates.csv": table_text(result.to_frame(), "csv"),
+            "estimates.csv": table_text(result.to_table(), "csv"),
             "fit.json": to_json_text(result.to_dict()),
             "summary.txt": summary,
             "animation.gif": gif,
