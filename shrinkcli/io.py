@@ -114,13 +114,18 @@ def write_output(path: str, data: bytes | str) -> None:
     write_atomic(path, data)
 
 
-def to_json_text(obj: Any) -> str:
+def to_json_bytes(obj: Any) -> bytes:
     """JSON with floats at full round-trip precision (shortest text that reads back as the same
     double) and NaN, ±inf as null; numpy arrays and scalars as their values (orjson)."""
     import orjson
 
     option = orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
-    return orjson.dumps(obj, option=option).decode("utf-8") + "\n"
+    return orjson.dumps(obj, option=option) + b"\n"
+
+
+def to_json_text(obj: Any) -> str:
+    """`to_json_bytes` as text."""
+    return to_json_bytes(obj).decode("utf-8")
 
 
 def jsonable(obj: Any) -> Any:
@@ -164,7 +169,7 @@ def table_bytes(table: Table | pd.DataFrame, fmt: TableFormat) -> bytes:
         names = t.names
         columns = [_json_values(t[n]) for n in names]
         records = [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
-        return to_json_text(records).encode("utf-8")
+        return to_json_bytes(records)
     if fmt == "parquet":
         return _parquet(t)
     sep = "," if fmt == "csv" else "\t"
@@ -289,36 +294,76 @@ def _arrow_can_write(t: Table, sep: str) -> bool:
     return True
 
 
-def _arrow_column(col: Column) -> Any:
-    """A column as an Arrow array in the form above (floats with NaN as null, booleans and
-    other objects as text, a Factor's ids row by row)."""
+# Arrow arrays are made from and read into numpy through their buffers: pyarrow's own
+# conversions (pa.array, to_numpy) import pandas, which then imports pyarrow.compute, 0.3 s.
+
+
+def _arrow_strings(values: list[str | None]) -> Any:
+    """UTF-8 strings (None: null) as an Arrow string array."""
     import numpy as np
     import pyarrow as pa
 
-    from .table import Factor
-
-    if isinstance(col, Factor):
-        codes = col.codes.astype(np.int32)
-        levels = _arrow_column(col.levels)
-        return pa.DictionaryArray.from_arrays(
-            pa.array(codes, mask=codes < 0), levels
-        ).dictionary_decode()
-    kind = col.dtype.kind
-    if kind == "f":
-        return pa.array(col, mask=np.isnan(col))
-    if kind in "iu":
-        return pa.array(col)
-    return pa.array(
-        [None if v is None or (isinstance(v, float) and v != v) else _object_text(v)
-         for v in col.tolist()],
-        type=pa.string(),
+    encoded = [b"" if v is None else v.encode("utf-8") for v in values]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    kind, width = (pa.string(), np.int32) if offsets[-1] < 2**31 else (pa.large_string(), np.int64)
+    valid = _validity([v is not None for v in values])
+    return pa.Array.from_buffers(
+        kind, len(values), [valid, pa.py_buffer(offsets.astype(width)),
+                            pa.py_buffer(b"".join(encoded))]
     )
 
 
-def _arrow_table(t: Table) -> Any:
+def _validity(valid: Any) -> Any:
+    """An Arrow validity bitmap (None when every value is present)."""
+    import numpy as np
     import pyarrow as pa
 
-    return pa.Table.from_arrays([_arrow_column(t[n]) for n in t.names], names=t.names)
+    flags = np.asarray(valid, dtype=bool)
+    if flags.all():
+        return None
+    return pa.py_buffer(np.packbits(flags, bitorder="little"))
+
+
+def _arrow_numbers(values: np.ndarray) -> Any:
+    """float64 (NaN as null), int64 or bool values as an Arrow array."""
+    import numpy as np
+    import pyarrow as pa
+
+    n = values.shape[0]
+    if values.dtype.kind == "b":
+        bits = pa.py_buffer(np.packbits(values, bitorder="little"))
+        return pa.Array.from_buffers(pa.bool_(), n, [None, bits])
+    if values.dtype.kind == "f":
+        data = np.ascontiguousarray(values, dtype=np.float64)
+        return pa.Array.from_buffers(
+            pa.float64(), n, [_validity(~np.isnan(data)), pa.py_buffer(data)]
+        )
+    data = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(data)])
+
+
+def _arrow_column(col: Column, *, csv: bool) -> Any:
+    """A column as an Arrow array: numbers as they are (NaN as null), a Factor's ids row by
+    row, other objects as text; for CSV also booleans as True/False."""
+    from .table import Factor
+
+    if isinstance(col, Factor):
+        levels = [_object_text(v) for v in col.levels.tolist()]
+        return _arrow_strings([levels[c] if c >= 0 else None for c in col.codes.tolist()])
+    kind = col.dtype.kind
+    if kind in "fiu" or (kind == "b" and not csv):
+        return _arrow_numbers(col)
+    return _arrow_strings(
+        [None if v is None or (isinstance(v, float) and v != v) else _object_text(v)
+         for v in col.tolist()]
+    )
+
+
+def _arrow_table(t: Table, *, csv: bool) -> Any:
+    import pyarrow as pa
+
+    return pa.Table.from_arrays([_arrow_column(t[n], csv=csv) for n in t.names], names=t.names)
 
 
 def _arrow_delimited(t: Table, sep: str) -> bytes:
@@ -327,34 +372,17 @@ def _arrow_delimited(t: Table, sep: str) -> bytes:
     buf = io.BytesIO()
     buf.write(sep.join(t.names).encode("utf-8") + b"\n")
     options = pcsv.WriteOptions(include_header=False, delimiter=sep, quoting_style="none")
-    pcsv.write_csv(_arrow_table(t), buf, options)
+    pcsv.write_csv(_arrow_table(t, csv=True), buf, options)
     return buf.getvalue()
 
 
 def _parquet(t: Table) -> bytes:
     """The table as a Parquet file (numbers as doubles and 64-bit integers, ids as they are,
-    text as UTF-8 strings, missing values null)."""
-    import numpy as np
-    import pyarrow as pa
+    text as UTF-8 strings, booleans as booleans, missing values null)."""
     import pyarrow.parquet as pq
 
-    from .table import Factor
-
-    arrays = []
-    for name in t.names:
-        col = t[name]
-        if isinstance(col, Factor) or col.dtype.kind in "OUS":
-            values = col.values() if isinstance(col, Factor) else col
-            arrays.append(pa.array(
-                [None if v is None or (isinstance(v, float) and v != v) else v
-                 for v in values.tolist()]
-            ))
-        elif col.dtype.kind == "f":
-            arrays.append(pa.array(col, mask=np.isnan(col)))
-        else:
-            arrays.append(pa.array(col))
     buf = io.BytesIO()
-    pq.write_table(pa.Table.from_arrays(arrays, names=t.names), buf)
+    pq.write_table(_arrow_table(t, csv=False), buf)
     return buf.getvalue()
 
 
@@ -419,19 +447,20 @@ def read_table(
         raw = _read_bytes(source, error=DataError, kind="data file")
     else:
         raw = text.encode("utf-8") if isinstance(text, str) else text
-    raw = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
-    head = raw[: 1 << 16]
+    start = 3 if raw.startswith(b"\xef\xbb\xbf") else 0  # offsets, not copies: 10⁶ rows
+    head = raw[start : start + (1 << 16)]
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
-        cut = len(head) < len(raw) and exc.reason == "unexpected end of data"
+        cut = start + len(head) < len(raw) and exc.reason == "unexpected end of data"
         if not cut:  # (a character cut in two by the 64 KiB window is fine)
             raise DataError(f"{source}: not a text file (expected UTF-8 CSV or TSV)") from None
-    if not raw.strip():
+    first = _TEXT.search(raw, start)
+    if first is None:
         raise DataError(f"{source}: empty input; expected a CSV table with a header row")
-    body = raw.lstrip(b"\r\n")
-    end = body.find(b"\n")
-    header = (body if end < 0 else body[:end]).decode("utf-8", "replace").rstrip("\r")
+    begin = raw.rfind(b"\n", start, first.start()) + 1  # the header line's start
+    end = raw.find(b"\n", begin)
+    header = raw[begin : end if end >= 0 else len(raw)].decode("utf-8", "replace").rstrip("\r")
     tsv = source.lower().endswith((".tsv", ".tab")) or ("\t" in header and "," not in header)
     sep = "\t" if tsv else ","
     names = [n.strip() for n in next(csv.reader([header], delimiter=sep))]
@@ -440,13 +469,17 @@ def read_table(
         if n in seen:
             raise DataError(f"{source}: column {n!r} appears twice in the header")
         seen.add(n)
-    if end < 0 or not body[end + 1 :].strip():
+    if end < 0 or _TEXT.search(raw, end + 1) is None:
         raise DataError(f"{source}: the table has a header but no rows")
-    return _read_delimited(source, body[end + 1 :], names, sep, id_columns)
+    return _read_delimited(source, memoryview(raw)[end + 1 :], names, sep, id_columns)
+
+
+#: Anything but white space.
+_TEXT = re.compile(rb"\S")
 
 
 def _read_delimited(
-    source: str, body: bytes, names: list[str], sep: str, id_columns: Collection[str]
+    source: str, body: memoryview, names: list[str], sep: str, id_columns: Collection[str]
 ) -> Table:
     import pyarrow as pa
     import pyarrow.csv as pcsv
@@ -504,24 +537,48 @@ def _from_arrow(arrow: Any, id_columns: Collection[str], *, text_ids: bool) -> T
         col = chunked.combine_chunks()
         kind = col.type
         if pa.types.is_dictionary(kind):
-            codes = col.indices.to_numpy(zero_copy_only=False)
+            codes = _numpy_numbers(col.indices)
             codes = np.where(np.isnan(codes), -1, codes) if codes.dtype.kind == "f" else codes
-            levels = col.dictionary.to_numpy(zero_copy_only=False)
+            levels = np.empty(len(col.dictionary), dtype=object)
+            levels[:] = col.dictionary.to_pylist()
             out[name] = _ids(codes.astype(np.int64), levels, text=text_ids)
         elif pa.types.is_null(kind):
             out[name] = np.full(len(col), np.nan)
-        elif pa.types.is_floating(kind) or pa.types.is_integer(kind):
-            values = col.to_numpy(zero_copy_only=False)
-            if name in id_columns or values.dtype.kind != "f":
-                out[name] = values
-            else:
-                out[name] = values.astype(np.float64, copy=False)
-        elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
-            values = col.to_numpy(zero_copy_only=False)
-            out[name] = _numbers_with_spaces(values) if name not in id_columns else values
+        elif pa.types.is_floating(kind) or pa.types.is_integer(kind) or pa.types.is_boolean(kind):
+            out[name] = _numpy_numbers(col)
         else:
-            out[name] = col.to_numpy(zero_copy_only=False)
+            values = np.empty(len(col), dtype=object)
+            values[:] = col.to_pylist()
+            is_text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
+            out[name] = _numbers_with_spaces(values) if is_text and name not in id_columns else (
+                values
+            )
     return Table(out)
+
+
+def _numpy_numbers(arr: Any) -> np.ndarray:
+    """An Arrow array of numbers or booleans as numpy: its values (float64 with NaN where
+    missing, if any is)."""
+    import numpy as np
+    import pyarrow as pa
+
+    n, offset = len(arr), arr.offset
+    validity, data = arr.buffers()[:2]
+    if pa.types.is_boolean(arr.type):
+        bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8), bitorder="little")
+        values: np.ndarray = bits[offset : offset + n].astype(bool)
+    else:
+        kind = "f" if pa.types.is_floating(arr.type) else (
+            "u" if pa.types.is_unsigned_integer(arr.type) else "i"
+        )
+        dtype = np.dtype(f"{kind}{arr.type.bit_width // 8}")
+        values = np.frombuffer(data, dtype=dtype, count=n, offset=offset * dtype.itemsize)
+    if arr.null_count:
+        present = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
+        out = values.astype(np.float64)
+        out[present[offset : offset + n] == 0] = np.nan
+        return out
+    return values.copy() if values.dtype.kind in "fiu" and not values.flags.writeable else values
 
 
 def _numbers_with_spaces(values: np.ndarray) -> np.ndarray:

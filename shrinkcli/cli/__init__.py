@@ -210,7 +210,7 @@ def fit(
             "--max-evaluations: applies to the native engine, not to statsmodels' optimizer"
         )
     from ..inputs import load_input
-    from ..io import check_output_path, table_bytes, to_json_text, write_output
+    from ..io import check_output_path, table_bytes, to_json_bytes, write_output
 
     check_output_path(output)
     _refuse_binary_on_terminal(output, format)
@@ -225,7 +225,7 @@ def fit(
 
         text = format_summary(result, data_name=inp.name)
     elif format == "json":
-        text = to_json_text(result.to_dict())
+        text = to_json_bytes(result.to_dict())
     else:
         text = table_bytes(result.to_table(), format)
     write_output(output, text)

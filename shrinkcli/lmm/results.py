@@ -185,7 +185,7 @@ class Fit:
 
         m = self.model
         re = m.variance
-        columns = [self.table.array(c).tolist() for c in CLUSTER_COLUMNS]
+        columns = [_plain(self.table.array(c)) for c in CLUSTER_COLUMNS]
         rows = zip(*columns, strict=True)
         clusters = [dict(zip(CLUSTER_COLUMNS, row, strict=True)) for row in rows]
         opt = m.optimizer
@@ -231,9 +231,24 @@ class Fit:
                 "note": opt.note,
             },
             "warnings": list(self.warnings),
-            "clusters": clusters,
         }
-        return jsonable(out)
+        out = jsonable(out)
+        out["clusters"] = clusters  # plain values already (jsonable would walk 10⁵ rows)
+        return out
+
+
+def _plain(values: np.ndarray) -> list[Any]:
+    """A column as plain Python values for JSON, NaN as None."""
+    if values.dtype.kind == "f":
+        nan = np.isnan(values)
+        if nan.any():
+            out: list[Any] = values.tolist()
+            for i in np.flatnonzero(nan).tolist():
+                out[i] = None
+            return out
+    if values.dtype.kind == "O":
+        return [None if isinstance(v, float) and v != v else v for v in values.tolist()]
+    return values.tolist()
 
 
 def match_truth(truth: Table | pd.DataFrame, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
