@@ -60,11 +60,12 @@ def load_input(
     from .io import read_table
 
     if source == "-":
-        if stdin_text is None:
-            if sys.stdin is None or sys.stdin.isatty():
-                raise UsageError("INPUT is '-' but nothing is piped to stdin")
-            stdin_text = sys.stdin.buffer.read()
-        table = read_table("<stdin>", text=stdin_text, id_columns=[cluster])
+        if stdin_text is not None:
+            table = read_table("<stdin>", text=stdin_text, id_columns=[cluster])
+        elif sys.stdin is None or sys.stdin.isatty():
+            raise UsageError("INPUT is '-' but nothing is piped to stdin")
+        else:
+            table = read_table("<stdin>", stream=sys.stdin.buffer, id_columns=[cluster])
         return Input("stdin", "<stdin>", table)
     p = Path(source)
     if p.suffix.lower() not in (".csv", ".tsv", ".tab", ".txt", ".parquet", ".pq", ""):

@@ -11,9 +11,9 @@ import math
 import os
 import re
 import sys
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from .errors import DataError, OutputError, ShrinkError, UsageError
 
@@ -59,7 +59,7 @@ def check_output_folder(path: str) -> None:
         raise UsageError(f"folder {str(folder.parent)!r} does not exist", field="output")
 
 
-def write_atomic(path: str | Path, data: bytes | str) -> None:
+def write_atomic(path: str | Path, data: bytes | bytearray | str) -> None:
     """Write `data` to `path` through a temporary file in the same folder and a rename."""
     import tempfile
 
@@ -101,10 +101,10 @@ def write_files(folder: str | Path, files: Mapping[str, bytes | str]) -> list[st
     return written
 
 
-def write_output(path: str, data: bytes | str) -> None:
+def write_output(path: str, data: bytes | bytearray | str) -> None:
     """Write to stdout for '-', else atomically to the file."""
     if path == "-":
-        if isinstance(data, bytes):
+        if not isinstance(data, str):
             sys.stdout.buffer.write(data)
             sys.stdout.buffer.flush()
         else:
@@ -121,6 +121,29 @@ def to_json_bytes(obj: Any) -> bytes:
 
     option = orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
     return orjson.dumps(obj, option=option) + b"\n"
+
+
+def to_json_records(
+    head: Mapping[str, Any], key: str, chunks: Iterable[list[Any]]
+) -> bytearray:
+    """`to_json_bytes({**head, key: records})`, the same bytes, with the records (the last
+    key) serialized a chunk at a time into one buffer: a fit of 10⁵ clusters never holds them
+    all as dicts, nor its text twice."""
+    import orjson
+
+    option = orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+    text = orjson.dumps({**head, key: []}, option=option)
+    assert text.endswith(b"[]\n}")
+    out = bytearray(text[:-4])
+    first = True
+    for chunk in chunks:
+        if chunk:  # '[\n  {...},\n  {...}\n]' → its items, indented one level more
+            items = orjson.dumps(chunk, option=option)[2:-2]
+            out += b"[\n  " if first else b",\n  "
+            out += items.replace(b"\n", b"\n  ")
+            first = False
+    out += b"[]\n}\n" if first else b"\n  ]\n}\n"
+    return out
 
 
 def to_json_text(obj: Any) -> str:
@@ -429,10 +452,12 @@ def read_table(
     source: str,
     *,
     text: str | bytes | None = None,
+    stream: BinaryIO | None = None,
     id_columns: Collection[str] = (),
 ) -> Table:
-    """Read a CSV, TSV or Parquet table from the file `source`, or from `text` (stdin, CSV or
-    TSV) when given, with pyarrow's multi-threaded readers.
+    """Read a CSV, TSV or Parquet table from the file `source`, or CSV/TSV from `text` or from
+    a binary `stream` (stdin) when given, with pyarrow's multi-threaded readers (a file or a
+    stream is read block by block, never held whole).
 
     The separator is a tab for `.tsv`/`.tab` files and for text whose header has tabs and no
     commas, else a comma. Numbers are read at full precision (the double nearest the text);
@@ -441,26 +466,70 @@ def read_table(
     spaces). Missing values: empty, NA, NaN, NULL and the like (`MISSING`). Column names are
     stripped of surrounding spaces.
     """
-    if text is None and source.lower().endswith(PARQUET_SUFFIXES):
+    if text is None and stream is None and source.lower().endswith(PARQUET_SUFFIXES):
         return _read_parquet(source, id_columns)
-    if text is None:
-        raw = _read_bytes(source, error=DataError, kind="data file")
-    else:
-        raw = text.encode("utf-8") if isinstance(text, str) else text
-    start = 3 if raw.startswith(b"\xef\xbb\xbf") else 0  # offsets, not copies: 10⁶ rows
-    head = raw[start : start + (1 << 16)]
+    if text is not None:
+        return _read_csv(source, io.BytesIO(text.encode() if isinstance(text, str) else text),
+                         None, id_columns)
+    if stream is not None:
+        return _read_csv(source, stream, None, id_columns)
+    with _open_data(source) as f:
+        return _read_csv(source, f, source, id_columns)
+
+
+def _open_data(path: str) -> BinaryIO:
     try:
-        head.decode("utf-8")
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, not a data file") from None
+    except PermissionError:
+        raise DataError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+#: Anything but white space.
+_TEXT = re.compile(rb"\S")
+#: Bytes read ahead to check the text and find the header.
+_HEAD = 1 << 16
+
+
+def _read_head(f: BinaryIO) -> tuple[bytes, bool]:
+    """The first bytes of a stream, at least 64 KiB and on until a line after the first
+    non-blank one has text (or the stream ends); and whether it ended."""
+    head = b""
+    while True:
+        chunk = f.read(_HEAD)
+        head += chunk
+        if not chunk:
+            return head, True
+        first = _TEXT.search(head)
+        if first is not None and len(head) >= _HEAD:
+            end = head.find(b"\n", first.start())
+            if end >= 0 and _TEXT.search(head, end + 1) is not None:
+                return head, False
+
+
+def _read_csv(
+    source: str, f: BinaryIO, path: str | None, id_columns: Collection[str]
+) -> Table:
+    """A delimited table from a stream `f` (the file at `path`, if it is one)."""
+    head, ended = _read_head(f)
+    start = 3 if head.startswith(b"\xef\xbb\xbf") else 0
+    try:
+        head[start : start + _HEAD].decode("utf-8")
     except UnicodeDecodeError as exc:
-        cut = start + len(head) < len(raw) and exc.reason == "unexpected end of data"
+        cut = not (ended and start + _HEAD >= len(head)) and exc.reason == "unexpected end of data"
         if not cut:  # (a character cut in two by the 64 KiB window is fine)
             raise DataError(f"{source}: not a text file (expected UTF-8 CSV or TSV)") from None
-    first = _TEXT.search(raw, start)
+    first = _TEXT.search(head, start)
     if first is None:
         raise DataError(f"{source}: empty input; expected a CSV table with a header row")
-    begin = raw.rfind(b"\n", start, first.start()) + 1  # the header line's start
-    end = raw.find(b"\n", begin)
-    header = raw[begin : end if end >= 0 else len(raw)].decode("utf-8", "replace").rstrip("\r")
+    begin = head.rfind(b"\n", start, first.start()) + 1  # the header line's start
+    end = head.find(b"\n", begin)
+    header = head[begin : end if end >= 0 else len(head)].decode("utf-8", "replace").rstrip("\r")
     tsv = source.lower().endswith((".tsv", ".tab")) or ("\t" in header and "," not in header)
     sep = "\t" if tsv else ","
     names = [n.strip() for n in next(csv.reader([header], delimiter=sep))]
@@ -469,17 +538,44 @@ def read_table(
         if n in seen:
             raise DataError(f"{source}: column {n!r} appears twice in the header")
         seen.add(n)
-    if end < 0 or _TEXT.search(raw, end + 1) is None:
+    if end < 0 or _TEXT.search(head, end + 1) is None:
         raise DataError(f"{source}: the table has a header but no rows")
-    return _read_delimited(source, memoryview(raw)[end + 1 :], names, sep, id_columns)
+    import pyarrow as pa
+
+    if path is not None:  # a file: pyarrow reads it natively, from the first row on
+        body = pa.OSFile(path)
+        body.seek(end + 1)
+    else:
+        body = pa.PythonFile(_Joined(head[end + 1 :], f), mode="r")
+    try:
+        return _read_delimited(source, body, names, sep, id_columns)
+    finally:
+        body.close()
 
 
-#: Anything but white space.
-_TEXT = re.compile(rb"\S")
+class _Joined(io.RawIOBase):
+    """A stream of the bytes already read, then the rest of `rest`."""
+
+    def __init__(self, first: bytes, rest: BinaryIO) -> None:
+        self._first = memoryview(first)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._first.nbytes:
+            n = min(len(buffer), self._first.nbytes)
+            buffer[:n] = self._first[:n]
+            self._first = self._first[n:]
+            return n
+        data = self._rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def _read_delimited(
-    source: str, body: memoryview, names: list[str], sep: str, id_columns: Collection[str]
+    source: str, body: Any, names: list[str], sep: str, id_columns: Collection[str]
 ) -> Table:
     import pyarrow as pa
     import pyarrow.csv as pcsv
@@ -487,7 +583,7 @@ def _read_delimited(
     dictionary = pa.dictionary(pa.int32(), pa.string())
     try:
         arrow = pcsv.read_csv(
-            pa.py_buffer(body),
+            body,
             read_options=pcsv.ReadOptions(column_names=names),
             parse_options=pcsv.ParseOptions(delimiter=sep),
             convert_options=pcsv.ConvertOptions(
@@ -501,7 +597,10 @@ def _read_delimited(
         raise DataError(f"{source}: cannot parse the table: {lines[0] if lines else exc}") from None
     if arrow.num_rows == 0:
         raise DataError(f"{source}: the table has a header but no rows")
-    return _from_arrow(arrow.unify_dictionaries(), id_columns, text_ids=True)
+    table = _from_arrow(arrow.unify_dictionaries(), id_columns, text_ids=True)
+    del arrow
+    pa.default_memory_pool().release_unused()  # the parsed blocks: numpy holds the columns now
+    return table
 
 
 def _read_parquet(source: str, id_columns: Collection[str]) -> Table:

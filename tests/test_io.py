@@ -202,3 +202,18 @@ def test_an_output_folder_is_checked_before_any_work(tmp_path: Path) -> None:
         with pytest.raises(UsageError) as info:
             check_output_folder(bad)
         assert info.value.field == "output"
+
+
+def test_json_records_a_chunk_at_a_time_are_the_same_bytes() -> None:
+    """A fit's JSON is written a chunk of clusters at a time: the bytes of one whole dump."""
+    from shrinkcli import fit, load_scenario, simulate
+    from shrinkcli.io import to_json_bytes, to_json_records
+
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "unbalanced.yaml"
+    result = fit(simulate(load_scenario(scenario)).table)
+    whole = to_json_bytes(result.to_dict())
+    assert json.loads(whole)["clusters"][0]["cluster"] == 1
+    for step in (1, 7, 1000):
+        chunks = (result.cluster_records(i, i + step) for i in range(0, len(result.table), step))
+        assert to_json_records(result.to_dict(clusters=False), "clusters", chunks) == whole
+    assert to_json_records({"a": 1}, "c", [[], []]) == to_json_bytes({"a": 1, "c": []})

@@ -210,7 +210,7 @@ def fit(
             "--max-evaluations: applies to the native engine, not to statsmodels' optimizer"
         )
     from ..inputs import load_input
-    from ..io import check_output_path, table_bytes, to_json_bytes, write_output
+    from ..io import check_output_path, table_bytes, to_json_records, write_output
 
     check_output_path(output)
     _refuse_binary_on_terminal(output, format)
@@ -219,13 +219,15 @@ def fit(
         inp, y=y, x=x, cluster=cluster, method=method, random=random, engine=engine,
         max_evaluations=max_evaluations,
     )
-    text: str | bytes
+    text: str | bytes | bytearray
     if format == "summary":
         from ..summary import format_summary
 
         text = format_summary(result, data_name=inp.name)
     elif format == "json":
-        text = to_json_bytes(result.to_dict())
+        step = 10_000
+        chunks = (result.cluster_records(i, i + step) for i in range(0, len(result.table), step))
+        text = to_json_records(result.to_dict(clusters=False), "clusters", chunks)
     else:
         text = table_bytes(result.to_table(), format)
     write_output(output, text)

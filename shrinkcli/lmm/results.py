@@ -178,16 +178,20 @@ class Fit:
         """`to_table()` as a data frame."""
         return self.to_table().to_pandas()
 
-    def to_dict(self) -> dict[str, Any]:
+    def cluster_records(self, start: int = 0, stop: int | None = None) -> list[dict[str, Any]]:
+        """Rows start..stop of the per-cluster table as JSON-ready dicts (NaN as None)."""
+        columns = [_plain(self.table.array(c)[start:stop]) for c in CLUSTER_COLUMNS]
+        rows = zip(*columns, strict=True)
+        return [dict(zip(CLUSTER_COLUMNS, row, strict=True)) for row in rows]
+
+    def to_dict(self, *, clusters: bool = True) -> dict[str, Any]:
         """The whole fit as JSON-ready values, with the keys of lme4.json's `reml` object
-        (NaN becomes None), plus the engine, the model and how the optimizer went."""
+        (NaN becomes None), plus the engine, the model and how the optimizer went; the
+        per-cluster rows last, under "clusters" (left out with `clusters=False`)."""
         from ..io import jsonable
 
         m = self.model
         re = m.variance
-        columns = [_plain(self.table.array(c)) for c in CLUSTER_COLUMNS]
-        rows = zip(*columns, strict=True)
-        clusters = [dict(zip(CLUSTER_COLUMNS, row, strict=True)) for row in rows]
         opt = m.optimizer
         quants = m.scaled_residual_quantiles or (math.nan,) * 5
         out: dict[str, Any] = {
@@ -233,7 +237,8 @@ class Fit:
             "warnings": list(self.warnings),
         }
         out = jsonable(out)
-        out["clusters"] = clusters  # plain values already (jsonable would walk 10⁵ rows)
+        if clusters:
+            out["clusters"] = self.cluster_records()  # plain values (jsonable would walk 10⁵)
         return out
 
 
