@@ -241,6 +241,9 @@ def run_all(
             _EMIT.clear()
     # Import the heavy modules once here, so that forked workers inherit them.
     from .. import animate, fit, plot, summary  # noqa: F401
+    from ..theme import load_matplotlib
+
+    load_matplotlib()
 
     ctx = parallel.mp_context()
     q = ctx.Queue()
