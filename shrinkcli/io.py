@@ -11,7 +11,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
@@ -59,19 +59,32 @@ def check_output_folder(path: str) -> None:
         raise UsageError(f"folder {str(folder.parent)!r} does not exist", field="output")
 
 
-def write_atomic(path: str | Path, data: bytes | bytearray | str) -> None:
+#: What a file is written from: text, bytes, or bytes a block at a time.
+Payload = bytes | bytearray | str | Iterator[bytes]
+
+
+def _blocks(data: Payload) -> Iterator[bytes | bytearray]:
+    if isinstance(data, str):
+        yield data.encode("utf-8")
+    elif isinstance(data, bytes | bytearray):
+        yield data
+    else:
+        yield from data
+
+
+def write_atomic(path: str | Path, data: Payload) -> None:
     """Write `data` to `path` through a temporary file in the same folder and a rename."""
     import tempfile
 
     p = Path(path)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
     except OSError as exc:
         raise OutputError(f"{p}: cannot write: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(payload)
+            for block in _blocks(data):
+                f.write(block)
         os.chmod(tmp, 0o644)
         os.replace(tmp, p)
     except OSError as exc:
@@ -101,15 +114,17 @@ def write_files(folder: str | Path, files: Mapping[str, bytes | str]) -> list[st
     return written
 
 
-def write_output(path: str, data: bytes | bytearray | str) -> None:
-    """Write to stdout for '-', else atomically to the file."""
+def write_output(path: str, data: Payload) -> None:
+    """Write to stdout for '-' (blocks as they come: the reader at the other end of a pipe
+    starts on the first), else atomically to the file."""
     if path == "-":
-        if not isinstance(data, str):
-            sys.stdout.buffer.write(data)
-            sys.stdout.buffer.flush()
-        else:
+        if isinstance(data, str):
             sys.stdout.write(data)
             sys.stdout.flush()
+            return
+        for block in _blocks(data):
+            sys.stdout.buffer.write(block)
+            sys.stdout.buffer.flush()
         return
     write_atomic(path, data)
 
@@ -199,8 +214,22 @@ def table_bytes(table: Table | pd.DataFrame, fmt: TableFormat) -> bytes:
     sep = "," if fmt == "csv" else "\t"
     cells = len(t) * max(len(t.names), 1)
     if cells > ARROW_CELLS and _arrow_can_write(t, sep):
-        return _arrow_delimited(t, sep)
+        return b"".join(_arrow_delimited(t, sep))
     return _python_delimited(t, sep).encode("utf-8")
+
+
+def table_blocks(table: Table | pd.DataFrame, fmt: TableFormat) -> Iterator[bytes]:
+    """`table_bytes`, for a large CSV or TSV a block of rows at a time, formatted as they are
+    asked for (written to a pipe, the reader parses one block while the next is formatted)."""
+    from .table import Table
+
+    t = table if isinstance(table, Table) else Table.from_pandas(table)
+    sep = "," if fmt == "csv" else "\t"
+    cells = len(t) * max(len(t.names), 1)
+    if fmt in ("csv", "tsv") and cells > ARROW_CELLS and _arrow_can_write(t, sep):
+        yield from _arrow_delimited(t, sep)
+    else:
+        yield table_bytes(t, fmt)
 
 
 def table_text(table: Table | pd.DataFrame, fmt: TableFormat) -> str:
@@ -390,14 +419,21 @@ def _arrow_table(t: Table, *, csv: bool) -> Any:
     return pa.Table.from_arrays([_arrow_column(t[n], csv=csv) for n in t.names], names=t.names)
 
 
-def _arrow_delimited(t: Table, sep: str) -> bytes:
+#: Rows of a block of a large table's text.
+BLOCK_ROWS = 1 << 17
+
+
+def _arrow_delimited(t: Table, sep: str) -> Iterator[bytes]:
+    """The header, then blocks of `BLOCK_ROWS` rows formatted by pyarrow."""
     import pyarrow.csv as pcsv
 
-    buf = io.BytesIO()
-    buf.write(sep.join(t.names).encode("utf-8") + b"\n")
+    yield sep.join(t.names).encode("utf-8") + b"\n"
     options = pcsv.WriteOptions(include_header=False, delimiter=sep, quoting_style="none")
-    pcsv.write_csv(_arrow_table(t, csv=True), buf, options)
-    return buf.getvalue()
+    arrow = _arrow_table(t, csv=True)
+    for start in range(0, len(t), BLOCK_ROWS):
+        buf = io.BytesIO()
+        pcsv.write_csv(arrow.slice(start, BLOCK_ROWS), buf, options)
+        yield buf.getvalue()
 
 
 def _parquet(t: Table) -> bytes:

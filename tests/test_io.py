@@ -136,7 +136,7 @@ def test_the_python_and_the_arrow_writers_write_the_same_bytes() -> None:
                      np.array(["007", "north", "a b"], dtype=object)),
     })
     for sep in (",", "\t"):
-        assert _arrow_delimited(table, sep) == _python_delimited(table, sep).encode()
+        assert b"".join(_arrow_delimited(table, sep)) == _python_delimited(table, sep).encode()
 
 
 def test_text_that_needs_quotes_is_quoted() -> None:

@@ -142,7 +142,7 @@ def simulate(
     R's create_data() in the post.
     """
     from ..inputs import simulated_input
-    from ..io import check_output_path, table_bytes, write_output
+    from ..io import check_output_path, table_blocks, write_output
     from ..scenario import load_scenario, with_overrides
 
     check_output_path(output)
@@ -152,10 +152,10 @@ def simulate(
             raise UsageError("--truth needs a file name (stdout is for the data)")
         check_output_path(truth)
     sim = simulated_input(with_overrides(load_scenario(scenario), seed=seed, rng=rng))
-    text = table_bytes(sim.data, format)
+    text = table_blocks(sim.data, format)
     truth_text = None
     if truth is not None and sim.truth is not None:
-        truth_text = table_bytes(sim.truth, format)
+        truth_text = table_blocks(sim.truth, format)
     write_output(output, text)
     if truth is not None and truth_text is not None:
         write_output(truth, truth_text)
