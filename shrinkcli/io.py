@@ -5,7 +5,6 @@ interrupted or failed run never leaves a half-written file."""
 from __future__ import annotations
 
 import contextlib
-import csv
 import io
 import math
 import os
@@ -569,6 +568,8 @@ def _read_csv(
     header = head[begin : end if end >= 0 else len(head)].decode("utf-8", "replace").rstrip("\r")
     tsv = source.lower().endswith((".tsv", ".tab")) or ("\t" in header and "," not in header)
     sep = "\t" if tsv else ","
+    import csv
+
     names = [n.strip() for n in next(csv.reader([header], delimiter=sep))]
     seen: set[str] = set()
     for n in names:

@@ -480,9 +480,11 @@ def _summary_text(result: StudyResult, format: StudyFormat) -> str | bytes:
 
 def _refuse_binary_on_terminal(output: str, format: str) -> None:
     """A binary format (Parquet) is not for a terminal: refused before any work."""
-    if format == "parquet" and output == "-" and sys.stdout.isatty():
+    from ..io import BINARY_FORMATS
+
+    if format in BINARY_FORMATS and output == "-" and sys.stdout.isatty():
         raise UsageError(
-            "-f parquet: stdout is a terminal; redirect it to a file or give -o FILE.parquet"
+            f"-f {format}: stdout is a terminal; redirect it to a file or give -o FILE.{format}"
         )
 
 
