@@ -478,8 +478,6 @@ def _read_bytes(
 
 #: What a table's cell may say for a missing value.
 MISSING = ("", "NA", "NaN", "nan", "NULL", "null", "N/A", "n/a", "#N/A", "None")
-#: Text that is an id in canonical integer form ("7", not "007", "+7" or "7.0").
-_INT_RE = re.compile(r"-?(0|[1-9][0-9]{0,17})")
 #: Suffixes of Parquet files.
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
@@ -735,6 +733,22 @@ def _numbers_with_spaces(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def _canonical_integers(ids: list[str]) -> np.ndarray | None:
+    """The ids as int64 when every one is an integer written canonically ("7", "-12"; not
+    "007", "+7", "-0", "7.0" or beyond int64), else None. Vectorized: parsed by numpy and
+    written back, which gives the same text only for the canonical ones."""
+    import numpy as np
+
+    text = np.array(ids)
+    if text.dtype.kind != "U" or text.dtype.itemsize > 4 * 20:
+        return None
+    try:
+        ints = text.astype(np.int64)
+    except (ValueError, OverflowError):
+        return None
+    return ints if bool(np.all(ints.astype(text.dtype) == text)) else None
+
+
 def _ids(codes: np.ndarray, levels: np.ndarray, *, text: bool) -> Column:
     """Ids as given: from text (a CSV), integers when every present id is a canonical integer,
     else the text stripped of surrounding spaces; a plain array when no id is missing."""
@@ -751,10 +765,8 @@ def _ids(codes: np.ndarray, levels: np.ndarray, *, text: bool) -> Column:
         )
         codes = remap[codes]  # code −1 picks the −1 at the end
         stripped = list(uniq)
-    new_levels: np.ndarray
-    if text and stripped and all(_INT_RE.fullmatch(s) for s in stripped):
-        new_levels = np.array([int(s) for s in stripped], dtype=np.int64)
-    else:
+    new_levels = _canonical_integers(stripped) if text and stripped else None
+    if new_levels is None:
         new_levels = np.empty(len(stripped), dtype=object)
         new_levels[:] = stripped
     if (codes >= 0).all():
