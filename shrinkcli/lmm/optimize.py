@@ -329,8 +329,8 @@ def optimize(
         theta = cands[i]
         restarts += 1
         best_f = min(best_f, vals[i])
-    sol = solve(theta, stats, model, modes=True)
-    check = check_convergence(stats, model, theta)
+    sol = solve(theta, stats, model, grad=True, modes=True)
+    check = check_convergence(stats, model, theta, at=sol)
     reason = check.reason
     if reason and stopped_early:
         reason = f"{reason} (the optimizer stopped: {stopped_early[-1]})"
@@ -385,16 +385,19 @@ class ConvergenceCheck:
 
 
 def check_convergence(
-    stats: SufficientStats, model: ModelSpec, theta: np.ndarray
+    stats: SufficientStats, model: ModelSpec, theta: np.ndarray, *, at: Solution | None = None
 ) -> ConvergenceCheck:
     """lme4's checks at θ: a positive-definite Hessian and a small scaled gradient, over the
-    components of θ that are not on the boundary."""
+    components of θ that are not on the boundary (`at`: the solution at θ with its gradient,
+    when already computed)."""
     theta = np.asarray(theta, dtype=float)
     boundary = {k for k in model.diagonal if theta[k] < SINGULAR_TOL}
     if model.correlated and 0 in boundary:
         boundary.add(1)  # a = 0: only b² + c² matters, so b is not determined on its own
     interior = [k for k in range(model.n_theta) if k not in boundary]
-    sol = solve(theta, stats, model, grad=True)
+    sol = at if at is not None and at.gradient is not None else solve(
+        theta, stats, model, grad=True
+    )
     if not math.isfinite(sol.criterion) or sol.gradient is None:
         return ConvergenceCheck("the criterion is not finite at the estimate", math.nan, None)
     g = sol.gradient[interior]
