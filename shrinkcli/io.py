@@ -561,7 +561,7 @@ def _read_csv(
     first = _TEXT.search(head, start)
     if first is None:
         raise DataError(f"{source}: empty input; expected a CSV table with a header row")
-    begin = head.rfind(b"\n", start, first.start()) + 1  # the header line's start
+    begin = max(head.rfind(b"\n", start, first.start()) + 1, start)  # the header line
     end = head.find(b"\n", begin)
     header = head[begin : end if end >= 0 else len(head)].decode("utf-8", "replace").rstrip("\r")
     tsv = source.lower().endswith((".tsv", ".tab")) or ("\t" in header and "," not in header)
