@@ -568,7 +568,8 @@ def _read_csv(
     sep = "\t" if tsv else ","
     import csv
 
-    names = [n.strip() for n in next(csv.reader([header], delimiter=sep))]
+    names = [n.strip() or f"Unnamed: {i}"  # (a trailing separator: pandas' name for it)
+             for i, n in enumerate(next(csv.reader([header], delimiter=sep)))]
     seen: set[str] = set()
     for n in names:
         if n in seen:
