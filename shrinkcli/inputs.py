@@ -3,7 +3,6 @@ on stdin ('-'). Resolves it to a data set, with the truth and scenario when ther
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +15,7 @@ if TYPE_CHECKING:
     from .scenario import Scenario
 
 SCENARIO_SUFFIXES = (".yaml", ".yml")
+TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".json", "")
 
 
 @dataclass(frozen=True)
@@ -57,20 +57,18 @@ def load_input(
     if seed is not None or rng is not None:
         raise UsageError("applies to scenario files (.yaml), not to data files",
                          field="seed" if seed is not None else "rng")
-    from .io import read_table
+    from .io import read_table, read_text
 
     if source == "-":
         if stdin_text is None:
-            if sys.stdin is None or sys.stdin.isatty():
-                raise UsageError("INPUT is '-' but nothing is piped to stdin")
-            stdin_text = sys.stdin.read()
+            stdin_text = read_text("-", error=DataError, kind="table", expected="UTF-8 CSV")
         table = read_table("<stdin>", text=stdin_text, id_columns=[cluster])
         return Input("stdin", "<stdin>", table)
     p = Path(source)
-    if p.suffix.lower() not in (".csv", ".tsv", ".tab", ".txt", ""):
-        raise DataError(
-            f"{source}: unknown kind of file; give a scenario (.yaml), a table (.csv, .tsv) "
-            "or '-' for CSV on stdin"
+    if p.suffix.lower() not in TABLE_SUFFIXES:
+        raise UsageError(
+            f"{source}: unknown kind of file; give a scenario (.yaml), a table (.csv, .tsv, "
+            ".json) or '-' for a table on stdin"
         )
     return Input(p.stem or "data", source, read_table(source, id_columns=[cluster]))
 

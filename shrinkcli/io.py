@@ -5,6 +5,7 @@ interrupted or failed run never leaves a half-written file."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import math
@@ -26,32 +27,75 @@ TableFormat = Literal["csv", "tsv", "json"]
 _INT_RE = re.compile(r"-?(0|[1-9][0-9]*)")
 
 
-def check_output_path(path: str) -> None:
-    """Refuse an output path that cannot be written, before any work is done."""
+def _check_parent(path: str, folder: Path, field: str | None = None) -> None:
+    """Refuse a folder that cannot take new files: missing (naming the first part that is a file
+    where a folder is needed), or one that refuses a file (read-only, /proc, /sys, ...)."""
+    if not folder.exists():
+        for above in folder.parents:
+            if above.exists():
+                if not above.is_dir():
+                    raise UsageError(f"{path}: {str(above)!r} is a file, not a folder",
+                                     field=field)
+                break
+        raise UsageError(f"{path}: folder {str(folder)!r} does not exist", field=field)
+    if not folder.is_dir():
+        raise UsageError(f"{path}: {str(folder)!r} is a file, not a folder", field=field)
+    try:  # the only sure test: make a file there (root may write where access() says no)
+        fd, probe = tempfile.mkstemp(prefix=".shrink-probe.", dir=folder)
+    except OSError as exc:
+        reason = _REASONS.get(exc.errno or 0, exc.strerror or "refused")
+        raise UsageError(
+            f"{path}: cannot create files in {str(folder)!r} ({reason})", field=field
+        ) from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+_REASONS = {
+    errno.ENOENT: "it takes no new files",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EROFS: "read-only file system",
+    errno.ENOSPC: "no space left on the device",
+}
+
+
+def check_output_path(path: str, *, inputs: Iterable[str] = ()) -> None:
+    """Refuse, before any work is done, an output path that cannot be written or that is one
+    of the command's `inputs`."""
     if path == "-":
         return
     p = Path(path)
     if p.is_dir():
-        raise UsageError(f"{path}: is a directory; give a file name for the output")
-    parent = p.parent
-    if not parent.exists():
-        raise UsageError(f"{path}: folder {str(parent)!r} does not exist")
-    if not parent.is_dir():
-        raise UsageError(f"{path}: {str(parent)!r} is not a folder")
-    if not os.access(parent, os.W_OK):
-        raise UsageError(f"{path}: folder {str(parent)!r} is not writable")
+        raise UsageError(f"{path}: is a folder; give a file name for the output")
+    _check_parent(path, p.parent)
+    check_not_an_input(path, inputs)
 
 
 def check_output_folder(path: str) -> None:
-    """Refuse, before any work, an output folder that cannot be made: '-', a file, or one whose
-    parent folder is missing."""
+    """Refuse, before any work, an output folder that cannot be made or replaced: '-', a file,
+    one whose parent is missing, or one in a place that takes no files (output folders are built
+    beside their destination and moved into place)."""
     folder = Path(path)
     if path in ("-", ""):
         raise UsageError("give a folder's name (stdout is not a folder)", field="output")
     if folder.exists() and not folder.is_dir():
-        raise UsageError(f"{folder} exists and is not a folder", field="output")
-    if not folder.parent.is_dir():
-        raise UsageError(f"folder {str(folder.parent)!r} does not exist", field="output")
+        raise UsageError(f"{folder} is a file, not a folder", field="output")
+    _check_parent(path, folder.parent, field="output")
+
+
+def check_not_an_input(output: str, inputs: Iterable[str]) -> None:
+    """Refuse an output that is one of the command's inputs: it would be replaced before (or
+    while) it is read."""
+    if output == "-":
+        return
+    out = Path(output)
+    for source in inputs:
+        if source == "-" or not out.exists():
+            continue
+        with contextlib.suppress(OSError):
+            if os.path.samefile(out, source):
+                raise UsageError(f"{output}: is also an input; write the output elsewhere")
 
 
 def write_atomic(path: str | Path, data: bytes | str) -> None:
@@ -146,32 +190,44 @@ def table_text(df: pd.DataFrame, fmt: TableFormat) -> str:
 def read_text(
     path: str | Path, *, error: type[ShrinkError], kind: str, expected: str
 ) -> str:
-    """A text file's content; one-line `error` naming the file when it cannot be read."""
+    """A text file's content ('-': standard input). An input that is missing or cannot be
+    opened is a usage error (exit 2: the command line names it); content that is not text is
+    `error`."""
     try:
-        raw = Path(path).read_bytes()
+        raw = read_stdin(kind) if str(path) == "-" else Path(path).read_bytes()
     except FileNotFoundError:
-        raise error(f"{path}: no such file") from None
+        raise UsageError(f"{path}: no such file") from None
     except IsADirectoryError:
-        raise error(f"{path}: is a directory, not a {kind}") from None
+        raise UsageError(f"{path}: is a folder, not a {kind}") from None
     except PermissionError:
-        raise error(f"{path}: permission denied") from None
+        raise UsageError(f"{path}: permission denied") from None
     except OSError as exc:
-        raise error(f"{path}: cannot read: {exc.strerror}") from None
+        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise error(f"{path}: not a text file (expected {expected})") from None
+        name = "<stdin>" if str(path) == "-" else str(path)
+        raise error(f"{name}: not a text file (expected {expected})") from None
+
+
+def read_stdin(kind: str) -> bytes:
+    """Everything piped to standard input; a usage error when nothing is (a terminal)."""
+    if sys.stdin is None or sys.stdin.isatty():
+        raise UsageError(f"'-' means a {kind} on stdin, but nothing is piped to it")
+    return sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
 
 
 def read_table(
     source: str, *, text: str | None = None, id_columns: Collection[str] = ()
 ) -> pd.DataFrame:
-    """Read a CSV or TSV table from a file, or from `text` (stdin) when given.
+    """Read a CSV, TSV or JSON table from a file, or from `text` (stdin) when given.
 
-    The separator is a tab for `.tsv`/`.tab` files and for text whose header has tabs and no
-    commas, else a comma. Numbers are parsed by pandas' C parser. `id_columns` (the cluster
-    column) keep their ids as given: integers when every id is a canonical integer ("7", not
-    "007" or "7.0"), else the strings. Missing values: empty, NA, NaN, NULL and the like.
+    JSON is an array of row objects (what `--format json` writes), recognised by a `.json`
+    name or text that starts with '['. Otherwise the separator is a tab for `.tsv`/`.tab`
+    files and for text whose header has tabs and no commas, else a comma. Numbers are parsed by
+    pandas' C parser. `id_columns` (the cluster column) keep their ids as given: integers when
+    every id is a canonical integer ("7", not "007" or "7.0"), else the strings. Missing
+    values: empty, NA, NaN, NULL and the like (null in JSON).
     """
     import pandas as pd
 
@@ -179,6 +235,8 @@ def read_table(
         text = read_text(source, error=DataError, kind="data file", expected="UTF-8 CSV or TSV")
     if not text.strip():
         raise DataError(f"{source}: empty input; expected a CSV table with a header row")
+    if source.lower().endswith(".json") or text.lstrip().startswith("["):
+        return _json_table(source, text, id_columns)
     header = text.split("\n", 1)[0]
     tsv = source.lower().endswith((".tsv", ".tab")) or ("\t" in header and "," not in header)
     try:
@@ -202,6 +260,27 @@ def read_table(
 
 
 _MISSING = {"", "NA", "NaN", "nan", "NULL", "null", "N/A", "n/a", "#N/A", "None"}
+
+
+def _json_table(source: str, text: str, id_columns: Collection[str]) -> pd.DataFrame:
+    """A JSON array of row objects as a table; ids in `id_columns` kept as given (numbers as
+    integers, text as text)."""
+    import pandas as pd
+
+    try:
+        rows = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{source}: not valid JSON: {exc.msg} (line {exc.lineno})") from None
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise DataError(f"{source}: expected a JSON array of row objects, e.g. "
+                        '[{"y": 1.2, "x": 0.5, "cluster": 1}, ...]')
+    if not rows:
+        raise DataError(f"{source}: the table has no rows")
+    df = pd.DataFrame.from_records(rows)
+    for col in id_columns:
+        if col in df.columns and df[col].dtype == object:
+            df[col] = df[col].map(lambda v: v if v is None or isinstance(v, str) else str(v))
+    return df
 
 
 def _ids(col: pd.Series) -> pd.Series:

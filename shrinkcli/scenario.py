@@ -330,11 +330,13 @@ def validate_scenario(raw: object, *, source: str, default_name: str) -> Scenari
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario YAML file."""
+    """Read and validate a scenario YAML file ('-': from standard input)."""
     from .io import read_text
 
     p = Path(path)
-    text = read_text(p, error=ScenarioError, kind="scenario file", expected="UTF-8 YAML")
+    text = read_text(path, error=ScenarioError, kind="scenario file", expected="UTF-8 YAML")
+    if str(path) == "-":
+        return parse_scenario(text, source="<stdin>", default_name="stdin")
     s = parse_scenario(text, source=str(p), default_name=default_name(p))
     s._source = str(path)
     return s

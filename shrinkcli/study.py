@@ -62,6 +62,9 @@ QUANTITIES = (
 )
 SUMMARY_COLUMNS = ("scenario", "quantity", "truth", "mean", "sd", "bias", "rmse", "coverage")
 
+#: The file that marks a folder as a study's output; JSON with the list of files written.
+MARKER = ".shrink-study"
+
 _SEED_SPAN = 2**32 - 1  # R accepts seeds -(2^31 - 1) .. 2^31 - 1
 _Z975 = 1.959963984540054  # qnorm(0.975)
 

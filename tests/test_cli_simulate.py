@@ -101,7 +101,7 @@ def test_missing_unreadable_and_directory(runner: CliRunner, tmp_path: Path) -> 
     res = runner.invoke(app, ["simulate", str(tmp_path / "nope.yaml")])
     assert res.exit_code == 2 and "no such file" in res.stderr
     res = runner.invoke(app, ["simulate", str(tmp_path)])
-    assert res.exit_code == 2 and "directory" in res.stderr
+    assert res.exit_code == 2 and "is a folder" in res.stderr
     locked = tmp_path / "locked.yaml"
     locked.write_text("seed: 1\n")
     locked.chmod(0)
@@ -122,7 +122,7 @@ def test_bad_options_exit_2(runner: CliRunner, tmp_path: Path) -> None:
         (["--seed", "abc"], "--seed"),
         (["--seed", "99999999999"], "--seed: must be an integer"),
         (["-o", str(tmp_path / "missing" / "d.csv")], "does not exist"),
-        (["-o", str(tmp_path)], "is a directory"),
+        (["-o", str(tmp_path)], "is a folder"),
     ]:
         res = runner.invoke(app, ["simulate", BASELINE, *args])
         assert res.exit_code == 2, (args, res.stderr)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -145,11 +146,13 @@ def simulate(
     from ..io import check_output_path, table_text, write_output
     from ..scenario import load_scenario, with_overrides
 
-    check_output_path(output)
+    check_output_path(output, inputs=[scenario])
     if truth is not None:
         if truth == "-":
             raise UsageError("--truth needs a file name (stdout is for the data)")
-        check_output_path(truth)
+        check_output_path(truth, inputs=[scenario])
+        if output != "-" and Path(truth).resolve() == Path(output).resolve():
+            raise UsageError(f"--truth: {truth} is also the data's output (-o); give another")
     sim = simulated_input(with_overrides(load_scenario(scenario), seed=seed, rng=rng))
     text = table_text(sim.data, format)
     truth_text = None
@@ -211,7 +214,7 @@ def fit(
     from ..inputs import load_input
     from ..io import check_output_path, table_text, to_json_text, write_output
 
-    check_output_path(output)
+    check_output_path(output, inputs=[input])
     inp = load_input(input, seed=seed, rng=rng, cluster=cluster)
     result = _fit_input(
         inp, y=y, x=x, cluster=cluster, method=method, random=random, engine=engine,
@@ -306,7 +309,7 @@ def animate(
     )
     inp = load_input(input, seed=seed, rng=rng, cluster=cluster)
     gif_path = output if output is not None else f"{inp.name}.gif"
-    check_output_path(gif_path)
+    check_output_path(gif_path, inputs=[input])
     if gif_path != "-" and not gif_path.lower().endswith(".gif"):
         raise UsageError(f"-o/--output: {gif_path}: the animation is a GIF; name it *.gif")
     if gif_path == "-" and sys.stdout.isatty():
@@ -316,7 +319,7 @@ def animate(
     if png is not None:
         if png == "-" or not png.lower().endswith(".png"):
             raise UsageError(f"--png: {png}: give a file name ending in .png")
-        check_output_path(png)
+        check_output_path(png, inputs=[input])
     result = _fit_input(inp, y=y, x=x, cluster=cluster, method=method, random=random)
 
     from ..animate import render_animation
@@ -444,19 +447,22 @@ def study(
     """
     from pathlib import Path
 
-    from ..io import check_output_folder, write_files, write_output
+    from ..io import write_output
+    from ..outfolder import OwnedFolder
     from ..scenario import load_scenario
-    from ..study import run_study
+    from ..study import MARKER, run_study
 
+    folder = OwnedFolder("study", MARKER)
     if output is not None:
-        check_output_folder(output)
+        folder.check_destination(Path(output))
     loaded = [load_scenario(p) for p in scenarios]
     with study_progress(showing(quiet), [s.name for s in loaded], reps) as progress:
         result = run_study(loaded, reps, jobs=jobs, seed=seed, progress=progress)
     failed_all = _study_failures(result)
     if output is not None:
-        written = write_files(output, result.files())
-        _note(f"wrote {Path(output)}/ ({', '.join(written)})", quiet)
+        files = result.files()
+        _warn(folder.replace_with(Path(output), files))
+        _note(f"wrote {Path(output)}/ ({', '.join(files)})", quiet)
     write_output("-", _summary_text(result, format or ("table" if sys.stdout.isatty() else "csv")))
     if failed_all:
         raise typer.Exit(1)

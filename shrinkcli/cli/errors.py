@@ -10,7 +10,9 @@ only change it in the scenario file.
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
@@ -87,6 +89,32 @@ class CommandFailed(Exception):
         self.exit_code = exit_code
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what a CI system sends when it cancels a job), raised where the program is so
+    that it unwinds exactly as on Ctrl-C: temporary folders removed, nothing half-written."""
+
+
+_SIGNALLED: list[int] = []
+_FORK_HOOK: list[bool] = []
+
+
+def _default_sigterm() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one is enough; let the cleanup finish
+    _SIGNALLED.append(signum)
+    raise Terminated
+
+
+def _stop(interrupted_code: int = 130) -> NoReturn:
+    """The one line for a run stopped by a signal: SIGTERM (143) or Ctrl-C (130)."""
+    if _SIGNALLED:
+        fail("shrink: terminated", 143)
+    fail("shrink: interrupted", interrupted_code)
+
+
 class ShrinkGroup(TyperGroup):
     """Runs commands with one-line errors: `shrink CMD: error: ...` on stderr, exit 2 for usage
     and scenario errors, 1 for data, fit and I/O errors; never a traceback."""
@@ -95,6 +123,8 @@ class ShrinkGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except ShrinkError as exc:
+            for warning in exc.warnings:  # e.g. dropped rows: said before the error they explain
+                typer.echo(f"shrink: warning: {warning}", err=True)
             command = self.get_command(ctx, ctx.invoked_subcommand or "")
             raise CommandFailed(in_flags(exc, flags_of(command)), exc.exit_code) from None
 
@@ -106,6 +136,11 @@ class ShrinkGroup(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _on_sigterm)
+            if not _FORK_HOOK:  # worker processes forked from here stop at once on SIGTERM
+                os.register_at_fork(after_in_child=_default_sigterm)
+                _FORK_HOOK.append(True)
         try:
             rv = super().main(
                 args=args,
@@ -124,7 +159,7 @@ class ShrinkGroup(TyperGroup):
         except cx.ClickException as exc:
             fail(f"shrink: error: {exc.format_message()}", exc.exit_code)
         except typer.Abort:
-            fail("shrink: interrupted", 130)
+            _stop()
         except CommandFailed as exc:
             fail(f"shrink: error: {exc}", exc.exit_code)
         except ShrinkError as exc:  # raised outside a command (e.g. in the group's callback)
@@ -135,10 +170,10 @@ class ShrinkGroup(TyperGroup):
             os.dup2(devnull, sys.stdout.fileno())
             sys.exit(0)
         except KeyboardInterrupt:
-            fail("shrink: interrupted", 130)
+            _stop()
         code = rv if isinstance(rv, int) else 0
-        if code == 130:  # typer turns Ctrl-C into Exit(130)
-            typer.echo("shrink: interrupted", err=True)
+        if code == 130:  # typer turns Ctrl-C (and our SIGTERM) into Exit(130)
+            _stop()
         if standalone_mode:
             sys.exit(code)
         return rv

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, FitError
+from ..errors import DataError, FitError, ShrinkError
 from ..model import ModelSpec
 
 
@@ -70,6 +70,19 @@ def prepare_data(
             raise DataError(f"no rows left after dropping {n_dropped} rows with missing values")
         yv, xv, cl = yv[keep], xv[keep], cl[keep]
     codes, ids = cluster_codes(cl)
+    try:  # what the kept rows cannot do; the dropped rows' warning goes with the error
+        _check_kept(yv, xv, ids, y=y, x=x, cluster=cluster, model=model or ModelSpec())
+    except ShrinkError as exc:
+        exc.warnings = tuple(warnings)
+        raise
+    return PreparedData(yv, xv, np.ascontiguousarray(codes), ids, tuple(warnings))
+
+
+def _check_kept(
+    yv: np.ndarray, xv: np.ndarray, ids: np.ndarray, *, y: str, x: str, cluster: str,
+    model: ModelSpec,
+) -> None:
+    """Refuse data the model cannot be fitted to: one cluster, a constant x or y, too few rows."""
     n_groups = int(ids.shape[0])
     if n_groups < 2:
         raise FitError(
@@ -80,8 +93,7 @@ def prepare_data(
         raise DataError(f"column '{x}' is constant ({xv[0]:g}): its slope cannot be estimated")
     if np.ptp(yv) == 0.0:
         raise DataError(f"column '{y}' is constant ({yv[0]:g}): there is nothing to fit")
-    check_identifiable(int(yv.shape[0]), n_groups, model or ModelSpec())
-    return PreparedData(yv, xv, np.ascontiguousarray(codes), ids, tuple(warnings))
+    check_identifiable(int(yv.shape[0]), n_groups, model)
 
 
 def _numeric_column(data: pd.DataFrame, name: str) -> np.ndarray:

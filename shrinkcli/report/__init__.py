@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 from .. import parallel
 from ..errors import ShrinkError, UsageError
 from ..io import write_files
+from ..outfolder import OwnedFolder, discard
 from ..scenario import Scenario
 from .build import (
     STAGES,
@@ -29,7 +30,6 @@ from .build import (
     run_all,
     source_of,
 )
-from .folder import MARKER, check_destination, discard, install, new_build_folder, write_marker
 from .pages import PAGES, Section, report_pages
 from .study import FOLDER as STUDY_FOLDER
 from .study import StudyOptions
@@ -50,6 +50,10 @@ __all__ = [
 ]
 
 #: Names of the report's own files and folders, which no scenario folder may take.
+#: The file that marks a folder as a shrink report; JSON with the list of files written.
+MARKER = ".shrink-report"
+#: A report folder: replaced whole, only if it is empty or an earlier report.
+REPORT_FOLDER = OwnedFolder("report", MARKER)
 RESERVED = frozenset({*PAGES, STUDY_FOLDER, MARKER})
 
 
@@ -79,14 +83,17 @@ class ReportResult:
 
 
 def load_scenarios(paths: Sequence[str | Path]) -> list[Scenario | Failure]:
-    """Read every scenario file once; a file that does not load becomes a Failure, shown in
-    the report with the others."""
+    """Read every scenario file once; a file whose content does not validate becomes a Failure,
+    shown in the report with the others. A file that is missing or cannot be opened is a usage
+    error (UsageError), raised before any work, as in every command."""
     from ..scenario import default_name, load_scenario
 
     out: list[Scenario | Failure] = []
     for p in paths:
         try:
             out.append(load_scenario(p))
+        except UsageError:
+            raise
         except ShrinkError as exc:
             out.append(failure(default_name(Path(p)), str(p), exc))
     return out
@@ -123,7 +130,7 @@ def build_report(
     if study is not None and valid:
         sections = [*sections, _study(valid, study, jobs, progress)]
     t1 = time.perf_counter()
-    build = new_build_folder(out)
+    build = REPORT_FOLDER.new_build_folder(out)
     try:
         done = iter(run_all(valid, build, workers=workers, progress=progress))
         reported = [e if isinstance(e, Failure) else next(done) for e in entries]
@@ -133,9 +140,9 @@ def build_report(
             *written, *(f"{r.name}/{f}" for r in reported if isinstance(r, ScenarioReport)
                         for f in r.files)
         })
-        write_marker(build, files)
+        REPORT_FOLDER.write_marker(build, files)
         t3 = time.perf_counter()
-        warnings = install(build, out)
+        warnings = REPORT_FOLDER.install(build, out)
     except BaseException:
         discard(build)
         raise
@@ -158,7 +165,7 @@ def _preflight(
             raise UsageError(f"{source_of(sc)}: scenario name {sc.name!r} is taken by the "
                              "report's own file; choose another name")
     check_names(valid)
-    check_destination(outdir)
+    REPORT_FOLDER.check_destination(outdir)
     out: list[Scenario | Failure] = []
     for entry in scenarios:
         if isinstance(entry, Scenario):
