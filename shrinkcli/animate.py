@@ -164,6 +164,7 @@ _WORKER: dict[str, Any] = {}
 
 def _worker_init(key: tuple[int, int], args: tuple[Any, ...] | None) -> None:
     """Use the renderer inherited through fork, or lay out the scene again (spawn)."""
+    parallel.die_with_parent()
     if _WORKER.get("key") != key:
         assert args is not None
         _WORKER["key"], _WORKER["renderer"] = key, _Renderer(_figure(*args), args[1])

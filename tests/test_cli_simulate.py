@@ -62,7 +62,7 @@ def test_seed_and_rng_override(runner: CliRunner) -> None:
 
 BAD_SCENARIOS = [
     ("sd_slpoe: 1\n", "did you mean 'sd_slope'"),
-    ("sigma: high\n", "sigma: must be a number > 0"),
+    ("sigma: high\n", "sigma: must be a finite number > 0"),
     ("n_cluster: 10.5\n", "n_cluster: must be an integer"),
     ("sigma: 0\n", "sigma"),
     ("sd_int: -1\n", "sd_int"),

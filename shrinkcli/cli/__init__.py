@@ -29,6 +29,7 @@ from .options import (
     RngOpt,
     ScenariosArg,
     SeedOpt,
+    ShrinkCommand,
     StudyFormat,
     TableFormat,
     XOpt,
@@ -52,7 +53,7 @@ app = typer.Typer(
     help="Shrinkage (partial pooling) in linear mixed models: simulate the post's scenarios, "
     "fit them exactly as lme4 does, animate and report how clusters borrow strength.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -118,7 +119,7 @@ def _fit_input(
 # -- simulate ---------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(cls=ShrinkCommand)
 def simulate(
     scenario: Annotated[
         str,
@@ -166,7 +167,7 @@ def simulate(
 # -- fit --------------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(cls=ShrinkCommand)
 def fit(
     input: InputArg,
     y: YOpt = "y",
@@ -234,7 +235,7 @@ def fit(
 # -- animate ----------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(cls=ShrinkCommand)
 def animate(
     input: InputArg,
     output: Annotated[
@@ -344,7 +345,7 @@ def animate(
 # -- report -----------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(cls=ShrinkCommand)
 def report(
     scenarios: ScenariosArg,
     output: Annotated[
@@ -403,7 +404,7 @@ def report(
 # -- study ------------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(cls=ShrinkCommand)
 def study(
     scenarios: ScenariosArg,
     reps: Annotated[

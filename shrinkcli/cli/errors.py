@@ -10,6 +10,7 @@ only change it in the scenario file.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 import threading
@@ -154,7 +155,7 @@ class ShrinkGroup(TyperGroup):
             sys.exit(2)
         except cx.UsageError as exc:
             where = exc.ctx.command_path if exc.ctx else "shrink"
-            message = exc.format_message().replace("Value error, ", "")
+            message = plain_usage_message(exc.format_message(), list(args or sys.argv[1:]))
             fail(f"{where}: error: {message} (see '{where} --help')", 2)
         except cx.ClickException as exc:
             fail(f"shrink: error: {exc.format_message()}", exc.exit_code)
@@ -177,6 +178,49 @@ class ShrinkGroup(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return rv
+
+
+#: The type parser's words, as a CLI says them.
+_TYPE_WORDS = {
+    "Input should be a valid integer, unable to parse string as an integer": "must be an integer",
+    "Input should be a valid number, unable to parse string as a number": "must be a number",
+    "Input should be a valid integer": "must be an integer",
+    "Input should be a valid number": "must be a number",
+}
+_INVALID = re.compile(r"^Invalid value for '(?P<opt>[^']+)'(?: / '(?P<alt>[^']+)')?: (?P<msg>.*)$",
+                      re.S)
+
+
+def plain_usage_message(message: str, args: Sequence[str]) -> str:
+    """A parser's complaint in the CLI's words: "--seed: must be an integer (got 'abc')"
+    instead of "Invalid value for '--seed': Input should be a valid integer, unable to ..."."""
+    message = message.replace("Value error, ", "")
+    m = _INVALID.match(message)
+    if not m:
+        return message
+    opts = [o for o in (m.group("opt"), m.group("alt")) if o]
+    text = m.group("msg").strip()
+    for words, plain in _TYPE_WORDS.items():
+        if text.startswith(words):
+            text = plain
+            given = _value_of(opts, args)
+            if given is not None:
+                text += f" (got {given!r})"
+            break
+    label = "/".join(sorted(opts, key=len)) if opts[0].startswith("-") else opts[0]
+    return f"{label}: {text}"
+
+
+def _value_of(opts: Sequence[str], args: Sequence[str]) -> str | None:
+    """The value given to one of `opts` on the command line (its last occurrence)."""
+    found = None
+    for i, arg in enumerate(args):
+        for opt in opts:
+            if arg == opt and i + 1 < len(args):
+                found = args[i + 1]
+            elif arg.startswith(opt + "=") and opt.startswith("--"):
+                found = arg[len(opt) + 1:]
+    return found
 
 
 def fail(message: str, code: int) -> NoReturn:

@@ -9,9 +9,11 @@ Nothing heavy is imported here: `shrink --help` must answer at once. Choices the
 from __future__ import annotations
 
 import importlib
+import re
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
+from typer.core import TyperCommand
 
 from ..errors import UsageError
 from ..io import TableFormat
@@ -19,6 +21,32 @@ from ..io import TableFormat
 if TYPE_CHECKING:
     from ..model import ModelSpec
     from ..scenario import AnimationOptions, Scenario
+
+class ShrinkCommand(TyperCommand):
+    """A command whose help reads as a CLI's, not as Python: arguments by their metavar
+    (`SCENARIO...`, not `{SCENARIO}...` or `SCENARIO <list[str]>`)."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        return [re.sub(r"^\{(.*)\}", r"\1", p) for p in super().collect_usage_pieces(ctx)]
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        arguments, options = [], []
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if param.param_type_name == "argument":
+                name = (param.metavar or param.name or "").upper()
+                if param.nargs != 1:
+                    name += "..."
+                arguments.append((name, record[1]))
+            else:
+                options.append(record)
+        for title, rows in (("Arguments", arguments), ("Options", options)):
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
 
 # -- formats: one type per kind of output, all built on the table formats ------------------------
 
