@@ -178,3 +178,14 @@ def test_a_killed_runs_build_folder_is_removed_by_the_next(tmp_path: Path) -> No
                           "out", "-q"], cwd=tmp_path, capture_output=True, check=False)
     assert res.returncode == 0
     assert list(tmp_path.glob(".out.*.building")) == [foreign]
+
+
+def test_the_statsmodels_engine_reports_only_real_problems(runner: CliRunner) -> None:
+    """statsmodels falls back from lbfgs and warns of a singular covariance on this
+    non-singular random-intercept fit: its notes go with the optimizer's record, not stderr."""
+    res = runner.invoke(app, ["fit", BASELINE, "--engine", "statsmodels", "--random",
+                              "intercept", "-f", "json"])
+    assert res.exit_code == 0 and res.stderr == ""
+    out = json.loads(res.stdout)
+    assert out["converged"] is True and out["singular"] is False and out["warnings"] == []
+    assert out["optimizer"]["message"].startswith("converged")
