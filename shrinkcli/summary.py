@@ -97,7 +97,8 @@ def _warning_lines(fit: Fit) -> list[str]:
     """lme4's closing optimizer / convergence note (printed only when there is one)."""
     opt = fit.model.optimizer
     messages = [SINGULAR_MESSAGE] if fit.model.singular else []
-    messages += [w for w in fit.warnings if w != SINGULAR_MESSAGE]
+    # lme4 prints its own line for a singular fit; our explanation of it stays on stderr
+    messages += [w for w in fit.warnings if not w.startswith("boundary (singular) fit")]
     code = 0 if opt.converged else 1
     if code == 0 and not messages:
         return []

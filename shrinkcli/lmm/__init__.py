@@ -17,7 +17,15 @@ from .fitting import clusters_frame, fit, fit_arrays, model_fit
 from .optimize import FitControl, OptSummary, check_convergence
 from .pls import SufficientStats, criterion, solve, sufficient_stats
 from .prepare import PreparedData, prepare_arrays, prepare_data
-from .results import CLUSTER_COLUMNS, TABLE_COLUMNS, Fit, FixedEffect, ModelFit, match_truth
+from .results import (
+    CLUSTER_COLUMNS,
+    TABLE_COLUMNS,
+    Fit,
+    FixedEffect,
+    ModelFit,
+    match_truth,
+    singular_note,
+)
 from .shrinkage import line_distance, ols_by_cluster, shrinkage
 
 __all__ = [
@@ -42,6 +50,7 @@ __all__ = [
     "prepare_arrays",
     "prepare_data",
     "shrinkage",
+    "singular_note",
     "solve",
     "sufficient_stats",
 ]

@@ -14,7 +14,7 @@ from ..model import N_FIXED, ModelSpec
 from .optimize import FitControl, optimize
 from .pls import SufficientStats, sufficient_stats
 from .prepare import PreparedData, prepare_arrays, prepare_data
-from .results import CLUSTER_COLUMNS, Fit, ModelFit, match_truth
+from .results import CLUSTER_COLUMNS, Fit, ModelFit, match_truth, singular_note
 from .shrinkage import ols_by_cluster, shrinkage
 
 if TYPE_CHECKING:
@@ -48,6 +48,9 @@ def fit(
         warnings += (f"the fit did not converge: {result.optimizer.reason}",)
     if result.optimizer.note:
         warnings += (result.optimizer.note,)
+    singular = singular_note(result)
+    if singular:
+        warnings += (singular,)
     return Fit(
         model=result,
         clusters=clusters_frame(prep, stats, result, truth),

@@ -225,6 +225,38 @@ class Fit:
         return jsonable(out)
 
 
+#: lme4's words for a fit on the boundary, which `singular_note` explains.
+SINGULAR = "boundary (singular) fit"
+
+
+def singular_note(model: ModelFit) -> str | None:
+    """For a singular fit, lme4's warning in words a student understands: which variance was
+    estimated as zero (or which correlation as ±1), and what that does to the clusters' lines.
+    None for a fit inside the boundary."""
+    if not model.singular:
+        return None
+    from ..model import SINGULAR_TOL
+
+    a, b, c = model.spec.lambda_entries(model.theta)
+    no_intercepts = a < SINGULAR_TOL
+    no_slopes = model.spec.has_random_slope and math.hypot(b, c) < SINGULAR_TOL
+    if not model.spec.has_random_slope or (no_intercepts and no_slopes):
+        what = ("the variance between clusters is estimated as zero: every cluster gets the "
+                "population line (complete pooling), whatever its own data say")
+    elif no_intercepts:
+        what = ("the random intercepts' variance is estimated as zero: the clusters' lines "
+                "differ only in slope, all passing through the population line at x = 0")
+    elif no_slopes:
+        what = ("the random slopes' variance is estimated as zero: every cluster gets the "
+                "population slope, and only the intercepts differ")
+    else:  # c = 0 with b ≠ 0: slope deviations proportional to intercept deviations
+        sign = "+1" if b * a > 0 else "−1"
+        what = (f"the random intercepts and slopes are estimated as perfectly correlated "
+                f"({sign}): every cluster's line crosses the population line at the same x "
+                f"(x = {-a / b:.3g})").replace("-", "−")
+    return f"{SINGULAR}: {what}"
+
+
 def match_truth(truth: pd.DataFrame, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """true_intercept and true_slope per cluster id (NaN for ids the truth does not list)."""
     need = ["cluster", "true_intercept", "true_slope"]
