@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from .build import Failure, ScenarioReport
-from .metrics import SAME
+from .metrics import SAME, compare
 
 if TYPE_CHECKING:
     import jinja2
@@ -57,6 +57,7 @@ def environment() -> jinja2.Environment:
     env.filters["md"] = lambda text: str(text).replace("|", "\\|").replace("]", "\\]")
     env.globals["version"] = __version__
     env.globals["same"] = SAME
+    env.globals["compare"] = compare
     return env
 
 
@@ -70,11 +71,13 @@ def _verdict(reports: Sequence[ScenarioReport]) -> str:
     if not compared:
         return ""
     k = len(compared)
-    both = sum(e.mixed_intercept < e.ols_intercept and e.mixed_slope < e.ols_slope
-               for e in compared)
+    both = sum(compare(e.ols_intercept, e.mixed_intercept) == "better"
+               and compare(e.ols_slope, e.mixed_slope) == "better" for e in compared)
     what = "all" if both == k else f"{both} of"
-    return (f"In {what} {k} scenario{'s' if k != 1 else ''}, the mixed model's estimates of the "
-            "cluster intercepts and slopes had the lower RMSE.")
+    pct = round(100 * SAME)
+    return (f"In {what} {k} scenario{'s' if k != 1 else ''}, the mixed model's estimates of both "
+            f"the cluster intercepts and the slopes had an RMSE lower by more than {pct}% "
+            "(the rows with two green numbers).")
 
 
 def _context(
