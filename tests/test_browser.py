@@ -16,17 +16,8 @@ from typer.testing import CliRunner
 
 from shrinkcli.cli import app
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 WIDTHS = {"desktop": 1280, "phone": 390}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _chromium() -> None:
-    """`make test` installs Debian's chromium; without it this test fails rather than skips."""
-    if not CHROMIUM.exists():
-        pytest.fail("no /usr/bin/chromium: run `make test` (it installs it) or "
-                    "`apt-get install chromium`")
 
 
 @pytest.fixture(scope="module")
@@ -41,12 +32,13 @@ def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Chromium through Playwright; a failure to launch fails the tests (never skips them)."""
+def browser(chromium: Path) -> Iterator[Any]:
+    """Chromium through Playwright (the `chromium` fixture finds it, or skips with the reason
+    outside CI); a failure to launch a browser that is there fails the tests."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        b = pw.chromium.launch(executable_path=str(chromium), args=ARGS, headless=True)
         try:
             yield b
         finally:
