@@ -11,6 +11,7 @@ import json
 import math
 import os
 import re
+import stat
 import sys
 import tempfile
 from collections.abc import Collection, Iterable, Mapping
@@ -68,7 +69,11 @@ def check_output_path(path: str, *, inputs: Iterable[str] = ()) -> None:
     p = Path(path)
     if p.is_dir():
         raise UsageError(f"{path}: is a folder; give a file name for the output")
-    _check_parent(path, p.parent)
+    if _is_special(p):  # a device or pipe: written in place
+        if not os.access(p, os.W_OK):
+            raise UsageError(f"{path}: permission denied")
+        return
+    _check_parent(path, Path(os.path.realpath(p)).parent)
     check_not_an_input(path, inputs)
 
 
@@ -98,10 +103,30 @@ def check_not_an_input(output: str, inputs: Iterable[str]) -> None:
                 raise UsageError(f"{output}: is also an input; write the output elsewhere")
 
 
+def _is_special(p: Path) -> bool:
+    """A device, FIFO or socket (e.g. /dev/null, /dev/stdout, a named pipe): written in place,
+    never replaced by a rename."""
+    try:
+        mode = p.stat().st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
 def write_atomic(path: str | Path, data: bytes | str) -> None:
-    """Write `data` to `path` through a temporary file in the same folder and a rename."""
+    """Write `data` to `path` through a temporary file in the same folder and a rename (into
+    the file a symbolic link points to); a device or pipe is written in place."""
     p = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
+    if _is_special(p):
+        try:
+            with open(p, "wb") as f:
+                f.write(payload)
+        except OSError as exc:
+            raise OutputError(f"{p}: cannot write: {exc.strerror}") from None
+        return
+    if p.is_symlink():
+        p = Path(os.path.realpath(p))
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
     except OSError as exc:

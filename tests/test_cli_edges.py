@@ -189,3 +189,35 @@ def test_the_statsmodels_engine_reports_only_real_problems(runner: CliRunner) ->
     out = json.loads(res.stdout)
     assert out["converged"] is True and out["singular"] is False and out["warnings"] == []
     assert out["optimizer"]["message"].startswith("converged")
+
+
+def test_devices_pipes_and_links_are_written_not_replaced(tmp_path: Path) -> None:
+    """An atomic rename must never put a regular file where a device, a pipe or a link was:
+    devices and pipes are written in place, a link's target is replaced."""
+    import stat
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    res = subprocess.run([sys.executable, "-m", "shrinkcli", "simulate", BASELINE, "-o",
+                          str(fifo)], capture_output=True, check=False)
+    reader.join(timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert stat.S_ISFIFO(fifo.stat().st_mode) and got[0].startswith(b"y,x,cluster\n")
+    target = tmp_path / "target.csv"
+    target.write_text("old\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    res = subprocess.run([sys.executable, "-m", "shrinkcli", "simulate", BASELINE, "-o",
+                          str(link)], capture_output=True, check=False)
+    assert res.returncode == 0 and link.is_symlink()
+    assert target.read_text().startswith("y,x,cluster\n")
+    full = Path("/dev/full")
+    if full.exists() and stat.S_ISCHR(full.stat().st_mode):
+        res = subprocess.run([sys.executable, "-m", "shrinkcli", "simulate", BASELINE, "-o",
+                              str(full)], capture_output=True, text=True, check=False)
+        assert res.returncode == 1 and "No space left" in res.stderr
+        assert stat.S_ISCHR(full.stat().st_mode)  # still the device
