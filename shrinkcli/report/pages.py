@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from .build import Failure, ScenarioReport
+from .explore import explore_page, report_fragment
 from .metrics import SAME, compare
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["fmt"] = fmt
     env.filters["md"] = lambda text: str(text).replace("|", "\\|").replace("]", "\\]")
+    env.filters["explore_fragment"] = report_fragment
     env.globals["version"] = __version__
     env.globals["same"] = SAME
     env.globals["compare"] = compare
@@ -180,6 +182,7 @@ PAGES: dict[str, Callable[[Entries, Sequence[Section]], str]] = {
     "index.html": index_page,
     "report.md": markdown_page,
     "summary.csv": lambda entries, sections: summary_csv(entries),
+    "explore.html": explore_page,
 }
 
 
