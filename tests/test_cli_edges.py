@@ -119,6 +119,8 @@ def test_dropped_rows_are_said_before_the_error_they_explain(runner: CliRunner) 
     assert res.exit_code == 1 and len(lines) == 2
     assert lines[0] == "shrink: warning: dropped 1 row with missing values"
     assert "single cluster" in lines[1]
+    res = runner.invoke(app, ["fit", "-"], input="y,x,cluster\n1,2,2\n2,3,2\n3,4,2\n")
+    assert "single cluster (2)" in res.stderr  # the id as given, no numpy type
 
 
 def test_study_owns_its_folder(runner: CliRunner, tmp_path: Path) -> None:

@@ -78,6 +78,11 @@ def prepare_data(
     return PreparedData(yv, xv, np.ascontiguousarray(codes), ids, tuple(warnings))
 
 
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python value it holds (for messages: 2, not np.int64(2))."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _check_kept(
     yv: np.ndarray, xv: np.ndarray, ids: np.ndarray, *, y: str, x: str, cluster: str,
     model: ModelSpec,
@@ -86,8 +91,8 @@ def _check_kept(
     n_groups = int(ids.shape[0])
     if n_groups < 2:
         raise FitError(
-            f"column '{cluster}' has a single cluster ({ids[0]!r}): a mixed model needs at least "
-            f"two clusters"
+            f"column '{cluster}' has a single cluster ({_plain(ids[0])!r}): a mixed model needs at "
+            "least two clusters"
         )
     if np.ptp(xv) == 0.0:
         raise DataError(f"column '{x}' is constant ({xv[0]:g}): its slope cannot be estimated")
