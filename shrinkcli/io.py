@@ -143,6 +143,20 @@ def table_text(df: pd.DataFrame, fmt: TableFormat) -> str:
     return buf.getvalue()
 
 
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes, in hex (for a report's manifest)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot read: {exc.strerror}") from None
+    return digest.hexdigest()
+
+
 def read_text(
     path: str | Path, *, error: type[ShrinkError], kind: str, expected: str
 ) -> str:
@@ -166,7 +180,7 @@ def read_text(
 def read_table(
     source: str, *, text: str | None = None, id_columns: Collection[str] = ()
 ) -> pd.DataFrame:
-    """Read a CSV or TSV table from a file, or from `text` (stdin) when given.
+    """Read a CSV, TSV or Parquet table from a file, or CSV/TSV from `text` (stdin) when given.
 
     The separator is a tab for `.tsv`/`.tab` files and for text whose header has tabs and no
     commas, else a comma. Numbers are parsed by pandas' C parser. `id_columns` (the cluster
@@ -175,6 +189,8 @@ def read_table(
     """
     import pandas as pd
 
+    if text is None and source.lower().endswith(PARQUET_SUFFIXES):
+        return _read_parquet(source, id_columns)
     if text is None:
         text = read_text(source, error=DataError, kind="data file", expected="UTF-8 CSV or TSV")
     if not text.strip():
@@ -198,6 +214,36 @@ def read_table(
     for col in id_columns:
         if col in df.columns:
             df[col] = _ids(df[col])
+    return df
+
+
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+def _read_parquet(source: str, id_columns: Collection[str]) -> pd.DataFrame:
+    """A Parquet file (through pyarrow), its columns typed as stored; text cluster ids are
+    treated as in a CSV file."""
+    import pandas as pd
+
+    p = Path(source)
+    if not p.exists():
+        raise DataError(f"{source}: no such file")
+    if p.is_dir():
+        raise DataError(f"{source}: is a directory, not a data file")
+    try:
+        df = pd.read_parquet(source)
+    except ImportError:
+        raise DataError(f"{source}: reading Parquet needs pyarrow (pip install pyarrow)") from None
+    except (OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        why = first.rsplit(": ", 1)[-1] or "not a Parquet file"  # pyarrow repeats the path
+        raise DataError(f"{source}: cannot read the Parquet file: {why}") from None
+    if df.empty:
+        raise DataError(f"{source}: the table has no rows")
+    df = df.reset_index(drop=True)
+    for col in id_columns:
+        if col in df.columns and df[col].dtype == object:
+            df[col] = _ids(df[col].astype("string").astype(object))
     return df
 
 
