@@ -158,8 +158,9 @@ def clusters_png(
     panel_size: tuple[float, float] = (215.0, 165.0),
 ) -> bytes:
     """Small multiples, one panel per cluster: its rows (points), its own least-squares line
-    (orange), its mixed-model line (blue) and the population line (dashed), on shared axes over
-    the x range of all panels. `row_titles` label the rows of panels."""
+    (orange, over the cluster's own x values, where it was fitted), its mixed-model line (blue)
+    and the population line (dashed) over the x range of all panels, on shared axes.
+    `row_titles` label the rows of panels."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
@@ -183,7 +184,7 @@ def clusters_png(
     for p in panels:
         lines.append(p.mixed[0] + p.mixed[1] * grid)
         if p.ols is not None:
-            lines.append(p.ols[0] + p.ols[1] * grid)
+            lines.append(p.ols[0] + p.ols[1] * _span(p.x))
     y_all = np.concatenate([ys, *lines])
     y0, y1 = float(np.min(y_all)), float(np.max(y_all))
     pad_y = 0.06 * (y1 - y0) if y1 > y0 else 1.0
@@ -195,8 +196,9 @@ def clusters_png(
         ax = fig.add_axes((left, bottom, (panel_size[0] - 22) / w, (panel_size[1] - 50) / h))
         ax.plot(grid, population[0] + population[1] * grid, color=HOLE, linewidth=1.0,
                 linestyle="--", alpha=0.7, zorder=2)
-        if p.ols is not None:
-            ax.plot(grid, p.ols[0] + p.ols[1] * grid, color=BY_CLUSTER, linewidth=1.4, zorder=3)
+        if p.ols is not None:  # over the cluster's own x values: a line fitted to them
+            own = _span(p.x)
+            ax.plot(own, p.ols[0] + p.ols[1] * own, color=BY_CLUSTER, linewidth=1.4, zorder=3)
         ax.plot(grid, p.mixed[0] + p.mixed[1] * grid, color=MIXED, linewidth=1.6, zorder=4)
         ax.scatter(p.x, p.y, s=11, color="#4D4D4D", alpha=0.8, linewidths=0, zorder=5)
         ax.set_xlim(x0 - pad_x, x1 + pad_x)
@@ -224,6 +226,11 @@ def clusters_png(
     fig.text(12 / w, 0.5, y_name, fontproperties=regular, fontsize=9, color=TEXT, va="center",
              rotation=90)
     return figure_png(fig)
+
+
+def _span(x: np.ndarray) -> np.ndarray:
+    """The ends of the range of x."""
+    return np.array([float(np.min(x)), float(np.max(x))])
 
 
 def _legend(fig: Figure, entries: Sequence[tuple[str, str, str]], regular: FontProperties, *,

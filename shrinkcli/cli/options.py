@@ -86,7 +86,8 @@ RngOpt = Annotated[
 InputArg = Annotated[
     str,
     typer.Argument(
-        help="A scenario (.yaml, simulated first), a CSV/TSV file, or '-' for CSV on stdin.",
+        help="A scenario (.yaml: simulated first, or its data: table read), a CSV/TSV/Parquet "
+        "file, or '-' for CSV on stdin.",
         show_default=False,
         metavar="INPUT",
     ),
