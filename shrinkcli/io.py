@@ -212,6 +212,20 @@ def table_text(df: pd.DataFrame, fmt: TableFormat) -> str:
     return buf.getvalue()
 
 
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes, in hex (for a report's manifest)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot read: {exc.strerror}") from None
+    return digest.hexdigest()
+
+
 def read_text(
     path: str | Path, *, error: type[ShrinkError], kind: str, expected: str
 ) -> str:
@@ -245,7 +259,8 @@ def read_stdin(kind: str) -> bytes:
 def read_table(
     source: str, *, text: str | None = None, id_columns: Collection[str] = ()
 ) -> pd.DataFrame:
-    """Read a CSV, TSV or JSON table from a file, or from `text` (stdin) when given.
+    """Read a CSV, TSV, JSON or Parquet table from a file, or CSV/TSV/JSON from `text` (stdin)
+    when given.
 
     JSON is an array of row objects (what `--format json` writes), recognised by a `.json`
     name or text that starts with '['. Otherwise the separator is a tab for `.tsv`/`.tab`
@@ -256,6 +271,8 @@ def read_table(
     """
     import pandas as pd
 
+    if text is None and source.lower().endswith(PARQUET_SUFFIXES):
+        return _read_parquet(source, id_columns)
     if text is None:
         text = read_text(source, error=DataError, kind="data file", expected="UTF-8 CSV or TSV")
     if not text.strip():
@@ -281,6 +298,36 @@ def read_table(
     for col in id_columns:
         if col in df.columns:
             df[col] = _ids(df[col])
+    return df
+
+
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+def _read_parquet(source: str, id_columns: Collection[str]) -> pd.DataFrame:
+    """A Parquet file (through pyarrow), its columns typed as stored; text cluster ids are
+    treated as in a CSV file."""
+    import pandas as pd
+
+    p = Path(source)
+    if not p.exists():
+        raise UsageError(f"{source}: no such file")
+    if p.is_dir():
+        raise UsageError(f"{source}: is a folder, not a data file")
+    try:
+        df = pd.read_parquet(source)
+    except ImportError:
+        raise DataError(f"{source}: reading Parquet needs pyarrow (pip install pyarrow)") from None
+    except (OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        why = first.rsplit(": ", 1)[-1] or "not a Parquet file"  # pyarrow repeats the path
+        raise DataError(f"{source}: cannot read the Parquet file: {why}") from None
+    if df.empty:
+        raise DataError(f"{source}: the table has no rows")
+    df = df.reset_index(drop=True)
+    for col in id_columns:
+        if col in df.columns and df[col].dtype == object:
+            df[col] = _ids(df[col].astype("string").astype(object))
     return df
 
 

@@ -45,12 +45,15 @@ def _plural(k: int, word: str) -> str:
 
 def captions(scene: Scene) -> list[str]:
     """What the picture leaves out, said under it: clusters outside the view, clusters without
-    a by-cluster slope."""
+    a by-cluster slope, and in a crowded picture what was thinned."""
     notes = []
     if scene.n_outside:
         notes.append(f"{_plural(scene.n_outside, 'cluster')} outside the view")
     if scene.n_left_out:
         notes.append(f"{_plural(scene.n_left_out, 'cluster')} without a by-cluster slope not shown")
+    if scene.crowded:
+        notes.append(f"{scene.n_paths:,} of {len(scene.ols):,} paths drawn, points shrunk and "
+                     "faded")
     return notes
 
 
@@ -129,10 +132,32 @@ class ShrinkageFigure:
         self._draw_ticks(ax)
         regular = self.regular
         ax.set_xlabel("Intercept", fontproperties=regular, fontsize=10, color=TEXT, labelpad=3)
-        ax.set_ylabel(
+        ylabel = ax.set_ylabel(
             f"Slope for {s.x_name}", fontproperties=regular, fontsize=10, color=TEXT, labelpad=3
         )
+        self._make_room(ax, ylabel)
         return ax
+
+    def _make_room(self, ax: Axes, ylabel: Any) -> None:
+        """Keep the slope's axis label whole: shrink it to the plot's height, and move the
+        plot right when long tick labels push the label out of the picture. (A layout that
+        fits is left as it is.)"""
+        renderer = self.canvas.get_renderer()
+        height = ax.get_window_extent(renderer).height
+        size = float(ylabel.get_fontsize())
+        while ylabel.get_window_extent(renderer).height > height and size > 7.0:
+            size -= 0.5
+            ylabel.set_fontsize(size)
+        full = ylabel.get_text()
+        keep = len(full)
+        while ylabel.get_window_extent(renderer).height > height and keep > 1:
+            keep -= 1
+            ylabel.set_text(full[:keep].rstrip() + "…")
+        left = ax.yaxis.get_tightbbox(renderer)
+        if left is not None and left.x0 < 0:  # cut at the picture's left edge
+            shift = (self.dpi / BASE_DPI - left.x0) / self.width  # then a pixel clear of it
+            box = ax.get_position()
+            ax.set_position((box.x0 + shift, box.y0, box.width - shift, box.height))
 
     def _draw_ticks(self, ax: Axes) -> None:
         """About six round ticks per axis, all inside the view, labelled alike."""
@@ -156,25 +181,32 @@ class ShrinkageFigure:
             self._fit_width(text, width, smallest=7.0)
 
     def _draw_caption(self) -> None:
-        """The notes on what is not shown, bottom left."""
+        """The notes on what is not shown, bottom left, shrunk to fit the width."""
         if self.notes:
             px_x, px_y = self.px
-            self._text(
+            text = self._text(
                 12 * px_x, 6 * px_y, " · ".join(self.notes), size=8, color=MUTED, va="bottom"
             )
+            self._fit_width(text, (1 - 24 * px_x) * self.width, smallest=6.0)
 
     def _draw_ellipses(self) -> None:
-        """The fitted random-effect distribution N(β̂, Σ̂): its 50% and 90% contours."""
+        """The fitted random-effect distribution N(β̂, Σ̂): its 50% and 90% contours; over the
+        points, with a white edge, when the picture is crowded."""
+        from matplotlib.patheffects import withStroke
+
+        crowded = self.scene.crowded
         for e, style in zip(self.scene.ellipses, ELLIPSE_STYLES, strict=False):  # none when off
-            self.ax.plot(
+            line = self.ax.plot(
                 e[:, 0],
                 e[:, 1],
                 color=ELLIPSE,
-                linewidth=0.9,
+                linewidth=1.1 if crowded else 0.9,
                 linestyle=style,
-                alpha=0.7,
-                zorder=1.5,
+                alpha=0.9 if crowded else 0.7,
+                zorder=3.5 if crowded else 1.5,
             )
+            if crowded:
+                line[0].set_path_effects([withStroke(linewidth=3.0, foreground="white")])
 
     def _draw_truth(self) -> None:
         """The true coefficients as faint crosses, when known and asked for."""
@@ -216,13 +248,14 @@ class ShrinkageFigure:
         """The rings left where the points started, the moving points, and the population
         average (the "black hole")."""
         s, ax = self.scene, self.ax
-        ring_colors = np.zeros((len(s.ols), 4))
+        drawn = s.path_mask  # a ring where each drawn path starts
+        ring_colors = np.zeros((int(drawn.sum()), 4))
         ring_colors[:, :3] = mix(BY_CLUSTER, MIXED, 0.0)
-        ring_colors[:, 3] = 0.25 + 0.6 * s.alpha
+        ring_colors[:, 3] = 0.25 + 0.6 * s.alpha[drawn]
         self.rings = ax.scatter(
-            s.ols[:, 0],
-            s.ols[:, 1],
-            s=s.sizes * 0.8,
+            s.ols[drawn, 0],
+            s.ols[drawn, 1],
+            s=s.sizes[drawn] * 0.8,
             facecolors="none",
             edgecolors=ring_colors,  # type: ignore[arg-type]
             linewidths=0.8,
@@ -489,11 +522,12 @@ class ShrinkageFigure:
         pixels."""
         if t <= 0 or len(pos) == 0:
             return np.zeros((0, 3, 2))
+        drawn = self.scene.path_mask
         disp = self._data_to_px.transform
-        start, end = disp(self.scene.ols), disp(pos)
+        start, end = disp(self.scene.ols[drawn]), disp(pos[drawn])
         v = end - start
         length = np.hypot(v[:, 0], v[:, 1])
-        radius = np.sqrt(self.scene.sizes / math.pi) * self.scale  # marker radius, pixels
+        radius = np.sqrt(self.scene.sizes[drawn] / math.pi) * self.scale  # marker radius, px
         head_len, head_w = 5.0 * self.scale / 1.39, 2.4 * self.scale / 1.39
         ok = length > radius + head_len + 2.0
         u = np.zeros_like(v)

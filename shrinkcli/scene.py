@@ -24,6 +24,16 @@ BASELINE_HALF_WIDTH = (1.5, 0.75)
 ELLIPSE_LEVELS = (0.5, 0.9)
 #: Reference size (points²) of a point of a median-sized cluster; pixels at 600×450.
 POINT_AREA = 34.0
+#: Clusters a picture draws at full size and opacity, each with its path. Beyond, the points
+#: shrink and fade with the square root of the crowd, and the paths drawn thin out likewise: a
+#: sample of the clusters inside the view, from those that barely move to those that move most.
+CROWD = 200
+#: Fewest paths a crowded picture draws.
+MIN_PATHS = 40
+#: Smallest marker area (points²) and opacity of a crowded picture.
+MIN_AREA, MIN_ALPHA = 4.0, 0.08
+#: Share of the by-cluster estimates the automatic view may leave outside.
+AUTO_OUTSIDE = 0.05
 
 
 @dataclass(frozen=True)
@@ -47,19 +57,40 @@ class Scene:
     n_left_out: int  # clusters without a by-cluster slope
     n_outside: int  # clusters with the by-cluster or mixed point outside the view
     size_legend: tuple[int, ...]  # cluster sizes shown in the size legend (empty: equal sizes)
+    #: Which moving clusters have their path (trail, arrowhead, ring) drawn: all of them, or in
+    #: a crowded picture the CROWD that move furthest.
+    paths: np.ndarray | None = None
+    #: Marker areas and opacities are this fraction of an uncrowded picture's (1: not crowded).
+    crowd_scale: float = 1.0
+
+    @property
+    def path_mask(self) -> np.ndarray:
+        return np.ones(len(self.ols), dtype=bool) if self.paths is None else self.paths
+
+    @property
+    def n_paths(self) -> int:
+        return int(self.path_mask.sum())
+
+    @property
+    def crowded(self) -> bool:
+        return self.crowd_scale < 1.0
 
     def positions(self, t: float) -> np.ndarray:
         """Data coordinates of the moving points at progress t (0: by-cluster, 1: mixed)."""
         return self.ols + float(t) * (self.mixed - self.ols)
 
     def trails(self, t: float) -> np.ndarray:
-        """The paths travelled by progress t as one polyline, a NaN row between clusters."""
-        pos = self.positions(t)
-        return np.stack([self.ols, pos, np.full_like(pos, np.nan)], axis=1).reshape(-1, 2)
+        """The paths travelled by progress t as one polyline, a NaN row between clusters (the
+        clusters whose paths are drawn)."""
+        keep = self.path_mask
+        start, pos = self.ols[keep], self.positions(t)[keep]
+        return np.stack([start, pos, np.full_like(pos, np.nan)], axis=1).reshape(-1, 2)
 
     def legend_areas(self) -> tuple[float, ...]:
         """Marker areas (points², at the base size) of the cluster sizes in the size legend."""
-        return tuple(POINT_AREA * k / float(np.median(self.n)) for k in self.size_legend)
+        ref = float(np.median(self.n))
+        return tuple(max(POINT_AREA * self.crowd_scale * k / ref, MIN_AREA)
+                     for k in self.size_legend)
 
 
 def build_scene(fit: Fit, options: AnimationOptions) -> Scene:
@@ -81,16 +112,26 @@ def build_scene(fit: Fit, options: AnimationOptions) -> Scene:
 
     alpha = _opacity(ols, center, cov)
     sizes, legend = _sizes(n)
-    if options.zoom == "baseline":
-        xlim, ylim = _baseline_view(center)
-    else:
-        xlim, ylim = _data_view(ols, mixed, truth, center, sizes)
-    inside = _inside(ols, xlim, ylim) & _inside(mixed, xlim, ylim)
+    scale = 1.0
+    if len(ols) > CROWD:
+        scale = math.sqrt(CROWD / len(ols))
+        sizes = np.maximum(sizes * scale, MIN_AREA)
+        alpha = np.maximum(alpha * scale, MIN_ALPHA)
     ellipses = (
         tuple(ellipse_points(center, cov, level) for level in ELLIPSE_LEVELS)
         if options.ellipses
         else ()
     )
+    if options.zoom == "baseline":
+        xlim, ylim = _baseline_view(center)
+    elif options.zoom == "data":
+        xlim, ylim = _data_view(ols, mixed, truth, center, sizes)
+    else:
+        xlim, ylim = _auto_view(ols, mixed, truth, center, sizes, ellipses)
+    inside = _inside(ols, xlim, ylim) & _inside(mixed, xlim, ylim)
+    paths = None
+    if scale < 1.0:
+        paths = path_sample(ols, mixed, inside, max(MIN_PATHS, round(CROWD * scale)))
     return Scene(
         ols=ols,
         mixed=mixed,
@@ -109,7 +150,24 @@ def build_scene(fit: Fit, options: AnimationOptions) -> Scene:
         n_left_out=int((~keep).sum()),
         n_outside=int((~inside).sum()),
         size_legend=legend,
+        paths=paths,
+        crowd_scale=scale,
     )
+
+
+def path_sample(ols: np.ndarray, mixed: np.ndarray, inside: np.ndarray, k: int) -> np.ndarray:
+    """k clusters whose paths a crowded picture draws: clusters inside the view, evenly spread
+    over the order of how far they move (each coordinate in units of its spread), so that the
+    paths show short moves and long ones alike."""
+    spread = ols.std(axis=0)
+    spread[~(spread > 0)] = 1.0
+    travel = np.hypot(*((mixed - ols) / spread).T)
+    pool = np.flatnonzero(inside) if inside.sum() >= k else np.arange(len(ols))
+    order = pool[np.argsort(travel[pool], kind="stable")]
+    picks = np.unique(np.round(np.linspace(0, len(order) - 1, min(k, len(order)))).astype(int))
+    mask = np.zeros(len(ols), dtype=bool)
+    mask[order[picks]] = True
+    return mask
 
 
 def _inside(p: np.ndarray, xlim: tuple[float, float], ylim: tuple[float, float]) -> np.ndarray:
@@ -174,6 +232,76 @@ def _data_view(
         float(lo[1] - pad[1]),
         float(hi[1] + pad[1]),
     )
+
+
+def _auto_view(
+    ols: np.ndarray,
+    mixed: np.ndarray,
+    truth: np.ndarray | None,
+    center: np.ndarray,
+    sizes: np.ndarray,
+    ellipses: tuple[np.ndarray, ...],
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The smallest view that holds every mixed estimate, the population average, the
+    ellipses, the truth shown and all but at most AUTO_OUTSIDE of the by-cluster estimates
+    (the furthest out are left out one by one, each time the one whose leaving shrinks the
+    view most)."""
+    fixed = [mixed, center[None, :], *ellipses]
+    if truth is not None:
+        fixed.append(truth[np.isfinite(truth).all(axis=1)])
+    must = np.vstack(fixed)
+    keep = trim_outliers(ols, must.min(axis=0), must.max(axis=0),
+                         int(math.floor(AUTO_OUTSIDE * len(ols))))
+    return _data_view(ols[keep], must, None, center, sizes)
+
+
+def trim_outliers(points: np.ndarray, lo: np.ndarray, hi: np.ndarray, allowed: int) -> np.ndarray:
+    """Which of `points` stay in a box that must hold [lo, hi], after leaving out at most
+    `allowed` of them: greedily, the point whose leaving shrinks the box's area most (in units
+    of the full box), while leaving one out shrinks it at all."""
+    m = len(points)
+    keep = np.ones(m, dtype=bool)
+    if m == 0 or allowed <= 0:
+        return keep
+    orders = [np.argsort(points[:, d], kind="stable") for d in (0, 1)]
+    full = np.maximum(np.maximum(points.max(axis=0), hi) - np.minimum(points.min(axis=0), lo),
+                      1e-300)
+    ptr = {(d, end): 0 for d in (0, 1) for end in (0, 1)}
+
+    def extremes(skip: int = -1) -> dict[tuple[int, int], int]:
+        """The outermost kept point at each end of each axis (skipping `skip`)."""
+        out: dict[tuple[int, int], int] = {}
+        for (d, end), start in ptr.items():
+            order = orders[d] if end == 0 else orders[d][::-1]
+            i = start
+            while i < m and (not keep[order[i]] or order[i] == skip):
+                i += 1
+            if skip < 0:  # kept points only ever leave: start the next search here
+                ptr[(d, end)] = i
+            out[(d, end)] = int(order[i]) if i < m else -1
+        return out
+
+    def log_area(ext: dict[tuple[int, int], int]) -> float:
+        total = 0.0
+        for d in (0, 1):
+            a, b = ext[(d, 0)], ext[(d, 1)]
+            low = min(points[a, d], lo[d]) if a >= 0 else lo[d]
+            high = max(points[b, d], hi[d]) if b >= 0 else hi[d]
+            total += math.log(max((high - low) / full[d], 1e-12))
+        return total
+
+    for _ in range(allowed):
+        ext = extremes()
+        now = log_area(ext)
+        best, gain = -1, 0.0
+        for i in sorted({i for i in ext.values() if i >= 0}):
+            g = now - log_area(extremes(skip=i))
+            if g > gain + 1e-12:
+                best, gain = i, g
+        if best < 0:
+            break
+        keep[best] = False
+    return keep
 
 
 def ellipse_points(center: np.ndarray, cov: np.ndarray, level: float, k: int = 180) -> np.ndarray:

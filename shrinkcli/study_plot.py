@@ -39,14 +39,6 @@ def estimates_png(study: StudyResult) -> bytes:
         fontsize=12,
         color=TEXT,
     )
-    truth_of = {
-        "intercept": lambda s: s.intercept,
-        "beta": lambda s: s.beta,
-        "sd_int": lambda s: s.sd_int,
-        "sd_slope": lambda s: s.sd_slope,
-        "cor": lambda s: s.cor,
-        "sigma": lambda s: s.sigma,
-    }
     axes = fig.subplots(rows, cols, squeeze=False)
     for i, s in enumerate(scenarios):
         t = table[table["scenario"] == s.name]
@@ -56,8 +48,9 @@ def estimates_png(study: StudyResult) -> bytes:
             v = v[np.isfinite(v)]
             if v.size:
                 ax.hist(v, bins=30, color=MIXED, alpha=0.75, linewidth=0)
-            truth = truth_of[q](s)
-            ax.axvline(truth, color="black", linewidth=1.4)
+            truth = study.truth(s.name, q)
+            if math.isfinite(truth):
+                ax.axvline(truth, color="black", linewidth=1.4)
             ax.set_yticks([])
             for tick in ax.get_xticklabels():
                 tick.set_fontproperties(regular)

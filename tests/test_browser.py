@@ -117,6 +117,46 @@ def test_every_page_renders(
             shutil.copy(shot, Path(keep) / shot.name)
 
 
+@pytest.fixture(scope="module")
+def data_report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A report of real data of several shapes: lme4's sleepstudy as a data scenario, nlme's
+    Orthodont (text ids) and sleepstudy with drop-outs (single rows) given directly, with a
+    bootstrap study."""
+    real = Path(__file__).resolve().parent / "data" / "real"
+    root = Path(__file__).resolve().parents[1]
+    folder = tmp_path_factory.mktemp("browser-data")
+    dropout = folder / "dropout.yaml"
+    dropout.write_text(f"title: Sleep deprivation with drop-outs\ndata: {{path: "
+                       f"{real / 'sleepstudy_dropout.csv'}, y: Reaction, x: Days, "
+                       "cluster: Subject}\n")
+    out = folder / "report"
+    result = CliRunner().invoke(app, [
+        "report", str(root / "examples" / "sleepstudy.yaml"), str(real / "orthodont.csv"),
+        str(dropout), "--y", "distance", "--x", "age", "--cluster", "Subject", "-o", str(out),
+        "--quiet", "--reps", "10",
+    ])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.mark.parametrize("device", list(WIDTHS))
+def test_every_data_page_renders(
+    browser: Any, data_report_dir: Path, device: str, tmp_path: Path
+) -> None:
+    pages = _pages(data_report_dir)
+    assert len(pages) == 1 + 3
+    for page_path in pages:
+        name = "index" if page_path.parent == data_report_dir else page_path.parent.name
+        _check_page(browser, page_path, WIDTHS[device], tmp_path / f"data-{name}-{device}.png")
+    keep = os.environ.get("SHRINK_SCREENSHOTS")
+    if keep:
+        import shutil
+
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        for shot in tmp_path.glob("*.png"):
+            shutil.copy(shot, Path(keep) / shot.name)
+
+
 def test_baseline_page_shows_lme4_numbers(browser: Any, report_dir: Path) -> None:
     ctx = browser.new_context(offline=True)
     page = ctx.new_page()

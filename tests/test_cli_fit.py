@@ -141,6 +141,10 @@ def test_unreadable_and_unknown_inputs(runner: CliRunner, tmp_path: Path) -> Non
     (tmp_path / "d.xlsx").write_bytes(b"PK")
     res = runner.invoke(app, ["fit", str(tmp_path / "d.xlsx")])
     assert res.exit_code == 2 and "unknown kind of file" in res.stderr
+    (tmp_path / "d.parquet").write_bytes(b"PAR1")  # too short to be Parquet
+    res = runner.invoke(app, ["fit", str(tmp_path / "d.parquet")])
+    assert res.exit_code == 1 and "cannot read the Parquet file" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
     (tmp_path / "bin.csv").write_bytes(b"\xff\xfe\x00\x01")
     res = runner.invoke(app, ["fit", str(tmp_path / "bin.csv")])
     assert res.exit_code == 1 and "not a text file" in res.stderr

@@ -77,6 +77,7 @@ def test_every_readme_command_runs_as_written(tmp_path: Path) -> None:
     commands = _readme_commands()
     assert len(commands) >= 6
     (tmp_path / "scenarios").symlink_to(ROOT / "scenarios")
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     wrapper = bin_dir / "shrink"

@@ -57,14 +57,15 @@ def test_folder_has_every_file(runner: CliRunner, two: list[str], tmp_path: Path
     assert code == 0, stderr
     assert stdout == ""
     assert stderr.strip() == f"wrote {out / 'index.html'} (2 scenarios)"
-    for name in ("index.html", "report.md", "summary.csv", "style.css", MARKER):
+    for name in ("index.html", "report.md", "summary.csv", "style.css", "manifest.json",
+                 MARKER):
         assert (out / name).is_file(), name
     listed = json.loads((out / MARKER).read_text())["files"]
     for sc in ("small-a", "small-b"):
         names = [f.split("/", 1)[1] for f in listed if f.startswith(f"{sc}/")]
         assert sorted(names) == sorted(["data.csv", "truth.csv", "estimates.csv", "fit.json",
                                         "summary.txt", "animation.gif", "final.png",
-                                        "index.html"])
+                                        "reproduce.R", "index.html"])
         for name in names:
             assert (out / sc / name).stat().st_size > 0, f"{sc}/{name}"
         assert (out / sc / "animation.gif").read_bytes()[:6] == b"GIF89a"

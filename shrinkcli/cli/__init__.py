@@ -31,7 +31,10 @@ from .options import (
     SeedOpt,
     ShrinkCommand,
     StudyFormat,
+    TableClusterOpt,
     TableFormat,
+    TableXOpt,
+    TableYOpt,
     XOpt,
     YOpt,
     Zoom,
@@ -90,9 +93,6 @@ def _warn(warnings: Sequence[str]) -> None:
 def _fit_input(
     inp: Input,
     *,
-    y: str,
-    x: str,
-    cluster: str,
     method: str | None,
     random: str | None,
     engine: Engine = "native",
@@ -102,7 +102,7 @@ def _fit_input(
     from .options import model_spec
 
     spec = model_spec(inp.scenario, random=random, method=method)
-    kwargs: dict[str, Any] = dict(y=y, x=x, cluster=cluster, truth=inp.truth)
+    kwargs: dict[str, Any] = dict(**inp.names, truth=inp.truth)
     if engine == "statsmodels":
         from ..fit_statsmodels import fit_statsmodels
 
@@ -170,9 +170,9 @@ def simulate(
 @app.command(cls=ShrinkCommand)
 def fit(
     input: InputArg,
-    y: YOpt = "y",
-    x: XOpt = "x",
-    cluster: ClusterOpt = "cluster",
+    y: YOpt = None,
+    x: XOpt = None,
+    cluster: ClusterOpt = None,
     method: MethodOpt = None,
     random: RandomOpt = None,
     engine: Annotated[
@@ -216,10 +216,9 @@ def fit(
     from ..io import check_output_path, table_text, to_json_text, write_output
 
     check_output_path(output, inputs=[input])
-    inp = load_input(input, seed=seed, rng=rng, cluster=cluster)
+    inp = load_input(input, seed=seed, rng=rng, y=y, x=x, cluster=cluster)
     result = _fit_input(
-        inp, y=y, x=x, cluster=cluster, method=method, random=random, engine=engine,
-        max_evaluations=max_evaluations,
+        inp, method=method, random=random, engine=engine, max_evaluations=max_evaluations
     )
     if format == "summary":
         from ..summary import format_summary
@@ -270,7 +269,8 @@ def animate(
         Zoom | None,
         typer.Option(
             "--zoom",
-            help="baseline: the post's fixed view, same in every scenario; data: fit all points.",
+            help="auto: 95% of the by-cluster and every mixed estimate [default]; baseline: "
+            "the post's fixed view, same in every scenario; data: every point.",
         ),
     ] = None,
     ellipses: Annotated[
@@ -284,9 +284,9 @@ def animate(
         typer.Option("--truth/--no-truth", help="Show the true coefficients [default: off]."),
     ] = None,
     jobs: JobsOpt = None,
-    y: YOpt = "y",
-    x: XOpt = "x",
-    cluster: ClusterOpt = "cluster",
+    y: YOpt = None,
+    x: XOpt = None,
+    cluster: ClusterOpt = None,
     method: MethodOpt = None,
     random: RandomOpt = None,
     seed: SeedOpt = None,
@@ -298,7 +298,7 @@ def animate(
     Each cluster's by-cluster estimate slides to its mixed-model estimate, pulled toward the
     population average.
     """
-    from ..inputs import is_scenario_path, load_input, parameter_line
+    from ..inputs import data_line, is_scenario_path, load_input, parameter_line
     from ..io import check_output_path, write_output
     from ..scenario import AnimationOptions, load_scenario
     from .options import animation_options
@@ -308,7 +308,7 @@ def animate(
     options = animation_options(
         base, frames=frames, fps=fps, size=size, zoom=zoom, ellipses=ellipses, truth=truth
     )
-    inp = load_input(input, seed=seed, rng=rng, cluster=cluster)
+    inp = load_input(input, seed=seed, rng=rng, y=y, x=x, cluster=cluster)
     gif_path = output if output is not None else f"{inp.name}.gif"
     check_output_path(gif_path, inputs=[input])
     if gif_path != "-" and not gif_path.lower().endswith(".gif"):
@@ -321,15 +321,18 @@ def animate(
         if png == "-" or not png.lower().endswith(".png"):
             raise UsageError(f"--png: {png}: give a file name ending in .png")
         check_output_path(png, inputs=[input])
-    result = _fit_input(inp, y=y, x=x, cluster=cluster, method=method, random=random)
+    result = _fit_input(inp, method=method, random=random)
 
     from ..animate import render_animation
 
     title = inp.title
-    if inp.scenario is not None:
+    if inp.scenario is not None and not inp.scenario.is_data:
         subtitle = parameter_line(inp.scenario)
     else:
-        subtitle = f"{result.model.n_groups} clusters, {result.model.n_obs} observations"
+        sizes = result.clusters["n"]
+        subtitle = data_line(result.model.n_groups, result.model.n_obs,
+                             sizes=(int(sizes.min()), int(sizes.max())), scenario=inp.scenario,
+                             x=inp.x, cluster=inp.cluster)
     gif, picture = render_animation(
         result, options, title=title, subtitle=subtitle, jobs=jobs, png=png is not None
     )
@@ -371,23 +374,26 @@ def report(
         ),
     ] = None,
     quiet: QuietOpt = False,
+    y: TableYOpt = "y",
+    x: TableXOpt = "x",
+    cluster: TableClusterOpt = "cluster",
 ) -> None:
     """Build a browsable report of the scenarios.
 
     Every scenario's fit, animation and lesson, as a folder: DIR/index.html (open it in a
-    browser), report.md, summary.csv, and per scenario a folder with its data, truth, estimates,
-    fit, lme4 summary, animation and picture. A scenario that fails is shown in the report and
-    the others are still built (exit code 1).
+    browser), report.md, summary.csv, manifest.json, and per scenario a folder with its data,
+    truth, estimates, fit, lme4 summary, animation, picture and reproduce.R. A table given
+    directly (or a scenario naming data) gets a page for real data. A scenario that fails is
+    shown in the report and the others are still built (exit code 1).
     """
     from ..report import StudyOptions, build_report, load_scenarios
 
     if output in ("-", ""):
         raise UsageError("the report is a folder; give its name", field="output")
     study = StudyOptions(reps) if reps is not None else None
+    loaded = load_scenarios(scenarios, y=y, x=x, cluster=cluster)
     with report_progress(showing(quiet)) as progress:
-        result = build_report(
-            load_scenarios(scenarios), output, jobs=jobs, progress=progress, study=study
-        )
+        result = build_report(loaded, output, jobs=jobs, progress=progress, study=study)
     for r in result.reports:
         _warn([f"{r.name}: {w}" for w in r.warnings])
     _warn(result.warnings)
@@ -440,23 +446,28 @@ def study(
         format_option("Format of the summary on stdout [default: table on a terminal, else csv]."),
     ] = None,
     quiet: QuietOpt = False,
+    y: TableYOpt = "y",
+    x: TableXOpt = "x",
+    cluster: TableClusterOpt = "cluster",
 ) -> None:
     """Measure what shrinkage buys over many replications.
 
     Simulates and fits every scenario REPS times and prints, per scenario and quantity, the
-    truth, mean, sd, bias, RMSE and the coverage of 95% Wald intervals.
+    truth, mean, sd, bias, RMSE and the coverage of 95% Wald intervals. Data (a table, or a
+    scenario naming one) are studied by a parametric bootstrap from their fitted model, the
+    fitted values standing in for the truth.
     """
     from pathlib import Path
 
+    from ..inputs import load_source
     from ..io import write_output
     from ..outfolder import OwnedFolder
-    from ..scenario import load_scenario
     from ..study import MARKER, run_study
 
     folder = OwnedFolder("study", MARKER)
     if output is not None:
         folder.check_destination(Path(output))
-    loaded = [load_scenario(p) for p in scenarios]
+    loaded = [load_source(p, y=y, x=x, cluster=cluster) for p in scenarios]
     with study_progress(showing(quiet), [s.name for s in loaded], reps) as progress:
         result = run_study(loaded, reps, jobs=jobs, seed=seed, progress=progress)
     failed_all = _study_failures(result)

@@ -56,7 +56,7 @@ FitFormat = Literal[TableFormat, "summary"]
 StudyFormat = Literal["table", TableFormat]
 Rng = Literal["r", "numpy"]
 Engine = Literal["native", "statsmodels"]
-Zoom = Literal["baseline", "data"]
+Zoom = Literal["auto", "baseline", "data"]
 
 
 class LibraryChoices:
@@ -114,19 +114,45 @@ RngOpt = Annotated[
 InputArg = Annotated[
     str,
     typer.Argument(
-        help="A scenario (.yaml, simulated first), a CSV/TSV file, or '-' for CSV on stdin.",
+        help="A scenario (.yaml: simulated first, or its data: table read), a CSV/TSV/Parquet "
+        "file, or '-' for CSV on stdin.",
         show_default=False,
         metavar="INPUT",
     ),
 ]
 ScenariosArg = Annotated[
     list[str],
-    typer.Argument(help="Scenario files (.yaml).", show_default=False, metavar="SCENARIO"),
+    typer.Argument(
+        help="Scenario files (.yaml, simulated or naming data), or tables (.csv, .tsv, "
+        ".parquet) named after their files.",
+        show_default=False,
+        metavar="SCENARIO",
+    ),
 ]
-YOpt = Annotated[str, typer.Option("--y", help="Response column.", metavar="COL")]
-XOpt = Annotated[str, typer.Option("--x", help="Covariate column.", metavar="COL")]
+YOpt = Annotated[
+    str | None,
+    typer.Option("--y", help="Response column [default: a data scenario's, else y].",
+                 metavar="COL", show_default=False),
+]
+XOpt = Annotated[
+    str | None,
+    typer.Option("--x", help="Covariate column [default: a data scenario's, else x].",
+                 metavar="COL", show_default=False),
+]
 ClusterOpt = Annotated[
-    str, typer.Option("--cluster", help="Cluster (grouping) column.", metavar="COL")
+    str | None,
+    typer.Option("--cluster", help="Cluster (grouping) column [default: a data scenario's, "
+                 "else cluster].", metavar="COL", show_default=False),
+]
+TableYOpt = Annotated[
+    str, typer.Option("--y", help="Response column of the tables given directly.", metavar="COL")
+]
+TableXOpt = Annotated[
+    str, typer.Option("--x", help="Covariate column of the tables given directly.", metavar="COL")
+]
+TableClusterOpt = Annotated[
+    str, typer.Option("--cluster", help="Cluster column of the tables given directly.",
+                      metavar="COL")
 ]
 MethodOpt = Annotated[
     str | None,

@@ -30,7 +30,7 @@ from .build import (
     run_all,
     source_of,
 )
-from .pages import PAGES, Section, report_pages
+from .pages import MANIFEST, PAGES, Section, report_pages
 from .study import FOLDER as STUDY_FOLDER
 from .study import StudyOptions
 
@@ -54,7 +54,7 @@ __all__ = [
 MARKER = ".shrink-report"
 #: A report folder: replaced whole, only if it is empty or an earlier report.
 REPORT_FOLDER = OwnedFolder("report", MARKER)
-RESERVED = frozenset({*PAGES, STUDY_FOLDER, MARKER})
+RESERVED = frozenset({*PAGES, MANIFEST, STUDY_FOLDER, MARKER})
 
 
 @dataclass(frozen=True)
@@ -82,16 +82,20 @@ class ReportResult:
         return not self.failures
 
 
-def load_scenarios(paths: Sequence[str | Path]) -> list[Scenario | Failure]:
-    """Read every scenario file once; a file whose content does not validate becomes a Failure,
-    shown in the report with the others. A file that is missing or cannot be opened is a usage
-    error (UsageError), raised before any work, as in every command."""
-    from ..scenario import default_name, load_scenario
+def load_scenarios(
+    paths: Sequence[str | Path], *, y: str = "y", x: str = "x", cluster: str = "cluster"
+) -> list[Scenario | Failure]:
+    """Read every scenario file once; a table given directly becomes a data scenario named
+    after its file, with columns `y`, `x` and `cluster`. A file whose content does not load
+    becomes a Failure, shown in the report with the others; a file that is missing or cannot be
+    opened is a usage error (UsageError), raised before any work, as in every command."""
+    from ..inputs import load_source
+    from ..scenario import default_name
 
     out: list[Scenario | Failure] = []
     for p in paths:
         try:
-            out.append(load_scenario(p))
+            out.append(load_source(str(p), y=y, x=x, cluster=cluster))
         except UsageError:
             raise
         except ShrinkError as exc:
@@ -128,7 +132,9 @@ def build_report(
 
     t0 = time.perf_counter()
     if study is not None and valid:
-        sections = [*sections, _study(valid, study, jobs, progress)]
+        section = _study(valid, study, jobs, progress)
+        if section is not None:
+            sections = [*sections, section]
     t1 = time.perf_counter()
     build = REPORT_FOLDER.new_build_folder(out)
     try:
@@ -183,14 +189,28 @@ def _study(
     options: StudyOptions,
     jobs: int | None,
     progress: ProgressCallback | None,
-) -> Section:
-    """The study of `scenarios` as a section of the report."""
-    from ..study import run_study
+) -> Section | None:
+    """The study of `scenarios` as a section of the report (None when none can be studied)."""
+    from ..study import Bootstrap, bootstrap_of, run_study
     from .study import study_section
 
     def on_chunk(name: str, done: int) -> None:
         if progress is not None:
             progress(StudyEvent(name, done, options.reps))
 
-    result = run_study(scenarios, options.reps, jobs=jobs, seed=options.seed, progress=on_chunk)
-    return study_section(result)
+    # A data scenario whose table cannot be read or fitted fails on its own (its page says
+    # why); the study goes on without it.
+    boots: dict[str, Bootstrap] = {}
+    studied = []
+    for s in scenarios:
+        if s.is_data:
+            try:
+                boots[s.name] = bootstrap_of(s)
+            except ShrinkError:
+                continue
+        studied.append(s)
+    if not studied:
+        return None
+    result = run_study(studied, options.reps, jobs=jobs, seed=options.seed, progress=on_chunk,
+                       bootstraps=boots)
+    return study_section(result, seed=options.seed)

@@ -92,15 +92,15 @@ def _preset(name: str, title: str, description: str, parameters: dict[str, Any],
 
 
 def presets(entries: Sequence[ScenarioReport | Failure]) -> list[dict[str, Any]]:
-    """The report's scenarios as the explorer's starting points; the post's defaults (the
-    baseline) when the report has none."""
+    """The report's simulated scenarios as the explorer's starting points (a data set has no
+    simulation settings to start from); the post's defaults (the baseline) when there are none."""
     from .build import ScenarioReport
 
     out = [
         _preset(r.name, r.title, r.description, r.parameters, str(r.parameters.get("rng", "r")),
                 r.method, r.random)
         for r in entries
-        if isinstance(r, ScenarioReport)
+        if isinstance(r, ScenarioReport) and r.kind == "simulated"
     ]
     if not out:
         s = Scenario(name="defaults", title="The post's defaults")
