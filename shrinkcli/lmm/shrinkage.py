@@ -32,12 +32,18 @@ import numpy as np
 from .pls import SufficientStats
 
 
+def has_ols_slope(stats: SufficientStats) -> np.ndarray:
+    """Which clusters have a slope of their own: two rows or more and x not constant (R's lm
+    rank tolerance)."""
+    return (stats.n >= 2) & (stats.sxx_c > 1e-14 * stats.q) & (stats.sxx_c > 0.0)
+
+
 def ols_by_cluster(stats: SufficientStats) -> tuple[np.ndarray, np.ndarray]:
     """Each cluster's own OLS intercept and slope (NaN slope where it has none)."""
     n = stats.n
     xbar = stats.s / n
     ybar = stats.t / n + stats.y_shift
-    has_slope = (n >= 2) & (stats.sxx_c > 1e-14 * stats.q) & (stats.sxx_c > 0.0)
+    has_slope = has_ols_slope(stats)
     with np.errstate(divide="ignore", invalid="ignore"):
         slope = np.where(has_slope, stats.sxy_c / stats.sxx_c, np.nan)
     intercept = np.where(has_slope, ybar - np.nan_to_num(slope) * xbar, ybar)
