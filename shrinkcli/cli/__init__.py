@@ -16,11 +16,13 @@ from .. import __version__
 from ..errors import UsageError
 from .errors import ShrinkGroup
 from .options import (
+    CiOpt,
     ClusterOpt,
     Engine,
     FitFormat,
     InputArg,
     JobsOpt,
+    LevelOpt,
     MethodOpt,
     OutputOpt,
     QuietOpt,
@@ -95,21 +97,30 @@ def _fit_input(
     random: str | None,
     engine: Engine = "native",
     max_evaluations: int | None = None,
+    ci: str | None = None,
+    level: float = 0.95,
 ) -> Fit:
-    """Fit the model the options and the scenario describe to an input; warnings to stderr."""
+    """Fit the model the options and the scenario describe to an input (with confidence
+    intervals when `ci` names a method); warnings to stderr."""
     from .options import model_spec
 
     spec = model_spec(inp.scenario, random=random, method=method)
     kwargs: dict[str, Any] = dict(y=y, x=x, cluster=cluster, truth=inp.truth)
     if engine == "statsmodels":
+        import dataclasses
+
         from ..fit_statsmodels import fit_statsmodels
+        from ..lmm import wald_intervals
 
         result = fit_statsmodels(inp.data, spec, **kwargs)
+        if ci == "wald":
+            cis = wald_intervals(result.model, level, x=x, cluster=cluster)
+            result = dataclasses.replace(result, intervals=cis)
     else:
         from ..lmm import FitControl, fit
 
         control = FitControl(max_evaluations=max_evaluations)
-        result = fit(inp.data, spec, control=control, **kwargs)
+        result = fit(inp.data, spec, control=control, intervals=ci, level=level, **kwargs)
     _warn(result.warnings)
     return result
 
@@ -197,17 +208,29 @@ def fit(
             show_default=False,
         ),
     ] = None,
+    ci: CiOpt = None,
+    level: LevelOpt = None,
 ) -> None:
     """Fit the mixed model exactly as lme4 does.
 
     Fits y ~ x + (x | cluster), (x || cluster) or (1 | cluster) by REML or ML, plus one OLS
-    line per cluster, and reports how far each cluster is shrunk. A fit that fails lme4's
-    convergence check is still written, with a warning on stderr.
+    line per cluster, and reports how far each cluster is shrunk, with standard errors. A fit
+    that fails lme4's convergence check is still written, with a warning on stderr. --ci adds
+    lme4's confidence intervals to the json and summary formats.
     """
     if max_evaluations is not None and engine == "statsmodels":
         raise UsageError(
             "--max-evaluations: applies to the native engine, not to statsmodels' optimizer"
         )
+    if ci is not None and format not in ("json", "summary"):
+        raise UsageError(
+            "--ci: the intervals go into -f json or -f summary (the table has one row per "
+            "cluster)"
+        )
+    if ci == "profile" and engine == "statsmodels":
+        raise UsageError("--ci profile: profiling uses the native engine; drop --engine")
+    if level is not None and ci is None:
+        raise UsageError("--level: sets the level of --ci intervals; add --ci wald or profile")
     from ..inputs import load_input
     from ..io import check_output_path, table_text, to_json_text, write_output
 
@@ -215,7 +238,7 @@ def fit(
     inp = load_input(input, seed=seed, rng=rng, cluster=cluster)
     result = _fit_input(
         inp, y=y, x=x, cluster=cluster, method=method, random=random, engine=engine,
-        max_evaluations=max_evaluations,
+        max_evaluations=max_evaluations, ci=ci, level=0.95 if level is None else level,
     )
     if format == "summary":
         from ..summary import format_summary
@@ -487,6 +510,12 @@ def _study_failures(result: StudyResult) -> bool:
                    f"are left out (e.g. {first})"])
     return any_all
 
+
+# -- plot ---------------------------------------------------------------------------------------
+
+from .plot import plot_app  # noqa: E402  (its commands use the helpers above)
+
+app.add_typer(plot_app, name="plot")
 
 if __name__ == "__main__":  # pragma: no cover
     app()
