@@ -66,6 +66,7 @@ class AnimationOptions(BaseModel):
     zoom: Literal["baseline", "data"] = "baseline"
     ellipses: StrictBool = True
     truth: StrictBool = False
+    path: Literal["straight", "pooling", "pooling-complete"] = "straight"
 
     @model_validator(mode="before")
     @classmethod
@@ -185,7 +186,7 @@ ALLOWED: dict[str, str] = {
     "model": "a mapping with keys method, random",
     "model.method": choices(METHODS),
     "model.random": choices(RANDOM_STRUCTURES),
-    "animation": "a mapping with keys frames, fps, size, zoom, ellipses, truth",
+    "animation": "a mapping with keys frames, fps, size, zoom, ellipses, truth, path",
     "animation.frames": "an integer between 2 and 2000",
     "animation.fps": "a number > 0 and ≤ 100",
     "animation.size": "WIDTHxHEIGHT in pixels, each between 100 and 4000, e.g. 600x450",
@@ -194,6 +195,7 @@ ALLOWED: dict[str, str] = {
     "animation.zoom": "'baseline' or 'data'",
     "animation.ellipses": "true or false",
     "animation.truth": "true or false",
+    "animation.path": "'straight', 'pooling' or 'pooling-complete'",
 }
 
 _KEYS: dict[str, tuple[str, ...]] = {

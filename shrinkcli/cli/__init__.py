@@ -25,6 +25,7 @@ from .options import (
     LevelOpt,
     MethodOpt,
     OutputOpt,
+    PathChoice,
     QuietOpt,
     RandomOpt,
     RngOpt,
@@ -262,8 +263,9 @@ def animate(
         typer.Option(
             "-o",
             "--output",
-            help="The GIF to write ('-' for stdout) [default: NAME.gif].",
-            metavar="FILE.gif",
+            help="The animation to write: a GIF, or a video by its suffix (.mp4, .webm); '-' "
+            "for a GIF on stdout [default: NAME.gif].",
+            metavar="FILE.gif|.mp4|.webm",
             show_default=False,
         ),
     ] = None,
@@ -302,6 +304,15 @@ def animate(
         bool | None,
         typer.Option("--truth/--no-truth", help="Show the true coefficients [default: off]."),
     ] = None,
+    path: Annotated[
+        PathChoice | None,
+        typer.Option(
+            "--path",
+            help="straight: the post's straight lines; pooling: the exact path as the random "
+            "effects grow from none to the fit; pooling-complete: on to complete pooling "
+            "[default: straight].",
+        ),
+    ] = None,
     jobs: JobsOpt = None,
     y: YOpt = "y",
     x: XOpt = "x",
@@ -312,10 +323,10 @@ def animate(
     rng: RngOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Animate the shrinkage as a GIF.
+    """Animate the shrinkage as a GIF or a video.
 
     Each cluster's by-cluster estimate slides to its mixed-model estimate, pulled toward the
-    population average.
+    population average: along a straight line, or along the path pooling really takes.
     """
     from ..inputs import is_scenario_path, load_input, parameter_line
     from ..io import check_output_path, write_output
@@ -325,13 +336,17 @@ def animate(
     # Options first: a bad option costs nothing and writes nothing.
     base = load_scenario(input).animation if is_scenario_path(input) else AnimationOptions()
     options = animation_options(
-        base, frames=frames, fps=fps, size=size, zoom=zoom, ellipses=ellipses, truth=truth
+        base, frames=frames, fps=fps, size=size, zoom=zoom, ellipses=ellipses, truth=truth,
+        path=path,
     )
     inp = load_input(input, seed=seed, rng=rng, cluster=cluster)
     gif_path = output if output is not None else f"{inp.name}.gif"
     check_output_path(gif_path)
-    if gif_path != "-" and not gif_path.lower().endswith(".gif"):
-        raise UsageError(f"-o/--output: {gif_path}: the animation is a GIF; name it *.gif")
+    suffix = gif_path.lower().rsplit(".", 1)[-1] if "." in gif_path else ""
+    if gif_path != "-" and suffix not in ("gif", "mp4", "webm"):
+        raise UsageError(
+            f"-o/--output: {gif_path}: the animation is a GIF (*.gif) or a video (*.mp4, *.webm)"
+        )
     if gif_path == "-" and sys.stdout.isatty():
         raise UsageError("-o -: stdout is a terminal; redirect it to a file or give -o FILE.gif")
     if options.truth and inp.truth is None:
@@ -342,16 +357,21 @@ def animate(
         check_output_path(png)
     result = _fit_input(inp, y=y, x=x, cluster=cluster, method=method, random=random)
 
-    from ..animate import render_animation
+    from ..animate import render_animation, render_video
 
     title = inp.title
     if inp.scenario is not None:
         subtitle = parameter_line(inp.scenario)
     else:
         subtitle = f"{result.model.n_groups} clusters, {result.model.n_obs} observations"
-    gif, picture = render_animation(
-        result, options, title=title, subtitle=subtitle, jobs=jobs, png=png is not None
-    )
+    if suffix in ("mp4", "webm"):
+        gif, picture = render_video(
+            result, options, title=title, subtitle=subtitle, format=suffix, png=png is not None
+        )
+    else:
+        gif, picture = render_animation(
+            result, options, title=title, subtitle=subtitle, jobs=jobs, png=png is not None
+        )
     write_output(gif_path, gif)
     if png is not None and picture is not None:
         write_output(png, picture)

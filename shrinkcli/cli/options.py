@@ -29,6 +29,7 @@ StudyFormat = Literal["table", TableFormat]
 Rng = Literal["r", "numpy"]
 Engine = Literal["native", "statsmodels"]
 Zoom = Literal["baseline", "data"]
+PathChoice = Literal["straight", "pooling", "pooling-complete"]
 
 
 class LibraryChoices:
