@@ -63,9 +63,10 @@ class Panel:
 
 def ols_degrees_of_freedom(fit: Fit) -> int:
     """Residual degrees of freedom of the by-cluster fits with the pooled SD: Σ nᵢ − pᵢ."""
+    from .lmm.uncertainty import pooled_degrees_of_freedom
+
     c = fit.clusters
-    p = np.where(c["ols_slope"].notna().to_numpy(), 2, 1)
-    return int(c["n"].to_numpy().sum() - p.sum())
+    return pooled_degrees_of_freedom(c["n"].to_numpy(), c["ols_slope"].notna().to_numpy())
 
 
 def caterpillar_panels(

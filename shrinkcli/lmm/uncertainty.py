@@ -60,13 +60,18 @@ class OlsErrors:
     df: int
 
 
+def pooled_degrees_of_freedom(n: np.ndarray, has_slope: np.ndarray) -> int:
+    """Residual degrees of freedom of the by-cluster fits together: Σᵢ nᵢ − pᵢ."""
+    return int(np.sum(np.asarray(n, dtype=float) - np.where(has_slope, 2.0, 1.0)))
+
+
 def ols_standard_errors(stats: SufficientStats) -> OlsErrors:
     """lmList's pooled standard errors of each cluster's own intercept and slope."""
     n = stats.n
     slope = has_ols_slope(stats)
     with np.errstate(divide="ignore", invalid="ignore"):
         rss = np.where(slope, stats.syy_c - stats.sxy_c**2 / stats.sxx_c, stats.syy_c)
-        df = int(np.sum(n - np.where(slope, 2.0, 1.0)))
+        df = pooled_degrees_of_freedom(n, slope)
         s = math.sqrt(max(float(rss.sum()), 0.0) / df) if df > 0 else math.nan
         xbar = stats.s / n
         slope_se = np.where(slope, s / np.sqrt(stats.sxx_c), np.nan)
