@@ -20,6 +20,7 @@ from .metrics import Metrics, measure, reading
 
 if TYPE_CHECKING:
     from ..scenario import Scenario
+    from .uncertainty import Uncertainty
 
 #: The stages of one scenario, in order; `ProgressEvent.stage` is "queued" first, then one of
 #: these as it starts, then "done" or "failed".
@@ -71,6 +72,7 @@ class ScenarioReport:
     height: int
     warnings: tuple[str, ...] = ()
     seconds: dict[str, float] = field(default_factory=dict)
+    uncertainty: Uncertainty | None = None  # intervals, caterpillar and pooling path
 
 
 @dataclass(frozen=True)
@@ -127,11 +129,14 @@ def run_scenario(
         _emit(index, total, name, what)
 
     try:
+        from dataclasses import replace
+
         from ..animate import render_animation
         from ..inputs import parameter_line, simulated_input
         from ..io import table_text, to_json_text, write_files
         from ..lmm import fit
         from ..summary import format_summary
+        from .uncertainty import measure_uncertainty, uncertainty_files, uncertainty_reading
 
         stage("simulate")
         inp = simulated_input(scenario)
@@ -139,6 +144,7 @@ def run_scenario(
         stage("fit")
         result = fit(inp.data, sc.model.spec, truth=inp.truth)
         summary = format_summary(result, data_name=inp.name)
+        intervals = _profile(result)
         x = inp.data[result.names["x"]].to_numpy(dtype=float)
         metrics = measure(result, x[np.isfinite(x)])
         stage("animate")
@@ -146,16 +152,22 @@ def run_scenario(
         gif, png = render_animation(
             result, sc.animation, title=inp.title, subtitle=subtitle, jobs=gif_jobs
         )
+        extra, path_scene = uncertainty_files(
+            result, intervals, sc.animation, title=inp.title, subtitle=subtitle
+        )
+        uncertainty = measure_uncertainty(result, intervals, sc, path_scene)
+        uncertainty = replace(uncertainty, reading=uncertainty_reading(uncertainty))
         stage("write")
         folder.mkdir()  # a fresh folder: nothing in it that this scenario did not write
         files: dict[str, str | bytes] = {
             "data.csv": table_text(inp.data, "csv"),
             "truth.csv": table_text(inp.truth, "csv") if inp.truth is not None else "",
             "estimates.csv": table_text(result.to_frame(), "csv"),
-            "fit.json": to_json_text(result.to_dict()),
+            "fit.json": to_json_text(replace(result, intervals=intervals).to_dict()),
             "summary.txt": summary,
             "animation.gif": gif,
             "final.png": png,
+            **extra,
         }
         written = write_files(folder, files)
         seconds["write"] = time.perf_counter() - stage_start
@@ -180,11 +192,23 @@ def run_scenario(
             height=sc.animation.height,
             warnings=tuple(result.warnings),
             seconds=seconds,
+            uncertainty=uncertainty,
         )
     except Exception as exc:  # one scenario's failure must not stop the others
         shutil.rmtree(folder, ignore_errors=True)  # no half folder (it is in the build, ours)
         _emit(index, total, name, "failed")
         return failure(name, source, exc)
+
+
+def _profile(result: Any) -> Any:
+    """The fit's profile intervals, or None where profiling fails (the page then says so)."""
+    from ..lmm import profile_intervals
+
+    try:
+        return profile_intervals(result.stats, result.model, x=result.names["x"],
+                                 cluster=result.names["cluster"])
+    except ShrinkError:
+        return None
 
 
 # -- all of them ------------------------------------------------------------------------------

@@ -130,9 +130,12 @@ def reading(rows: list[dict[str, Any]]) -> list[str]:
 
 def study_section(result: StudyResult) -> Section:
     """The study as a Section of the report, with its tables and pictures as files."""
+    from ..study import coverage_findings
+
     rows = _scenario_rows(result)
     reps = max((r["reps"] for r in rows), default=0)
-    ctx = {"rows": rows, "reading": reading(rows), "reps": reps, "folder": FOLDER}
+    ctx = {"rows": rows, "reading": reading(rows), "reps": reps, "folder": FOLDER,
+           "coverage": coverage_findings(result) if result.cluster_coverage is not None else []}
     env = environment()
     files = {f"{FOLDER}/{name}": content for name, content in result.files().items()}
     return Section(
