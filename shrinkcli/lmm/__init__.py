@@ -29,7 +29,7 @@ from .optimize import FitControl, OptSummary, check_convergence
 from .pls import SufficientStats, criterion, solve, sufficient_stats
 from .prepare import PreparedData, prepare_arrays, prepare_data
 from .results import CLUSTER_COLUMNS, TABLE_COLUMNS, Fit, FixedEffect, ModelFit, match_truth
-from .shrinkage import line_distance, ols_by_cluster, shrinkage
+from .shrinkage import PoolingPath, line_distance, ols_by_cluster, pooling_path, shrinkage
 from .uncertainty import OlsErrors, conditional_covariances, ols_standard_errors
 
 __all__ = [
@@ -38,9 +38,11 @@ __all__ = [
     "Interval",
     "Intervals",
     "OlsErrors",
+    "PoolingPath",
     "conditional_covariances",
     "confidence_intervals",
     "ols_standard_errors",
+    "pooling_path",
     "profile_intervals",
     "wald_intervals",
     "TABLE_COLUMNS",
