@@ -66,6 +66,7 @@ class AnimationOptions(BaseModel):
     zoom: Literal["auto", "baseline", "data"] = "auto"
     ellipses: StrictBool = True
     truth: StrictBool = False
+    path: Literal["straight", "pooling", "pooling-complete"] = "straight"
 
     @model_validator(mode="before")
     @classmethod
@@ -232,7 +233,7 @@ ALLOWED: dict[str, str] = {
     "model": "a mapping with keys method, random",
     "model.method": choices(METHODS),
     "model.random": choices(RANDOM_STRUCTURES),
-    "animation": "a mapping with keys frames, fps, size, zoom, ellipses, truth",
+    "animation": "a mapping with keys frames, fps, size, zoom, ellipses, truth, path",
     "animation.frames": "an integer between 2 and 2000",
     "animation.fps": "a number > 0 and ≤ 100",
     "animation.size": "WIDTHxHEIGHT in pixels, each between 100 and 4000, e.g. 600x450",
@@ -247,6 +248,7 @@ ALLOWED: dict[str, str] = {
     "data.y": "a column name",
     "data.x": "a column name",
     "data.cluster": "a column name",
+    "animation.path": "'straight', 'pooling' or 'pooling-complete'",
 }
 
 _KEYS: dict[str, tuple[str, ...]] = {

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# isort: off
+import shrinkcli  # noqa: F401  (first: it keeps BLAS to one thread before numpy loads OpenBLAS)
+
+# isort: on
 import io
 import math
 import os

@@ -16,6 +16,7 @@ from shrinkcli.cli import app
 BASELINE = str(SCENARIO_DIR / "baseline.yaml")
 CSV_COLUMNS = [
     "cluster", "n", "ols_intercept", "ols_slope", "mixed_intercept", "mixed_slope", "shrinkage",
+    "ols_intercept_se", "ols_slope_se", "mixed_intercept_se", "mixed_slope_se",
 ]
 
 

@@ -65,7 +65,8 @@ def test_folder_has_every_file(runner: CliRunner, two: list[str], tmp_path: Path
         names = [f.split("/", 1)[1] for f in listed if f.startswith(f"{sc}/")]
         assert sorted(names) == sorted(["data.csv", "truth.csv", "estimates.csv", "fit.json",
                                         "summary.txt", "animation.gif", "final.png",
-                                        "reproduce.R", "index.html"])
+                                        "reproduce.R", "caterpillar.png", "pooling.png",
+                                        "intervals.csv", "index.html"])
         for name in names:
             assert (out / sc / name).stat().st_size > 0, f"{sc}/{name}"
         assert (out / sc / "animation.gif").read_bytes()[:6] == b"GIF89a"
@@ -347,7 +348,7 @@ def test_images_take_the_animation_size(tmp_path: Path) -> None:
     assert '<img src="wide/final.png"' in index
     assert 'width="320" height="180"' in index and 'width="200" height="150"' in index
     page = (out / "wide" / "index.html").read_text()
-    assert page.count('width="320" height="180"') == 2  # the animation and the picture
+    assert page.count('width="320" height="180"') == 3  # animation, picture, pooling path
     assert 'width="600"' not in page
 
 

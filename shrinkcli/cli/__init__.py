@@ -17,13 +17,17 @@ from .. import __version__
 from ..errors import UsageError
 from .errors import ShrinkGroup
 from .options import (
+    CI_CHOICES,
+    CiOpt,
     ClusterOpt,
     Engine,
     FitFormat,
     InputArg,
     JobsOpt,
+    LevelOpt,
     MethodOpt,
     OutputOpt,
+    PathChoice,
     QuietOpt,
     RandomOpt,
     RngOpt,
@@ -97,21 +101,30 @@ def _fit_input(
     random: str | None,
     engine: Engine = "native",
     max_evaluations: int | None = None,
+    ci: str | None = None,
+    level: float = 0.95,
 ) -> Fit:
-    """Fit the model the options and the scenario describe to an input; warnings to stderr."""
+    """Fit the model the options and the scenario describe to an input (with confidence
+    intervals when `ci` names a method); warnings to stderr."""
     from .options import model_spec
 
     spec = model_spec(inp.scenario, random=random, method=method)
     kwargs: dict[str, Any] = dict(**inp.names, truth=inp.truth)
     if engine == "statsmodels":
+        import dataclasses
+
         from ..fit_statsmodels import fit_statsmodels
+        from ..lmm import wald_intervals
 
         result = fit_statsmodels(inp.data, spec, **kwargs)
+        if ci == "wald":
+            cis = wald_intervals(result.model, level, x=inp.x, cluster=inp.cluster)
+            result = dataclasses.replace(result, intervals=cis)
     else:
         from ..lmm import FitControl, fit
 
         control = FitControl(max_evaluations=max_evaluations)
-        result = fit(inp.data, spec, control=control, **kwargs)
+        result = fit(inp.data, spec, control=control, intervals=ci, level=level, **kwargs)
     _warn(result.warnings)
     return result
 
@@ -201,24 +214,37 @@ def fit(
             show_default=False,
         ),
     ] = None,
+    ci: CiOpt = None,
+    level: LevelOpt = None,
 ) -> None:
     """Fit the mixed model exactly as lme4 does.
 
     Fits y ~ x + (x | cluster), (x || cluster) or (1 | cluster) by REML or ML, plus one OLS
-    line per cluster, and reports how far each cluster is shrunk. A fit that fails lme4's
-    convergence check is still written, with a warning on stderr.
+    line per cluster, and reports how far each cluster is shrunk, with standard errors. A fit
+    that fails lme4's convergence check is still written, with a warning on stderr. --ci adds
+    lme4's confidence intervals to the json and summary formats.
     """
     if max_evaluations is not None and engine == "statsmodels":
         raise UsageError(
             "--max-evaluations: applies to the native engine, not to statsmodels' optimizer"
         )
+    if ci is not None and format not in ("json", "summary"):
+        raise UsageError(
+            "--ci: the intervals go into -f json or -f summary (the table has one row per "
+            "cluster)"
+        )
+    if ci == "profile" and engine == "statsmodels":
+        raise UsageError("--ci profile: profiling uses the native engine; drop --engine")
+    if level is not None and ci is None:
+        raise UsageError("--level: sets the level of --ci intervals; add --ci wald or profile")
     from ..inputs import load_input
     from ..io import check_output_path, table_text, to_json_text, write_output
 
     check_output_path(output, inputs=[input])
     inp = load_input(input, seed=seed, rng=rng, y=y, x=x, cluster=cluster)
     result = _fit_input(
-        inp, method=method, random=random, engine=engine, max_evaluations=max_evaluations
+        inp, method=method, random=random, engine=engine,
+        max_evaluations=max_evaluations, ci=ci, level=0.95 if level is None else level,
     )
     if format == "summary":
         from ..summary import format_summary
@@ -242,8 +268,9 @@ def animate(
         typer.Option(
             "-o",
             "--output",
-            help="The GIF to write ('-' for stdout) [default: NAME.gif].",
-            metavar="FILE.gif",
+            help="The animation to write: a GIF, or a video by its suffix (.mp4, .webm); '-' "
+            "for a GIF on stdout [default: NAME.gif].",
+            metavar="FILE.gif|.mp4|.webm",
             show_default=False,
         ),
     ] = None,
@@ -283,6 +310,15 @@ def animate(
         bool | None,
         typer.Option("--truth/--no-truth", help="Show the true coefficients [default: off]."),
     ] = None,
+    path: Annotated[
+        PathChoice | None,
+        typer.Option(
+            "--path",
+            help="straight: the post's straight lines; pooling: the exact path as the random "
+            "effects grow from none to the fit; pooling-complete: on to complete pooling "
+            "[default: straight].",
+        ),
+    ] = None,
     jobs: JobsOpt = None,
     y: YOpt = None,
     x: XOpt = None,
@@ -293,10 +329,10 @@ def animate(
     rng: RngOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Animate the shrinkage as a GIF.
+    """Animate the shrinkage as a GIF or a video.
 
     Each cluster's by-cluster estimate slides to its mixed-model estimate, pulled toward the
-    population average.
+    population average: along a straight line, or along the path pooling really takes.
     """
     from ..inputs import data_line, is_scenario_path, load_input, parameter_line
     from ..io import check_output_path, write_output
@@ -306,13 +342,17 @@ def animate(
     # Options first: a bad option costs nothing and writes nothing.
     base = load_scenario(input).animation if is_scenario_path(input) else AnimationOptions()
     options = animation_options(
-        base, frames=frames, fps=fps, size=size, zoom=zoom, ellipses=ellipses, truth=truth
+        base, frames=frames, fps=fps, size=size, zoom=zoom, ellipses=ellipses, truth=truth,
+        path=path,
     )
     inp = load_input(input, seed=seed, rng=rng, y=y, x=x, cluster=cluster)
     gif_path = output if output is not None else f"{inp.name}.gif"
     check_output_path(gif_path, inputs=[input])
-    if gif_path != "-" and not gif_path.lower().endswith(".gif"):
-        raise UsageError(f"-o/--output: {gif_path}: the animation is a GIF; name it *.gif")
+    suffix = gif_path.lower().rsplit(".", 1)[-1] if "." in gif_path else ""
+    if gif_path != "-" and suffix not in ("gif", "mp4", "webm"):
+        raise UsageError(
+            f"-o/--output: {gif_path}: the animation is a GIF (*.gif) or a video (*.mp4, *.webm)"
+        )
     if gif_path == "-" and sys.stdout.isatty():
         raise UsageError("-o -: stdout is a terminal; redirect it to a file or give -o FILE.gif")
     if options.truth and inp.truth is None:
@@ -323,7 +363,7 @@ def animate(
         check_output_path(png, inputs=[input])
     result = _fit_input(inp, method=method, random=random)
 
-    from ..animate import render_animation
+    from ..animate import render_animation, render_video
 
     title = inp.title
     if inp.scenario is not None and not inp.scenario.is_data:
@@ -333,9 +373,14 @@ def animate(
         subtitle = data_line(result.model.n_groups, result.model.n_obs,
                              sizes=(int(sizes.min()), int(sizes.max())), scenario=inp.scenario,
                              x=inp.x, cluster=inp.cluster)
-    gif, picture = render_animation(
-        result, options, title=title, subtitle=subtitle, jobs=jobs, png=png is not None
-    )
+    if suffix in ("mp4", "webm"):
+        gif, picture = render_video(
+            result, options, title=title, subtitle=subtitle, format=suffix, png=png is not None
+        )
+    else:
+        gif, picture = render_animation(
+            result, options, title=title, subtitle=subtitle, jobs=jobs, png=png is not None
+        )
     write_output(gif_path, gif)
     if png is not None and picture is not None:
         write_output(png, picture)
@@ -445,6 +490,17 @@ def study(
         StudyFormat | None,
         format_option("Format of the summary on stdout [default: table on a terminal, else csv]."),
     ] = None,
+    ci: Annotated[
+        str | None,
+        typer.Option(
+            "--ci",
+            parser=CI_CHOICES,
+            metavar=CI_CHOICES,
+            help="wald: the fixed effects' Wald intervals (always there); profile: also the "
+            "variance components' profile intervals in every replication (slower).",
+            show_default=False,
+        ),
+    ] = None,
     quiet: QuietOpt = False,
     y: TableYOpt = "y",
     x: TableXOpt = "x",
@@ -453,9 +509,10 @@ def study(
     """Measure what shrinkage buys over many replications.
 
     Simulates and fits every scenario REPS times and prints, per scenario and quantity, the
-    truth, mean, sd, bias, RMSE and the coverage of 95% Wald intervals. Data (a table, or a
-    scenario naming one) are studied by a parametric bootstrap from their fitted model, the
-    fitted values standing in for the truth.
+    truth, mean, sd, bias, RMSE and the coverage of 95% intervals: the fixed effects', and how
+    often each cluster's intervals held its true coefficients; notes on stderr say where that
+    coverage is poor. Data (a table, or a scenario naming one) are studied by a parametric
+    bootstrap from their fitted model, the fitted values standing in for the truth.
     """
     from pathlib import Path
 
@@ -469,8 +526,12 @@ def study(
         folder.check_destination(Path(output))
     loaded = [load_source(p, y=y, x=x, cluster=cluster) for p in scenarios]
     with study_progress(showing(quiet), [s.name for s in loaded], reps) as progress:
-        result = run_study(loaded, reps, jobs=jobs, seed=seed, progress=progress)
+        result = run_study(loaded, reps, jobs=jobs, seed=seed, progress=progress, ci=ci)
     failed_all = _study_failures(result)
+    from ..study import coverage_findings
+
+    for finding in coverage_findings(result):
+        _note(f"shrink: note: {finding}", quiet)
     if output is not None:
         files = result.files()
         _warn(folder.replace_with(Path(output), files))
@@ -505,6 +566,12 @@ def _study_failures(result: StudyResult) -> bool:
                    f"are left out (e.g. {first})"])
     return any_all
 
+
+# -- plot ---------------------------------------------------------------------------------------
+
+from .plot import plot_app  # noqa: E402  (its commands use the helpers above)
+
+app.add_typer(plot_app, name="plot")
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -46,6 +46,7 @@ FIELD_PARAMS: dict[str, str] = {
     "animation.zoom": "zoom",
     "animation.ellipses": "ellipses",
     "animation.truth": "truth",
+    "animation.path": "path",
 }
 
 

@@ -57,6 +57,7 @@ StudyFormat = Literal["table", TableFormat]
 Rng = Literal["r", "numpy"]
 Engine = Literal["native", "statsmodels"]
 Zoom = Literal["auto", "baseline", "data"]
+PathChoice = Literal["straight", "pooling", "pooling-complete"]
 
 
 class LibraryChoices:
@@ -82,12 +83,20 @@ class LibraryChoices:
 
 RANDOM_CHOICES = LibraryChoices("shrinkcli.model", "RANDOM_STRUCTURES")
 METHOD_CHOICES = LibraryChoices("shrinkcli.model", "METHODS")
+CI_CHOICES = LibraryChoices("shrinkcli.lmm.intervals", "INTERVAL_METHODS")
 
 
 def at_least_one(value: int | None) -> int | None:
     """Refuse a count below 1 (jobs, replications) while the arguments are parsed."""
     if value is not None and value < 1:
         raise typer.BadParameter(f"must be an integer ≥ 1 (got {value})")
+    return value
+
+
+def a_probability(value: float | None) -> float | None:
+    """Refuse a confidence level outside (0, 1) while the arguments are parsed."""
+    if value is not None and not 0.0 < value < 1.0:
+        raise typer.BadParameter(f"must be a number between 0 and 1, e.g. 0.95 (got {value})")
     return value
 
 
@@ -170,6 +179,24 @@ RandomOpt = Annotated[
         parser=RANDOM_CHOICES,
         metavar=RANDOM_CHOICES,  # shown as its choices
         help="The random effects [default: the scenario's, else intercept-slope].",
+    ),
+]
+CiOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ci",
+        parser=CI_CHOICES,
+        metavar=CI_CHOICES,  # shown as its choices
+        help="Add lme4's confidence intervals: wald (fixed effects) or profile (every parameter, "
+        "from the profiled ML deviance).",
+        show_default=False,
+    ),
+]
+LevelOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--level", help="Confidence level of --ci [default: 0.95].", metavar="P",
+        callback=a_probability, show_default=False,
     ),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes on stderr.")]

@@ -17,7 +17,9 @@ import pandas as pd
 
 from ..errors import DataError
 from ..model import ModelSpec, VarianceComponents
+from .intervals import Intervals
 from .optimize import OptSummary
+from .pls import SufficientStats
 
 #: Columns of `Fit.clusters`, in this order.
 CLUSTER_COLUMNS = (
@@ -30,11 +32,19 @@ CLUSTER_COLUMNS = (
     "ranef_intercept",
     "ranef_slope",
     "shrinkage",
+    "ols_intercept_se",
+    "ols_slope_se",
+    "condvar_intercept",
+    "condcov",
+    "condvar_slope",
+    "mixed_intercept_se",
+    "mixed_slope_se",
     "true_intercept",
     "true_slope",
 )
 
-#: Columns of the per-cluster CSV (`Fit.to_frame`), before the truth.
+#: Columns of the per-cluster CSV (`Fit.to_frame`), before the truth: the estimates, then their
+#: standard errors (added after the original seven, so the first seven keep their places).
 TABLE_COLUMNS = (
     "cluster",
     "n",
@@ -43,6 +53,10 @@ TABLE_COLUMNS = (
     "mixed_intercept",
     "mixed_slope",
     "shrinkage",
+    "ols_intercept_se",
+    "ols_slope_se",
+    "mixed_intercept_se",
+    "mixed_slope_se",
 )
 
 
@@ -134,7 +148,12 @@ class Fit:
     `clusters` is a data frame with `CLUSTER_COLUMNS`, one row per cluster in the order lme4
     reports them (sorted cluster levels); `ols_slope` is NaN where a cluster has no slope (one
     observation or constant x), `true_*` are NaN when the truth is unknown, `ranef_slope` and
-    `mixed_slope` equal 0 / the fixed slope without a random slope.
+    `mixed_slope` equal 0 / the fixed slope without a random slope (and the slope's conditional
+    variance, covariance and standard error are NaN). `condvar_*`/`condcov` are lme4's
+    conditional (co)variances of the random effects, `mixed_*_se` their square roots, `ols_*_se`
+    the by-cluster standard errors (`uncertainty.py`). `intervals` holds confidence intervals
+    when they were asked for; `stats` the per-cluster sums the fit was computed from (for the
+    pooling path and profiling; None for a fit built elsewhere).
     """
 
     model: ModelFit
@@ -144,6 +163,8 @@ class Fit:
     )
     engine: str = "native"
     warnings: tuple[str, ...] = ()
+    intervals: Intervals | None = None
+    stats: SufficientStats | None = field(default=None, repr=False, compare=False)
 
     @property
     def spec(self) -> ModelSpec:
@@ -167,7 +188,8 @@ class Fit:
 
     def to_dict(self) -> dict[str, Any]:
         """The whole fit as JSON-ready values, with the keys of lme4.json's `reml` object
-        (NaN becomes None), plus the engine, the model and how the optimizer went."""
+        (NaN becomes None), plus the engine, the model, how the optimizer went, and the
+        confidence intervals when there are any."""
         from ..io import jsonable
 
         m = self.model
@@ -220,8 +242,10 @@ class Fit:
                 "note": opt.note,
             },
             "warnings": list(self.warnings),
-            "clusters": clusters,
         }
+        if self.intervals is not None:
+            out["intervals"] = self.intervals.to_dict()
+        out["clusters"] = clusters
         return jsonable(out)
 
 

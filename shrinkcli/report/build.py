@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ..lmm import Fit
     from ..scenario import Scenario
     from .real import DataMetrics
+    from .uncertainty import Uncertainty
 
 #: The stages of one scenario, in order; `ProgressEvent.stage` is "queued" first, then one of
 #: these as it starts, then "done" or "failed". "data" simulates, or reads a data scenario's
@@ -84,6 +85,7 @@ class ScenarioReport:
     inputs: dict[str, str] = field(default_factory=dict)  # files read (path -> SHA-256)
     sha256: dict[str, str] = field(default_factory=dict)  # its folder's files -> SHA-256
     criterion_line: str = ""  # the line of lme4's summary with the criterion
+    uncertainty: Uncertainty | None = None  # intervals, caterpillar and pooling path
 
 
 @dataclass(frozen=True)
@@ -140,11 +142,14 @@ def run_scenario(
         _emit(index, total, name, what)
 
     try:
+        from dataclasses import replace
+
         from ..animate import render_animation
         from ..inputs import parameter_line, scenario_input
         from ..io import table_text, to_json_text, write_files
         from ..lmm import fit
         from ..summary import format_summary
+        from .uncertainty import measure_uncertainty, uncertainty_files, uncertainty_reading
 
         stage("data")
         inp = scenario_input(scenario)
@@ -153,6 +158,7 @@ def run_scenario(
         result = fit(inp.data, sc.model.spec, truth=inp.truth, y=inp.y, x=inp.x,
                      cluster=inp.cluster)
         summary = format_summary(result, data_name=inp.name)
+        intervals = _profile(result)
         x = pd.to_numeric(inp.data[inp.x], errors="coerce").to_numpy(dtype=float)
         metrics = measure(result, x[np.isfinite(x)])
         stage("animate")
@@ -161,6 +167,11 @@ def run_scenario(
         gif, png = render_animation(
             result, sc.animation, title=inp.title, subtitle=subtitle, jobs=gif_jobs
         )
+        unc_files, path_scene = uncertainty_files(
+            result, intervals, sc.animation, title=inp.title, subtitle=subtitle
+        )
+        uncertainty = measure_uncertainty(result, intervals, sc, path_scene)
+        uncertainty = replace(uncertainty, reading=uncertainty_reading(uncertainty))
         stage("write")
         folder.mkdir()  # a fresh folder: nothing in it that this scenario did not write
         files: dict[str, str | bytes] = {"data.csv": table_text(inp.data, "csv")}
@@ -168,11 +179,12 @@ def run_scenario(
             files["truth.csv"] = table_text(inp.truth, "csv")
         files.update({
             "estimates.csv": table_text(result.to_frame(), "csv"),
-            "fit.json": to_json_text(result.to_dict()),
+            "fit.json": to_json_text(replace(result, intervals=intervals).to_dict()),
             "summary.txt": summary,
             "animation.gif": gif,
             "final.png": png,
             **extra,
+            **unc_files,
             "reproduce.R": _reproduce(sc, inp, result, summary),
         })
         written = write_files(folder, files)
@@ -214,6 +226,7 @@ def run_scenario(
             inputs=_digests(sc, inp),
             sha256={f: _sha256(files[f]) for f in written},
             criterion_line=criterion_line(summary),
+            uncertainty=uncertainty,
         )
     except Exception as exc:  # one scenario's failure must not stop the others
         shutil.rmtree(folder, ignore_errors=True)  # no half folder (it is in the build, ours)
@@ -263,6 +276,15 @@ def _reproduce(scenario: Scenario, inp: Input, result: Fit, summary: str) -> str
 
     return reproduce_r(scenario, result, summary, data_name=inp.name,
                        text_ids=_text_ids(inp.data, inp.cluster))
+def _profile(result: Any) -> Any:
+    """The fit's profile intervals, or None where profiling fails (the page then says so)."""
+    from ..lmm import profile_intervals
+
+    try:
+        return profile_intervals(result.stats, result.model, x=result.names["x"],
+                                 cluster=result.names["cluster"])
+    except ShrinkError:
+        return None
 
 
 # -- all of them ------------------------------------------------------------------------------

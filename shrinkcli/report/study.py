@@ -134,11 +134,14 @@ def reading(rows: list[dict[str, Any]]) -> list[str]:
 def study_section(result: StudyResult, *, seed: int | None = None) -> Section:
     """The study as a Section of the report, with its tables and pictures as files; `seed` is
     the base seed that replaced the scenarios' own (None: each its own)."""
+    from ..study import coverage_findings
+
     rows = _scenario_rows(result)
     reps = max((r["reps"] for r in rows), default=0)
     boots = [r for r in rows if r["bootstrap"]]
     ctx = {"rows": rows, "reading": reading(rows), "reps": reps, "folder": FOLDER,
-           "bootstraps": boots, "simulated": len(rows) - len(boots)}
+           "bootstraps": boots, "simulated": len(rows) - len(boots),
+           "coverage": coverage_findings(result) if result.cluster_coverage is not None else []}
     env = environment()
     files = {f"{FOLDER}/{name}": content for name, content in result.files().items()}
     return Section(
