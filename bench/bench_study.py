@@ -1,5 +1,6 @@
 """Benchmark: a Monte Carlo study of the six post scenarios (1,000 replications each, both
-cores), in-process, and the per-replication cost. Prints figures; never fails."""
+cores), in-process, and the per-replication cost, beside that of a bootstrap replication of a
+data scenario (lme4's sleepstudy). Prints figures; never fails."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ sys.path.insert(0, str(ROOT))
 
 from shrinkcli.parallel import cores  # noqa: E402
 from shrinkcli.scenario import load_scenario  # noqa: E402
-from shrinkcli.study import replicate, run_study  # noqa: E402
+from shrinkcli.study import bootstrap_of, replicate, run_study  # noqa: E402
 
 REPS = int(os.environ.get("BENCH_STUDY_REPS", "1000"))
 
@@ -29,6 +30,14 @@ def main() -> None:
             replicate(s, k)
             times.append(time.perf_counter() - t)
         print(f"  {s.name:<24} {statistics.median(times) * 1e3:6.2f} ms")
+    sleep = load_scenario(ROOT / "examples" / "sleepstudy.yaml")
+    boot = bootstrap_of(sleep)
+    times = []
+    for k in range(1, 31):
+        t = time.perf_counter()
+        replicate(sleep, k, boot)
+        times.append(time.perf_counter() - t)
+    print(f"  {'sleepstudy (bootstrap)':<24} {statistics.median(times) * 1e3:6.2f} ms")
     jobs = cores()
     t = time.perf_counter()
     result = run_study(scenarios, REPS, jobs=jobs)

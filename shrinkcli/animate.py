@@ -5,6 +5,10 @@ The final PNG comes from the same laid-out figure as the GIF's frames (`render_a
 The GIF container is written here (a few fixed blocks); Pillow's GIF encoder compresses each
 frame. Pillow's own multi-frame writer merges identical consecutive frames, and the hold frames
 are identical, so it would not keep the requested frame count.
+
+Video (`render_video`: MP4 with H.264, WebM with VP9) goes through imageio's ffmpeg writer with
+the ffmpeg that imageio-ffmpeg ships: full colour, every frame kept, smaller than the GIF. The
+encoder runs on one thread, so the same input gives the same bytes.
 """
 
 from __future__ import annotations
@@ -34,6 +38,10 @@ MOTION_END = 0.6
 TRANSPARENT = 255
 #: Progress values whose frames make up the sample the palette is computed from.
 PALETTE_SAMPLE = (0.0, 0.25, 0.5, 0.75, 1.0)
+#: On to complete pooling (`pooling-complete`): hold, to the fit, hold on it, to complete
+#: pooling, hold; the fractions of the animation where each motion starts and ends.
+LEG_ONE = (0.15, 0.42)
+LEG_TWO = (0.58, 0.85)
 
 
 def ease_cubic_in_out(s: np.ndarray) -> np.ndarray:
@@ -42,12 +50,20 @@ def ease_cubic_in_out(s: np.ndarray) -> np.ndarray:
     return np.where(s < 0.5, 4 * s**3, 1 - (-2 * s + 2) ** 3 / 2)
 
 
-def frame_progress(frames: int) -> np.ndarray:
+def frame_progress(frames: int, path: str = "straight") -> np.ndarray:
     """Progress t ∈ [0, 1] of each frame: a hold at 0 (the by-cluster estimates), eased motion,
-    a long hold at 1 (the mixed model). The first frame is always 0 and the last always 1."""
+    a long hold at 1 (the mixed model). The first frame is always 0 and the last always 1. On to
+    complete pooling (`path` 'pooling-complete'), the fit is t = 0.5: two eased motions with a
+    hold on the fit between them."""
     if frames < 2:
         raise ValueError(f"an animation needs at least 2 frames (got {frames})")
     u = np.arange(frames) / (frames - 1)
+    if path == "pooling-complete":
+        one = ease_cubic_in_out((u - LEG_ONE[0]) / (LEG_ONE[1] - LEG_ONE[0]))
+        two = ease_cubic_in_out((u - LEG_TWO[0]) / (LEG_TWO[1] - LEG_TWO[0]))
+        t = np.where(u < 0.5, 0.5 * one, 0.5 + 0.5 * two)
+        t[0], t[-1] = 0.0, 1.0
+        return t
     t = ease_cubic_in_out((u - HOLD_START) / (MOTION_END - HOLD_START))
     t[0], t[-1] = 0.0, 1.0
     return t
@@ -139,7 +155,7 @@ class _Renderer:
     def __init__(self, figure: ShrinkageFigure, options: AnimationOptions) -> None:
         self.figure = figure
         self.palette = palette_image(self.figure)
-        self.progress = frame_progress(options.frames)
+        self.progress = frame_progress(options.frames, options.path)
         self.delays = frame_delays(options.frames, options.fps)
         self._cache: tuple[float, np.ndarray] | None = None
 
@@ -164,6 +180,7 @@ _WORKER: dict[str, Any] = {}
 
 def _worker_init(key: tuple[int, int], args: tuple[Any, ...] | None) -> None:
     """Use the renderer inherited through fork, or lay out the scene again (spawn)."""
+    parallel.die_with_parent()
     if _WORKER.get("key") != key:
         assert args is not None
         _WORKER["key"], _WORKER["renderer"] = key, _Renderer(_figure(*args), args[1])
@@ -226,7 +243,7 @@ def render_animation(
     from .scene import build_scene
 
     frames = options.frames
-    progress = frame_progress(frames)
+    progress = frame_progress(frames, options.path)
     workers = jobs if jobs is not None else parallel.cores()
     if workers < 1:
         raise ValueError(f"jobs must be at least 1 (got {jobs})")
@@ -260,6 +277,66 @@ def render_animation(
     if figure is None:  # spawned workers laid out their own copies
         figure = _figure(*args)
     return gif, figure.png()
+
+
+#: Video formats by file suffix: the codec and its settings (constant quality, one thread).
+VIDEO_CODECS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "mp4": ("libx264", ("-crf", "18", "-preset", "veryfast", "-tune", "animation",
+                        "-movflags", "+faststart", "-threads", "1")),
+    "webm": ("libvpx-vp9", ("-crf", "33", "-b:v", "0", "-deadline", "realtime",
+                            "-cpu-used", "8", "-row-mt", "0", "-threads", "1")),
+}
+VIDEO_FORMATS = tuple(VIDEO_CODECS)
+
+
+def even_frame(rgb: np.ndarray) -> np.ndarray:
+    """The frame padded with white to an even width and height (4:2:0 video needs both)."""
+    h, w = rgb.shape[:2]
+    if h % 2 == 0 and w % 2 == 0:
+        return rgb
+    return np.pad(rgb, ((0, h % 2), (0, w % 2), (0, 0)), constant_values=255)
+
+
+def render_video(
+    fit: Fit,
+    options: AnimationOptions,
+    *,
+    title: str,
+    subtitle: str,
+    format: str = "mp4",
+    png: bool = False,
+) -> tuple[bytes, bytes | None]:
+    """The animation as video bytes (`format` 'mp4' or 'webm', at `options.fps`, every frame of
+    `options.frames`) and, with `png`, the final picture; frames drawn in this process."""
+    import tempfile
+    from pathlib import Path
+
+    import imageio.v2 as imageio
+
+    from .scene import build_scene
+
+    if format not in VIDEO_CODECS:
+        raise ValueError(f"unknown video format {format!r}: use {', '.join(VIDEO_FORMATS)}")
+    codec, params = VIDEO_CODECS[format]
+    figure = _figure(build_scene(fit, options), options, title, subtitle)
+    progress = frame_progress(options.frames, options.path)
+    with tempfile.TemporaryDirectory(prefix="shrink-video-") as tmp:
+        path = Path(tmp) / f"animation.{format}"
+        writer = imageio.get_writer(
+            str(path), format="FFMPEG", mode="I", fps=options.fps, codec=codec,
+            pixelformat="yuv420p", macro_block_size=1, ffmpeg_log_level="error",
+            output_params=["-fflags", "+bitexact", "-map_metadata", "-1", *params],
+        )
+        try:
+            last: tuple[float, np.ndarray] | None = None
+            for t in progress:
+                if last is None or last[0] != t:  # hold frames are drawn once
+                    last = (float(t), even_frame(figure.rgba(float(t))[:, :, :3]))
+                writer.append_data(last[1])
+        finally:
+            writer.close()
+        video = path.read_bytes()
+    return video, figure.png() if png else None
 
 
 def render_gif(

@@ -21,6 +21,8 @@ class ShrinkError(Exception):
         self.message = message
         self.field = field
         self.hint = hint
+        #: warnings raised before the error (e.g. dropped rows), to be shown first
+        self.warnings: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         text = f"{self.field}: {self.message}" if self.field else self.message

@@ -97,10 +97,13 @@ def fit_statsmodels(
     q = 2 if slope else 1
     beta = np.asarray(res.fe_params, dtype=float)
     se = np.asarray(res.bse_fe, dtype=float)
-    messages = list(prep.warnings) + fallback
-    for w in caught:
-        text = " ".join(str(w.message).split())
-        messages.append(f"statsmodels: {w.category.__name__}: {text}")
+    # statsmodels' own notes (an optimizer it fell back from, its warnings) describe how it got
+    # there, not a problem with the fit: they go with the optimizer's record. Real problems are
+    # what the convergence check finds at its θ, and those are warnings.
+    notes = list(dict.fromkeys(
+        fallback + [f"{w.category.__name__}: {' '.join(str(w.message).split())}" for w in caught]
+    ))
+    messages = list(prep.warnings)
     st = sufficient_stats(prep.y, prep.x, prep.codes, prep.n_groups)
     ranef = np.zeros((prep.n_groups, 2))
     try:
@@ -111,7 +114,7 @@ def fit_statsmodels(
         modes = solve(theta, st, spec, modes=True).ranef
         assert modes is not None
         ranef = np.column_stack(modes)
-        messages.append("statsmodels: conditional modes computed from its θ (singular fit)")
+        notes.append("conditional modes computed from its θ (singular fit)")
     crit = -2.0 * float(res.llf)
     fitted = (beta[0] + ranef[:, 0])[prep.codes] + (beta[1] + ranef[:, 1])[prep.codes] * prep.x
     qv = np.quantile((prep.y - fitted) / math.sqrt(scale), [0.0, 0.25, 0.5, 0.75, 1.0])
@@ -123,7 +126,7 @@ def fit_statsmodels(
         evaluations=-1,
         converged=not reason,
         reason=reason,
-        message="converged" if reported else "not converged",
+        message="; ".join(["converged" if reported else "not converged", *notes]),
         theta_start=(),
         theta=theta,
         restarts=0,

@@ -5,11 +5,14 @@ interrupted or failed run never leaves a half-written file."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import math
 import os
 import re
+import stat
 import sys
+import tempfile
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
@@ -30,32 +33,89 @@ TableFormat = Literal["csv", "tsv", "json", "parquet"]
 BINARY_FORMATS = ("parquet",)
 
 
-def check_output_path(path: str) -> None:
-    """Refuse an output path that cannot be written, before any work is done."""
+def _check_parent(path: str, folder: Path, field: str | None = None) -> None:
+    """Refuse a folder that cannot take new files: missing (naming the first part that is a file
+    where a folder is needed), or one that refuses a file (read-only, /proc, /sys, ...)."""
+    if not folder.exists():
+        for above in folder.parents:
+            if above.exists():
+                if not above.is_dir():
+                    raise UsageError(f"{path}: {str(above)!r} is a file, not a folder",
+                                     field=field)
+                break
+        raise UsageError(f"{path}: folder {str(folder)!r} does not exist", field=field)
+    if not folder.is_dir():
+        raise UsageError(f"{path}: {str(folder)!r} is a file, not a folder", field=field)
+    try:  # the only sure test: make a file there (root may write where access() says no)
+        fd, probe = tempfile.mkstemp(prefix=".shrink-probe.", dir=folder)
+    except OSError as exc:
+        reason = _REASONS.get(exc.errno or 0, exc.strerror or "refused")
+        raise UsageError(
+            f"{path}: cannot create files in {str(folder)!r} ({reason})", field=field
+        ) from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+_REASONS = {
+    errno.ENOENT: "it takes no new files",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EROFS: "read-only file system",
+    errno.ENOSPC: "no space left on the device",
+}
+
+
+def check_output_path(path: str, *, inputs: Iterable[str] = ()) -> None:
+    """Refuse, before any work is done, an output path that cannot be written or that is one
+    of the command's `inputs`."""
     if path == "-":
         return
     p = Path(path)
     if p.is_dir():
-        raise UsageError(f"{path}: is a directory; give a file name for the output")
-    parent = p.parent
-    if not parent.exists():
-        raise UsageError(f"{path}: folder {str(parent)!r} does not exist")
-    if not parent.is_dir():
-        raise UsageError(f"{path}: {str(parent)!r} is not a folder")
-    if not os.access(parent, os.W_OK):
-        raise UsageError(f"{path}: folder {str(parent)!r} is not writable")
+        raise UsageError(f"{path}: is a folder; give a file name for the output")
+    if _is_special(p):  # a device or pipe: written in place
+        if not os.access(p, os.W_OK):
+            raise UsageError(f"{path}: permission denied")
+        return
+    _check_parent(path, Path(os.path.realpath(p)).parent)
+    check_not_an_input(path, inputs)
 
 
 def check_output_folder(path: str) -> None:
-    """Refuse, before any work, an output folder that cannot be made: '-', a file, or one whose
-    parent folder is missing."""
+    """Refuse, before any work, an output folder that cannot be made or replaced: '-', a file,
+    one whose parent is missing, or one in a place that takes no files (output folders are built
+    beside their destination and moved into place)."""
     folder = Path(path)
     if path in ("-", ""):
         raise UsageError("give a folder's name (stdout is not a folder)", field="output")
     if folder.exists() and not folder.is_dir():
-        raise UsageError(f"{folder} exists and is not a folder", field="output")
-    if not folder.parent.is_dir():
-        raise UsageError(f"folder {str(folder.parent)!r} does not exist", field="output")
+        raise UsageError(f"{folder} is a file, not a folder", field="output")
+    _check_parent(path, folder.parent, field="output")
+
+
+def check_not_an_input(output: str, inputs: Iterable[str]) -> None:
+    """Refuse an output that is one of the command's inputs: it would be replaced before (or
+    while) it is read."""
+    if output == "-":
+        return
+    out = Path(output)
+    for source in inputs:
+        if source == "-" or not out.exists():
+            continue
+        with contextlib.suppress(OSError):
+            if os.path.samefile(out, source):
+                raise UsageError(f"{output}: is also an input; write the output elsewhere")
+
+
+def _is_special(p: Path) -> bool:
+    """A device, FIFO or socket (e.g. /dev/null, /dev/stdout, a named pipe): written in place,
+    never replaced by a rename."""
+    try:
+        mode = p.stat().st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 #: What a file is written from: text, bytes, or bytes a block at a time.
@@ -72,10 +132,19 @@ def _blocks(data: Payload) -> Iterator[bytes | bytearray]:
 
 
 def write_atomic(path: str | Path, data: Payload) -> None:
-    """Write `data` to `path` through a temporary file in the same folder and a rename."""
-    import tempfile
-
+    """Write `data` to `path` through a temporary file in the same folder and a rename (into
+    the file a symbolic link points to); a device or pipe is written in place."""
     p = Path(path)
+    if _is_special(p):
+        try:
+            with open(p, "wb") as f:
+                for block in _blocks(data):
+                    f.write(block)
+        except OSError as exc:
+            raise OutputError(f"{p}: cannot write: {exc.strerror}") from None
+        return
+    if p.is_symlink():
+        p = Path(os.path.realpath(p))
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
     except OSError as exc:
@@ -448,32 +517,69 @@ def _parquet(t: Table) -> bytes:
 # -- reading tables ------------------------------------------------------------------------------
 
 
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes, in hex (for a report's manifest)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot read: {exc.strerror}") from None
+    return digest.hexdigest()
+
+
 def read_text(
     path: str | Path, *, error: type[ShrinkError], kind: str, expected: str
 ) -> str:
-    """A text file's content; one-line `error` naming the file when it cannot be read."""
+    """A text file's content ('-': standard input). An input that is missing or cannot be
+    opened is a usage error (exit 2: the command line names it); content that is not text is
+    `error`."""
+    raw = read_stdin(kind) if str(path) == "-" else _read_bytes(path, kind=kind)
     try:
-        return _read_bytes(path, error=error, kind=kind).decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise error(f"{path}: not a text file (expected {expected})") from None
+        name = "<stdin>" if str(path) == "-" else str(path)
+        raise error(f"{name}: not a text file (expected {expected})") from None
 
 
-def _read_bytes(
-    path: str | Path, *, error: type[ShrinkError], kind: str, size: int = -1
-) -> bytes:
-    """The file's bytes (the first `size` of them, all for −1); one-line `error` naming the
-    file when it cannot be read."""
-    try:
-        with open(path, "rb") as f:
+def read_stdin(kind: str) -> bytes:
+    """Everything piped to standard input; a usage error when nothing is (a terminal)."""
+    return stdin_stream(kind).read()
+
+
+def stdin_stream(kind: str) -> BinaryIO:
+    """Standard input as a binary stream; a usage error when nothing is piped to it."""
+    if sys.stdin is None or sys.stdin.isatty():
+        raise UsageError(f"'-' means a {kind} on stdin, but nothing is piped to it")
+    if hasattr(sys.stdin, "buffer"):
+        return sys.stdin.buffer
+    return io.BytesIO(sys.stdin.read().encode())
+
+
+def _read_bytes(path: str | Path, *, kind: str, size: int = -1) -> bytes:
+    """The file's bytes (the first `size` of them, all for −1). A file that is missing or
+    cannot be opened is a usage error naming it (exit 2)."""
+    with _open_input(path, kind) as f:
+        try:
             return f.read(size)
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _open_input(path: str | Path, kind: str) -> BinaryIO:
+    try:
+        return open(path, "rb")
     except FileNotFoundError:
-        raise error(f"{path}: no such file") from None
+        raise UsageError(f"{path}: no such file") from None
     except IsADirectoryError:
-        raise error(f"{path}: is a directory, not a {kind}") from None
+        raise UsageError(f"{path}: is a folder, not a {kind}") from None
     except PermissionError:
-        raise error(f"{path}: permission denied") from None
+        raise UsageError(f"{path}: permission denied") from None
     except OSError as exc:
-        raise error(f"{path}: cannot read: {exc.strerror}") from None
+        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
 
 
 #: What a table's cell may say for a missing value.
@@ -489,19 +595,22 @@ def read_table(
     stream: BinaryIO | None = None,
     id_columns: Collection[str] = (),
 ) -> Table:
-    """Read a CSV, TSV or Parquet table from the file `source`, or CSV/TSV from `text` or from
-    a binary `stream` (stdin) when given, with pyarrow's multi-threaded readers (a file or a
-    stream is read block by block, never held whole).
+    """Read a CSV, TSV, JSON or Parquet table from the file `source`, or CSV/TSV/JSON from
+    `text` or from a binary `stream` (stdin) when given, with pyarrow's multi-threaded readers
+    (a file or a stream is read block by block, never held whole).
 
-    The separator is a tab for `.tsv`/`.tab` files and for text whose header has tabs and no
-    commas, else a comma. Numbers are read at full precision (the double nearest the text);
-    `id_columns` (the cluster column) keep their ids as given: integers when every id in a CSV
-    is a canonical integer ("7", not "007" or "7.0"), else the text (stripped of surrounding
-    spaces). Missing values: empty, NA, NaN, NULL and the like (`MISSING`). Column names are
-    stripped of surrounding spaces.
+    JSON is an array of row objects (what `--format json` writes), recognised by a `.json`
+    name or text that starts with '['. Otherwise the separator is a tab for `.tsv`/`.tab`
+    files and for text whose header has tabs and no commas, else a comma. Numbers are read at
+    full precision (the double nearest the text); `id_columns` (the cluster column) keep their
+    ids as given: integers when every id in a CSV is a canonical integer ("7", not "007" or
+    "7.0"), else the text (stripped of surrounding spaces). Missing values: empty, NA, NaN,
+    NULL and the like (`MISSING`). Column names are stripped of surrounding spaces.
     """
     if text is None and stream is None and source.lower().endswith(PARQUET_SUFFIXES):
         return _read_parquet(source, id_columns)
+    if text is None and stream is None and source.lower().endswith(".json"):
+        return _json_table(source, _read_bytes(source, kind="data file"), id_columns)
     if text is not None:
         return _read_csv(source, io.BytesIO(text.encode() if isinstance(text, str) else text),
                          None, id_columns)
@@ -512,16 +621,7 @@ def read_table(
 
 
 def _open_data(path: str) -> BinaryIO:
-    try:
-        return open(path, "rb")
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, not a data file") from None
-    except PermissionError:
-        raise DataError(f"{path}: permission denied") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read: {exc.strerror}") from None
+    return _open_input(path, "data file")
 
 
 #: Anything but white space.
@@ -561,6 +661,8 @@ def _read_csv(
     first = _TEXT.search(head, start)
     if first is None:
         raise DataError(f"{source}: empty input; expected a CSV table with a header row")
+    if head[first.start()] == ord("["):  # a JSON array of rows
+        return _json_table(source, head if ended else head + f.read(), id_columns)
     begin = max(head.rfind(b"\n", start, first.start()) + 1, start)  # the header line
     end = head.find(b"\n", begin)
     header = head[begin : end if end >= 0 else len(head)].decode("utf-8", "replace").rstrip("\r")
@@ -644,7 +746,7 @@ def _read_parquet(source: str, id_columns: Collection[str]) -> Table:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    _read_bytes(source, error=DataError, kind="data file", size=4)  # missing, a folder, ...
+    _read_bytes(source, kind="data file", size=4)  # missing, a folder, ...
     try:
         schema = pq.read_schema(source)
         text = [c for c in schema.names if pa.types.is_string(schema.field(c).type)
@@ -657,6 +759,30 @@ def _read_parquet(source: str, id_columns: Collection[str]) -> Table:
     if arrow.num_rows == 0:
         raise DataError(f"{source}: the table has no rows")
     return _from_arrow(arrow.unify_dictionaries(), id_columns, text_ids=False)
+
+
+def _json_table(source: str, data: bytes, id_columns: Collection[str]) -> Table:
+    """A JSON array of row objects as a table; ids in `id_columns` kept as given (numbers as
+    integers, text as text)."""
+    import orjson
+    import pandas as pd
+
+    from .table import Table
+
+    try:
+        rows = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise DataError(f"{source}: not valid JSON: {exc.msg} (line {exc.lineno})") from None
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise DataError(f"{source}: expected a JSON array of row objects, e.g. "
+                        '[{"y": 1.2, "x": 0.5, "cluster": 1}, ...]')
+    if not rows:
+        raise DataError(f"{source}: the table has no rows")
+    df = pd.DataFrame.from_records(rows)
+    for col in id_columns:
+        if col in df.columns and df[col].dtype == object:
+            df[col] = df[col].map(lambda v: v if v is None or isinstance(v, str) else str(v))
+    return Table.from_pandas(df)
 
 
 def _from_arrow(arrow: Any, id_columns: Collection[str], *, text_ids: bool) -> Table:

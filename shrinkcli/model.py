@@ -204,6 +204,30 @@ class ModelSpec:
         return ((cluster, "(Intercept)"), (f"{cluster}.1", x))
 
 
+    # -- the parameters of confidence intervals -------------------------------------------------
+
+    def parameters(self) -> tuple[str, ...]:
+        """The model's parameters in the order of lme4's `confint()`: the random effects' SDs
+        and correlation (as lme4's "sdcor" scale), σ, the fixed effects."""
+        random: tuple[str, ...] = ("sd_int",)
+        if self._s.slope:
+            random = ("sd_int", "cor", "sd_slope") if self._s.correlated else ("sd_int", "sd_slope")
+        return (*random, "sigma", "intercept", "beta")
+
+    def parameter_name(self, parameter: str, x: str = "x", cluster: str = "cluster") -> str:
+        """lme4's name of a parameter in `confint(mod, oldNames = FALSE)`, e.g.
+        'sd_(Intercept)|cluster', 'cor_x.(Intercept)|cluster', 'sigma', 'x'."""
+        names = {
+            "sd_int": f"sd_(Intercept)|{cluster}",
+            "cor": f"cor_{x}.(Intercept)|{cluster}",
+            "sd_slope": f"sd_{x}|{cluster}",
+            "sigma": "sigma",
+            "intercept": "(Intercept)",
+            "beta": x,
+        }
+        return names[parameter]
+
+
 def choices(values: tuple[str, ...]) -> str:
     """'a', 'b' or 'c' — for messages."""
     quoted = [f"'{v}'" for v in values]

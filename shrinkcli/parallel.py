@@ -5,9 +5,12 @@ executor (a process pool here, or e.g. a thread pool or a cluster's executor pas
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import multiprocessing
 import os
+import signal
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
@@ -18,6 +21,23 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 __all__ = ["cores", "mp_context", "ordered_map", "pool"]
+
+
+def die_with_parent() -> None:
+    """Make this (worker) process end when its parent does, also when the parent is killed
+    outright (SIGKILL): pool workers otherwise wait on their queue forever. Linux only (prctl's
+    PR_SET_PDEATHSIG); elsewhere nothing happens."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the parent died before the request took hold
+            os._exit(1)
+
+
+# Every process forked from here (pool workers, with the fork start method) follows its parent.
+os.register_at_fork(after_in_child=die_with_parent)
 
 
 def cores() -> int:
@@ -52,9 +72,17 @@ def pool(
         yield None
         return
     with ProcessPoolExecutor(
-        workers, mp_context=context or mp_context(), initializer=initializer, initargs=initargs
+        workers, mp_context=context or mp_context(), initializer=_initialize,
+        initargs=(initializer, initargs),
     ) as executor:
         yield executor
+
+
+def _initialize(initializer: Callable[..., object] | None, initargs: tuple[Any, ...]) -> None:
+    """A worker's start: follow the parent (also for spawned workers), then the caller's own."""
+    die_with_parent()
+    if initializer is not None:
+        initializer(*initargs)
 
 
 def ordered_map(

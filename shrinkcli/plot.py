@@ -50,6 +50,13 @@ PHASE_LABELS = {
     "moving": "pooling toward the average",
     "end": "mixed-model estimates",
 }
+#: The phases of the pooling path where they differ: no pooling, the fit halfway (on the way to
+#: complete pooling), complete pooling at the end.
+PATH_LABELS = {
+    "start": "no pooling",
+    "middle": "mixed-model estimates",
+    "complete": "complete pooling",
+}
 
 
 def _plural(k: int, word: str) -> str:
@@ -58,13 +65,39 @@ def _plural(k: int, word: str) -> str:
 
 def captions(scene: Scene) -> list[str]:
     """What the picture leaves out, said under it: clusters outside the view, clusters without
-    a by-cluster slope."""
+    a by-cluster slope, in a crowded picture what was thinned, and on the pooling path where
+    the clusters start."""
     notes = []
     if scene.n_outside:
         notes.append(f"{_plural(scene.n_outside, 'cluster')} outside the view")
     if scene.n_left_out:
         notes.append(f"{_plural(scene.n_left_out, 'cluster')} without a by-cluster slope not shown")
+    if scene.crowded:
+        notes.append(f"{scene.n_paths:,} of {len(scene.ols):,} paths drawn, points shrunk and "
+                     "faded")
+    track = scene.track
+    if track is not None and not track.path.reaches_own_lines:
+        why = ("the slope is not random" if not track.path.spec.has_random_slope
+               else "the fit is singular")
+        notes.append(f"{why}: the path starts at the model's no-pooling limit, not at each "
+                     "cluster's own line")
+    elif scene.n_from_limit:
+        k = scene.n_from_limit
+        whose, verb, them = ("its", "starts", "it") if k == 1 else ("their", "start", "them")
+        notes.append(f"{_plural(k, 'cluster')} without a line of {whose} own {verb} where no "
+                     f"pooling puts {them}")
     return notes
+
+
+def scale_label(s: float) -> str:
+    """The scale of the random effects as the picture says it: 'random-effect SDs × 2.51'."""
+    if s >= 100:
+        number = f"{s:,.0f}"
+    elif s >= 1e-4:
+        number = f"{s:.3g}" if s >= 0.01 else f"{s:.2g}"
+    else:
+        number = f"{s:.1e}".replace("e-0", "e−").replace("e-", "e−")
+    return f"random-effect SDs × {number}"
 
 
 class ShrinkageFigure:
@@ -143,10 +176,32 @@ class ShrinkageFigure:
         self._draw_ticks(ax)
         regular = self.regular
         ax.set_xlabel("Intercept", fontproperties=regular, fontsize=10, color=TEXT, labelpad=3)
-        ax.set_ylabel(
+        ylabel = ax.set_ylabel(
             f"Slope for {s.x_name}", fontproperties=regular, fontsize=10, color=TEXT, labelpad=3
         )
+        self._make_room(ax, ylabel)
         return ax
+
+    def _make_room(self, ax: Axes, ylabel: Any) -> None:
+        """Keep the slope's axis label whole: shrink it to the plot's height, and move the
+        plot right when long tick labels push the label out of the picture. (A layout that
+        fits is left as it is.)"""
+        renderer = self.canvas.get_renderer()
+        height = ax.get_window_extent(renderer).height
+        size = float(ylabel.get_fontsize())
+        while ylabel.get_window_extent(renderer).height > height and size > 7.0:
+            size -= 0.5
+            ylabel.set_fontsize(size)
+        full = ylabel.get_text()
+        keep = len(full)
+        while ylabel.get_window_extent(renderer).height > height and keep > 1:
+            keep -= 1
+            ylabel.set_text(full[:keep].rstrip() + "…")
+        left = ax.yaxis.get_tightbbox(renderer)
+        if left is not None and left.x0 < 0:  # cut at the picture's left edge
+            shift = (self.dpi / BASE_DPI - left.x0) / self.width  # then a pixel clear of it
+            box = ax.get_position()
+            ax.set_position((box.x0 + shift, box.y0, box.width - shift, box.height))
 
     def _draw_ticks(self, ax: Axes) -> None:
         """About six round ticks per axis, all inside the view, labelled alike."""
@@ -170,25 +225,32 @@ class ShrinkageFigure:
             self._fit_width(text, width, smallest=7.0)
 
     def _draw_caption(self) -> None:
-        """The notes on what is not shown, bottom left."""
+        """The notes on what is not shown, bottom left, shrunk to fit the width."""
         if self.notes:
             px_x, px_y = self.px
-            self._text(
+            text = self._text(
                 12 * px_x, 6 * px_y, " · ".join(self.notes), size=8, color=MUTED, va="bottom"
             )
+            self._fit_width(text, (1 - 24 * px_x) * self.width, smallest=6.0)
 
     def _draw_ellipses(self) -> None:
-        """The fitted random-effect distribution N(β̂, Σ̂): its 50% and 90% contours."""
+        """The fitted random-effect distribution N(β̂, Σ̂): its 50% and 90% contours; over the
+        points, with a white edge, when the picture is crowded."""
+        from matplotlib.patheffects import withStroke
+
+        crowded = self.scene.crowded
         for e, style in zip(self.scene.ellipses, ELLIPSE_STYLES, strict=False):  # none when off
-            self.ax.plot(
+            line = self.ax.plot(
                 e[:, 0],
                 e[:, 1],
                 color=ELLIPSE,
-                linewidth=0.9,
+                linewidth=1.1 if crowded else 0.9,
                 linestyle=style,
-                alpha=0.7,
-                zorder=1.5,
+                alpha=0.9 if crowded else 0.7,
+                zorder=3.5 if crowded else 1.5,
             )
+            if crowded:
+                line[0].set_path_effects([withStroke(linewidth=3.0, foreground="white")])
 
     def _draw_truth(self) -> None:
         """The true coefficients as faint crosses, when known and asked for."""
@@ -230,13 +292,14 @@ class ShrinkageFigure:
         """The rings left where the points started, the moving points, and the population
         average (the "black hole")."""
         s, ax = self.scene, self.ax
-        ring_colors = np.zeros((len(s.ols), 4))
+        drawn = s.path_mask  # a ring where each drawn path starts
+        ring_colors = np.zeros((int(drawn.sum()), 4))
         ring_colors[:, :3] = mix(BY_CLUSTER, MIXED, 0.0)
-        ring_colors[:, 3] = 0.25 + 0.6 * s.alpha
+        ring_colors[:, 3] = 0.25 + 0.6 * s.alpha[drawn]
         self.rings = ax.scatter(
-            s.ols[:, 0],
-            s.ols[:, 1],
-            s=s.sizes * 0.8,
+            s.ols[drawn, 0],
+            s.ols[drawn, 1],
+            s=s.sizes[drawn] * 0.8,
             facecolors="none",
             edgecolors=ring_colors,  # type: ignore[arg-type]
             linewidths=0.8,
@@ -263,7 +326,10 @@ class ShrinkageFigure:
         col0, col1 = 1 - 146 * px_x, 1 - 8 * px_x
         y_words, y_track = 1 - 68 * px_y, 1 - 84 * px_y
         self._text(col0, y_words, "by-cluster", bold=True, size=8.5, color=BY_CLUSTER)
-        self._text(col1, y_words, "mixed", bold=True, size=8.5, color=MIXED, ha="right")
+        if self.scene.path == "pooling-complete":  # the fit halfway, complete pooling at the end
+            self._text(col1, y_words, "pooled", bold=True, size=8.5, color=HOLE, ha="right")
+        else:
+            self._text(col1, y_words, "mixed", bold=True, size=8.5, color=MIXED, ha="right")
         x0, x1 = col0 + 6 * px_x, col1 - 6 * px_x
         self.figure.add_artist(
             Line2D(
@@ -275,6 +341,12 @@ class ShrinkageFigure:
                 solid_capstyle="round",
             )
         )
+        if self.scene.path == "pooling-complete":
+            mid = (x0 + x1) / 2
+            self.figure.add_artist(
+                Line2D([mid, mid], [y_track - 5 * px_y, y_track + 5 * px_y],
+                       transform=self.figure.transFigure, color=MIXED, linewidth=1.2)
+            )
         self.phase_column = (col0, col1)
         self.phase_track = (x0, x1, y_track)
 
@@ -299,6 +371,11 @@ class ShrinkageFigure:
         self.phase_text = self._text(
             (col0 + col1) / 2, 1 - 100 * self.px[1], "", size=7.5, color=MUTED, ha="center"
         )
+        # on the pooling path, the scale of the random effects under the phase's name
+        self.scale_text = self._text(
+            (col0 + col1) / 2, 1 - 113 * self.px[1], "", size=7, color=MUTED, ha="center"
+        )
+        self.scale_text.set_visible(self.scene.track is not None)
 
     def _draw_legend(self) -> None:
         """What the marks mean, in the right column."""
@@ -311,7 +388,7 @@ class ShrinkageFigure:
             labels,
             loc="upper left",
             handler_map={tuple: HandlerTuple(ndivide=1)},
-            bbox_to_anchor=(1 - 146 * px_x, 1 - 118 * px_y),
+            bbox_to_anchor=(1 - 146 * px_x, 1 - (118 if self.scene.track is None else 130) * px_y),
             frameon=False,
             prop=self.regular,
             fontsize=8.5,
@@ -402,7 +479,9 @@ class ShrinkageFigure:
         What changes with every frame is animated; the rings and the phase label change only
         with the phase, so they go into one background per phase."""
         self.animated = [self.paths, self.heads, self.points, self.hole, self.phase]
-        for a in (*self.animated, self.rings, self.phase_text):
+        if self.scene.track is not None:
+            self.animated.append(self.scale_text)
+        for a in (*self.animated, self.rings, self.phase_text, self.scale_text):
             a.set_animated(True)
         self.canvas.draw()
         self._base = self.canvas.copy_from_bbox(self.figure.bbox)
@@ -471,7 +550,7 @@ class ShrinkageFigure:
         self.paths.set_visible(t > 0)
         self.points.set_offsets(pos)
         colors = np.empty((len(pos), 4))
-        colors[:, :3] = mix(BY_CLUSTER, MIXED, t)
+        colors[:, :3] = mix(BY_CLUSTER, MIXED, s.color_progress(t))
         colors[:, 3] = s.alpha
         self.points.set_facecolor(colors)  # type: ignore[arg-type]
         heads = self._arrowheads(pos, t)
@@ -482,18 +561,26 @@ class ShrinkageFigure:
             self.heads.set_path(self._path_cls(verts, codes))
         x0, x1, y = self.phase_track
         self.phase.set_data([x0 + t * (x1 - x0)], [y])
-        self.phase.set_color(tuple(mix(BY_CLUSTER, MIXED, t)))
+        self.phase.set_color(tuple(mix(BY_CLUSTER, MIXED, s.color_progress(t))))
         self.phase.set_markeredgecolor("white")
+        scale = s.scale(t)
+        if scale is not None:
+            self.scale_text.set_text(scale_label(scale))
 
     def _background(self, t: float) -> Any:
         """The static picture for the phase of t: with the rings where the points started once
         they move, and the phase's label; drawn once per phase."""
         phase = "start" if t <= 0 else "end" if t >= 1 else "moving"
+        label = PHASE_LABELS[phase]
+        if self.scene.track is not None:
+            if self.scene.track.complete:
+                phase = "middle" if t == 0.5 else "complete" if phase == "end" else phase
+            label = PATH_LABELS.get(phase, label)
         if phase not in self._backgrounds:
             self.canvas.restore_region(self._base)
             if phase != "start":
                 self.figure.draw_artist(self.rings)
-            self.phase_text.set_text(PHASE_LABELS[phase])
+            self.phase_text.set_text(label)
             self.figure.draw_artist(self.phase_text)
             self._backgrounds[phase] = self.canvas.copy_from_bbox(self.figure.bbox)
         return self._backgrounds[phase]
@@ -503,13 +590,18 @@ class ShrinkageFigure:
         pixels."""
         if t <= 0 or len(pos) == 0:
             return np.zeros((0, 3, 2))
+        drawn = self.scene.path_mask
         disp = self._data_to_px.transform
-        start, end = disp(self.scene.ols), disp(pos)
+        start, end = disp(self.scene.ols[drawn]), disp(pos[drawn])
         v = end - start
         length = np.hypot(v[:, 0], v[:, 1])
-        radius = np.sqrt(self.scene.sizes / math.pi) * self.scale  # marker radius, pixels
+        radius = np.sqrt(self.scene.sizes[drawn] / math.pi) * self.scale  # marker radius, px
         head_len, head_w = 5.0 * self.scale / 1.39, 2.4 * self.scale / 1.39
         ok = length > radius + head_len + 2.0
+        if self.scene.track is not None:  # on a curve: along its last stretch
+            v = end - disp(self.scene.tails(t))
+            length = np.hypot(v[:, 0], v[:, 1])
+            ok &= length > 0
         u = np.zeros_like(v)
         u[ok] = v[ok] / length[ok, None]
         nrm = np.stack([-u[:, 1], u[:, 0]], axis=1)

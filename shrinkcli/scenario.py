@@ -1,6 +1,6 @@
 """Scenario files: the YAML schema (the post's `create_data()` arguments plus model and animation
-sections), its validation, and one-line error messages that name the file, the field and what is
-allowed."""
+sections, or a `data:` section naming a table of one's own), its validation, and one-line error
+messages that name the file, the field and what is allowed."""
 
 from __future__ import annotations
 
@@ -63,9 +63,10 @@ class AnimationOptions(BaseModel):
     fps: float = Field(10.0, gt=0, le=100)
     width: StrictInt = Field(600, ge=100, le=4000)
     height: StrictInt = Field(450, ge=100, le=4000)
-    zoom: Literal["baseline", "data"] = "baseline"
+    zoom: Literal["auto", "baseline", "data"] = "auto"
     ellipses: StrictBool = True
     truth: StrictBool = False
+    path: Literal["straight", "pooling", "pooling-complete"] = "straight"
 
     @model_validator(mode="before")
     @classmethod
@@ -89,9 +90,38 @@ def parse_size(text: object) -> tuple[int, int]:
     return w, h
 
 
+class DataSource(BaseModel):
+    """The `data:` section: a table of one's own (CSV, TSV or Parquet) and its columns. `path`
+    is relative to the scenario file; `load_scenario` resolves it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str = Field(min_length=1)
+    y: str = Field("y", min_length=1)
+    x: str = Field("x", min_length=1)
+    cluster: str = Field("cluster", min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _path_alone(cls, values: Any) -> Any:
+        """`data: table.csv` is short for `data: {path: table.csv}`."""
+        return {"path": values} if isinstance(values, str) else values
+
+    @field_validator("path", "y", "x", "cluster", mode="before")
+    @classmethod
+    def _text(cls, v: Any) -> Any:
+        if not isinstance(v, str):
+            raise ValueError(f"must be text (got {v!r})")
+        return v
+
+
 class Scenario(BaseModel):
     """One scenario: the post's `create_data()` arguments (same names and defaults) plus a name,
-    a title and a description, the random generator, and the model and animation sections."""
+    a title and a description, the random generator, and the model and animation sections.
+
+    A *data scenario* names a table instead (`data:`): it is fitted to that table, and its `seed`
+    and `rng` are those of the parametric bootstrap of `shrink study`; simulation keys beside
+    `data:` are refused."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -111,6 +141,7 @@ class Scenario(BaseModel):
     rng: Literal["r", "numpy"] = "r"
     model: ModelOptions = ModelOptions()
     animation: AnimationOptions = AnimationOptions()
+    data: DataSource | None = None
     #: Where the scenario was read from (a file path), for messages and the report; "" when it
     #: was built in code. Not a key of the file.
     _source: str = PrivateAttr("")
@@ -136,9 +167,23 @@ class Scenario(BaseModel):
             raise ValueError(f"must be a fraction in (0, 1] or true (got {v!r})")
         return _finite(float(v))
 
+    @property
+    def is_data(self) -> bool:
+        """Whether the scenario is fitted to a table of one's own (`data:`), not simulated."""
+        return self.data is not None
+
     @model_validator(mode="after")
     def _size(self) -> Scenario:
         """Checks that hold on any machine (memory is checked apart: `check_memory`)."""
+        if self.data is not None:
+            given = [k for k in SIMULATION_KEYS if k in self.model_fields_set]
+            if given:
+                raise ValueError(
+                    f"{given[0]}: a data scenario takes no simulation keys; its clusters come "
+                    f"from data: {self.data.path} (remove {', '.join(given)}, or the data: "
+                    "section to simulate)"
+                )
+            return self
         total = self.n_cluster * self.obs_per_cluster
         if total > MAX_ROWS:
             raise ValueError(
@@ -165,6 +210,9 @@ DATA_KEYS = (
     "balanced",
     "seed",
 )
+#: The keys that describe a simulation, refused beside `data:` (`seed` and `rng` stay: they seed
+#: a data scenario's bootstrap).
+SIMULATION_KEYS = tuple(k for k in DATA_KEYS if k != "seed")
 
 #: What each key allows, for error messages.
 ALLOWED: dict[str, str] = {
@@ -173,33 +221,41 @@ ALLOWED: dict[str, str] = {
     "description": "text",
     "obs_per_cluster": "an integer ≥ 1",
     "n_cluster": "an integer ≥ 2",
-    "intercept": "a number",
-    "beta": "a number",
-    "sigma": "a number > 0",
-    "sd_int": "a number ≥ 0",
-    "sd_slope": "a number ≥ 0",
-    "cor": "a number between -1 and 1",
+    "intercept": "a finite number",
+    "beta": "a finite number",
+    "sigma": "a finite number > 0",
+    "sd_int": "a finite number ≥ 0",
+    "sd_slope": "a finite number ≥ 0",
+    "cor": "a finite number between -1 and 1",
     "balanced": "a fraction 0 < balanced ≤ 1, or true (= 1)",
     "seed": "an integer between -2147483647 and 2147483647",
     "rng": "'r' (R's generator, the default) or 'numpy'",
     "model": "a mapping with keys method, random",
     "model.method": choices(METHODS),
     "model.random": choices(RANDOM_STRUCTURES),
-    "animation": "a mapping with keys frames, fps, size, zoom, ellipses, truth",
+    "animation": "a mapping with keys frames, fps, size, zoom, ellipses, truth, path",
     "animation.frames": "an integer between 2 and 2000",
     "animation.fps": "a number > 0 and ≤ 100",
     "animation.size": "WIDTHxHEIGHT in pixels, each between 100 and 4000, e.g. 600x450",
     "animation.width": "an integer between 100 and 4000",
     "animation.height": "an integer between 100 and 4000",
-    "animation.zoom": "'baseline' or 'data'",
+    "animation.zoom": "'auto' (most points, every mixed estimate), 'baseline' (the post's fixed "
+    "view) or 'data' (every point)",
     "animation.ellipses": "true or false",
     "animation.truth": "true or false",
+    "data": "a table's path, or a mapping with keys path, y, x, cluster",
+    "data.path": "the path of a CSV, TSV or Parquet file, relative to the scenario file",
+    "data.y": "a column name",
+    "data.x": "a column name",
+    "data.cluster": "a column name",
+    "animation.path": "'straight', 'pooling' or 'pooling-complete'",
 }
 
 _KEYS: dict[str, tuple[str, ...]] = {
     "": tuple(Scenario.model_fields),
     "model": tuple(ModelOptions.model_fields),
     "animation": (*AnimationOptions.model_fields, "size"),
+    "data": tuple(DataSource.model_fields),
 }
 
 
@@ -210,7 +266,10 @@ def expected_rows(s: Scenario) -> int:
 
 def check_memory(s: Scenario) -> None:
     """Refuse, before simulating, a scenario this machine has not the memory for. Apart from
-    the schema so that whether a scenario file is valid does not depend on the machine."""
+    the schema so that whether a scenario file is valid does not depend on the machine. A data
+    scenario simulates nothing."""
+    if s.is_data:
+        return
     total = s.n_cluster * s.obs_per_cluster
     need = total * BYTES_PER_ROW
     avail = available_memory()
@@ -297,7 +356,11 @@ def _message(err: ErrorDetails) -> str:
     field = ".".join(loc)
     if loc == ["animation"] and kind == "value_error":  # raised while splitting `size`
         return f"animation.size: {str(err['msg']).removeprefix('Value error, ')}"
-    if loc and loc[0] in ("model", "animation") and len(loc) == 1 and kind.endswith("_type"):
+    if kind == "missing" and field in ALLOWED:
+        return f"{field}: missing; give {ALLOWED[field]}"
+    if loc and loc[0] in ("model", "animation", "data") and len(loc) == 1 and kind.endswith(
+        "_type"
+    ):
         return f"{field}: must be {ALLOWED[field]} (got {_describe(err.get('input'))})"
     allowed = ALLOWED.get(field)
     got = _describe(err.get("input"))
@@ -330,12 +393,35 @@ def validate_scenario(raw: object, *, source: str, default_name: str) -> Scenari
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario YAML file."""
+    """Read and validate a scenario YAML file ('-': from standard input)."""
     from .io import read_text
 
     p = Path(path)
-    text = read_text(p, error=ScenarioError, kind="scenario file", expected="UTF-8 YAML")
+    text = read_text(path, error=ScenarioError, kind="scenario file", expected="UTF-8 YAML")
+    if str(path) == "-":
+        return parse_scenario(text, source="<stdin>", default_name="stdin")
     s = parse_scenario(text, source=str(p), default_name=default_name(p))
+    if s.data is not None and not Path(s.data.path).is_absolute():
+        # the table's path is relative to the scenario file
+        where = os.path.normpath(p.parent / s.data.path)
+        s = s.model_copy(update={"data": s.data.model_copy(update={"path": where})})
+    s._source = str(path)
+    return s
+
+
+def table_scenario(
+    path: str | Path, *, y: str = "y", x: str = "x", cluster: str = "cluster"
+) -> Scenario:
+    """A table given directly (`shrink report sleep.csv --y Reaction ...`): a data scenario named
+    after the file, with the default model and animation."""
+    p = Path(path)
+    try:
+        data = DataSource(path=str(path), y=y, x=x, cluster=cluster)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = str(err["loc"][0]) if err["loc"] else "data"
+        raise UsageError(f"must be a column name (got {err.get('input')!r})", field=field) from None
+    s = Scenario(name=default_name(p), title=p.stem or default_name(p), data=data)
     s._source = str(path)
     return s
 
@@ -371,7 +457,7 @@ def with_overrides(s: Scenario, **changes: Any) -> Scenario:
     given = {k: v for k, v in changes.items() if v is not None}
     if not given:
         return s
-    data = s.model_dump()
+    data = s.model_dump(exclude_unset=True)  # a data scenario must stay without simulation keys
     data.update(given)
     try:
         new = Scenario.model_validate(data)

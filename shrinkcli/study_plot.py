@@ -1,10 +1,11 @@
 """Pictures of a Monte Carlo study (PNG bytes): the distribution of each estimate against its
-truth, and by-cluster vs mixed RMSE per scenario. matplotlib without pyplot or global state."""
+truth, by-cluster vs mixed RMSE per scenario, and the coverage of the clusters' intervals by
+cluster size. matplotlib without pyplot or global state."""
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -40,14 +41,6 @@ def estimates_png(study: StudyResult) -> bytes:
         fontsize=12,
         color=TEXT,
     )
-    truth_of = {
-        "intercept": lambda s: s.intercept,
-        "beta": lambda s: s.beta,
-        "sd_int": lambda s: s.sd_int,
-        "sd_slope": lambda s: s.sd_slope,
-        "cor": lambda s: s.cor,
-        "sigma": lambda s: s.sigma,
-    }
     axes = fig.subplots(rows, cols, squeeze=False)
     for i, s in enumerate(scenarios):
         t = table[table["scenario"] == s.name]
@@ -57,8 +50,9 @@ def estimates_png(study: StudyResult) -> bytes:
             v = v[np.isfinite(v)]
             if v.size:
                 ax.hist(v, bins=30, color=MIXED, alpha=0.75, linewidth=0)
-            truth = truth_of[q](s)
-            ax.axvline(truth, color="black", linewidth=1.4)
+            truth = study.truth(s.name, q)
+            if math.isfinite(truth):
+                ax.axvline(truth, color="black", linewidth=1.4)
             ax.set_yticks([])
             for tick in ax.get_xticklabels():
                 tick.set_fontproperties(regular)
@@ -128,3 +122,92 @@ def rmse_png(study: StudyResult) -> bytes:
         ax.spines[side].set_visible(False)
     fig.tight_layout()
     return figure_png(fig)
+
+
+#: The four kinds of cluster interval drawn in the coverage picture: column, colour, marker,
+#: line style, label.
+COVERAGE_SERIES: tuple[tuple[str, str, str, Literal["-", "--"], str], ...] = (
+    ("ols_intercept", BY_CLUSTER, "o", "-", "by-cluster, intercept"),
+    ("ols_slope", BY_CLUSTER, "s", "--", "by-cluster, slope"),
+    ("mixed_intercept", MIXED, "o", "-", "mixed, intercept"),
+    ("mixed_slope", MIXED, "s", "--", "mixed, slope"),
+)
+
+
+def coverage_png(study: StudyResult) -> bytes:
+    """How often the clusters' 95% intervals held the truth, by cluster size, one panel per
+    scenario; the grey band is what chance alone gives around 95% with that many intervals
+    (±2 Monte Carlo standard errors)."""
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
+    table = study.cluster_coverage
+    assert table is not None
+    names = [s.name for s in study.scenarios]
+    titles = {s.name: s.title or s.name for s in study.scenarios}
+    cols = min(3, len(names))
+    rows = math.ceil(len(names) / cols)
+    fig = Figure(figsize=(max(3.3 * cols + 0.6, 10.6), 2.5 * rows + 1.3), dpi=100)
+    regular, bold = font(), font(bold=True)
+    fig.suptitle("How often the clusters' 95% intervals held the true coefficient, by cluster "
+                 "size", fontproperties=bold, fontsize=12, color=TEXT)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    values = table[[c for c, *_ in COVERAGE_SERIES]].to_numpy(float)
+    low = float(np.nanmin(values)) if np.isfinite(values).any() else math.nan
+    bottom = min(0.85, math.floor((low - 0.03) * 20) / 20) if math.isfinite(low) else 0.85
+    for k, ax in enumerate(axes.flat):
+        if k >= len(names):
+            ax.set_visible(False)
+            continue
+        part = table[table["scenario"] == names[k]]
+        ax.set_title(titles[names[k]], fontproperties=bold, fontsize=9, color=TEXT)
+        if part.empty:
+            ax.text(0.5, 0.5, "no replication\ncould be fitted", transform=ax.transAxes,
+                    ha="center", va="center", fontproperties=regular, fontsize=9, color=MUTED)
+            ax.set_axis_off()
+            continue
+        n = part["n"].to_numpy(float)
+        count = part["clusters"].to_numpy(float)
+        band = 2 * np.sqrt(0.95 * 0.05 / np.maximum(count, 1))
+        if len(n) > 1:
+            ax.fill_between(n, 0.95 - band, np.minimum(0.95 + band, 1.0), color="#E3E3E3",
+                            linewidth=0)
+        else:
+            ax.errorbar(n, [0.95], yerr=[band], color="#C8C8C8", linewidth=6, capsize=0)
+        ax.axhline(0.95, color="#7A7A7A", linewidth=0.9, linestyle=":")
+        for column, color, marker, style, _ in COVERAGE_SERIES:
+            v = part[column].to_numpy(float)
+            ok = np.isfinite(v)
+            if ok.any():
+                ax.plot(n[ok], v[ok], color=color, marker=marker, linestyle=style,
+                        markersize=4, linewidth=1.2, alpha=0.9)
+        ax.set_ylim(bottom, 1.0)
+        if len(n) == 1:
+            ax.set_xlim(n[0] - 1, n[0] + 1)
+            ax.set_xticks([n[0]])
+        ax.yaxis.set_major_formatter(_percent)
+        for tick in (*ax.get_xticklabels(), *ax.get_yticklabels()):
+            tick.set_fontproperties(regular)
+            tick.set_fontsize(7.5)
+        ax.tick_params(colors=MUTED, length=3)
+        ax.grid(axis="y", color="#EEEEEE")
+        ax.set_axisbelow(True)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        if k // cols == rows - 1:
+            ax.set_xlabel("observations in the cluster", fontproperties=regular, fontsize=8,
+                          color=MUTED)
+    handles = [Line2D([], [], color=c, marker=m, linestyle=ls, markersize=4, linewidth=1.2)
+               for _, c, m, ls, _ in COVERAGE_SERIES]
+    labels = [label for *_, label in COVERAGE_SERIES]
+    handles.append(Line2D([], [], color="#E3E3E3", linewidth=6))
+    labels.append("95% ± chance (2 Monte Carlo SE)")
+    fig.legend(handles, labels, loc="lower center", ncol=5, frameon=False, prop=regular,
+               fontsize=8, labelcolor=TEXT)
+    fig.subplots_adjust(left=0.07, right=0.98, top=1 - 0.62 / fig.get_figheight(),
+                        bottom=0.72 / fig.get_figheight(), hspace=0.55, wspace=0.22)
+    return figure_png(fig)
+
+
+def _percent(value: float, _: object) -> str:
+    return f"{100 * value:.0f}%"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from .lmm import Fit
+from .lmm import Fit, Intervals
 from .rformat import (
     cat_fill,
     format_coefmat,
@@ -20,6 +20,12 @@ from .rformat import (
     r_round,
     zapsmall,
 )
+
+#: The line above the intervals, by method.
+INTERVAL_HEADINGS = {
+    "profile": "Profile confidence intervals (the ML deviance profiled, as lme4's confint):",
+    "wald": "Wald confidence intervals (fixed effects only, as lme4's confint):",
+}
 
 #: lme4's `max(3, getOption("digits") - 3)`.
 LME4_DIGITS = 4
@@ -97,7 +103,8 @@ def _warning_lines(fit: Fit) -> list[str]:
     """lme4's closing optimizer / convergence note (printed only when there is one)."""
     opt = fit.model.optimizer
     messages = [SINGULAR_MESSAGE] if fit.model.singular else []
-    messages += [w for w in fit.warnings if w != SINGULAR_MESSAGE]
+    # lme4 prints its own line for a singular fit; our explanation of it stays on stderr
+    messages += [w for w in fit.warnings if not w.startswith("boundary (singular) fit")]
     code = 0 if opt.converged else 1
     if code == 0 and not messages:
         return []
@@ -108,7 +115,8 @@ def _warning_lines(fit: Fit) -> list[str]:
 
 def format_summary(fit: Fit, *, data_name: str = "df") -> str:
     """The text lme4 1.1-31 prints for `print(summary(mod, cor = FALSE))` of this fit, with a
-    final newline; `data_name` is what the `Data:` line names."""
+    final newline; `data_name` is what the `Data:` line names. A fit with confidence intervals
+    gets them after it, as `print(confint(mod))` shows them (`intervals_text`)."""
     digits = LME4_DIGITS
     # lme4's class tag; a cross-check fit says which engine made the numbers instead
     tag = "statsmodels MixedLM" if fit.engine == "statsmodels" else "lmerMod"
@@ -139,4 +147,37 @@ def format_summary(fit: Fit, *, data_name: str = "df") -> str:
             digits,
         )
     lines += _warning_lines(fit)
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    if fit.intervals is not None:
+        text += "\n" + intervals_text(fit.intervals)
+    return text
+
+
+def percent_labels(level: float) -> list[str]:
+    """The columns R's `confint()` names (`format.perc`: the two tail probabilities formatted
+    together to three significant digits), e.g. ['2.5 %', '97.5 %']."""
+    a = (1.0 - level) / 2.0
+    return [f"{cell.strip()} %" for cell in format_r([100.0 * a, 100.0 * (1.0 - a)], 3)]
+
+
+def format_intervals(intervals: Intervals) -> list[str]:
+    """`print()` of lme4's `confint()` matrix: lme4's row names, each column formatted on its
+    own with seven significant digits, NA where the method gives no interval."""
+
+    def cells(values: list[float]) -> list[str]:
+        return format_r([v if math.isfinite(v) else None for v in values])
+
+    lower = cells([r.lower for r in intervals.rows])
+    upper = cells([r.upper for r in intervals.rows])
+    return matrix_lines(
+        [r.name for r in intervals.rows],
+        percent_labels(intervals.level),
+        [[lo, hi] for lo, hi in zip(lower, upper, strict=True)],
+        right=True,
+    )
+
+
+def intervals_text(intervals: Intervals) -> str:
+    """The intervals as the summary shows them: a line naming the method, then the matrix."""
+    heading = INTERVAL_HEADINGS.get(intervals.method, "Confidence intervals:")
+    return "\n".join([heading, *format_intervals(intervals)]) + "\n"

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+# isort: off
+import shrinkcli  # noqa: F401  (first: it keeps BLAS to one thread before numpy loads OpenBLAS)
+
+# isort: on
 import io
 import math
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +41,33 @@ POST_SCENARIOS = (
     "more-observations",
     "unbalanced",
 )
+
+
+def find_chromium() -> Path | None:
+    """A Chromium to drive: $SHRINK_CHROMIUM, else Debian's (`chromium` on the PATH)."""
+    given = os.environ.get("SHRINK_CHROMIUM")
+    if given:
+        return Path(given)
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return Path(found)
+    return None
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """The browser for the browser tests. Without one they are skipped, saying why — except
+    in CI (the CI variable set), where a missing browser is a failure."""
+    path = find_chromium()
+    if path is None or not path.exists():
+        what = f"SHRINK_CHROMIUM={path}" if path else "no chromium on the PATH"
+        message = (f"{what}: install Debian's chromium (`make test` does, where apt-get and root "
+                   "or sudo are available) or set SHRINK_CHROMIUM=/path/to/chromium")
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
 
 
 @pytest.fixture

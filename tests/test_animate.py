@@ -222,7 +222,7 @@ def test_a_cluster_without_a_slope_is_left_out_and_counted() -> None:
 
 def test_baseline_zoom_counts_the_clusters_outside_the_view() -> None:
     fit = reference_fit("more-subject-variance")
-    scene = build_scene(fit, AnimationOptions())
+    scene = build_scene(fit, AnimationOptions(zoom="baseline"))
     b = fit.model.beta
     assert scene.xlim == pytest.approx((b[0] - 1.5, b[0] + 1.5))
     assert scene.ylim == pytest.approx((b[1] - 0.75, b[1] + 0.75))
@@ -234,7 +234,7 @@ def test_baseline_zoom_counts_the_clusters_outside_the_view() -> None:
     for p in pts:
         outside |= (np.abs(p[:, 0] - b[0]) > 1.5) | (np.abs(p[:, 1] - b[1]) > 0.75)
     assert scene.n_outside == outside.sum() > 0
-    fig = ShrinkageFigure.from_fit(fit, AnimationOptions(), title="", subtitle="")
+    fig = ShrinkageFigure.from_fit(fit, AnimationOptions(zoom="baseline"), title="", subtitle="")
     assert f"{outside.sum()} clusters outside the view" in fig.notes
 
 

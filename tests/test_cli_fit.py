@@ -16,6 +16,7 @@ from shrinkcli.cli import app
 BASELINE = str(SCENARIO_DIR / "baseline.yaml")
 CSV_COLUMNS = [
     "cluster", "n", "ols_intercept", "ols_slope", "mixed_intercept", "mixed_slope", "shrinkage",
+    "ols_intercept_se", "ols_slope_se", "mixed_intercept_se", "mixed_slope_se",
 ]
 
 
@@ -130,14 +131,18 @@ def test_bad_data_exit_1_with_one_line(
 
 
 def test_unreadable_and_unknown_inputs(runner: CliRunner, tmp_path: Path) -> None:
-    res = runner.invoke(app, ["fit", str(tmp_path / "none.csv")])
-    assert res.exit_code == 1 and "no such file" in res.stderr
+    """An input named on the command line that cannot be opened is a usage error (2); content
+    that cannot be read as data is a data error (1) — the same in every command."""
+    for command in (["fit"], ["animate"], ["simulate"], ["study", "-n", "1"], ["report"]):
+        missing = "none.yaml" if command[0] in ("simulate", "study", "report") else "none.csv"
+        res = runner.invoke(app, [*command, str(tmp_path / missing)])
+        assert res.exit_code == 2 and "no such file" in res.stderr, (command, res.stderr)
     res = runner.invoke(app, ["fit", str(tmp_path)])
-    assert res.exit_code == 1 and "directory" in res.stderr
+    assert res.exit_code == 2 and "is a folder" in res.stderr
     (tmp_path / "d.xlsx").write_bytes(b"PK")
     res = runner.invoke(app, ["fit", str(tmp_path / "d.xlsx")])
-    assert res.exit_code == 1 and "unknown kind of file" in res.stderr
-    (tmp_path / "d.parquet").write_bytes(b"PAR1")
+    assert res.exit_code == 2 and "unknown kind of file" in res.stderr
+    (tmp_path / "d.parquet").write_bytes(b"PAR1")  # too short to be Parquet
     res = runner.invoke(app, ["fit", str(tmp_path / "d.parquet")])
     assert res.exit_code == 1 and "cannot read the Parquet file" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1

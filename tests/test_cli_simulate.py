@@ -62,7 +62,7 @@ def test_seed_and_rng_override(runner: CliRunner) -> None:
 
 BAD_SCENARIOS = [
     ("sd_slpoe: 1\n", "did you mean 'sd_slope'"),
-    ("sigma: high\n", "sigma: must be a number > 0"),
+    ("sigma: high\n", "sigma: must be a finite number > 0"),
     ("n_cluster: 10.5\n", "n_cluster: must be an integer"),
     ("sigma: 0\n", "sigma"),
     ("sd_int: -1\n", "sd_int"),
@@ -101,7 +101,7 @@ def test_missing_unreadable_and_directory(runner: CliRunner, tmp_path: Path) -> 
     res = runner.invoke(app, ["simulate", str(tmp_path / "nope.yaml")])
     assert res.exit_code == 2 and "no such file" in res.stderr
     res = runner.invoke(app, ["simulate", str(tmp_path)])
-    assert res.exit_code == 2 and "directory" in res.stderr
+    assert res.exit_code == 2 and "is a folder" in res.stderr
     locked = tmp_path / "locked.yaml"
     locked.write_text("seed: 1\n")
     locked.chmod(0)
@@ -122,7 +122,7 @@ def test_bad_options_exit_2(runner: CliRunner, tmp_path: Path) -> None:
         (["--seed", "abc"], "--seed"),
         (["--seed", "99999999999"], "--seed: must be an integer"),
         (["-o", str(tmp_path / "missing" / "d.csv")], "does not exist"),
-        (["-o", str(tmp_path)], "is a directory"),
+        (["-o", str(tmp_path)], "is a folder"),
     ]:
         res = runner.invoke(app, ["simulate", BASELINE, *args])
         assert res.exit_code == 2, (args, res.stderr)

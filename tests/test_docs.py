@@ -3,7 +3,11 @@ scenario keys are the schema's."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 from conftest import ROOT
 from typer.main import get_command
@@ -59,3 +63,30 @@ def test_readme_lists_every_scenario_key() -> None:
     }
     schema |= {"animation.size"}
     assert schema <= keys, schema - keys
+
+
+def _readme_commands() -> list[str]:
+    """Every `shrink ...` line of the README's sh blocks, without its comment."""
+    blocks = re.findall(r"```sh\n(.*?)```", README, re.S)
+    lines = [line.split("  #")[0].strip() for block in blocks for line in block.splitlines()]
+    return [line for line in lines if line.startswith("shrink ")]
+
+
+def test_every_readme_command_runs_as_written(tmp_path: Path) -> None:
+    """From a folder holding the scenarios, with `shrink` on the PATH, as the README says."""
+    commands = _readme_commands()
+    assert len(commands) >= 6
+    (tmp_path / "scenarios").symlink_to(ROOT / "scenarios")
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "shrink"
+    wrapper.write_text(f'#!/bin/sh\nexec {sys.executable} -m shrinkcli "$@"\n')
+    wrapper.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    for command in commands:
+        out = subprocess.run(["bash", "-c", f"set -o pipefail; {command} > /dev/null"],
+                             cwd=tmp_path, env=env, capture_output=True, text=True,
+                             stdin=subprocess.DEVNULL, check=False)
+        assert out.returncode == 0, (command, out.stderr)
+        assert "Traceback" not in out.stderr, command

@@ -11,7 +11,7 @@ import pytest
 from conftest import REFERENCE
 
 from shrinkcli.fit_statsmodels import fit_statsmodels
-from shrinkcli.lmm import criterion, fit, sufficient_stats
+from shrinkcli.lmm import CLUSTER_COLUMNS, criterion, fit, sufficient_stats
 from shrinkcli.model import ModelSpec
 
 # (seed, clusters, rows per cluster (max), sd_int, sd_slope, corr, sigma, balanced)
@@ -119,5 +119,6 @@ def test_statsmodels_engine_on_reference() -> None:
     for mine, theirs in zip(res.fixed_effects, ref["fixed_effects"], strict=True):
         assert mine.estimate == pytest.approx(theirs["estimate"], rel=1e-4)
         assert mine.std_error == pytest.approx(theirs["std_error"], rel=1e-3)
-    assert res.clusters.shape == (100, 11)
+    assert res.clusters.shape == (100, len(CLUSTER_COLUMNS))
+    assert res.clusters["mixed_intercept_se"].gt(0).all()
     json.dumps(res.to_dict(), allow_nan=False)

@@ -57,14 +57,16 @@ def test_folder_has_every_file(runner: CliRunner, two: list[str], tmp_path: Path
     assert code == 0, stderr
     assert stdout == ""
     assert stderr.strip() == f"wrote {out / 'index.html'} (2 scenarios)"
-    for name in ("index.html", "report.md", "summary.csv", "style.css", MARKER):
+    for name in ("index.html", "report.md", "summary.csv", "style.css", "manifest.json",
+                 MARKER):
         assert (out / name).is_file(), name
     listed = json.loads((out / MARKER).read_text())["files"]
     for sc in ("small-a", "small-b"):
         names = [f.split("/", 1)[1] for f in listed if f.startswith(f"{sc}/")]
         assert sorted(names) == sorted(["data.csv", "truth.csv", "estimates.csv", "fit.json",
                                         "summary.txt", "animation.gif", "final.png",
-                                        "index.html"])
+                                        "reproduce.R", "caterpillar.png", "pooling.png",
+                                        "intervals.csv", "index.html"])
         for name in names:
             assert (out / sc / name).stat().st_size > 0, f"{sc}/{name}"
         assert (out / sc / "animation.gif").read_bytes()[:6] == b"GIF89a"
@@ -127,20 +129,23 @@ def test_a_failing_scenario_does_not_stop_the_others(
     invalid.write_text("n_cluster: 1\n")
     missing = str(tmp_path / "scenarios" / "missing.yaml")
     out = tmp_path / "rep"
-    code, stdout, stderr = run(runner, two[0], str(bad), str(invalid), missing, two[1], "-o",
-                               str(out))
+    # a file named on the command line that does not exist: a usage error before any work
+    code, _, stderr = run(runner, two[0], missing, two[1], "-o", str(out))
+    assert code == 2 and "missing.yaml: no such file" in stderr and not out.exists()
+    # files that exist but do not validate are shown as failures; the others are reported
+    code, stdout, stderr = run(runner, two[0], str(bad), str(invalid), two[1], "-o", str(out))
     assert code == 1
     assert stdout == ""
     assert "broken.yaml" in stderr and "YAML syntax error" in stderr
-    assert "invalid.yaml: n_cluster" in stderr and "missing.yaml: no such file" in stderr
-    assert stderr.strip().endswith("(2 of 5 scenarios; 3 failed)")
+    assert "invalid.yaml: n_cluster" in stderr
+    assert stderr.strip().endswith("(2 of 4 scenarios; 2 failed)")
     assert (out / "small-a" / "animation.gif").is_file()
     assert (out / "small-b" / "animation.gif").is_file()
     index = (out / "index.html").read_text()
     assert "Scenarios that failed" in index
-    assert "YAML syntax error" in index and "no such file" in index
+    assert "YAML syntax error" in index and "n_cluster" in index
     summary = pd.read_csv(out / "summary.csv")
-    assert list(summary["status"]) == ["ok", "failed", "failed", "failed", "ok"]
+    assert list(summary["status"]) == ["ok", "failed", "failed", "ok"]
     assert "failed" in (out / "report.md").read_text()
 
 
@@ -343,7 +348,7 @@ def test_images_take_the_animation_size(tmp_path: Path) -> None:
     assert '<img src="wide/final.png"' in index
     assert 'width="320" height="180"' in index and 'width="200" height="150"' in index
     page = (out / "wide" / "index.html").read_text()
-    assert page.count('width="320" height="180"') == 2  # the animation and the picture
+    assert page.count('width="320" height="180"') == 3  # animation, picture, pooling path
     assert 'width="600"' not in page
 
 

@@ -9,7 +9,7 @@ import pytest
 from conftest import SCENARIO_DIR
 
 from shrinkcli import fit, load_scenario, simulate
-from shrinkcli.lmm import prepare_data
+from shrinkcli.lmm import TABLE_COLUMNS, prepare_data
 from shrinkcli.table import Factor, Table, missing
 
 
@@ -65,4 +65,4 @@ def test_a_table_and_a_data_frame_give_the_same_fit() -> None:
     for name in a.table.names:
         np.testing.assert_array_equal(a.table[name], b.table[name])
     assert list(a.clusters.columns) == list(a.table.names)
-    assert a.to_frame().shape == (100, 9)  # with the truth
+    assert a.to_frame().shape == (100, len(TABLE_COLUMNS) + 2)  # with the truth

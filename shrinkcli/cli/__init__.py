@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -16,20 +17,28 @@ from .. import __version__
 from ..errors import UsageError
 from .errors import ShrinkGroup
 from .options import (
+    CI_CHOICES,
+    CiOpt,
     ClusterOpt,
     Engine,
     FitFormat,
     InputArg,
     JobsOpt,
+    LevelOpt,
     MethodOpt,
     OutputOpt,
+    PathChoice,
     QuietOpt,
     RandomOpt,
     RngOpt,
     ScenariosArg,
     SeedOpt,
+    ShrinkCommand,
     StudyFormat,
+    TableClusterOpt,
     TableFormat,
+    TableXOpt,
+    TableYOpt,
     XOpt,
     YOpt,
     Zoom,
@@ -51,7 +60,7 @@ app = typer.Typer(
     help="Shrinkage (partial pooling) in linear mixed models: simulate the post's scenarios, "
     "fit them exactly as lme4 does, animate and report how clusters borrow strength.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -88,28 +97,34 @@ def _warn(warnings: Sequence[str]) -> None:
 def _fit_input(
     inp: Input,
     *,
-    y: str,
-    x: str,
-    cluster: str,
     method: str | None,
     random: str | None,
     engine: Engine = "native",
     max_evaluations: int | None = None,
+    ci: str | None = None,
+    level: float = 0.95,
 ) -> Fit:
-    """Fit the model the options and the scenario describe to an input; warnings to stderr."""
+    """Fit the model the options and the scenario describe to an input (with confidence
+    intervals when `ci` names a method); warnings to stderr."""
     from .options import model_spec
 
     spec = model_spec(inp.scenario, random=random, method=method)
-    kwargs: dict[str, Any] = dict(y=y, x=x, cluster=cluster, truth=inp.truth)
+    kwargs: dict[str, Any] = dict(**inp.names, truth=inp.truth)
     if engine == "statsmodels":
+        import dataclasses
+
         from ..fit_statsmodels import fit_statsmodels
+        from ..lmm import wald_intervals
 
         result = fit_statsmodels(inp.data, spec, **kwargs)
+        if ci == "wald":
+            cis = wald_intervals(result.model, level, x=inp.x, cluster=inp.cluster)
+            result = dataclasses.replace(result, intervals=cis)
     else:
         from ..lmm import FitControl, fit
 
         control = FitControl(max_evaluations=max_evaluations)
-        result = fit(inp.data, spec, control=control, **kwargs)
+        result = fit(inp.data, spec, control=control, intervals=ci, level=level, **kwargs)
     _warn(result.warnings)
     return result
 
@@ -117,7 +132,7 @@ def _fit_input(
 # -- simulate ---------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(cls=ShrinkCommand)
 def simulate(
     scenario: Annotated[
         str,
@@ -145,12 +160,14 @@ def simulate(
     from ..io import check_output_path, table_blocks, write_output
     from ..scenario import load_scenario, with_overrides
 
-    check_output_path(output)
+    check_output_path(output, inputs=[scenario])
     _refuse_binary_on_terminal(output, format)
     if truth is not None:
         if truth == "-":
             raise UsageError("--truth needs a file name (stdout is for the data)")
-        check_output_path(truth)
+        check_output_path(truth, inputs=[scenario])
+        if output != "-" and Path(truth).resolve() == Path(output).resolve():
+            raise UsageError(f"--truth: {truth} is also the data's output (-o); give another")
     sim = simulated_input(with_overrides(load_scenario(scenario), seed=seed, rng=rng))
     text = table_blocks(sim.data, format)
     truth_text = None
@@ -164,12 +181,12 @@ def simulate(
 # -- fit --------------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(cls=ShrinkCommand)
 def fit(
     input: InputArg,
-    y: YOpt = "y",
-    x: XOpt = "x",
-    cluster: ClusterOpt = "cluster",
+    y: YOpt = None,
+    x: XOpt = None,
+    cluster: ClusterOpt = None,
     method: MethodOpt = None,
     random: RandomOpt = None,
     engine: Annotated[
@@ -198,26 +215,38 @@ def fit(
             show_default=False,
         ),
     ] = None,
+    ci: CiOpt = None,
+    level: LevelOpt = None,
 ) -> None:
     """Fit the mixed model exactly as lme4 does.
 
     Fits y ~ x + (x | cluster), (x || cluster) or (1 | cluster) by REML or ML, plus one OLS
-    line per cluster, and reports how far each cluster is shrunk. A fit that fails lme4's
-    convergence check is still written, with a warning on stderr.
+    line per cluster, and reports how far each cluster is shrunk, with standard errors. A fit
+    that fails lme4's convergence check is still written, with a warning on stderr. --ci adds
+    lme4's confidence intervals to the json and summary formats.
     """
     if max_evaluations is not None and engine == "statsmodels":
         raise UsageError(
             "--max-evaluations: applies to the native engine, not to statsmodels' optimizer"
         )
+    if ci is not None and format not in ("json", "summary"):
+        raise UsageError(
+            "--ci: the intervals go into -f json or -f summary (the table has one row per "
+            "cluster)"
+        )
+    if ci == "profile" and engine == "statsmodels":
+        raise UsageError("--ci profile: profiling uses the native engine; drop --engine")
+    if level is not None and ci is None:
+        raise UsageError("--level: sets the level of --ci intervals; add --ci wald or profile")
     from ..inputs import load_input
     from ..io import check_output_path, table_bytes, to_json_records, write_output
 
-    check_output_path(output)
+    check_output_path(output, inputs=[input])
     _refuse_binary_on_terminal(output, format)
-    inp = load_input(input, seed=seed, rng=rng, cluster=cluster)
+    inp = load_input(input, seed=seed, rng=rng, y=y, x=x, cluster=cluster)
     result = _fit_input(
-        inp, y=y, x=x, cluster=cluster, method=method, random=random, engine=engine,
-        max_evaluations=max_evaluations,
+        inp, method=method, random=random, engine=engine,
+        max_evaluations=max_evaluations, ci=ci, level=0.95 if level is None else level,
     )
     text: str | bytes | bytearray
     if format == "summary":
@@ -236,7 +265,7 @@ def fit(
 # -- animate ----------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(cls=ShrinkCommand)
 def animate(
     input: InputArg,
     output: Annotated[
@@ -244,8 +273,9 @@ def animate(
         typer.Option(
             "-o",
             "--output",
-            help="The GIF to write ('-' for stdout) [default: NAME.gif].",
-            metavar="FILE.gif",
+            help="The animation to write: a GIF, or a video by its suffix (.mp4, .webm); '-' "
+            "for a GIF on stdout [default: NAME.gif].",
+            metavar="FILE.gif|.mp4|.webm",
             show_default=False,
         ),
     ] = None,
@@ -271,7 +301,8 @@ def animate(
         Zoom | None,
         typer.Option(
             "--zoom",
-            help="baseline: the post's fixed view, same in every scenario; data: fit all points.",
+            help="auto: 95% of the by-cluster and every mixed estimate [default]; baseline: "
+            "the post's fixed view, same in every scenario; data: every point.",
         ),
     ] = None,
     ellipses: Annotated[
@@ -284,22 +315,31 @@ def animate(
         bool | None,
         typer.Option("--truth/--no-truth", help="Show the true coefficients [default: off]."),
     ] = None,
+    path: Annotated[
+        PathChoice | None,
+        typer.Option(
+            "--path",
+            help="straight: the post's straight lines; pooling: the exact path as the random "
+            "effects grow from none to the fit; pooling-complete: on to complete pooling "
+            "[default: straight].",
+        ),
+    ] = None,
     jobs: JobsOpt = None,
-    y: YOpt = "y",
-    x: XOpt = "x",
-    cluster: ClusterOpt = "cluster",
+    y: YOpt = None,
+    x: XOpt = None,
+    cluster: ClusterOpt = None,
     method: MethodOpt = None,
     random: RandomOpt = None,
     seed: SeedOpt = None,
     rng: RngOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Animate the shrinkage as a GIF.
+    """Animate the shrinkage as a GIF or a video.
 
     Each cluster's by-cluster estimate slides to its mixed-model estimate, pulled toward the
-    population average.
+    population average: along a straight line, or along the path pooling really takes.
     """
-    from ..inputs import is_scenario_path, load_input, parameter_line
+    from ..inputs import data_line, is_scenario_path, load_input, parameter_line
     from ..io import check_output_path, write_output
     from ..scenario import AnimationOptions, load_scenario
     from .options import animation_options
@@ -307,13 +347,17 @@ def animate(
     # Options first: a bad option costs nothing and writes nothing.
     base = load_scenario(input).animation if is_scenario_path(input) else AnimationOptions()
     options = animation_options(
-        base, frames=frames, fps=fps, size=size, zoom=zoom, ellipses=ellipses, truth=truth
+        base, frames=frames, fps=fps, size=size, zoom=zoom, ellipses=ellipses, truth=truth,
+        path=path,
     )
-    inp = load_input(input, seed=seed, rng=rng, cluster=cluster)
+    inp = load_input(input, seed=seed, rng=rng, y=y, x=x, cluster=cluster)
     gif_path = output if output is not None else f"{inp.name}.gif"
-    check_output_path(gif_path)
-    if gif_path != "-" and not gif_path.lower().endswith(".gif"):
-        raise UsageError(f"-o/--output: {gif_path}: the animation is a GIF; name it *.gif")
+    check_output_path(gif_path, inputs=[input])
+    suffix = gif_path.lower().rsplit(".", 1)[-1] if "." in gif_path else ""
+    if gif_path != "-" and suffix not in ("gif", "mp4", "webm"):
+        raise UsageError(
+            f"-o/--output: {gif_path}: the animation is a GIF (*.gif) or a video (*.mp4, *.webm)"
+        )
     if gif_path == "-" and sys.stdout.isatty():
         raise UsageError("-o -: stdout is a terminal; redirect it to a file or give -o FILE.gif")
     if options.truth and inp.truth is None:
@@ -321,19 +365,27 @@ def animate(
     if png is not None:
         if png == "-" or not png.lower().endswith(".png"):
             raise UsageError(f"--png: {png}: give a file name ending in .png")
-        check_output_path(png)
-    result = _fit_input(inp, y=y, x=x, cluster=cluster, method=method, random=random)
+        check_output_path(png, inputs=[input])
+    result = _fit_input(inp, method=method, random=random)
 
-    from ..animate import render_animation
+    from ..animate import render_animation, render_video
 
     title = inp.title
-    if inp.scenario is not None:
+    if inp.scenario is not None and not inp.scenario.is_data:
         subtitle = parameter_line(inp.scenario)
     else:
-        subtitle = f"{result.model.n_groups} clusters, {result.model.n_obs} observations"
-    gif, picture = render_animation(
-        result, options, title=title, subtitle=subtitle, jobs=jobs, png=png is not None
-    )
+        sizes = result.clusters["n"]
+        subtitle = data_line(result.model.n_groups, result.model.n_obs,
+                             sizes=(int(sizes.min()), int(sizes.max())), scenario=inp.scenario,
+                             x=inp.x, cluster=inp.cluster)
+    if suffix in ("mp4", "webm"):
+        gif, picture = render_video(
+            result, options, title=title, subtitle=subtitle, format=suffix, png=png is not None
+        )
+    else:
+        gif, picture = render_animation(
+            result, options, title=title, subtitle=subtitle, jobs=jobs, png=png is not None
+        )
     write_output(gif_path, gif)
     if png is not None and picture is not None:
         write_output(png, picture)
@@ -346,7 +398,7 @@ def animate(
 # -- report -----------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(cls=ShrinkCommand)
 def report(
     scenarios: ScenariosArg,
     output: Annotated[
@@ -372,23 +424,26 @@ def report(
         ),
     ] = None,
     quiet: QuietOpt = False,
+    y: TableYOpt = "y",
+    x: TableXOpt = "x",
+    cluster: TableClusterOpt = "cluster",
 ) -> None:
     """Build a browsable report of the scenarios.
 
     Every scenario's fit, animation and lesson, as a folder: DIR/index.html (open it in a
-    browser), report.md, summary.csv, and per scenario a folder with its data, truth, estimates,
-    fit, lme4 summary, animation and picture. A scenario that fails is shown in the report and
-    the others are still built (exit code 1).
+    browser), report.md, summary.csv, manifest.json, and per scenario a folder with its data,
+    truth, estimates, fit, lme4 summary, animation, picture and reproduce.R. A table given
+    directly (or a scenario naming data) gets a page for real data. A scenario that fails is
+    shown in the report and the others are still built (exit code 1).
     """
     from ..report import StudyOptions, build_report, load_scenarios
 
     if output in ("-", ""):
         raise UsageError("the report is a folder; give its name", field="output")
     study = StudyOptions(reps) if reps is not None else None
+    loaded = load_scenarios(scenarios, y=y, x=x, cluster=cluster)
     with report_progress(showing(quiet)) as progress:
-        result = build_report(
-            load_scenarios(scenarios), output, jobs=jobs, progress=progress, study=study
-        )
+        result = build_report(loaded, output, jobs=jobs, progress=progress, study=study)
     for r in result.reports:
         _warn([f"{r.name}: {w}" for w in r.warnings])
     _warn(result.warnings)
@@ -405,7 +460,7 @@ def report(
 # -- study ------------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(cls=ShrinkCommand)
 def study(
     scenarios: ScenariosArg,
     reps: Annotated[
@@ -440,30 +495,54 @@ def study(
         StudyFormat | None,
         format_option("Format of the summary on stdout [default: table on a terminal, else csv]."),
     ] = None,
+    ci: Annotated[
+        str | None,
+        typer.Option(
+            "--ci",
+            parser=CI_CHOICES,
+            metavar=CI_CHOICES,
+            help="wald: the fixed effects' Wald intervals (always there); profile: also the "
+            "variance components' profile intervals in every replication (slower).",
+            show_default=False,
+        ),
+    ] = None,
     quiet: QuietOpt = False,
+    y: TableYOpt = "y",
+    x: TableXOpt = "x",
+    cluster: TableClusterOpt = "cluster",
 ) -> None:
     """Measure what shrinkage buys over many replications.
 
     Simulates and fits every scenario REPS times and prints, per scenario and quantity, the
-    truth, mean, sd, bias, RMSE and the coverage of 95% Wald intervals.
+    truth, mean, sd, bias, RMSE and the coverage of 95% intervals: the fixed effects', and how
+    often each cluster's intervals held its true coefficients; notes on stderr say where that
+    coverage is poor. Data (a table, or a scenario naming one) are studied by a parametric
+    bootstrap from their fitted model, the fitted values standing in for the truth.
     """
     from pathlib import Path
 
-    from ..io import check_output_folder, write_files, write_output
-    from ..scenario import load_scenario
-    from ..study import run_study
+    from ..inputs import load_source
+    from ..io import write_output
+    from ..outfolder import OwnedFolder
+    from ..study import MARKER, run_study
 
+    folder = OwnedFolder("study", MARKER)
     if output is not None:
-        check_output_folder(output)
+        folder.check_destination(Path(output))
     if format is not None:
         _refuse_binary_on_terminal("-", format)
-    loaded = [load_scenario(p) for p in scenarios]
+    loaded = [load_source(p, y=y, x=x, cluster=cluster) for p in scenarios]
     with study_progress(showing(quiet), [s.name for s in loaded], reps) as progress:
-        result = run_study(loaded, reps, jobs=jobs, seed=seed, progress=progress)
+        result = run_study(loaded, reps, jobs=jobs, seed=seed, progress=progress, ci=ci)
     failed_all = _study_failures(result)
+    from ..study import coverage_findings
+
+    for finding in coverage_findings(result):
+        _note(f"shrink: note: {finding}", quiet)
     if output is not None:
-        written = write_files(output, result.files())
-        _note(f"wrote {Path(output)}/ ({', '.join(written)})", quiet)
+        files = result.files()
+        _warn(folder.replace_with(Path(output), files))
+        _note(f"wrote {Path(output)}/ ({', '.join(files)})", quiet)
     write_output("-", _summary_text(result, format or ("table" if sys.stdout.isatty() else "csv")))
     if failed_all:
         raise typer.Exit(1)
@@ -506,6 +585,12 @@ def _study_failures(result: StudyResult) -> bool:
                    f"are left out (e.g. {first})"])
     return any_all
 
+
+# -- plot ---------------------------------------------------------------------------------------
+
+from .plot import plot_app  # noqa: E402  (its commands use the helpers above)
+
+app.add_typer(plot_app, name="plot")
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -10,7 +10,10 @@ only change it in the scenario file.
 from __future__ import annotations
 
 import os
+import re
+import signal
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
@@ -20,8 +23,8 @@ try:  # typer vendors click in recent releases
     from typer._click import Command, Context
     from typer._click import exceptions as cx
 except ImportError:  # pragma: no cover - older typer with click installed
-    from click import Command, Context  # type: ignore[no-redef]
-    from click import exceptions as cx  # type: ignore[no-redef]
+    from click import Command, Context  # type: ignore[no-redef,assignment,unused-ignore]
+    from click import exceptions as cx  # type: ignore[no-redef,assignment,unused-ignore]
 from typer.core import TyperGroup
 
 from ..errors import ShrinkError
@@ -43,6 +46,7 @@ FIELD_PARAMS: dict[str, str] = {
     "animation.zoom": "zoom",
     "animation.ellipses": "ellipses",
     "animation.truth": "truth",
+    "animation.path": "path",
 }
 
 
@@ -87,6 +91,32 @@ class CommandFailed(Exception):
         self.exit_code = exit_code
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what a CI system sends when it cancels a job), raised where the program is so
+    that it unwinds exactly as on Ctrl-C: temporary folders removed, nothing half-written."""
+
+
+_SIGNALLED: list[int] = []
+_FORK_HOOK: list[bool] = []
+
+
+def _default_sigterm() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one is enough; let the cleanup finish
+    _SIGNALLED.append(signum)
+    raise Terminated
+
+
+def _stop(interrupted_code: int = 130) -> NoReturn:
+    """The one line for a run stopped by a signal: SIGTERM (143) or Ctrl-C (130)."""
+    if _SIGNALLED:
+        fail("shrink: terminated", 143)
+    fail("shrink: interrupted", interrupted_code)
+
+
 class ShrinkGroup(TyperGroup):
     """Runs commands with one-line errors: `shrink CMD: error: ...` on stderr, exit 2 for usage
     and scenario errors, 1 for data, fit and I/O errors; never a traceback."""
@@ -95,6 +125,8 @@ class ShrinkGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except ShrinkError as exc:
+            for warning in exc.warnings:  # e.g. dropped rows: said before the error they explain
+                typer.echo(f"shrink: warning: {warning}", err=True)
             command = self.get_command(ctx, ctx.invoked_subcommand or "")
             raise CommandFailed(in_flags(exc, flags_of(command)), exc.exit_code) from None
 
@@ -106,6 +138,11 @@ class ShrinkGroup(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _on_sigterm)
+            if not _FORK_HOOK:  # worker processes forked from here stop at once on SIGTERM
+                os.register_at_fork(after_in_child=_default_sigterm)
+                _FORK_HOOK.append(True)
         try:
             rv = super().main(
                 args=args,
@@ -119,12 +156,12 @@ class ShrinkGroup(TyperGroup):
             sys.exit(2)
         except cx.UsageError as exc:
             where = exc.ctx.command_path if exc.ctx else "shrink"
-            message = exc.format_message().replace("Value error, ", "")
+            message = plain_usage_message(exc.format_message(), list(args or sys.argv[1:]))
             fail(f"{where}: error: {message} (see '{where} --help')", 2)
         except cx.ClickException as exc:
             fail(f"shrink: error: {exc.format_message()}", exc.exit_code)
         except typer.Abort:
-            fail("shrink: interrupted", 130)
+            _stop()
         except CommandFailed as exc:
             fail(f"shrink: error: {exc}", exc.exit_code)
         except ShrinkError as exc:  # raised outside a command (e.g. in the group's callback)
@@ -135,13 +172,56 @@ class ShrinkGroup(TyperGroup):
             os.dup2(devnull, sys.stdout.fileno())
             sys.exit(0)
         except KeyboardInterrupt:
-            fail("shrink: interrupted", 130)
+            _stop()
         code = rv if isinstance(rv, int) else 0
-        if code == 130:  # typer turns Ctrl-C into Exit(130)
-            typer.echo("shrink: interrupted", err=True)
+        if code == 130:  # typer turns Ctrl-C (and our SIGTERM) into Exit(130)
+            _stop()
         if standalone_mode:
             sys.exit(code)
         return rv
+
+
+#: The type parser's words, as a CLI says them.
+_TYPE_WORDS = {
+    "Input should be a valid integer, unable to parse string as an integer": "must be an integer",
+    "Input should be a valid number, unable to parse string as a number": "must be a number",
+    "Input should be a valid integer": "must be an integer",
+    "Input should be a valid number": "must be a number",
+}
+_INVALID = re.compile(r"^Invalid value for '(?P<opt>[^']+)'(?: / '(?P<alt>[^']+)')?: (?P<msg>.*)$",
+                      re.S)
+
+
+def plain_usage_message(message: str, args: Sequence[str]) -> str:
+    """A parser's complaint in the CLI's words: "--seed: must be an integer (got 'abc')"
+    instead of "Invalid value for '--seed': Input should be a valid integer, unable to ..."."""
+    message = message.replace("Value error, ", "")
+    m = _INVALID.match(message)
+    if not m:
+        return message
+    opts = [o for o in (m.group("opt"), m.group("alt")) if o]
+    text = m.group("msg").strip()
+    for words, plain in _TYPE_WORDS.items():
+        if text.startswith(words):
+            text = plain
+            given = _value_of(opts, args)
+            if given is not None:
+                text += f" (got {given!r})"
+            break
+    label = "/".join(sorted(opts, key=len)) if opts[0].startswith("-") else opts[0]
+    return f"{label}: {text}"
+
+
+def _value_of(opts: Sequence[str], args: Sequence[str]) -> str | None:
+    """The value given to one of `opts` on the command line (its last occurrence)."""
+    found = None
+    for i, arg in enumerate(args):
+        for opt in opts:
+            if arg == opt and i + 1 < len(args):
+                found = args[i + 1]
+            elif arg.startswith(opt + "=") and opt.startswith("--"):
+                found = arg[len(opt) + 1:]
+    return found
 
 
 def fail(message: str, code: int) -> NoReturn:

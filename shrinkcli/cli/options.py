@@ -9,9 +9,11 @@ Nothing heavy is imported here: `shrink --help` must answer at once. Choices the
 from __future__ import annotations
 
 import importlib
+import re
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
+from typer.core import TyperCommand
 
 from ..errors import UsageError
 from ..io import TableFormat
@@ -19,6 +21,32 @@ from ..io import TableFormat
 if TYPE_CHECKING:
     from ..model import ModelSpec
     from ..scenario import AnimationOptions, Scenario
+
+class ShrinkCommand(TyperCommand):
+    """A command whose help reads as a CLI's, not as Python: arguments by their metavar
+    (`SCENARIO...`, not `{SCENARIO}...` or `SCENARIO <list[str]>`)."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        return [re.sub(r"^\{(.*)\}", r"\1", p) for p in super().collect_usage_pieces(ctx)]
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        arguments, options = [], []
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if param.param_type_name == "argument":
+                name = (param.metavar or param.name or "").upper()
+                if param.nargs != 1:
+                    name += "..."
+                arguments.append((name, record[1]))
+            else:
+                options.append(record)
+        for title, rows in (("Arguments", arguments), ("Options", options)):
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
 
 # -- formats: one type per kind of output, all built on the table formats ------------------------
 
@@ -28,7 +56,8 @@ FitFormat = Literal[TableFormat, "summary"]
 StudyFormat = Literal["table", TableFormat]
 Rng = Literal["r", "numpy"]
 Engine = Literal["native", "statsmodels"]
-Zoom = Literal["baseline", "data"]
+Zoom = Literal["auto", "baseline", "data"]
+PathChoice = Literal["straight", "pooling", "pooling-complete"]
 
 
 class LibraryChoices:
@@ -54,12 +83,20 @@ class LibraryChoices:
 
 RANDOM_CHOICES = LibraryChoices("shrinkcli.model", "RANDOM_STRUCTURES")
 METHOD_CHOICES = LibraryChoices("shrinkcli.model", "METHODS")
+CI_CHOICES = LibraryChoices("shrinkcli.lmm.intervals", "INTERVAL_METHODS")
 
 
 def at_least_one(value: int | None) -> int | None:
     """Refuse a count below 1 (jobs, replications) while the arguments are parsed."""
     if value is not None and value < 1:
         raise typer.BadParameter(f"must be an integer ≥ 1 (got {value})")
+    return value
+
+
+def a_probability(value: float | None) -> float | None:
+    """Refuse a confidence level outside (0, 1) while the arguments are parsed."""
+    if value is not None and not 0.0 < value < 1.0:
+        raise typer.BadParameter(f"must be a number between 0 and 1, e.g. 0.95 (got {value})")
     return value
 
 
@@ -86,20 +123,45 @@ RngOpt = Annotated[
 InputArg = Annotated[
     str,
     typer.Argument(
-        help="A scenario (.yaml, simulated first), a CSV/TSV or Parquet file, or '-' for CSV "
-        "on stdin.",
+        help="A scenario (.yaml: simulated first, or its data: table read), a CSV/TSV/Parquet "
+        "file, or '-' for CSV or JSON on stdin.",
         show_default=False,
         metavar="INPUT",
     ),
 ]
 ScenariosArg = Annotated[
     list[str],
-    typer.Argument(help="Scenario files (.yaml).", show_default=False, metavar="SCENARIO"),
+    typer.Argument(
+        help="Scenario files (.yaml, simulated or naming data), or tables (.csv, .tsv, "
+        ".parquet) named after their files.",
+        show_default=False,
+        metavar="SCENARIO",
+    ),
 ]
-YOpt = Annotated[str, typer.Option("--y", help="Response column.", metavar="COL")]
-XOpt = Annotated[str, typer.Option("--x", help="Covariate column.", metavar="COL")]
+YOpt = Annotated[
+    str | None,
+    typer.Option("--y", help="Response column [default: a data scenario's, else y].",
+                 metavar="COL", show_default=False),
+]
+XOpt = Annotated[
+    str | None,
+    typer.Option("--x", help="Covariate column [default: a data scenario's, else x].",
+                 metavar="COL", show_default=False),
+]
 ClusterOpt = Annotated[
-    str, typer.Option("--cluster", help="Cluster (grouping) column.", metavar="COL")
+    str | None,
+    typer.Option("--cluster", help="Cluster (grouping) column [default: a data scenario's, "
+                 "else cluster].", metavar="COL", show_default=False),
+]
+TableYOpt = Annotated[
+    str, typer.Option("--y", help="Response column of the tables given directly.", metavar="COL")
+]
+TableXOpt = Annotated[
+    str, typer.Option("--x", help="Covariate column of the tables given directly.", metavar="COL")
+]
+TableClusterOpt = Annotated[
+    str, typer.Option("--cluster", help="Cluster column of the tables given directly.",
+                      metavar="COL")
 ]
 MethodOpt = Annotated[
     str | None,
@@ -117,6 +179,24 @@ RandomOpt = Annotated[
         parser=RANDOM_CHOICES,
         metavar=RANDOM_CHOICES,  # shown as its choices
         help="The random effects [default: the scenario's, else intercept-slope].",
+    ),
+]
+CiOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ci",
+        parser=CI_CHOICES,
+        metavar=CI_CHOICES,  # shown as its choices
+        help="Add lme4's confidence intervals: wald (fixed effects) or profile (every parameter, "
+        "from the profiled ML deviance).",
+        show_default=False,
+    ),
+]
+LevelOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--level", help="Confidence level of --ci [default: 0.95].", metavar="P",
+        callback=a_probability, show_default=False,
     ),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes on stderr.")]

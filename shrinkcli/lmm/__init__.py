@@ -5,7 +5,10 @@ does, with the by-cluster OLS fits and shrinkage. One concept a module:
 - `pls`        the penalized least squares at θ; the profiled criterion as a pure function of θ
 - `optimize`   the optimizer and its `OptSummary`, with lme4's convergence check
 - `results`    the fit as values (`ModelFit`, `Fit`), `to_frame`/`to_dict`
-- `shrinkage`  per-cluster OLS lines and shrinkage measures
+- `shrinkage`  per-cluster OLS lines, shrinkage measures and the pooling path
+- `uncertainty` per-cluster conditional variances (lme4's condVar) and OLS standard errors
+- `profile`    profiles of the ML deviance (lme4's `profile()`)
+- `intervals`  confidence intervals of the parameters: Wald and profile (lme4's `confint()`)
 - `fitting`    the entry points `fit` and `fit_arrays`
 
 No I/O, no printing, no plotting.
@@ -14,14 +17,42 @@ No I/O, no printing, no plotting.
 from __future__ import annotations
 
 from .fitting import cluster_table, fit, fit_arrays, model_fit
+from .intervals import (
+    INTERVAL_METHODS,
+    Interval,
+    Intervals,
+    confidence_intervals,
+    profile_intervals,
+    wald_intervals,
+)
 from .optimize import FitControl, OptSummary, check_convergence
 from .pls import SufficientStats, criterion, solve, sufficient_stats
 from .prepare import PreparedData, prepare_arrays, prepare_data
-from .results import CLUSTER_COLUMNS, TABLE_COLUMNS, Fit, FixedEffect, ModelFit, match_truth
-from .shrinkage import line_distance, ols_by_cluster, shrinkage
+from .results import (
+    CLUSTER_COLUMNS,
+    TABLE_COLUMNS,
+    Fit,
+    FixedEffect,
+    ModelFit,
+    match_truth,
+    singular_note,
+)
+from .shrinkage import PoolingPath, line_distance, ols_by_cluster, pooling_path, shrinkage
+from .uncertainty import OlsErrors, conditional_covariances, ols_standard_errors
 
 __all__ = [
     "CLUSTER_COLUMNS",
+    "INTERVAL_METHODS",
+    "Interval",
+    "Intervals",
+    "OlsErrors",
+    "PoolingPath",
+    "conditional_covariances",
+    "confidence_intervals",
+    "ols_standard_errors",
+    "pooling_path",
+    "profile_intervals",
+    "wald_intervals",
     "TABLE_COLUMNS",
     "Fit",
     "FitControl",
@@ -42,6 +73,7 @@ __all__ = [
     "prepare_arrays",
     "prepare_data",
     "shrinkage",
+    "singular_note",
     "solve",
     "sufficient_stats",
 ]

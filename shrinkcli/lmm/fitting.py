@@ -12,11 +12,13 @@ import numpy as np
 from ..errors import FitError
 from ..model import N_FIXED, ModelSpec
 from ..table import Table
+from .intervals import confidence_intervals
 from .optimize import FitControl, optimize
 from .pls import SufficientStats, sufficient_stats
 from .prepare import PreparedData, prepare_arrays, prepare_data
-from .results import CLUSTER_COLUMNS, Fit, ModelFit, match_truth
+from .results import CLUSTER_COLUMNS, Fit, ModelFit, match_truth, singular_note
 from .shrinkage import ols_by_cluster, shrinkage
+from .uncertainty import conditional_covariances, ols_standard_errors
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,6 +33,8 @@ def fit(
     cluster: str = "cluster",
     truth: Table | pd.DataFrame | None = None,
     control: FitControl | None = None,
+    intervals: str | None = None,
+    level: float = 0.95,
 ) -> Fit:
     """Fit the mixed model `model` (default: y ~ x + (x | cluster) by REML) as lme4 does, and the
     by-cluster OLS regressions, to `data` (a `Table` or a pandas data frame).
@@ -38,7 +42,8 @@ def fit(
     Rows with a missing y, x or cluster are dropped (lme4's na.omit) and counted in
     `Fit.warnings`, as is a fit that fails the convergence check. Raises DataError for unusable
     data and FitError for a model that cannot be fitted, each with a one-line message. `truth`
-    (cluster, true_intercept, true_slope) fills the `true_*` columns.
+    (cluster, true_intercept, true_slope) fills the `true_*` columns. `intervals` ('wald' or
+    'profile') adds lme4's confidence intervals at `level` (`Fit.intervals`).
     """
     spec = model or ModelSpec()
     prep = prepare_data(data, y=y, x=x, cluster=cluster, model=spec)
@@ -49,11 +54,19 @@ def fit(
         warnings += (f"the fit did not converge: {result.optimizer.reason}",)
     if result.optimizer.note:
         warnings += (result.optimizer.note,)
+    singular = singular_note(result)
+    if singular:
+        warnings += (singular,)
+    cis = None
+    if intervals is not None:
+        cis = confidence_intervals(intervals, stats, result, level, x=x, cluster=cluster)
     return Fit(
         model=result,
         table=cluster_table(prep, stats, result, truth),
         names={"y": y, "x": x, "cluster": cluster},
         warnings=warnings,
+        intervals=cis,
+        stats=stats,
     )
 
 
@@ -146,7 +159,8 @@ def cluster_table(
     truth: Table | pd.DataFrame | None = None,
 ) -> Table:
     """The per-cluster table (`CLUSTER_COLUMNS`): by-cluster OLS (lmList), mixed coefficients
-    β + conditional modes, the modes, shrinkage and the truth if given."""
+    β + conditional modes, the modes, shrinkage, the standard errors and conditional variances
+    (`uncertainty.py`) and the truth if given."""
     ols_intercept, ols_slope = ols_by_cluster(stats)
     beta, ranef = result.beta, result.ranef
     mixed = ranef + beta[None, :]
@@ -158,6 +172,10 @@ def cluster_table(
     true_slope = np.full(k, np.nan)
     if truth is not None:
         true_int, true_slope = match_truth(truth, prep.ids)
+    ols_se = ols_standard_errors(stats)
+    cv_int, cv_cov, cv_slope = conditional_covariances(
+        stats, result.spec, result.theta, result.sigma2
+    )
     columns = {
         "cluster": prep.ids,
         "n": stats.n.astype(np.int64),
@@ -168,6 +186,13 @@ def cluster_table(
         "ranef_intercept": ranef[:, 0],
         "ranef_slope": ranef[:, 1],
         "shrinkage": shrunk,
+        "ols_intercept_se": ols_se.intercept_se,
+        "ols_slope_se": ols_se.slope_se,
+        "condvar_intercept": cv_int,
+        "condcov": cv_cov,
+        "condvar_slope": cv_slope,
+        "mixed_intercept_se": np.sqrt(cv_int),
+        "mixed_slope_se": np.sqrt(cv_slope),
         "true_intercept": true_int,
         "true_slope": true_slope,
     }

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -331,6 +331,21 @@ def optimize(
         best_f = min(best_f, vals[i])
     sol = solve(theta, stats, model, grad=True, modes=True)
     check = check_convergence(stats, model, theta, at=sol)
+    if check.newton is not None and (limit is None or evaluations < limit):
+        # one Newton step on the check's Hessian: BFGS may stop (on a decrease below 1e-15)
+        # where the criterion no longer tells points apart but its gradient still does; the
+        # step is kept when the gradient shrinks and the criterion does not rise beyond rounding
+        cand = theta.copy()
+        cand[list(check.interior)] -= check.newton
+        cand = model.canonical(cand)
+        evaluations += 1
+        polished = solve(cand, stats, model, grad=True, modes=True)
+        noise = 1e-13 * max(1.0, abs(sol.criterion))  # the criterion's own rounding
+        if (polished.gradient is not None and sol.gradient is not None
+                and polished.criterion <= sol.criterion + noise
+                and np.max(np.abs(polished.gradient)) < np.max(np.abs(sol.gradient))):
+            theta, sol = cand, polished
+            check = check.regraded(polished.gradient)
     reason = check.reason
     if reason and stopped_early:
         reason = f"{reason} (the optimizer stopped: {stopped_early[-1]})"
@@ -382,6 +397,22 @@ class ConvergenceCheck:
     max_scaled_gradient: float
     hessian_min_eigenvalue: float | None
     note: str = ""  # a minimum, but something to know about it
+    #: the components of θ checked, and for a positive-definite Hessian its Cholesky factor
+    #: and the Newton step −H⁻¹g over them
+    interior: tuple[int, ...] = ()
+    cholesky: np.ndarray | None = field(default=None, repr=False, compare=False)
+    newton: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def regraded(self, gradient: np.ndarray) -> ConvergenceCheck:
+        """The check at a point a Newton step away: its gradient scaled by the same Hessian."""
+        if self.cholesky is None or self.reason:
+            return self
+        g = gradient[list(self.interior)]
+        worst = float(np.max(np.abs(np.linalg.solve(self.cholesky, g))))
+        reason = "" if worst < GRADIENT_TOL else (
+            f"the scaled gradient at the estimate is {worst:.2g} (tolerance {GRADIENT_TOL:g}): "
+            "not a minimum")
+        return replace(self, reason=reason, max_scaled_gradient=worst, newton=None)
 
 
 def check_convergence(
@@ -419,13 +450,17 @@ def check_convergence(
         note = ("the Hessian at the optimum is numerically singular: the variance parameters "
                 "are not uniquely determined")
         worst = grad
+        chol = newton = None
     else:
-        worst = float(np.max(np.abs(np.linalg.solve(np.linalg.cholesky(hess), g))))
+        chol = np.linalg.cholesky(hess)
+        worst = float(np.max(np.abs(np.linalg.solve(chol, g))))
+        newton = np.linalg.solve(hess, g)
+    inside = tuple(interior)
     if not worst < GRADIENT_TOL:
         return ConvergenceCheck(
             f"the scaled gradient at the estimate is {worst:.2g} (tolerance {GRADIENT_TOL:g}): "
-            "not a minimum", worst, float(eig[0]), note)
-    return ConvergenceCheck("", worst, float(eig[0]), note)
+            "not a minimum", worst, float(eig[0]), note, inside)
+    return ConvergenceCheck("", worst, float(eig[0]), note, inside, chol, newton)
 
 
 def _hessian(

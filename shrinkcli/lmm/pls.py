@@ -89,6 +89,7 @@ class SufficientStats:
     det_g: np.ndarray  # det XᵢᵀXᵢ = n·Σ(x − x̄ᵢ)²
     sxx_c: np.ndarray  # Σ(x − x̄ᵢ)²
     sxy_c: np.ndarray  # Σ(x − x̄ᵢ)(y − ȳᵢ)
+    syy_c: np.ndarray  # Σ(y − ȳᵢ)²
     xtx: np.ndarray  # XᵀX, 2×2
     xty: np.ndarray  # Xᵀy, 2
     yty: float
@@ -129,6 +130,7 @@ def sufficient_stats(
         det_g=n * sxx_c,
         sxx_c=sxx_c,
         sxy_c=sxy_c,
+        syy_c=syy_c,
         xtx=xtx,
         xty=xty,
         yty=yty,
@@ -149,11 +151,39 @@ class Solution:
     ranef: tuple[np.ndarray, np.ndarray] | None
 
 
-def solve_lambda(
-    a: float, b: float, c: float, st: SufficientStats, reml: bool, grad: bool, modes: bool
-) -> Solution:
-    """Profiled criterion at Λ = [[a, 0], [b, c]] (b = c = 0: random intercept only), with its
-    gradient with respect to (a, b, c) and the conditional modes when asked for."""
+@dataclass
+class _Blocks:
+    """The per-cluster 2×2 blocks at one Λ and the fixed-effects system they give."""
+
+    logdet_m: float
+    m11: np.ndarray  # M⁻¹ (symmetric)
+    m12: np.ndarray
+    m22: np.ndarray
+    p11: np.ndarray  # P = ΛM⁻¹
+    p12: np.ndarray
+    p21: np.ndarray
+    p22: np.ndarray
+    h11: np.ndarray  # H = ΛM⁻¹Λᵀ (symmetric)
+    h12: np.ndarray
+    h22: np.ndarray
+    k11: np.ndarray  # K = GH
+    k12: np.ndarray
+    k21: np.ndarray
+    k22: np.ndarray
+    ghg00: np.ndarray  # GHG (symmetric)
+    ghg01: np.ndarray
+    ghg11: np.ndarray
+    s00: float  # S = XᵀX − Σ GHG
+    s01: float
+    s11: float
+    r0: float  # r = Xᵀy − Σ GHg
+    r1: float
+    ghg_y: float  # Σ gᵀHg
+    det_s: float
+
+
+def _blocks(a: float, b: float, c: float, st: SufficientStats) -> _Blocks:
+    """Mᵢ, Hᵢ and the fixed-effects system S β = r at Λ = [[a, 0], [b, c]] (module docstring)."""
     n, s, q, t, w = st.n, st.s, st.q, st.t, st.w
     # A = ΛᵀGΛ, M = A + I
     gl0 = n * a + s * b  # (GΛ)₀₀
@@ -197,18 +227,34 @@ def solve_lambda(
             "the fixed effects cannot be separated from the random effects (the cluster "
             "effects absorb the data); use more observations per cluster or fewer random effects"
         )
+    return _Blocks(
+        logdet_m, m11, m12, m22, p11, p12, p21, p22, h11, h12, h22, k11, k12, k21, k22,
+        ghg00, ghg01, ghg11, s00, s01, s11, r0, r1, ghg_y, det_s,
+    )
+
+
+def solve_lambda(
+    a: float, b: float, c: float, st: SufficientStats, reml: bool, grad: bool, modes: bool
+) -> Solution:
+    """Profiled criterion at Λ = [[a, 0], [b, c]] (b = c = 0: random intercept only), with its
+    gradient with respect to (a, b, c) and the conditional modes when asked for."""
+    n, s, q, t, w = st.n, st.s, st.q, st.t, st.w
+    bl = _blocks(a, b, c, st)
+    m11, m12, m22 = bl.m11, bl.m12, bl.m22
+    s00, s01, s11, det_s = bl.s00, bl.s01, bl.s11, bl.det_s
+    r0, r1 = bl.r0, bl.r1
     i00 = s11 / det_s
     i01 = -s01 / det_s
     i11 = s00 / det_s
     beta0 = i00 * r0 + i01 * r1
     beta1 = i01 * r0 + i11 * r1
-    rho2 = st.yty - ghg_y - (r0 * beta0 + r1 * beta1)
+    rho2 = st.yty - bl.ghg_y - (r0 * beta0 + r1 * beta1)
     dof = st.n_obs - N_FIXED if reml else st.n_obs
     if not rho2 > 0.0:
         rho2 = max(rho2, 0.0)
         crit = -math.inf
     else:
-        crit = logdet_m + dof * (1.0 + _LOG_2PI + math.log(rho2 / dof))
+        crit = bl.logdet_m + dof * (1.0 + _LOG_2PI + math.log(rho2 / dof))
         if reml:
             crit += math.log(det_s)
     gradient = None
@@ -227,6 +273,7 @@ def solve_lambda(
             e0 = v0 - n * b0 - s * b1  # Xᵀe
             e1 = v1 - s * b0 - q * b1
             scale = -2.0 * dof / rho2 if rho2 > 0.0 else 0.0
+            p11, p12, p21, p22 = bl.p11, bl.p12, bl.p21, bl.p22
             v00 = n * p11 + s * p21  # V = GΛM⁻¹
             v10 = s * p11 + q * p21
             v11 = s * p12 + q * p22
@@ -239,7 +286,7 @@ def solve_lambda(
             )
             if reml:
                 v01 = n * p12 + s * p22
-                wm = np.stack((n - ghg00, s - ghg01, q - ghg11))  # W = G − GHG
+                wm = np.stack((n - bl.ghg00, s - bl.ghg01, q - bl.ghg11))  # W = G − GHG
                 vm = np.stack((v00, v01, v10, v11))
                 cm = wm @ vm.T  # cm[W_jm, V_nl] = Σᵢ W_jm V_nl
                 si = ((i00, i01), (i01, i11))
@@ -259,6 +306,79 @@ def solve_lambda(
         rho2=rho2,
         ranef=ranef,
     )
+
+
+@dataclass(frozen=True)
+class PenalizedResiduals:
+    """The pieces of lme4's deviance at one Λ and a β (`penalized_residuals`): log det of the
+    Mᵢ, the penalized residual sum of squares r²(θ, β) = ‖y − Xβ − ZΛu‖² + ‖u‖² minimised over
+    u, and their gradients with respect to Λ's (a, b, c)."""
+
+    logdet_m: float
+    logdet_gradient: np.ndarray
+    pwrss: float
+    pwrss_gradient: np.ndarray
+    beta: np.ndarray  # the β used (on the centred y: the intercept without `y_shift`)
+
+
+def penalized_residuals(
+    a: float, b: float, c: float, st: SufficientStats, fixed: tuple[int, float] | None = None
+) -> PenalizedResiduals:
+    """r²(θ, β) at β = β̂(θ), or with β's component j fixed at v (`fixed` = (j, v), on the
+    centred y) and the other re-solved; with log det M and both gradients in (a, b, c).
+
+    Since r²(θ, β) = ρ²(θ) + (β − β̂)ᵀS(β − β̂), fixing β_j and minimising over the other
+    component adds (v − β̂_j)² / (S⁻¹)_jj; the gradients follow from the envelope theorem
+    (u and the free β component are at their minimum): ∂r²/∂Λ = −2 Σᵢ Xᵢᵀeᵢuᵢᵀ at that β.
+    ML deviances follow: logdet + r²/σ² + N log(2πσ²), or with σ² = r²/N profiled out,
+    logdet + N(1 + log(2π r²/N)). Used by profiling (`profile.py`).
+    """
+    n, s, q, t, w = st.n, st.s, st.q, st.t, st.w
+    bl = _blocks(a, b, c, st)
+    det_s = bl.det_s
+    si = np.array([[bl.s11 / det_s, -bl.s01 / det_s], [-bl.s01 / det_s, bl.s00 / det_s]])
+    beta_hat = si @ np.array([bl.r0, bl.r1])
+    rho2 = st.yty - bl.ghg_y - float(bl.r0 * beta_hat[0] + bl.r1 * beta_hat[1])
+    beta = beta_hat.copy()
+    r2 = rho2
+    if fixed is not None:
+        j, v = fixed
+        k = 1 - j
+        beta[j] = v
+        beta[k] = beta_hat[k] + si[k, j] / si[j, j] * (v - beta_hat[j])
+        r2 = rho2 + (v - beta_hat[j]) ** 2 / si[j, j]
+    beta0, beta1 = float(beta[0]), float(beta[1])
+    v0 = t - n * beta0 - s * beta1  # g − Gβ
+    v1 = w - s * beta0 - q * beta1
+    lv0 = a * v0 + b * v1  # Λᵀv
+    lv1 = c * v1
+    u0 = bl.m11 * lv0 + bl.m12 * lv1
+    u1 = bl.m12 * lv0 + bl.m22 * lv1
+    b0 = a * u0
+    b1 = b * u0 + c * u1
+    e0 = v0 - n * b0 - s * b1  # Xᵀe
+    e1 = v1 - s * b0 - q * b1
+    v00 = n * bl.p11 + s * bl.p21  # V = GΛM⁻¹
+    v10 = s * bl.p11 + q * bl.p21
+    v11 = s * bl.p12 + q * bl.p22
+    return PenalizedResiduals(
+        logdet_m=bl.logdet_m,
+        logdet_gradient=2.0 * np.array([float(v00.sum()), float(v10.sum()), float(v11.sum())]),
+        pwrss=float(r2),
+        pwrss_gradient=-2.0
+        * np.array([float(np.dot(e0, u0)), float(np.dot(e1, u0)), float(np.dot(e1, u1))]),
+        beta=beta,
+    )
+
+
+def conditional_blocks(
+    theta: Any, stats: SufficientStats, model: ModelSpec
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hᵢ = ΛMᵢ⁻¹Λᵀ per cluster, as its entries (h11, h12, h22): σ²Hᵢ is the conditional
+    covariance of cluster i's random effects given the data at θ and β̂ (lme4's condVar)."""
+    a, b, c = model.lambda_entries(theta)
+    bl = _blocks(a, b, c, stats)
+    return bl.h11, bl.h12, bl.h22
 
 
 def solve(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import DataError, FitError
+from ..errors import DataError, FitError, ShrinkError
 from ..model import ModelSpec
 from ..table import Column, Factor, Table, missing
 
@@ -78,18 +78,35 @@ def prepare_data(
         yv, xv = yv[keep], xv[keep]
         cl = Factor(cl.codes[keep], cl.levels) if isinstance(cl, Factor) else cl[keep]
     codes, ids = cluster_codes(cl)
+    try:  # what the kept rows cannot do; the dropped rows' warning goes with the error
+        _check_kept(yv, xv, ids, y=y, x=x, cluster=cluster, model=model or ModelSpec())
+    except ShrinkError as exc:
+        exc.warnings = tuple(warnings)
+        raise
+    return PreparedData(yv, xv, np.ascontiguousarray(codes), ids, tuple(warnings))
+
+
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python value it holds (for messages: 2, not np.int64(2))."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _check_kept(
+    yv: np.ndarray, xv: np.ndarray, ids: np.ndarray, *, y: str, x: str, cluster: str,
+    model: ModelSpec,
+) -> None:
+    """Refuse data the model cannot be fitted to: one cluster, a constant x or y, too few rows."""
     n_groups = int(ids.shape[0])
     if n_groups < 2:
         raise FitError(
-            f"column '{cluster}' has a single cluster ({ids[0]!r}): a mixed model needs at least "
-            f"two clusters"
+            f"column '{cluster}' has a single cluster ({_plain(ids[0])!r}): a mixed model needs at "
+            "least two clusters"
         )
     if np.ptp(xv) == 0.0:
         raise DataError(f"column '{x}' is constant ({xv[0]:g}): its slope cannot be estimated")
     if np.ptp(yv) == 0.0:
         raise DataError(f"column '{y}' is constant ({yv[0]:g}): there is nothing to fit")
-    check_identifiable(int(yv.shape[0]), n_groups, model or ModelSpec())
-    return PreparedData(yv, xv, np.ascontiguousarray(codes), ids, tuple(warnings))
+    check_identifiable(int(yv.shape[0]), n_groups, model)
 
 
 def _numeric_column(table: Table, name: str) -> np.ndarray:

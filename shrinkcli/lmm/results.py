@@ -18,7 +18,9 @@ import numpy as np
 from ..errors import DataError
 from ..model import ModelSpec, VarianceComponents
 from ..table import Table
+from .intervals import Intervals
 from .optimize import OptSummary
+from .pls import SufficientStats
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,11 +36,19 @@ CLUSTER_COLUMNS = (
     "ranef_intercept",
     "ranef_slope",
     "shrinkage",
+    "ols_intercept_se",
+    "ols_slope_se",
+    "condvar_intercept",
+    "condcov",
+    "condvar_slope",
+    "mixed_intercept_se",
+    "mixed_slope_se",
     "true_intercept",
     "true_slope",
 )
 
-#: Columns of the per-cluster CSV (`Fit.to_frame`), before the truth.
+#: Columns of the per-cluster CSV (`Fit.to_frame`), before the truth: the estimates, then their
+#: standard errors (added after the original seven, so the first seven keep their places).
 TABLE_COLUMNS = (
     "cluster",
     "n",
@@ -47,6 +57,10 @@ TABLE_COLUMNS = (
     "mixed_intercept",
     "mixed_slope",
     "shrinkage",
+    "ols_intercept_se",
+    "ols_slope_se",
+    "mixed_intercept_se",
+    "mixed_slope_se",
 )
 
 
@@ -138,7 +152,13 @@ class Fit:
     `table` has `CLUSTER_COLUMNS`, one row per cluster in the order lme4 reports them (sorted
     cluster levels); `ols_slope` is NaN where a cluster has no slope (one observation or
     constant x), `true_*` are NaN when the truth is unknown, `ranef_slope` and `mixed_slope`
-    equal 0 / the fixed slope without a random slope. `clusters` is the same as a data frame.
+    equal 0 / the fixed slope without a random slope (and the slope's conditional variance,
+    covariance and standard error are NaN). `condvar_*`/`condcov` are lme4's conditional
+    (co)variances of the random effects, `mixed_*_se` their square roots, `ols_*_se` the
+    by-cluster standard errors (`uncertainty.py`). `clusters` is the same as a data frame.
+    `intervals` holds confidence intervals when they were asked for; `stats` the per-cluster
+    sums the fit was computed from (for the pooling path and profiling; None for a fit built
+    elsewhere).
     """
 
     model: ModelFit
@@ -148,6 +168,8 @@ class Fit:
     )
     engine: str = "native"
     warnings: tuple[str, ...] = ()
+    intervals: Intervals | None = None
+    stats: SufficientStats | None = field(default=None, repr=False, compare=False)
 
     @property
     def spec(self) -> ModelSpec:
@@ -186,8 +208,9 @@ class Fit:
 
     def to_dict(self, *, clusters: bool = True) -> dict[str, Any]:
         """The whole fit as JSON-ready values, with the keys of lme4.json's `reml` object
-        (NaN becomes None), plus the engine, the model and how the optimizer went; the
-        per-cluster rows last, under "clusters" (left out with `clusters=False`)."""
+        (NaN becomes None), plus the engine, the model, how the optimizer went, and the
+        confidence intervals when there are any; the per-cluster rows last, under "clusters"
+        (left out with `clusters=False`)."""
         from ..io import jsonable
 
         m = self.model
@@ -236,6 +259,8 @@ class Fit:
             },
             "warnings": list(self.warnings),
         }
+        if self.intervals is not None:
+            out["intervals"] = self.intervals.to_dict()
         out = jsonable(out)
         if clusters:
             out["clusters"] = self.cluster_records()  # plain values (jsonable would walk 10⁵)
@@ -254,6 +279,38 @@ def _plain(values: np.ndarray) -> list[Any]:
     if values.dtype.kind == "O":
         return [None if isinstance(v, float) and v != v else v for v in values.tolist()]
     return values.tolist()
+
+
+#: lme4's words for a fit on the boundary, which `singular_note` explains.
+SINGULAR = "boundary (singular) fit"
+
+
+def singular_note(model: ModelFit) -> str | None:
+    """For a singular fit, lme4's warning in words a student understands: which variance was
+    estimated as zero (or which correlation as ±1), and what that does to the clusters' lines.
+    None for a fit inside the boundary."""
+    if not model.singular:
+        return None
+    from ..model import SINGULAR_TOL
+
+    a, b, c = model.spec.lambda_entries(model.theta)
+    no_intercepts = a < SINGULAR_TOL
+    no_slopes = model.spec.has_random_slope and math.hypot(b, c) < SINGULAR_TOL
+    if not model.spec.has_random_slope or (no_intercepts and no_slopes):
+        what = ("the variance between clusters is estimated as zero: every cluster gets the "
+                "population line (complete pooling), whatever its own data say")
+    elif no_intercepts:
+        what = ("the random intercepts' variance is estimated as zero: the clusters' lines "
+                "differ only in slope, all passing through the population line at x = 0")
+    elif no_slopes:
+        what = ("the random slopes' variance is estimated as zero: every cluster gets the "
+                "population slope, and only the intercepts differ")
+    else:  # c = 0 with b ≠ 0: slope deviations proportional to intercept deviations
+        sign = "+1" if b * a > 0 else "−1"
+        what = (f"the random intercepts and slopes are estimated as perfectly correlated "
+                f"({sign}): every cluster's line crosses the population line at the same x "
+                f"(x = {-a / b:.3g})").replace("-", "−")
+    return f"{SINGULAR}: {what}"
 
 
 def match_truth(truth: Table | pd.DataFrame, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 from .. import parallel
 from ..errors import ShrinkError, UsageError
 from ..io import write_files
+from ..outfolder import OwnedFolder, discard
 from ..scenario import Scenario
 from .build import (
     STAGES,
@@ -29,8 +30,7 @@ from .build import (
     run_all,
     source_of,
 )
-from .folder import MARKER, check_destination, discard, install, new_build_folder, write_marker
-from .pages import PAGES, Section, report_pages
+from .pages import MANIFEST, PAGES, Section, report_pages
 from .study import FOLDER as STUDY_FOLDER
 from .study import StudyOptions
 
@@ -50,7 +50,11 @@ __all__ = [
 ]
 
 #: Names of the report's own files and folders, which no scenario folder may take.
-RESERVED = frozenset({*PAGES, STUDY_FOLDER, MARKER})
+#: The file that marks a folder as a shrink report; JSON with the list of files written.
+MARKER = ".shrink-report"
+#: A report folder: replaced whole, only if it is empty or an earlier report.
+REPORT_FOLDER = OwnedFolder("report", MARKER)
+RESERVED = frozenset({*PAGES, MANIFEST, STUDY_FOLDER, MARKER})
 
 
 @dataclass(frozen=True)
@@ -78,15 +82,22 @@ class ReportResult:
         return not self.failures
 
 
-def load_scenarios(paths: Sequence[str | Path]) -> list[Scenario | Failure]:
-    """Read every scenario file once; a file that does not load becomes a Failure, shown in
-    the report with the others."""
-    from ..scenario import default_name, load_scenario
+def load_scenarios(
+    paths: Sequence[str | Path], *, y: str = "y", x: str = "x", cluster: str = "cluster"
+) -> list[Scenario | Failure]:
+    """Read every scenario file once; a table given directly becomes a data scenario named
+    after its file, with columns `y`, `x` and `cluster`. A file whose content does not load
+    becomes a Failure, shown in the report with the others; a file that is missing or cannot be
+    opened is a usage error (UsageError), raised before any work, as in every command."""
+    from ..inputs import load_source
+    from ..scenario import default_name
 
     out: list[Scenario | Failure] = []
     for p in paths:
         try:
-            out.append(load_scenario(p))
+            out.append(load_source(str(p), y=y, x=x, cluster=cluster))
+        except UsageError:
+            raise
         except ShrinkError as exc:
             out.append(failure(default_name(Path(p)), str(p), exc))
     return out
@@ -121,9 +132,11 @@ def build_report(
 
     t0 = time.perf_counter()
     if study is not None and valid:
-        sections = [*sections, _study(valid, study, jobs, progress)]
+        section = _study(valid, study, jobs, progress)
+        if section is not None:
+            sections = [*sections, section]
     t1 = time.perf_counter()
-    build = new_build_folder(out)
+    build = REPORT_FOLDER.new_build_folder(out)
     try:
         done = iter(run_all(valid, build, workers=workers, progress=progress))
         reported = [e if isinstance(e, Failure) else next(done) for e in entries]
@@ -133,9 +146,9 @@ def build_report(
             *written, *(f"{r.name}/{f}" for r in reported if isinstance(r, ScenarioReport)
                         for f in r.files)
         })
-        write_marker(build, files)
+        REPORT_FOLDER.write_marker(build, files)
         t3 = time.perf_counter()
-        warnings = install(build, out)
+        warnings = REPORT_FOLDER.install(build, out)
     except BaseException:
         discard(build)
         raise
@@ -158,7 +171,7 @@ def _preflight(
             raise UsageError(f"{source_of(sc)}: scenario name {sc.name!r} is taken by the "
                              "report's own file; choose another name")
     check_names(valid)
-    check_destination(outdir)
+    REPORT_FOLDER.check_destination(outdir)
     out: list[Scenario | Failure] = []
     for entry in scenarios:
         if isinstance(entry, Scenario):
@@ -176,14 +189,28 @@ def _study(
     options: StudyOptions,
     jobs: int | None,
     progress: ProgressCallback | None,
-) -> Section:
-    """The study of `scenarios` as a section of the report."""
-    from ..study import run_study
+) -> Section | None:
+    """The study of `scenarios` as a section of the report (None when none can be studied)."""
+    from ..study import Bootstrap, bootstrap_of, run_study
     from .study import study_section
 
     def on_chunk(name: str, done: int) -> None:
         if progress is not None:
             progress(StudyEvent(name, done, options.reps))
 
-    result = run_study(scenarios, options.reps, jobs=jobs, seed=options.seed, progress=on_chunk)
-    return study_section(result)
+    # A data scenario whose table cannot be read or fitted fails on its own (its page says
+    # why); the study goes on without it.
+    boots: dict[str, Bootstrap] = {}
+    studied = []
+    for s in scenarios:
+        if s.is_data:
+            try:
+                boots[s.name] = bootstrap_of(s)
+            except ShrinkError:
+                continue
+        studied.append(s)
+    if not studied:
+        return None
+    result = run_study(studied, options.reps, jobs=jobs, seed=options.seed, progress=on_chunk,
+                       bootstraps=boots)
+    return study_section(result, seed=options.seed)

@@ -1,5 +1,6 @@
-"""Running the scenarios of a report: each one simulated, fitted, animated and written into its
-own folder of the build, in parallel worker processes; progress reported as events."""
+"""Running the scenarios of a report: each one simulated (or its table read), fitted, animated
+and written into its own folder of the build, in parallel worker processes; progress reported
+as events."""
 
 from __future__ import annotations
 
@@ -19,11 +20,17 @@ from ..errors import ShrinkError
 from .metrics import Metrics, measure, reading
 
 if TYPE_CHECKING:
+    from ..inputs import Input
+    from ..lmm import Fit
     from ..scenario import Scenario
+    from ..table import Table
+    from .real import DataMetrics
+    from .uncertainty import Uncertainty
 
 #: The stages of one scenario, in order; `ProgressEvent.stage` is "queued" first, then one of
-#: these as it starts, then "done" or "failed".
-STAGES = ("simulate", "fit", "animate", "write")
+#: these as it starts, then "done" or "failed". "data" simulates, or reads a data scenario's
+#: table.
+STAGES = ("data", "fit", "animate", "write")
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,14 @@ class ScenarioReport:
     height: int
     warnings: tuple[str, ...] = ()
     seconds: dict[str, float] = field(default_factory=dict)
+    kind: str = "simulated"  # or "data": a table of one's own, no truth
+    real: DataMetrics | None = None  # a data scenario's own numbers (ICC, sizes, ...)
+    data_path: str = ""  # a data scenario's table
+    real_reading: dict[str, list[str]] = field(default_factory=dict)  # its sentences, by part
+    inputs: dict[str, str] = field(default_factory=dict)  # files read (path -> SHA-256)
+    sha256: dict[str, str] = field(default_factory=dict)  # its folder's files -> SHA-256
+    criterion_line: str = ""  # the line of lme4's summary with the criterion
+    uncertainty: Uncertainty | None = None  # intervals, caterpillar and pooling path
 
 
 @dataclass(frozen=True)
@@ -127,49 +142,70 @@ def run_scenario(
         _emit(index, total, name, what)
 
     try:
+        from dataclasses import replace
+
         from ..animate import render_animation
-        from ..inputs import parameter_line, simulated_input
+        from ..inputs import parameter_line, scenario_input
         from ..io import table_text, to_json_text, write_files
         from ..lmm import fit
         from ..summary import format_summary
+        from .uncertainty import measure_uncertainty, uncertainty_files, uncertainty_reading
 
-        stage("simulate")
-        inp = simulated_input(scenario)
+        stage("data")
+        inp = scenario_input(scenario)
         sc = scenario
         stage("fit")
-        result = fit(inp.data, sc.model.spec, truth=inp.truth)
+        result = fit(inp.data, sc.model.spec, truth=inp.truth, y=inp.y, x=inp.x,
+                     cluster=inp.cluster)
         summary = format_summary(result, data_name=inp.name)
-        x = np.asarray(inp.data.array(result.names["x"]), dtype=float)
+        intervals = _profile(result)
+        x = np.asarray(inp.data.array(inp.x), dtype=float)
         metrics = measure(result, x[np.isfinite(x)])
         stage("animate")
-        subtitle = parameter_line(sc)
+        real, extra = _real_data(inp, result) if sc.is_data else (None, {})
+        subtitle = parameter_line(sc) if not sc.is_data else _data_subtitle(inp, result)
         gif, png = render_animation(
             result, sc.animation, title=inp.title, subtitle=subtitle, jobs=gif_jobs
         )
+        unc_files, path_scene = uncertainty_files(
+            result, intervals, sc.animation, title=inp.title, subtitle=subtitle
+        )
+        uncertainty = measure_uncertainty(result, intervals, sc, path_scene)
+        uncertainty = replace(uncertainty, reading=uncertainty_reading(uncertainty))
         stage("write")
         folder.mkdir()  # a fresh folder: nothing in it that this scenario did not write
-        files: dict[str, str | bytes] = {
-            "data.csv": table_text(inp.data, "csv"),
-            "truth.csv": table_text(inp.truth, "csv") if inp.truth is not None else "",
+        files: dict[str, str | bytes] = {"data.csv": table_text(inp.data, "csv")}
+        if inp.truth is not None:
+            files["truth.csv"] = table_text(inp.truth, "csv")
+        files.update({
             "estimates.csv": table_text(result.to_table(), "csv"),
-            "fit.json": to_json_text(result.to_dict()),
+            "fit.json": to_json_text(replace(result, intervals=intervals).to_dict()),
             "summary.txt": summary,
             "animation.gif": gif,
             "final.png": png,
-        }
+            **extra,
+            **unc_files,
+            "reproduce.R": _reproduce(sc, inp, result, summary),
+        })
         written = write_files(folder, files)
         seconds["write"] = time.perf_counter() - stage_start
         _emit(index, total, name, "done")
+        from .real import extremes_reading, icc_reading, size_reading
+        from .rscript import criterion_line
+
         return ScenarioReport(
             name=name,
             title=inp.title,
             description=sc.description.strip(),
             source=source,
-            parameters={**sc.parameters(), "rng": sc.rng},
+            parameters=(
+                {**sc.parameters(), "rng": sc.rng} if not sc.is_data
+                else {"seed": sc.seed, "rng": sc.rng}
+            ),
             subtitle=subtitle,
             method=result.model.method,
             random=result.model.random,
-            formula=result.spec.formula(),
+            formula=result.spec.formula(*(result.names[k] for k in ("y", "x", "cluster"))),
             n_obs=result.model.n_obs,
             n_groups=result.model.n_groups,
             metrics=metrics,
@@ -180,11 +216,76 @@ def run_scenario(
             height=sc.animation.height,
             warnings=tuple(result.warnings),
             seconds=seconds,
+            kind="data" if sc.is_data else "simulated",
+            real=real,
+            data_path=sc.data.path if sc.data is not None else "",
+            real_reading={} if real is None else {
+                "icc": icc_reading(real), "size": size_reading(real),
+                "extremes": extremes_reading(real),
+            },
+            inputs=_digests(sc, inp),
+            sha256={f: _sha256(files[f]) for f in written},
+            criterion_line=criterion_line(summary),
+            uncertainty=uncertainty,
         )
     except Exception as exc:  # one scenario's failure must not stop the others
         shutil.rmtree(folder, ignore_errors=True)  # no half folder (it is in the build, ours)
         _emit(index, total, name, "failed")
         return failure(name, source, exc)
+
+
+def _sha256(content: str | bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(content.encode("utf-8") if isinstance(content, str) else content
+                          ).hexdigest()
+
+
+def _digests(scenario: Scenario, inp: Input) -> dict[str, str]:
+    """The files a scenario was made from (its scenario file, its table), with their SHA-256."""
+    from ..io import file_sha256
+
+    paths = [p for p in (scenario.source, scenario.data.path if scenario.data else "") if p]
+    return {p: file_sha256(p) for p in dict.fromkeys(paths)}
+
+
+def _data_subtitle(inp: Input, result: Fit) -> str:
+    from ..inputs import data_line
+
+    n = np.asarray(result.table.array("n"))
+    return data_line(result.model.n_groups, result.model.n_obs,
+                     sizes=(int(n.min()), int(n.max())), scenario=inp.scenario, x=inp.x,
+                     cluster=inp.cluster)
+
+
+def _real_data(inp: Input, result: Fit) -> tuple[DataMetrics, dict[str, bytes]]:
+    """A data scenario's own numbers and pictures (the fitted rows prepared once more)."""
+    from ..lmm import prepare_data
+    from .real import measure_data, pictures
+
+    prep = prepare_data(inp.data, y=inp.y, x=inp.x, cluster=inp.cluster, model=result.spec)
+    return measure_data(result, prep), pictures(result, prep)
+
+
+def _text_ids(data: Table, cluster: str) -> bool:
+    ids = data.array(cluster)
+    return ids.dtype == object and any(isinstance(v, str) for v in ids.tolist())
+
+
+def _reproduce(scenario: Scenario, inp: Input, result: Fit, summary: str) -> str:
+    from .rscript import reproduce_r
+
+    return reproduce_r(scenario, result, summary, data_name=inp.name,
+                       text_ids=_text_ids(inp.data, inp.cluster))
+def _profile(result: Any) -> Any:
+    """The fit's profile intervals, or None where profiling fails (the page then says so)."""
+    from ..lmm import profile_intervals
+
+    try:
+        return profile_intervals(result.stats, result.model, x=result.names["x"],
+                                 cluster=result.names["cluster"])
+    except ShrinkError:
+        return None
 
 
 # -- all of them ------------------------------------------------------------------------------

@@ -52,6 +52,20 @@ class Metrics:
     errors: Errors | None  # None without a truth
     most_shrunk: list[dict[str, Any]] = field(default_factory=list)
     least_shrunk: list[dict[str, Any]] = field(default_factory=list)
+    cluster_size: float = math.nan  # median observations per cluster
+    own_intercept_se: float = math.nan  # about σ̂ / √(median size): one cluster's own intercept
+
+
+def compare(before: float, after: float) -> str:
+    """The one rule by which the report calls an error 'better', 'worse' or 'same' (within
+    `SAME`, relative): the table's colours, the headline's count and the sentences use it."""
+    if not (math.isfinite(before) and math.isfinite(after)):
+        return "same"
+    if after < (1 - SAME) * before:
+        return "better"
+    if after > (1 + SAME) * before:
+        return "worse"
+    return "same"
 
 
 def _rmse(a: np.ndarray) -> float:
@@ -134,7 +148,10 @@ def measure(fit: Fit, x: np.ndarray, *, extremes: int = 5) -> Metrics:
     present = np.flatnonzero(~np.isnan(shrinkage))
     shrunk = present[np.argsort(shrinkage[present], kind="stable")]  # least shrunk first
     mean = float(np.mean(shrinkage[present])) if len(present) else math.nan
+    size = float(np.median(np.asarray(fit.table.array("n"), dtype=float)))
     return Metrics(
+        cluster_size=size,
+        own_intercept_se=fit.model.sigma / math.sqrt(size),
         estimates=estimates(fit),
         criterion=float(fit.model.criterion),
         singular=bool(fit.model.singular),
@@ -159,6 +176,33 @@ def _change(before: float, after: float) -> str:
     return f"{verb} from {before:.3f} to {after:.3f}"
 
 
+def _why_about_equal(m: Metrics) -> str:
+    """Why the by-cluster and mixed estimates were about equally good, from the numbers: little
+    shrinkage because each cluster's own line is precise (many observations), or because the
+    clusters differ much more than one cluster's own estimate is uncertain."""
+    shrink = m.mean_shrinkage
+    sd_int = m.estimates.get("est_sd_int")
+    if math.isfinite(shrink) and shrink < 0.25:
+        if m.cluster_size >= 30:
+            return (
+                f"With {m.cluster_size:.0f} observations per cluster, each cluster's own line is "
+                f"already precise, so the model shrinks little (mean shrinkage {shrink:.2f}) "
+                "and both sets of estimates are about equally good."
+            )
+        if sd_int is not None and math.isfinite(m.own_intercept_se):
+            return (
+                f"The clusters differ much more than one cluster's own estimate is uncertain "
+                f"(the intercepts' SD between clusters is {sd_int:.2f}, one cluster's own "
+                f"intercept has a standard error of about {m.own_intercept_se:.2f}), so the "
+                f"model trusts each cluster's data, shrinks little (mean shrinkage "
+                f"{shrink:.2f}), and both sets of estimates are about equally good."
+            )
+    return (
+        "Here the bias that pooling adds and the noise it removes about cancel: both sets of "
+        "estimates are about equally good."
+    )
+
+
 def reading(m: Metrics, n_clusters: int) -> list[str]:
     """Two or three sentences that read one scenario's numbers for a student."""
     out: list[str] = []
@@ -175,9 +219,8 @@ def reading(m: Metrics, n_clusters: int) -> list[str]:
             f"clusters; the RMSE of the intercepts {_change(e.ols_intercept, e.mixed_intercept)}"
             f", that of the slopes {_change(e.ols_slope, e.mixed_slope)}."
         )
-        better = e.mixed_line < e.ols_line * (1 - SAME)
-        worse = e.mixed_line > e.ols_line * (1 + SAME)
-        if better:
+        verdict = compare(e.ols_line, e.mixed_line)
+        if verdict == "better":
             out.append(
                 "Pulling every cluster toward the average adds a little bias but removes much "
                 "more noise: the mixed estimates are, as a set, nearer the truth."
@@ -187,16 +230,13 @@ def reading(m: Metrics, n_clusters: int) -> list[str]:
                     "Fewer than half of the clusters moved closer, yet the error fell: the "
                     "clusters that were far off gained a lot, many that were close lost a little."
                 )
-        elif worse:
+        elif verdict == "worse":
             out.append(
                 "Here the pull toward the average cost more than it saved: the clusters differ "
                 "more than the model believed."
             )
         else:
-            out.append(
-                "With this much information per cluster there is little noise to remove, so "
-                "the model shrinks little and both sets of estimates are about equally good."
-            )
+            out.append(_why_about_equal(m))
         if e.left_out:
             out.append(
                 f"{e.left_out} of {n_clusters} clusters have no by-cluster slope (a single "

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from .build import Failure, ScenarioReport
-from .metrics import SAME
+from .explore import explore_page, report_fragment
+from .metrics import SAME, compare
 
 if TYPE_CHECKING:
     import jinja2
@@ -30,6 +31,8 @@ class Section:
     html: str
     markdown: str
     files: Mapping[str, bytes | str] = field(default_factory=dict)
+    #: What the report's manifest records about the section (e.g. a study's replications).
+    meta: Mapping[str, Any] = field(default_factory=dict)
 
 
 def fmt(value: Any, spec: str = ".2f") -> str:
@@ -56,8 +59,10 @@ def environment() -> jinja2.Environment:
     )
     env.filters["fmt"] = fmt
     env.filters["md"] = lambda text: str(text).replace("|", "\\|").replace("]", "\\]")
+    env.filters["explore_fragment"] = report_fragment
     env.globals["version"] = __version__
     env.globals["same"] = SAME
+    env.globals["compare"] = compare
     return env
 
 
@@ -71,11 +76,13 @@ def _verdict(reports: Sequence[ScenarioReport]) -> str:
     if not compared:
         return ""
     k = len(compared)
-    both = sum(e.mixed_intercept < e.ols_intercept and e.mixed_slope < e.ols_slope
-               for e in compared)
+    both = sum(compare(e.ols_intercept, e.mixed_intercept) == "better"
+               and compare(e.ols_slope, e.mixed_slope) == "better" for e in compared)
     what = "all" if both == k else f"{both} of"
-    return (f"In {what} {k} scenario{'s' if k != 1 else ''}, the mixed model's estimates of the "
-            "cluster intercepts and slopes had the lower RMSE.")
+    pct = round(100 * SAME)
+    return (f"In {what} {k} scenario{'s' if k != 1 else ''}, the mixed model's estimates of both "
+            f"the cluster intercepts and the slopes had an RMSE lower by more than {pct}% "
+            "(the rows with two green numbers).")
 
 
 def _context(
@@ -85,6 +92,7 @@ def _context(
     return {
         "entries": list(entries),
         "reports": reports,
+        "data_reports": [r for r in reports if r.kind == "data"],
         "failures": [e for e in entries if isinstance(e, Failure)],
         "sections": list(sections),
         "verdict": _verdict(reports),
@@ -103,8 +111,10 @@ def index_page(
 
 
 def scenario_page(report: ScenarioReport) -> str:
-    """NAME/index.html: one scenario's description, numbers, pictures, summary and files."""
-    return environment().get_template("scenario.html.j2").render(r=report, root="../")
+    """NAME/index.html: one scenario's description, numbers, pictures, summary and files (a
+    data scenario's page says what can be said without a truth)."""
+    template = "data.html.j2" if report.kind == "data" else "scenario.html.j2"
+    return environment().get_template(template).render(r=report, root="../")
 
 
 def markdown_page(
@@ -123,7 +133,7 @@ SUMMARY_COLUMNS = (
     "est_sd_int", "est_sd_slope", "est_cor", "est_sigma",
     "criterion", "singular", "converged", "mean_shrinkage", "rmse_clusters",
     "rmse_ols_intercept", "rmse_mixed_intercept", "rmse_ols_slope", "rmse_mixed_slope",
-    "rmse_ols_line", "rmse_mixed_line", "mixed_closer",
+    "rmse_ols_line", "rmse_mixed_line", "mixed_closer", "kind", "data", "icc",
 )
 
 _INTEGER_COLUMNS = ("obs_per_cluster", "n_cluster", "seed", "n_obs", "n_groups", "rmse_clusters",
@@ -148,8 +158,10 @@ def summary_table(entries: Sequence[ScenarioReport | Failure]) -> Table:
             **r.parameters, "method": r.method, "random": r.random,
             "n_obs": r.n_obs, "n_groups": r.n_groups, **m.estimates,
             "criterion": m.criterion, "singular": m.singular, "converged": m.converged,
-            "mean_shrinkage": m.mean_shrinkage,
+            "mean_shrinkage": m.mean_shrinkage, "kind": r.kind,
         }
+        if r.real is not None:
+            row.update({"data": r.data_path, "icc": r.real.icc})
         if e is not None:
             row.update({
                 "rmse_clusters": e.clusters,
@@ -188,16 +200,97 @@ PAGES: dict[str, Callable[[Entries, Sequence[Section]], str]] = {
     "index.html": index_page,
     "report.md": markdown_page,
     "summary.csv": lambda entries, sections: summary_csv(entries),
+    "explore.html": explore_page,
 }
+
+
+#: The report's manifest: versions, every input and output file with its SHA-256, each
+#: scenario's seed and generator.
+MANIFEST = "manifest.json"
 
 
 def report_pages(entries: Entries, sections: Sequence[Section] = ()) -> dict[str, bytes | str]:
     """Every file of the report but the scenarios' own: the overview pages, each scenario's
-    page and the sections' files, by path in the report folder."""
+    page, the sections' files, and last the manifest of them all, by path in the report
+    folder."""
     files: dict[str, bytes | str] = {name: page(entries, sections) for name, page in PAGES.items()}
     for r in entries:
         if isinstance(r, ScenarioReport):
             files[f"{r.name}/index.html"] = scenario_page(r)
     for section in sections:
         files.update(section.files)
+    files[MANIFEST] = manifest_json(entries, sections, files)
     return files
+
+
+#: Distributions whose versions the manifest records (those installed).
+LIBRARIES = ("numpy", "pandas", "scipy", "matplotlib", "pillow", "jinja2", "pydantic", "pyyaml",
+             "pyarrow", "statsmodels", "typer", "rich")
+
+GENERATORS = {
+    "r": "R's default generator (Mersenne-Twister, set.seed scrambling, normals by inversion, "
+         "sample.int by rejection)",
+    "numpy": "numpy's PCG64, seeded with seed mod 2^32",
+}
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in LIBRARIES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return out
+
+
+def manifest_json(
+    entries: Entries, sections: Sequence[Section], files: Mapping[str, bytes | str]
+) -> str:
+    """manifest.json: shrink's, Python's and the libraries' versions; every input file and
+    every output file with its SHA-256 (`files`: the report's own, beside each scenario's
+    own); each scenario's seed and generator. The same inputs give the same manifest."""
+    import hashlib
+    import platform
+
+    from ..io import to_json_text
+
+    def sha(content: bytes | str) -> str:
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        return hashlib.sha256(data).hexdigest()
+
+    outputs = {name: sha(content) for name, content in files.items() if name != MANIFEST}
+    inputs: dict[str, str] = {}
+    scenarios: list[dict[str, Any]] = []
+    for r in entries:
+        if isinstance(r, Failure):
+            scenarios.append({"name": r.name, "source": r.source, "status": "failed",
+                              "error": r.message})
+            continue
+        inputs.update(r.inputs)
+        outputs.update({f"{r.name}/{f}": h for f, h in r.sha256.items()})
+        seed, rng = r.parameters.get("seed"), r.parameters.get("rng", "r")
+        scenarios.append({
+            "name": r.name, "source": r.source, "status": "ok", "kind": r.kind,
+            "model": {"formula": r.formula, "method": r.method.upper()},
+            "seed": seed, "generator": rng, "generator_detail": GENERATORS.get(str(rng), ""),
+            "seed_use": ("the data are simulated with this seed; study replication k uses "
+                         "seed + k - 1") if r.kind == "simulated" else
+                        ("the data are read from a table; bootstrap replication k of a study "
+                         "uses seed + k - 1"),
+            "criterion": r.metrics.criterion,
+        })
+    manifest = {
+        "tool": "shrink",
+        "version": __version__,
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "libraries": _versions(),
+        "scenarios": scenarios,
+        "sections": [{"title": s.title, "anchor": s.anchor, **s.meta} for s in sections],
+        "inputs": [{"path": p, "sha256": h} for p, h in inputs.items()],
+        "outputs": [{"path": p, "sha256": outputs[p]} for p in sorted(outputs)],
+    }
+    return to_json_text(manifest)

@@ -58,7 +58,10 @@ def _scenario_rows(result: StudyResult) -> list[dict[str, Any]]:
                 "sd_slope_truth": get("sd_slope", "truth"),
                 "failed": get("failed_share", "mean"),
                 # replication 1 is the report's own data set: its page exists if it fitted
-                "has_page": bool((mine[mine["replication"] == 1]["error"] == "").any()),
+                # (a data scenario's page is its table's, which the bootstrap fitted first)
+                "has_page": s.is_data
+                or bool((mine[mine["replication"] == 1]["error"] == "").any()),
+                "bootstrap": s.is_data,
             }
         )
     return rows
@@ -123,16 +126,22 @@ def reading(rows: list[dict[str, Any]]) -> list[str]:
         out.append(
             f"In {r['title']}, {_pct(r['singular'])} of the fits were singular (a random-effect "
             f"variance or correlation estimated at its boundary); the slope SD averaged "
-            f"{r['sd_slope']:.3f} against a true {r['sd_slope_truth']:g}."
+            f"{r['sd_slope']:.3f} against a true {r['sd_slope_truth']:.3g}."
         )
     return out
 
 
-def study_section(result: StudyResult) -> Section:
-    """The study as a Section of the report, with its tables and pictures as files."""
+def study_section(result: StudyResult, *, seed: int | None = None) -> Section:
+    """The study as a Section of the report, with its tables and pictures as files; `seed` is
+    the base seed that replaced the scenarios' own (None: each its own)."""
+    from ..study import coverage_findings
+
     rows = _scenario_rows(result)
     reps = max((r["reps"] for r in rows), default=0)
-    ctx = {"rows": rows, "reading": reading(rows), "reps": reps, "folder": FOLDER}
+    boots = [r for r in rows if r["bootstrap"]]
+    ctx = {"rows": rows, "reading": reading(rows), "reps": reps, "folder": FOLDER,
+           "bootstraps": boots, "simulated": len(rows) - len(boots),
+           "coverage": coverage_findings(result) if result.cluster_coverage is not None else []}
     env = environment()
     files = {f"{FOLDER}/{name}": content for name, content in result.files().items()}
     return Section(
@@ -141,4 +150,6 @@ def study_section(result: StudyResult) -> Section:
         html=env.get_template("study.html.j2").render(ctx),
         markdown=env.get_template("study.md.j2").render(ctx),
         files=files,
+        meta={"reps": reps, "base_seed": seed,
+              "replication_seeds": "seed + k - 1 for replication k = 1, 2, ..."},
     )

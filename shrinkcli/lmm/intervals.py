@@ -1,0 +1,168 @@
+"""Confidence intervals of the model's parameters, as lme4's `confint(mod, oldNames = FALSE)`:
+
+- `wald`: the fixed effects' β̂ ± z·SE with the fit's own standard errors (lme4's
+  `method = "Wald"`, which gives none for the variance parameters: their rows are NaN);
+- `profile`: profile-likelihood intervals of every parameter (`profile.py`; as lme4's, they come
+  from the ML deviance, also for a REML fit).
+
+Rows are in lme4's order and carry lme4's names; `estimate` is the fit's own estimate (REML or
+ML), shown beside the interval. No I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from statistics import NormalDist
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+from .profile import Profiler
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .pls import SufficientStats
+    from .results import ModelFit
+
+IntervalMethod = Literal["wald", "profile"]
+#: The methods, in the order help texts list them.
+INTERVAL_METHODS: tuple[str, ...] = get_args(IntervalMethod)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """One parameter's interval: NaN ends where the method gives none; `*_at_bound` when an end
+    is the parameter's bound (an SD's 0, a correlation's ±1) because the profile never reached
+    the level before it."""
+
+    parameter: str  # a `ModelSpec.parameters()` key
+    name: str  # lme4's row name
+    estimate: float
+    lower: float
+    upper: float
+    lower_at_bound: bool = False
+    upper_at_bound: bool = False
+
+    @property
+    def width(self) -> float:
+        return self.upper - self.lower
+
+
+@dataclass(frozen=True)
+class Intervals:
+    """Confidence intervals of one fit at one level; `evaluations` counts the criterion
+    evaluations profiling took (0 for Wald)."""
+
+    method: str
+    level: float
+    rows: tuple[Interval, ...]
+    evaluations: int = 0
+
+    def get(self, parameter: str) -> Interval:
+        """The row of a `ModelSpec.parameters()` key."""
+        for row in self.rows:
+            if row.parameter == parameter:
+                return row
+        raise KeyError(parameter)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready values (NaN stays NaN: `io.jsonable` makes it null)."""
+        return {
+            "method": self.method,
+            "level": self.level,
+            "evaluations": self.evaluations,
+            "rows": [
+                {"parameter": r.name, "key": r.parameter, "estimate": r.estimate,
+                 "lower": r.lower, "upper": r.upper, "lower_at_bound": r.lower_at_bound,
+                 "upper_at_bound": r.upper_at_bound}
+                for r in self.rows
+            ],
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per parameter: parameter (lme4's name), estimate, lower, upper."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [(r.name, r.estimate, r.lower, r.upper) for r in self.rows],
+            columns=["parameter", "estimate", "lower", "upper"],
+        )
+
+
+def estimates(fit: ModelFit) -> dict[str, float]:
+    """The fit's estimate of each of its parameters, by `ModelSpec.parameters()` key."""
+    vc = fit.variance
+    values = {
+        "sd_int": vc.intercept_sd,
+        "cor": math.nan if vc.corr is None else vc.corr,
+        "sd_slope": math.nan if vc.slope_sd is None else vc.slope_sd,
+        "sigma": fit.sigma,
+        "intercept": float(fit.beta[0]),
+        "beta": float(fit.beta[1]),
+    }
+    return {p: values[p] for p in fit.spec.parameters()}
+
+
+def _check_level(level: float) -> float:
+    level = float(level)
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be between 0 and 1 (got {level})")
+    return level
+
+
+def wald_intervals(
+    fit: ModelFit, level: float = 0.95, *, x: str = "x", cluster: str = "cluster"
+) -> Intervals:
+    """lme4's `confint(mod, method = "Wald")`: β̂ ± z·SE; NaN for the variance parameters."""
+    level = _check_level(level)
+    z = NormalDist().inv_cdf(0.5 + level / 2.0)
+    est = estimates(fit)
+    se = {"intercept": float(fit.std_errors[0]), "beta": float(fit.std_errors[1])}
+    rows = []
+    for p in fit.spec.parameters():
+        lo = hi = math.nan
+        if p in se:
+            lo, hi = est[p] - z * se[p], est[p] + z * se[p]
+        rows.append(Interval(p, fit.spec.parameter_name(p, x, cluster), est[p], lo, hi))
+    return Intervals("wald", level, tuple(rows))
+
+
+def profile_intervals(
+    stats: SufficientStats,
+    fit: ModelFit,
+    level: float = 0.95,
+    *,
+    x: str = "x",
+    cluster: str = "cluster",
+    parameters: tuple[str, ...] | None = None,
+) -> Intervals:
+    """lme4's `confint(mod, method = "profile")` of every parameter (or of `parameters`) of the
+    fit of `stats`, from the ML deviance (see `profile.py`)."""
+    level = _check_level(level)
+    profiler = Profiler(stats, fit.spec)
+    est = estimates(fit)
+    rows = []
+    for p in parameters or fit.spec.parameters():
+        prof = profiler.interval(p, level)
+        rows.append(
+            Interval(p, fit.spec.parameter_name(p, x, cluster), est[p], prof.lower.value,
+                     prof.upper.value, prof.lower.at_bound, prof.upper.at_bound)
+        )
+    return Intervals("profile", level, tuple(rows), profiler.evaluations)
+
+
+def confidence_intervals(
+    method: str,
+    stats: SufficientStats,
+    fit: ModelFit,
+    level: float = 0.95,
+    *,
+    x: str = "x",
+    cluster: str = "cluster",
+) -> Intervals:
+    """The intervals of `method` ('wald' or 'profile')."""
+    if method == "wald":
+        return wald_intervals(fit, level, x=x, cluster=cluster)
+    if method == "profile":
+        return profile_intervals(stats, fit, level, x=x, cluster=cluster)
+    raise ValueError(f"unknown interval method {method!r}: use 'wald' or 'profile'")
