@@ -206,27 +206,57 @@ def to_json_bytes(obj: Any) -> bytes:
     return orjson.dumps(obj, option=option) + b"\n"
 
 
-def to_json_records(
-    head: Mapping[str, Any], key: str, chunks: Iterable[list[Any]]
-) -> bytearray:
-    """`to_json_bytes({**head, key: records})`, the same bytes, with the records (the last
-    key) serialized a chunk at a time into one buffer: a fit of 10⁵ clusters never holds them
-    all as dicts, nor its text twice."""
+def to_json_columns(head: Mapping[str, Any], key: str, table: Table) -> bytes | bytearray:
+    """`to_json_bytes({**head, key: rows})`, the same bytes, where `rows` are the rows of
+    `table` as objects, written from its columns (see `_json_rows`)."""
     import orjson
 
     option = orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
     text = orjson.dumps({**head, key: []}, option=option)
     assert text.endswith(b"[]\n}")
+    if len(table) == 0:
+        return text + b"\n"
     out = bytearray(text[:-4])
-    first = True
-    for chunk in chunks:
-        if chunk:  # '[\n  {...},\n  {...}\n]' → its items, indented one level more
-            items = orjson.dumps(chunk, option=option)[2:-2]
-            out += b"[\n  " if first else b",\n  "
-            out += items.replace(b"\n", b"\n  ")
-            first = False
-    out += b"[]\n}\n" if first else b"\n  ]\n}\n"
+    out += b"[\n"
+    _json_rows(out, table, 2)
+    out += b"\n  ]\n}\n"
     return out
+
+
+#: Rows turned into JSON at a time (the texts of one block are held, not of all).
+_JSON_BLOCK = 8192
+
+
+def _json_rows(out: bytearray, table: Table, depth: int) -> None:
+    """Append to `out` the rows of `table` as the objects of an indented orjson dump of a list
+    at `depth` (separated by ',\n'), built from the columns a block of rows at a time: each
+    column's block serialized whole (numbers by one dump of the array), the rows assembled from
+    the values' texts; never a dict of Python values per row (a fit of 10⁵ clusters, a
+    simulation of 10⁶ rows)."""
+    import orjson
+
+    pad = "  " * depth
+    fields = ",\n".join(f'{pad}  {orjson.dumps(name).decode().replace("%", "%%")}: %b'
+                        for name in table.names)
+    row = f"{pad}{{\n{fields}\n{pad}}}".encode()
+    columns = [table.array(name) for name in table.names]
+    for start in range(0, len(table), _JSON_BLOCK):
+        texts = [_json_texts(c[start : start + _JSON_BLOCK]) for c in columns]
+        if start:
+            out += b",\n"
+        out += b",\n".join(row % values for values in zip(*texts, strict=True))
+
+
+def _json_texts(column: np.ndarray) -> list[bytes]:
+    """Each value of a column as orjson writes it (NaN and ±inf as null)."""
+    import numpy as np
+    import orjson
+
+    if column.dtype.kind in "fiub":  # one dump of the array, split at its commas
+        whole = orjson.dumps(np.ascontiguousarray(column), option=orjson.OPT_SERIALIZE_NUMPY)
+        return whole[1:-1].split(b",")
+    return [orjson.dumps(None if isinstance(v, float) and not math.isfinite(v) else v,
+                         option=orjson.OPT_SERIALIZE_NUMPY) for v in column.tolist()]
 
 
 def to_json_text(obj: Any) -> str:
@@ -273,10 +303,12 @@ def table_bytes(table: Table | pd.DataFrame, fmt: TableFormat) -> bytes:
 
     t = table if isinstance(table, Table) else Table.from_pandas(table)
     if fmt == "json":
-        names = t.names
-        columns = [_json_values(t[n]) for n in names]
-        records = [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
-        return to_json_bytes(records)
+        if not len(t):
+            return to_json_bytes([])
+        out = bytearray(b"[\n")
+        _json_rows(out, t, 1)
+        out += b"\n]\n"
+        return bytes(out)
     if fmt == "parquet":
         return _parquet(t)
     sep = "," if fmt == "csv" else "\t"
@@ -305,15 +337,6 @@ def table_text(table: Table | pd.DataFrame, fmt: TableFormat) -> str:
     if fmt == "parquet":
         raise ValueError("Parquet is binary; use table_bytes")
     return table_bytes(table, fmt).decode("utf-8")
-
-
-def _json_values(col: Column) -> list[Any]:
-    from .table import Factor
-
-    values = col.values() if isinstance(col, Factor) else col
-    if values.dtype.kind == "O":
-        return [jsonable(v) for v in values.tolist()]
-    return values.tolist()  # floats: orjson writes NaN as null
 
 
 _STRUCTURAL = ('"', "\n", "\r")

@@ -206,19 +206,32 @@ def test_an_output_folder_is_checked_before_any_work(tmp_path: Path) -> None:
         assert info.value.field == "output"
 
 
-def test_json_records_a_chunk_at_a_time_are_the_same_bytes() -> None:
-    """A fit's JSON is written a chunk of clusters at a time: the bytes of one whole dump."""
+def test_json_from_columns_is_the_dump_of_the_rows() -> None:
+    """A fit's JSON is written from its table's columns: the bytes of one dump of row dicts,
+    with missing values (no slope of its own), text ids with commas, quotes and accents, and
+    awkward column names."""
     from shrinkcli import fit, load_scenario, simulate
-    from shrinkcli.io import to_json_bytes, to_json_records
+    from shrinkcli.io import to_json_bytes, to_json_columns
+    from shrinkcli.table import Table
 
     scenario = Path(__file__).resolve().parents[1] / "scenarios" / "unbalanced.yaml"
-    result = fit(simulate(load_scenario(scenario)).table)
+    data = simulate(load_scenario(scenario)).table
+    cluster = data.array("cluster")
+    keep = (cluster != 1) | (np.arange(len(data)) == np.flatnonzero(cluster == 1)[0])
+    result = fit(Table({name: data.array(name)[keep] for name in data.names}))
     whole = to_json_bytes(result.to_dict())
-    assert json.loads(whole)["clusters"][0]["cluster"] == 1
-    for step in (1, 7, 1000):
-        chunks = (result.cluster_records(i, i + step) for i in range(0, len(result.table), step))
-        assert to_json_records(result.to_dict(clusters=False), "clusters", chunks) == whole
-    assert to_json_records({"a": 1}, "c", [[], []]) == to_json_bytes({"a": 1, "c": []})
+    rows = json.loads(whole)["clusters"]
+    assert rows[0]["cluster"] == 1 and any(r["ols_slope"] is None for r in rows)
+    assert to_json_columns(result.to_dict(clusters=False), "clusters", result.table) == whole
+    ids = np.array(['a,b', 'say "hi"', "Zoë", "7%"], dtype=object)
+    table = Table({"cluster": ids, "n%b": np.array([1, 2, 3, 4]),
+                   "v": np.array([0.1, np.nan, np.inf, -1e-300]),
+                   "ok": np.array([True, False, True, True])})
+    records = [{"cluster": c, "n%b": n, "v": v, "ok": o} for c, n, v, o in zip(
+        ids.tolist(), [1, 2, 3, 4], [0.1, None, None, -1e-300], [True, False, True, True],
+        strict=True)]
+    assert to_json_columns({"a": 1}, "rows", table) == to_json_bytes({"a": 1, "rows": records})
+    assert to_json_columns({"a": 1}, "c", Table({})) == to_json_bytes({"a": 1, "c": []})
 
 
 def test_a_stream_a_file_and_text_read_alike(tmp_path: Path) -> None:

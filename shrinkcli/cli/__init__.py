@@ -239,7 +239,7 @@ def fit(
     if level is not None and ci is None:
         raise UsageError("--level: sets the level of --ci intervals; add --ci wald or profile")
     from ..inputs import load_input
-    from ..io import check_output_path, table_bytes, to_json_records, write_output
+    from ..io import check_output_path, table_bytes, to_json_columns, write_output
 
     check_output_path(output, inputs=[input])
     _refuse_binary_on_terminal(output, format)
@@ -254,9 +254,7 @@ def fit(
 
         text = format_summary(result, data_name=inp.name)
     elif format == "json":
-        step = 10_000
-        chunks = (result.cluster_records(i, i + step) for i in range(0, len(result.table), step))
-        text = to_json_records(result.to_dict(clusters=False), "clusters", chunks)
+        text = to_json_columns(result.to_dict(clusters=False), "clusters", result.table)
     else:
         text = table_bytes(result.to_table(), format)
     write_output(output, text)
