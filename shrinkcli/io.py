@@ -12,7 +12,6 @@ import os
 import re
 import stat
 import sys
-import tempfile
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
@@ -46,6 +45,8 @@ def _check_parent(path: str, folder: Path, field: str | None = None) -> None:
         raise UsageError(f"{path}: folder {str(folder)!r} does not exist", field=field)
     if not folder.is_dir():
         raise UsageError(f"{path}: {str(folder)!r} is a file, not a folder", field=field)
+    import tempfile
+
     try:  # the only sure test: make a file there (root may write where access() says no)
         fd, probe = tempfile.mkstemp(prefix=".shrink-probe.", dir=folder)
     except OSError as exc:
@@ -145,6 +146,8 @@ def write_atomic(path: str | Path, data: Payload) -> None:
         return
     if p.is_symlink():
         p = Path(os.path.realpath(p))
+    import tempfile
+
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
     except OSError as exc:

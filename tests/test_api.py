@@ -80,6 +80,11 @@ def test_fit_imports_only_what_it_uses(tmp_path) -> None:  # type: ignore[no-unt
     assert imported_by(["fit", scenario, "-f", "summary", "-o", out]) == ["numpy", "pydantic"]
     json_run = imported_by(["fit", scenario, "-f", "json", "-o", out], (*HEAVY, "orjson"))
     assert json_run == ["numpy", "pydantic", "orjson"]
+    # intervals (and the profiles behind them) only when asked for
+    lazy = (*HEAVY, "shrinkcli.lmm.intervals", "shrinkcli.lmm.profile")
+    assert imported_by(["fit", scenario, "-o", out], lazy) == ["numpy", "pydantic"]
+    with_ci = imported_by(["fit", scenario, "--ci", "wald", "-f", "json", "-o", out], lazy)
+    assert with_ci == ["numpy", "pydantic", "shrinkcli.lmm.intervals", "shrinkcli.lmm.profile"]
 
 
 def test_tables_from_files_need_no_pandas(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -12,7 +12,6 @@ import numpy as np
 from ..errors import FitError
 from ..model import N_FIXED, ModelSpec
 from ..table import Table
-from .intervals import confidence_intervals
 from .optimize import FitControl, optimize
 from .pls import SufficientStats, sufficient_stats
 from .prepare import PreparedData, prepare_arrays, prepare_data
@@ -59,6 +58,8 @@ def fit(
         warnings += (singular,)
     cis = None
     if intervals is not None:
+        from .intervals import confidence_intervals
+
         cis = confidence_intervals(intervals, stats, result, level, x=x, cluster=cluster)
     return Fit(
         model=result,

@@ -18,12 +18,13 @@ import numpy as np
 from ..errors import DataError
 from ..model import ModelSpec, VarianceComponents
 from ..table import Table
-from .intervals import Intervals
 from .optimize import OptSummary
 from .pls import SufficientStats
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from .intervals import Intervals
 
 #: Columns of `Fit.table` (and `Fit.clusters`), in this order.
 CLUSTER_COLUMNS = (
