@@ -26,7 +26,6 @@ returns frames, and `StudyResult.files()` the files they make; the CLI and the r
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
@@ -301,7 +300,9 @@ def cluster_coverage(
     held the truth: 1.0 or 0.0, NaN where there is no interval (no by-cluster slope; no random
     slope for the mixed one). `df`: the by-cluster fits' pooled residual degrees of freedom."""
     z = float(NormalDist().inv_cdf(0.5 + level / 2.0))
-    q = _t_quantile(0.5 + level / 2.0, df)
+    from .lmm.uncertainty import t_quantile
+
+    q = t_quantile(0.5 + level / 2.0, df)
     truth = np.column_stack([true_int, true_slope])
     has_line = np.isfinite(np.asarray(clusters.array("ols_slope"), dtype=float))
     out = {}
@@ -317,14 +318,6 @@ def cluster_coverage(
         hit[~(np.isfinite(est) & np.isfinite(se) & np.isfinite(truth))] = np.nan
         out[kind] = hit
     return out
-
-
-@functools.lru_cache(maxsize=64)
-def _t_quantile(p: float, df: int) -> float:
-    """Student's t quantile (NaN without degrees of freedom)."""
-    from scipy.stats import t as student_t
-
-    return float(student_t.ppf(p, df)) if df > 0 else math.nan
 
 
 def _share(hits: np.ndarray) -> float:

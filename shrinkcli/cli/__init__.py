@@ -372,7 +372,7 @@ def animate(
     if inp.scenario is not None and not inp.scenario.is_data:
         subtitle = parameter_line(inp.scenario)
     else:
-        sizes = result.clusters["n"]
+        sizes = result.table.array("n")
         subtitle = data_line(result.model.n_groups, result.model.n_obs,
                              sizes=(int(sizes.min()), int(sizes.max())), scenario=inp.scenario,
                              x=inp.x, cluster=inp.cluster)
