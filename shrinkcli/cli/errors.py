@@ -23,8 +23,9 @@ try:  # typer vendors click in recent releases
     from typer._click import Command, Context
     from typer._click import exceptions as cx
 except ImportError:  # pragma: no cover - older typer with click installed
-    from click import Command, Context  # type: ignore[no-redef]
-    from click import exceptions as cx  # type: ignore[no-redef]
+    # (click is also installed beside typer with Dask, whose distributed needs it)
+    from click import Command, Context  # type: ignore[no-redef,assignment,unused-ignore]
+    from click import exceptions as cx  # type: ignore[no-redef,unused-ignore]
 from typer.core import TyperGroup
 
 from ..errors import ShrinkError
@@ -38,6 +39,9 @@ FIELD_PARAMS: dict[str, str] = {
     "jobs": "jobs",
     "reps": "reps",
     "output": "output",
+    "sweep": "vary",
+    "resume": "resume",
+    "scheduler": "scheduler",
     "animation.frames": "frames",
     "animation.fps": "fps",
     "animation.size": "size",
