@@ -310,7 +310,8 @@ def _bfgs(spec: ModelSpec, st: BatchStats, gtol: np.ndarray) -> tuple[np.ndarray
             slope[bad] = -np.einsum("ri,ri->r", gi[bad], gi[bad])
         step = np.ones(idx.size)
         if first:
-            step = np.minimum(1.0, 1.0 / np.maximum(np.max(np.abs(gi), axis=1), 1e-300))
+            # a first step of at most 0.3 in θ: a unit step from lme4's start can land on 0
+            step = np.minimum(1.0, 0.3 / np.maximum(np.max(np.abs(gi), axis=1), 1e-300))
             first = False
         f_new = np.full(idx.size, np.nan)
         g_new = np.full((idx.size, p), np.nan)
