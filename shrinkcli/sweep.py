@@ -5,7 +5,8 @@ A sweep varies some of a scenario's keys over lists of values (`sweep:` in the s
 the designs are the product of the lists, in the order the keys are given, the last key
 varying fastest. Each design is the scenario with those values, studied as `study.py` studies
 a scenario (replication k of every design uses seed + k − 1). Every output row carries the
-varied keys as columns; every mean its Monte Carlo standard error (`mcse`: sd/√n, and for a
+varied keys as columns (`design_KEY` where the table has a column KEY already: the estimate
+`sd_slope` beside the design's `design_sd_slope` in the replications); every mean its Monte Carlo standard error (`mcse`: sd/√n, and for a
 share the binomial √(p(1 − p)/n)), every coverage its binomial standard error (`coverage_se`).
 
 `run_sweep` calls `on_design(index, rows)` as each design's last replication arrives, so that a
@@ -178,10 +179,12 @@ class SweepResult:
         by_name = {d.scenario.name: d for d in self.designs}
         names = frame["scenario"].map(lambda n: by_name[n].base)
         cols: dict[str, Any] = {"scenario": names}
-        for key in self.keys:
-            cols[key] = frame["scenario"].map(
-                lambda n, key=key: dict(by_name[n].values).get(key, math.nan))
         rest = frame.drop(columns=["scenario"])
+        for key in self.keys:
+            # a varied key that is also a column (sd_slope: the estimate) is design_KEY
+            column = f"design_{key}" if key in rest.columns else key
+            cols[column] = frame["scenario"].map(
+                lambda n, key=key: dict(by_name[n].values).get(key, math.nan))
         return pd.concat([pd.DataFrame(cols, index=frame.index), rest], axis=1)
 
     @property
