@@ -76,11 +76,27 @@ def simulate_batch(
     return y, x, codes, truth
 
 
+#: Most rows (over all its data sets) one batch holds, to bound its memory (about 0.3 kB a row).
+MAX_BATCH_ROWS = 2_000_000
+
+
 def replicate_batch(
     scenario: Scenario, ks: Sequence[int], bootstrap: Bootstrap | None = None
 ) -> list[dict[str, Any]]:
     """The rows of replications `ks` of `scenario`, as `study.replicate` gives them (without
-    profile intervals), computed together."""
+    profile intervals), computed together, in batches of at most `MAX_BATCH_ROWS` rows."""
+    rows = bootstrap.x.shape[0] if bootstrap is not None else expected_rows(scenario)
+    step = max(1, MAX_BATCH_ROWS // max(rows, 1))
+    ks = list(ks)
+    out: list[dict[str, Any]] = []
+    for first in range(0, len(ks), step):
+        out += _replicate_batch(scenario, ks[first:first + step], bootstrap)
+    return out
+
+
+def _replicate_batch(
+    scenario: Scenario, ks: Sequence[int], bootstrap: Bootstrap | None = None
+) -> list[dict[str, Any]]:
     from .study import replicate, replication_seed
 
     seeds = [replication_seed(scenario.seed, k) for k in ks]
@@ -105,9 +121,9 @@ def replicate_batch(
     except ShrinkError:
         usable[:] = False
     rows: list[dict[str, Any] | None] = [None] * len(ks)
-    idx = np.flatnonzero(usable)
-    if idx.size:
-        sub = st.take(idx)
+    idx = np.flatnonzero(usable).tolist()
+    if idx:
+        sub = st.take(np.asarray(idx))
         bf = fit_batch(sub, spec)
         made = _rows(scenario, [ks[i] for i in idx], [seeds[i] for i in idx], sub, bf,
                      x[idx], truth[idx])

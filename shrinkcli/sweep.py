@@ -354,7 +354,7 @@ def changed_argument(old: Mapping[str, Any], new: Mapping[str, Any]) -> str | No
     for a, b in zip(od, nd, strict=True):
         if a != b:
             keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
-            field = keys[0]
+            field = next((k for k in keys if k != "name"), keys[0])  # the name follows the keys
             return (f"design {b.get('name', '?')}: {field} was {a.get(field)!r}, "
                     f"now {b.get(field)!r}")
     return None
