@@ -46,10 +46,16 @@ def simulate_batch(
 
         states = scrambled_states(np.asarray(seeds))
         u = np.empty((r_, 2 * (2 * n_total + 2 * k)))
+        shared = RRandom(int(seeds[0]), states[0]) if r_ else None
         for i, seed in enumerate(seeds):
-            gen = RRandom(int(seed), states[i])
+            if keep < n_total:  # each stream goes on to sample its rows
+                gen = RRandom(int(seed), states[i])
+                streams.append(gen)
+            else:
+                assert shared is not None
+                gen = shared
+                gen.reset(int(seed), states[i])
             u[i] = gen.runif(u.shape[1])
-            streams.append(gen)
         z = qnorm((np.floor(134217728.0 * u[:, 0::2]) + u[:, 1::2]) / 134217728.0)
     else:
         z = np.empty((r_, 2 * n_total + 2 * k))

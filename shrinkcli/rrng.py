@@ -61,10 +61,15 @@ class RRandom:
     scrambled table when already computed, e.g. by `scrambled_states`)."""
 
     def __init__(self, seed: int, state: np.ndarray | None = None) -> None:
+        self._bitgen = np.random.MT19937(0)
+        self.reset(seed, state)
+
+    def reset(self, seed: int, state: np.ndarray | None = None) -> None:
+        """Start again as after ``set.seed(seed)`` (cheaper than a new generator, whose bit
+        generator is costly to make: for batches of streams)."""
         if not -(2**31) < seed < 2**31:
             raise ValueError(f"seed must be a 32-bit integer, got {seed}")
         self.seed = seed
-        self._bitgen = np.random.MT19937(0)
         self._bitgen.state = {
             "bit_generator": "MT19937",
             "state": {"key": _scrambled_state(seed) if state is None else state, "pos": _MT_N},

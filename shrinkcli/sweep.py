@@ -6,8 +6,9 @@ the designs are the product of the lists, in the order the keys are given, the l
 varying fastest. Each design is the scenario with those values, studied as `study.py` studies
 a scenario (replication k of every design uses seed + k − 1). Every output row carries the
 varied keys as columns (`design_KEY` where the table has a column KEY already: the estimate
-`sd_slope` beside the design's `design_sd_slope` in the replications); every mean its Monte Carlo standard error (`mcse`: sd/√n, and for a
-share the binomial √(p(1 − p)/n)), every coverage its binomial standard error (`coverage_se`).
+`sd_slope` beside the design's `design_sd_slope` in the replications); every mean its Monte
+Carlo standard error (`mcse`: sd/√n, and for a share the binomial √(p(1 − p)/n)), every
+coverage its binomial standard error (`coverage_se`).
 
 `run_sweep` calls `on_design(index, rows)` as each design's last replication arrives, so that a
 caller can keep finished designs (and skip them in a rerun: `done`). No I/O, no printing.

@@ -102,7 +102,9 @@ def _lines(summary: pd.DataFrame, key: str, name: str, reps: int) -> bytes:
     return figure_png(fig)
 
 
-def _grid(summary: pd.DataFrame, row: str, col: str, quantity: str) -> tuple[list, list, np.ndarray]:
+def _grid(
+    summary: pd.DataFrame, row: str, col: str, quantity: str
+) -> tuple[list, list, np.ndarray]:
     part = summary[summary["quantity"] == quantity]
     rows = list(dict.fromkeys(part[row].tolist()))
     cols = list(dict.fromkeys(part[col].tolist()))

@@ -36,7 +36,7 @@ INTERIOR = 1e-3
 #: numerically singular Hessian below `HESSIAN_TOL`).
 MIN_CURVATURE = 1e3 * HESSIAN_TOL
 _MAX_ITER = 200
-_NEWTON_STEPS = 3
+_NEWTON_STEPS = 1
 #: Where the BFGS search hands over to the Newton steps (gradient, per 1,000 rows).
 _BFGS_GTOL = 1e-4
 
