@@ -221,8 +221,9 @@ class SweepResult:
             keys = [k for k in self.keys
                     if any(d.base == base and k in dict(d.values) for d in self.designs)]
             if 1 <= len(keys) <= 2:
+                title = next(d.scenario.title for d in self.designs if d.base == base) or base
                 out[f"sweep-{base}.png"] = sweep_png(summary[summary["scenario"] == base],
-                                                     keys, base, self.reps)
+                                                     keys, title, self.reps)
         return out
 
 

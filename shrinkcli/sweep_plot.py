@@ -125,7 +125,7 @@ def _heatmaps(summary: pd.DataFrame, row: str, col: str, name: str, reps: int) -
     with np.errstate(invalid="ignore", divide="ignore"):
         gain = 100.0 * (1.0 - mixed / ols)
     width = max(10.0, 2 * (1.6 + 0.85 * len(cols)) + 1.0)
-    fig = Figure(figsize=(width, 1.9 + 0.55 * len(rows)), dpi=100)
+    fig = Figure(figsize=(width, 2.2 + 0.55 * len(rows)), dpi=100)
     fig.suptitle(f"When does pooling pay? {name} ({reps:,} replications per cell)",
                  fontproperties=bold, fontsize=12, color=TEXT)
     axes = fig.subplots(1, 2)
@@ -159,6 +159,7 @@ def _heatmaps(summary: pd.DataFrame, row: str, col: str, name: str, reps: int) -
         _style(ax, regular)
         for side in ("left", "bottom"):
             ax.spines[side].set_visible(False)
-    fig.subplots_adjust(left=0.08, right=0.99, bottom=0.1, top=1.0 - 0.95 / fig.get_figheight(),
+    height = fig.get_figheight()
+    fig.subplots_adjust(left=0.08, right=0.99, bottom=0.62 / height, top=1.0 - 0.95 / height,
                         wspace=0.25)
     return figure_png(fig)
