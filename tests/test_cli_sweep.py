@@ -203,5 +203,11 @@ def test_a_two_worker_dask_cluster_gives_the_same_bytes(small: str, tmp_path: Pa
             assert run.returncode == 0, run.stderr
             assert run.stdout == local.stdout
             assert _files(out) == _files(tmp_path / "local")
+        # a study without a sweep goes to the cluster the same way
+        plain = [sys.executable, "-m", "shrinkcli", "study", small, "--reps", "20"]
+        here = subprocess.run([*plain, "-j", "1"], env=env, capture_output=True, timeout=300)
+        there = subprocess.run([*plain, "--scheduler", cluster.scheduler_address], env=env,
+                               capture_output=True, timeout=300)
+        assert here.returncode == there.returncode == 0 and here.stdout == there.stdout
         # the chunks ran as the cluster's tasks
         assert "run_chunk" in cluster.scheduler.task_prefixes

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from shrinkcli.cli import app
@@ -103,19 +102,11 @@ def test_report_shows_the_sweep_only_for_scenarios_with_one(tmp_path: Path) -> N
     html = (out / "index.html").read_text()
     md = (out / "report.md").read_text()
     assert 'id="sweep"' in html and "When does pooling pay? 2 designs, 6 replications" in md
-    assert "### A grid" in md and "sweep/sweep-grid.png" in md
+    assert "### A grid" in md and "study/sweep/sweep-grid.png" in md
     for name in ("summary.csv", "replications.csv", "sweep-grid.png"):
-        assert (out / "sweep" / name).stat().st_size > 0
+        assert (out / "study" / "sweep" / name).stat().st_size > 0
     out2 = tmp_path / "out2"
     res = runner.invoke(app, ["report", str(plain), "--reps", "4", "-o", str(out2), "-j", "1"])
     assert res.exit_code == 0
     assert 'id="sweep"' not in (out2 / "index.html").read_text()
-    assert not (out2 / "sweep").exists()
-
-
-@pytest.mark.parametrize("name", ["sweep", "Sweep"])
-def test_a_scenario_cannot_take_the_sweeps_folder(tmp_path: Path, name: str) -> None:
-    p = tmp_path / f"{name}.yaml"
-    p.write_text("n_cluster: 10\n")
-    res = CliRunner().invoke(app, ["report", str(p), "-o", str(tmp_path / "out")])
-    assert res.exit_code == 2 and "taken by the report's own file" in res.stderr
+    assert not (out2 / "study" / "sweep").exists()

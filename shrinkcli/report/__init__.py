@@ -54,7 +54,7 @@ __all__ = [
 MARKER = ".shrink-report"
 #: A report folder: replaced whole, only if it is empty or an earlier report.
 REPORT_FOLDER = OwnedFolder("report", MARKER)
-RESERVED = frozenset({*PAGES, MANIFEST, STUDY_FOLDER, MARKER, "sweep"})  # sweep: its section
+RESERVED = frozenset({*PAGES, MANIFEST, STUDY_FOLDER, MARKER})
 
 
 @dataclass(frozen=True)

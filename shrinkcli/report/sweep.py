@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from ..sweep import SweepResult
     from .study import StudyOptions
 
-#: The report's folder for the sweep's files.
-FOLDER = "sweep"
+#: The report's folder for the sweep's files (inside the study's: a sweep comes with a study).
+FOLDER = "study/sweep"
 #: A singular share at least this large is worth a sentence.
 SINGULAR_NOTE = 0.05
 
