@@ -119,8 +119,8 @@ def grid_of(scenario: Scenario, vary: Mapping[str, list[Any]] | None = None) -> 
             if not isinstance(exc, ValidationError):
                 raise
             msg = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
-            raise UsageError(f"{scenario.name}: {msg.removeprefix('sweep: ')}",
-                             field="sweep") from None
+            msg = msg.removeprefix("sweep: ").removeprefix("sweep.")
+            raise UsageError(f"{scenario.name}: {msg}", field="sweep") from None
     return grid
 
 

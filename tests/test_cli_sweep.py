@@ -68,8 +68,8 @@ def test_the_scenario_files_sweep_runs_without_vary(
     ("args", "message"),
     [
         (["--vary", "n_cluster"], "--vary: expected KEY=V1,V2,..."),
-        (["--vary", "n_cluster=10,1"], "--vary: s: sweep.n_cluster: every value must be an "
-                                       "integer ≥ 2 (got 1)"),
+        (["--vary", "n_cluster=10,1"], "--vary: s: n_cluster: every value must be an integer "
+                                       "≥ 2 (got 1)"),
         (["--vary", "sd_slpoe=1"], "did you mean 'sd_slope'?"),
         (["--resume"], "--resume: needs -o/--output DIR"),
     ],

@@ -535,7 +535,8 @@ def study(
     truth, mean, sd, bias, RMSE and the coverage of 95% intervals: the fixed effects', and how
     often each cluster's intervals held its true coefficients; notes on stderr say where that
     coverage is poor. Data (a table, or a scenario naming one) are studied by a parametric
-    bootstrap from their fitted model, the fitted values standing in for the truth.
+    bootstrap from their fitted model, the fitted values standing in for the truth. With
+    --vary (or a sweep: in the scenario) it studies a grid of designs: when does pooling pay?
     """
     from pathlib import Path
 
