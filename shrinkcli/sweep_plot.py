@@ -53,9 +53,10 @@ def _lines(summary: pd.DataFrame, key: str, name: str, reps: int) -> bytes:
     from matplotlib.figure import Figure
 
     regular, bold = font(), font(bold=True)
-    fig = Figure(figsize=(12, 4.1), dpi=100)
-    fig.suptitle(f"When does pooling pay? {name}, over {key} ({reps:,} replications each; "
-                 "bands: ±1.96 Monte Carlo SE)", fontproperties=bold, fontsize=12, color=TEXT)
+    fig = Figure(figsize=(12, 4.3), dpi=100)
+    fig.suptitle(f"When does pooling pay? {name}", fontproperties=bold, fontsize=12, color=TEXT)
+    fig.text(0.5, 0.905, f"over {key}, {reps:,} replications per design; bands: ±1.96 Monte "
+             "Carlo SE", ha="center", va="top", fontproperties=regular, fontsize=9, color=MUTED)
     axes = fig.subplots(1, 3)
     values, _, _ = _series(summary, key, "cluster_rmse_ols")
     numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
@@ -98,7 +99,7 @@ def _lines(summary: pd.DataFrame, key: str, name: str, reps: int) -> bytes:
         legend = ax.legend(frameon=False, prop=regular, fontsize=8)
         for text in legend.get_texts():
             text.set_fontsize(8)
-    fig.subplots_adjust(left=0.05, right=0.99, bottom=0.15, top=0.78, wspace=0.22)
+    fig.subplots_adjust(left=0.05, right=0.99, bottom=0.14, top=0.74, wspace=0.22)
     return figure_png(fig)
 
 
@@ -125,9 +126,13 @@ def _heatmaps(summary: pd.DataFrame, row: str, col: str, name: str, reps: int) -
     with np.errstate(invalid="ignore", divide="ignore"):
         gain = 100.0 * (1.0 - mixed / ols)
     width = max(10.0, 2 * (1.6 + 0.85 * len(cols)) + 1.0)
-    fig = Figure(figsize=(width, 2.2 + 0.55 * len(rows)), dpi=100)
+    fig = Figure(figsize=(width, 2.5 + 0.55 * len(rows)), dpi=100)
     fig.suptitle(f"When does pooling pay? {name} ({reps:,} replications per cell)",
                  fontproperties=bold, fontsize=12, color=TEXT)
+    fig.text(0.5, 1.0 - 0.5 / fig.get_figheight(),
+             "darker blue: pooling pays more (orange: it costs); darker grey: more fits with a "
+             "variance estimated at 0", ha="center", va="top",
+             fontproperties=regular, fontsize=9, color=MUTED)
     axes = fig.subplots(1, 2)
     gains = LinearSegmentedColormap.from_list("gain", [BY_CLUSTER, "#FFFFFF", MIXED])
     top = float(np.nanmax(np.abs(gain))) if np.isfinite(gain).any() else 1.0
@@ -160,6 +165,6 @@ def _heatmaps(summary: pd.DataFrame, row: str, col: str, name: str, reps: int) -
         for side in ("left", "bottom"):
             ax.spines[side].set_visible(False)
     height = fig.get_figheight()
-    fig.subplots_adjust(left=0.08, right=0.99, bottom=0.62 / height, top=1.0 - 0.95 / height,
+    fig.subplots_adjust(left=0.08, right=0.99, bottom=0.62 / height, top=1.0 - 1.25 / height,
                         wspace=0.25)
     return figure_png(fig)
