@@ -8,6 +8,7 @@ Rscript if available, each in a subprocess with a timeout. Run: .venv/bin/python
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -18,8 +19,12 @@ import time
 import tracemalloc
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
+# The engine as shrink runs it: one BLAS thread (shrinkcli sets it before numpy loads; here
+# numpy loads first). Two threads make its small BLAS calls many times slower on a busy machine.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 REFERENCE = Path(__file__).resolve().parents[1] / "tests" / "data" / "reference"
 SIZES = ((100_000, 10_000), (1_000_000, 100_000))
@@ -195,7 +200,6 @@ def main() -> None:
     from shrinkcli.lmm import fit, fit_arrays
 
     rows: list[tuple[str, str, str]] = []
-    import os
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"shrink engine benchmark (load average {load:.2f} on {os.cpu_count()} CPUs)\n")

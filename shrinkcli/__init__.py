@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 # Every matrix here is 2×2: BLAS threads only add overhead, and on a busy machine they make the
-# optimizer's tiny BLAS calls 10x slower. Limit them before numpy or scipy load OpenBLAS (an
+# optimizer's tiny BLAS calls 10x slower. Limit them before numpy loads OpenBLAS (an
 # explicit setting by the user wins).
 if "numpy" not in sys.modules:
     for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):

@@ -13,7 +13,6 @@ caption says how many are shown.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from statistics import NormalDist
 from typing import TYPE_CHECKING
@@ -65,33 +64,35 @@ def ols_degrees_of_freedom(fit: Fit) -> int:
     """Residual degrees of freedom of the by-cluster fits with the pooled SD: Σ nᵢ − pᵢ."""
     from .lmm.uncertainty import pooled_degrees_of_freedom
 
-    c = fit.clusters
-    return pooled_degrees_of_freedom(c["n"].to_numpy(), c["ols_slope"].notna().to_numpy())
+    c = fit.table
+    return pooled_degrees_of_freedom(np.asarray(c.array("n")),
+                                     np.isfinite(np.asarray(c.array("ols_slope"), dtype=float)))
 
 
 def caterpillar_panels(
     fit: Fit, *, level: float = 0.95, max_rows: int = MAX_ROWS, truth: bool = True
 ) -> tuple[Panel, Panel]:
     """The intercept and slope panels of `fit`'s clusters (see the module docstring)."""
-    from scipy.stats import t as student_t
+    from .lmm.uncertainty import t_quantile
 
     if max_rows < 2:
         raise ValueError(f"max_rows must be at least 2 (got {max_rows})")
-    c = fit.clusters
+    c = fit.table
     z = NormalDist().inv_cdf(0.5 + level / 2.0)
     df = ols_degrees_of_freedom(fit)
-    q = float(student_t.ppf(0.5 + level / 2.0, df)) if df > 0 else math.nan
+    q = t_quantile(0.5 + level / 2.0, df)
     x_name = fit.names.get("x", "x")
-    ids = np.array([str(v) for v in c["cluster"]], dtype=object)
+    ids = np.array([str(v) for v in c.array("cluster").tolist()], dtype=object)
     panels = []
     for coef, label in (("intercept", "Intercept"), ("slope", f"Slope for {x_name}")):
-        mixed = c[f"mixed_{coef}"].to_numpy(float)
-        mse = c[f"mixed_{coef}_se"].to_numpy(float)
-        ols = c[f"ols_{coef}"].to_numpy(float)
-        ose = c[f"ols_{coef}_se"].to_numpy(float)
+        mixed = np.asarray(c.array(f"mixed_{coef}"), dtype=float)
+        mse = np.asarray(c.array(f"mixed_{coef}_se"), dtype=float)
+        ols = np.asarray(c.array(f"ols_{coef}"), dtype=float)
+        ose = np.asarray(c.array(f"ols_{coef}_se"), dtype=float)
         if coef == "intercept":  # a cluster without a slope has a mean, not an intercept
-            ols = np.where(c["ols_slope"].notna().to_numpy(), ols, np.nan)
-        tru = c[f"true_{coef}"].to_numpy(float) if truth and fit.has_truth else None
+            ols = np.where(np.isfinite(np.asarray(c.array("ols_slope"), dtype=float)), ols,
+                           np.nan)
+        tru = np.asarray(c.array(f"true_{coef}"), dtype=float) if truth and fit.has_truth else None
         order = np.lexsort((np.nan_to_num(ols, nan=np.inf), mixed))  # ties: by own estimate
         rows = _thin(order, max_rows)
         pick = order if rows is None else rows

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 import warnings as _warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from shrinkcli.errors import FitError
 from shrinkcli.lmm import (
@@ -20,12 +20,17 @@ from shrinkcli.lmm import (
     ModelFit,
     OptSummary,
     check_convergence,
-    clusters_frame,
+    cluster_table,
     prepare_data,
     solve,
     sufficient_stats,
 )
 from shrinkcli.model import ModelSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from shrinkcli.table import Table
 
 
 def _theta_from_cov(rel: np.ndarray, model: ModelSpec) -> tuple[float, ...]:
@@ -42,13 +47,13 @@ def _theta_from_cov(rel: np.ndarray, model: ModelSpec) -> tuple[float, ...]:
 
 
 def fit_statsmodels(
-    data: pd.DataFrame,
+    data: Table | pd.DataFrame,
     model: ModelSpec | None = None,
     *,
     y: str = "y",
     x: str = "x",
     cluster: str = "cluster",
-    truth: pd.DataFrame | None = None,
+    truth: Table | pd.DataFrame | None = None,
 ) -> Fit:
     """Fit `model` with statsmodels MixedLM, method "lbfgs" (an uncorrelated intercept and slope
     through a diagonal covariance constraint).
@@ -152,7 +157,7 @@ def fit_statsmodels(
     )
     return Fit(
         model=result,
-        clusters=clusters_frame(prep, st, result, truth),
+        table=cluster_table(prep, st, result, truth),
         names={"y": y, "x": x, "cluster": cluster},
         engine="statsmodels",
         warnings=tuple(messages),

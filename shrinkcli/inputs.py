@@ -8,12 +8,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import DataError, UsageError
+from .errors import UsageError
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from .scenario import Scenario
+    from .table import Table
 
 SCENARIO_SUFFIXES = (".yaml", ".yml")
 #: Suffixes of the tables an INPUT may be (no suffix: CSV).
@@ -27,8 +26,8 @@ class Input:
 
     name: str
     source: str
-    data: pd.DataFrame
-    truth: pd.DataFrame | None = None
+    data: Table
+    truth: Table | None = None
     scenario: Scenario | None = None
     y: str = "y"
     x: str = "x"
@@ -68,7 +67,7 @@ def load_input(
     *,
     seed: int | None = None,
     rng: str | None = None,
-    stdin_text: str | None = None,
+    stdin_text: str | bytes | None = None,
     y: str | None = None,
     x: str | None = None,
     cluster: str | None = None,
@@ -93,12 +92,14 @@ def load_input(
         return data_input(scenario)
     _refuse_seed(seed, rng, "scenario files (.yaml), not to data files")
     names = {"y": y or "y", "x": x or "x", "cluster": cluster or "cluster"}
-    from .io import read_table, read_text
+    from .io import read_table, stdin_stream
 
     if source == "-":
-        if stdin_text is None:
-            stdin_text = read_text("-", error=DataError, kind="table", expected="UTF-8 CSV")
-        table = read_table("<stdin>", text=stdin_text, id_columns=[names["cluster"]])
+        if stdin_text is not None:
+            table = read_table("<stdin>", text=stdin_text, id_columns=[names["cluster"]])
+        else:
+            table = read_table("<stdin>", stream=stdin_stream("table"),
+                               id_columns=[names["cluster"]])
         return Input("stdin", "<stdin>", table, y=names["y"], x=names["x"],
                      cluster=names["cluster"])
     p = Path(source)
@@ -158,7 +159,8 @@ def simulated_input(scenario: Scenario) -> Input:
 
     check_memory(scenario)
     sim = simulate(scenario)
-    return Input(scenario.name, scenario.source or scenario.name, sim.data, sim.truth, scenario)
+    source = scenario.source or scenario.name
+    return Input(scenario.name, source, sim.table, sim.truth_table, scenario)
 
 
 def parameter_line(scenario: Scenario) -> str:

@@ -17,7 +17,20 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .scene import Scene, build_scene
-from .theme import BY_CLUSTER, ELLIPSE, HOLE, MIXED, MUTED, PATH, TEXT, TRUTH, encode_png, font, mix
+from .theme import (
+    BY_CLUSTER,
+    ELLIPSE,
+    HOLE,
+    MIXED,
+    MUTED,
+    PATH,
+    TEXT,
+    TRUTH,
+    encode_png,
+    font,
+    load_matplotlib,
+    mix,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -96,6 +109,7 @@ class ShrinkageFigure:
     """
 
     def __init__(self, scene: Scene, *, width: int, height: int, title: str, subtitle: str) -> None:
+        load_matplotlib()
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 

@@ -145,7 +145,8 @@ def _rows(
 ) -> list[dict[str, Any] | None]:
     """The study rows of the accepted fits (None for the others): the same quantities, by the
     same formulas, as `study._fit_row` on the single fit."""
-    from .study import _BY_SIZE, LEVEL, _by_size, _t_quantile
+    from .lmm.uncertainty import t_quantile
+    from .study import _BY_SIZE, LEVEL, _by_size
 
     spec = bf.spec
     n = st.n
@@ -194,7 +195,7 @@ def _rows(
                     else np.full_like(mix_se_i, np.nan))
     # cluster coverage, as `study.cluster_coverage`
     z = float(NormalDist().inv_cdf(0.5 + LEVEL / 2.0))
-    tq = np.array([_t_quantile(0.5 + LEVEL / 2.0, int(d)) for d in dof])[:, None, None]
+    tq = np.array([t_quantile(0.5 + LEVEL / 2.0, int(d)) for d in dof])[:, None, None]
     tru = np.stack([true_i, true_s], axis=2)
     covered: dict[str, np.ndarray] = {}
     for kind, est, se, mult in (

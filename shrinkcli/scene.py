@@ -205,9 +205,13 @@ class Scene:
 
 def build_scene(fit: Fit, options: AnimationOptions) -> Scene:
     """Compute points, opacities, sizes, the contours, the view and the caption counts."""
-    c = fit.clusters
-    ols_all = c[["ols_intercept", "ols_slope"]].to_numpy(dtype=float)
-    mixed_all = c[["mixed_intercept", "mixed_slope"]].to_numpy(dtype=float)
+    c = fit.table
+
+    def pair(a: str, b: str) -> np.ndarray:
+        return np.column_stack((c.array(a), c.array(b))).astype(float)
+
+    ols_all = pair("ols_intercept", "ols_slope")
+    mixed_all = pair("mixed_intercept", "mixed_slope")
     track: PathTrack | None = None
     n_from_limit = 0
     if options.path == "straight":
@@ -221,10 +225,10 @@ def build_scene(fit: Fit, options: AnimationOptions) -> Scene:
         ols_all[keep] = track.points[0]
     rows = np.flatnonzero(keep)
     ols, mixed = ols_all[keep], mixed_all[keep]
-    n = c["n"].to_numpy(dtype=float)[keep]
+    n = np.asarray(c.array("n"), dtype=float)[keep]
     truth: np.ndarray | None = None
     if options.truth:
-        t = c[["true_intercept", "true_slope"]].to_numpy(dtype=float)[keep]
+        t = pair("true_intercept", "true_slope")[keep]
         if np.isfinite(t).all(axis=1).any():
             truth = t
     center = np.asarray(fit.model.beta, dtype=float)

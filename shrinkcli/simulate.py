@@ -4,22 +4,36 @@ generator), returning the data and the true cluster coefficients. No I/O."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from .rrng import RRandom
 from .scenario import Scenario, expected_rows
+from .table import Table
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
 class SimulatedData:
     """A simulated data set (`y, x, cluster`, in the post's row order) and the truth
-    (`cluster, true_intercept, true_slope`), with the scenario that made them."""
+    (`cluster, true_intercept, true_slope`), with the scenario that made them: as tables
+    (`table`, `truth_table`) and, made when first asked for, as data frames."""
 
     scenario: Scenario
-    data: pd.DataFrame
-    truth: pd.DataFrame
+    table: Table
+    truth_table: Table
+
+    @cached_property
+    def data(self) -> pd.DataFrame:
+        return self.table.to_pandas()
+
+    @cached_property
+    def truth(self) -> pd.DataFrame:
+        return self.truth_table.to_pandas()
 
 
 def random_effect_factor(sd_int: float, sd_slope: float, cor: float) -> np.ndarray:
@@ -61,12 +75,12 @@ def simulate(scenario: Scenario) -> SimulatedData:
         rows = g.permutation(n_total)[:keep]
     idx = cluster - 1
     y = (s.intercept + re[idx, 0]) + (s.beta + re[idx, 1]) * x + noise
-    data = pd.DataFrame({"y": y[rows], "x": x[rows], "cluster": cluster[rows]})
-    truth = pd.DataFrame(
+    data = Table({"y": y[rows], "x": x[rows], "cluster": cluster[rows]})
+    truth = Table(
         {
             "cluster": np.arange(1, s.n_cluster + 1, dtype=np.int64),
             "true_intercept": s.intercept + re[:, 0],
             "true_slope": s.beta + re[:, 1],
         }
     )
-    return SimulatedData(scenario=s, data=data, truth=truth)
+    return SimulatedData(scenario=s, table=data, truth_table=truth)

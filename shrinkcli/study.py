@@ -26,7 +26,6 @@ returns frames, and `StudyResult.files()` the files they make; the CLI and the r
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
@@ -41,6 +40,7 @@ from . import parallel
 from .errors import ShrinkError
 from .model import ModelSpec
 from .scenario import Scenario
+from .table import Table
 
 #: Per-replication columns, in order.
 REPLICATION_COLUMNS = (
@@ -138,7 +138,7 @@ class Bootstrap:
 
     @classmethod
     def from_data(
-        cls, data: pd.DataFrame, spec: ModelSpec, *, y: str = "y", x: str = "x",
+        cls, data: Table, spec: ModelSpec, *, y: str = "y", x: str = "x",
         cluster: str = "cluster",
     ) -> Bootstrap:
         """Fit `spec` to a table (rows with missing values dropped, as `fit` does)."""
@@ -219,10 +219,10 @@ def replicate(
     from .simulate import simulate
 
     sim = simulate(scenario.model_copy(update={"seed": seed}))  # a valid seed: no re-validation
-    data = sim.data
-    ids, codes = np.unique(data["cluster"].to_numpy(), return_inverse=True)
-    true_i, true_s = match_truth(sim.truth, ids)
-    return _fit_row(scenario, k, seed, data["y"].to_numpy(), data["x"].to_numpy(), codes,
+    data = sim.table
+    ids, codes = np.unique(data.array("cluster"), return_inverse=True)
+    true_i, true_s = match_truth(sim.truth_table, ids)
+    return _fit_row(scenario, k, seed, data.array("y"), data.array("x"), codes,
                     int(ids.shape[0]), true_i, true_s, ci)
 
 
@@ -239,7 +239,7 @@ def _fit_row(
     ci: str | None = None,
 ) -> dict[str, Any]:
     """Fit one replication's data; its row, judged against the true cluster coefficients."""
-    from .lmm import clusters_frame, model_fit, prepare_arrays, sufficient_stats
+    from .lmm import cluster_table, model_fit, prepare_arrays, sufficient_stats
     from .lmm.uncertainty import pooled_degrees_of_freedom
 
     spec = scenario.model.spec
@@ -254,14 +254,14 @@ def _fit_row(
         if ci == "profile":
             row.update({f"{p}_{end}": math.nan for p in PROFILED for end in ("lower", "upper")})
         return row
-    cl = clusters_frame(prep, st, res)
+    cl = cluster_table(prep, st, res)
     ols_i, ols_s, mix_i, mix_s = (
-        cl[c].to_numpy() for c in ("ols_intercept", "ols_slope", "mixed_intercept", "mixed_slope")
+        cl.array(c) for c in ("ols_intercept", "ols_slope", "mixed_intercept", "mixed_slope")
     )
     has = np.isfinite(ols_s)  # compare both on the clusters that have a by-cluster line
     rmse_ols = _joint_rmse(ols_i[has] - true_i[has], ols_s[has] - true_s[has])
     rmse_mix = _joint_rmse(mix_i[has] - true_i[has], mix_s[has] - true_s[has])
-    shrink = cl["shrinkage"].to_numpy()
+    shrink = cl.array("shrinkage")
     vc = res.variance
     nan = math.nan
     sd_slope = vc.slope_sd if vc.slope_sd is not None else nan
@@ -288,7 +288,7 @@ def _fit_row(
         "cluster_coverage_ols": _share(covered["ols"]),
         "cluster_coverage_mixed": _share(covered["mixed"]),
         "error": "",
-        _BY_SIZE: _by_size(cl["n"].to_numpy(), covered),
+        _BY_SIZE: _by_size(cl.array("n"), covered),
     }
     if ci == "profile":
         out.update(_profile_bounds(st, res))
@@ -296,21 +296,23 @@ def _fit_row(
 
 
 def cluster_coverage(
-    clusters: pd.DataFrame, true_int: np.ndarray, true_slope: np.ndarray, df: int,
+    clusters: Table, true_int: np.ndarray, true_slope: np.ndarray, df: int,
     level: float = LEVEL,
 ) -> dict[str, np.ndarray]:
     """Per cluster and coefficient (K × 2: intercept, slope), whether each kind of interval
     held the truth: 1.0 or 0.0, NaN where there is no interval (no by-cluster slope; no random
     slope for the mixed one). `df`: the by-cluster fits' pooled residual degrees of freedom."""
     z = float(NormalDist().inv_cdf(0.5 + level / 2.0))
-    q = _t_quantile(0.5 + level / 2.0, df)
+    from .lmm.uncertainty import t_quantile
+
+    q = t_quantile(0.5 + level / 2.0, df)
     truth = np.column_stack([true_int, true_slope])
-    has_line = np.isfinite(clusters["ols_slope"].to_numpy(float))
+    has_line = np.isfinite(np.asarray(clusters.array("ols_slope"), dtype=float))
     out = {}
     for kind, mult in (("ols", q), ("mixed", z)):
-        est = np.column_stack([clusters[f"{kind}_{c}"].to_numpy(float)
+        est = np.column_stack([np.asarray(clusters.array(f"{kind}_{c}"), dtype=float)
                                for c in ("intercept", "slope")])
-        se = np.column_stack([clusters[f"{kind}_{c}_se"].to_numpy(float)
+        se = np.column_stack([np.asarray(clusters.array(f"{kind}_{c}_se"), dtype=float)
                               for c in ("intercept", "slope")])
         if kind == "ols":  # a cluster without a slope has a mean, not an intercept
             est[~has_line] = np.nan
@@ -319,14 +321,6 @@ def cluster_coverage(
         hit[~(np.isfinite(est) & np.isfinite(se) & np.isfinite(truth))] = np.nan
         out[kind] = hit
     return out
-
-
-@functools.lru_cache(maxsize=64)
-def _t_quantile(p: float, df: int) -> float:
-    """Student's t quantile (NaN without degrees of freedom)."""
-    from scipy.stats import t as student_t
-
-    return float(student_t.ppf(p, df)) if df > 0 else math.nan
 
 
 def _share(hits: np.ndarray) -> float:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from .theme import BY_CLUSTER, MIXED, MUTED, TEXT, figure_png, font
+from .theme import BY_CLUSTER, MIXED, MUTED, TEXT, figure_png, font, load_matplotlib
 
 if TYPE_CHECKING:
     from .study import StudyResult
@@ -27,6 +27,7 @@ ESTIMATES = (
 
 def estimates_png(study: StudyResult) -> bytes:
     """Histograms of every estimate (rows: scenarios, columns: quantities), truth marked."""
+    load_matplotlib()
     from matplotlib.figure import Figure
 
     scenarios = study.scenarios
@@ -71,6 +72,7 @@ def estimates_png(study: StudyResult) -> bytes:
 def rmse_png(study: StudyResult) -> bytes:
     """Mean RMSE of the cluster coefficients against the truth, by-cluster OLS vs mixed model,
     one row per scenario (means over replications)."""
+    load_matplotlib()
     from matplotlib.figure import Figure
 
     summary = study.summary

@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 
 from shrinkcli.lmm import CLUSTER_COLUMNS, Fit, ModelFit, OptSummary
 from shrinkcli.model import ModelSpec
+from shrinkcli.table import Table
 
 # Property tests explore the same examples on every run, so that CI is repeatable; run with
 # HYPOTHESIS_PROFILE=explore to draw new ones.
@@ -123,7 +124,7 @@ def fit_from_lme4(
     )
     return Fit(
         model=model,
-        clusters=clusters,
+        table=Table.from_pandas(clusters),
         names=names or {"y": "y", "x": "x", "cluster": "cluster"},
         engine="lme4",
         warnings=warnings,

@@ -20,6 +20,7 @@ from shrinkcli.model import ModelSpec
 from shrinkcli.plot import ShrinkageFigure, pixel_positions, render_png
 from shrinkcli.scenario import AnimationOptions
 from shrinkcli.scene import build_scene
+from shrinkcli.table import Table
 from shrinkcli.theme import BY_CLUSTER, MIXED
 
 
@@ -38,7 +39,7 @@ def reference_fit(scenario: str) -> Fit:
 def with_clusters(fit: Fit, clusters: pd.DataFrame) -> Fit:
     from dataclasses import replace
 
-    return replace(fit, clusters=clusters)
+    return replace(fit, table=Table.from_pandas(clusters))
 
 
 def open_gif(gif: bytes) -> GifImagePlugin.GifImageFile:
@@ -304,7 +305,7 @@ def test_a_model_without_random_slope_renders() -> None:
     clusters = fit.clusters.copy()
     clusters["mixed_slope"] = fit.model.beta[1]
     model = replace(fit.model, spec=ModelSpec("intercept"), theta=(0.54,))
-    flat = replace(fit, model=model, clusters=clusters)
+    flat = replace(fit, model=model, table=Table.from_pandas(clusters))
     gif = render_gif(flat, AnimationOptions(frames=3), title="t", subtitle="", jobs=1)
     assert open_gif(gif).n_frames == 3
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import subprocess
 import sys
@@ -39,26 +40,57 @@ def test_names_are_the_functions_even_after_their_modules_load() -> None:
     assert out.stdout.strip() == "ok", out.stderr
 
 
-def test_cli_help_imports_nothing_heavy() -> None:
+HEAVY = ("numpy", "pandas", "matplotlib", "scipy", "pydantic", "pyarrow", "statsmodels", "jinja2")
+
+
+def imported_by(argv: list[str], watch: tuple[str, ...] = HEAVY) -> list[str]:
+    """Which of `watch` a whole `shrink ARGV` process imported (it must succeed)."""
     code = (
         "import sys\n"
         "from shrinkcli.cli import app\n"
-        "heavy = [m for m in ('numpy', 'pandas', 'matplotlib', 'scipy', 'pydantic') "
-        "if m in sys.modules]\n"
-        "print(heavy)\n"
+        f"sys.argv = ['shrink', *{argv!r}]\n"
+        "try:\n    app()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        f"print([m for m in {watch!r} if m in sys.modules], file=sys.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return ast.literal_eval(out.stderr.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def test_cli_help_imports_nothing_heavy() -> None:
+    """`shrink --help` answers at once: no numerical library is imported for it."""
+    code = (
+        "import sys\n"
+        "from shrinkcli.cli import app\n"
+        f"print([m for m in {HEAVY!r} if m in sys.modules])\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "[]", out.stderr
+    assert imported_by(["--help"]) == []
+    assert imported_by(["--version"]) == []
 
 
-def test_fit_command_never_imports_matplotlib(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    code = (
-        "import sys\n"
-        "from shrinkcli.cli import app\n"
-        f"sys.argv = ['shrink', 'fit', {str(SCENARIO_DIR / 'baseline.yaml')!r}, "
-        f"'-o', {str(tmp_path / 'e.csv')!r}]\n"
-        "try:\n    app()\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
-        "print('matplotlib' in sys.modules)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert out.stdout.strip() == "False", out.stderr
+def test_fit_imports_only_what_it_uses(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`shrink fit scenario.yaml` needs numpy, pydantic (the scenario) and nothing else heavy:
+    no matplotlib (drawing), pandas, scipy, pyarrow (its tables are small and written by
+    shrink's own formatter), statsmodels or jinja2; JSON output adds orjson only."""
+    scenario = str(SCENARIO_DIR / "baseline.yaml")
+    out = str(tmp_path / "e.csv")
+    assert imported_by(["fit", scenario, "-o", out]) == ["numpy", "pydantic"]
+    assert imported_by(["fit", scenario, "-f", "summary", "-o", out]) == ["numpy", "pydantic"]
+    json_run = imported_by(["fit", scenario, "-f", "json", "-o", out], (*HEAVY, "orjson"))
+    assert json_run == ["numpy", "pydantic", "orjson"]
+    # intervals (and the profiles behind them) only when asked for
+    lazy = (*HEAVY, "shrinkcli.lmm.intervals", "shrinkcli.lmm.profile")
+    assert imported_by(["fit", scenario, "-o", out], lazy) == ["numpy", "pydantic"]
+    with_ci = imported_by(["fit", scenario, "--ci", "wald", "-f", "json", "-o", out], lazy)
+    assert with_ci == ["numpy", "pydantic", "shrinkcli.lmm.intervals", "shrinkcli.lmm.profile"]
+
+
+def test_tables_from_files_need_no_pandas(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Reading and writing tables goes through pyarrow's buffers, never through pandas."""
+    data = tmp_path / "d.csv"
+    imported_by(["simulate", str(SCENARIO_DIR / "baseline.yaml"), "-o", str(data)])
+    parquet = tmp_path / "e.parquet"
+    used = imported_by(["fit", str(data), "-f", "parquet", "-o", str(parquet)])
+    assert "pandas" not in used and "matplotlib" not in used and "scipy" not in used

@@ -134,17 +134,17 @@ def test_batched_draws_are_simulates(changes: dict) -> None:
     y, x, codes, truth = simulate_batch(s, [replication_seed(s.seed, k) for k in ks])
     for r, k in enumerate(ks):
         sim = simulate(s.model_copy(update={"seed": replication_seed(s.seed, k)}))
-        np.testing.assert_array_equal(truth[r, :, 0], sim.truth["true_intercept"].to_numpy())
-        np.testing.assert_array_equal(truth[r, :, 1], sim.truth["true_slope"].to_numpy())
+        data, truth_table = sim.data, sim.truth
+        np.testing.assert_array_equal(truth[r, :, 0], truth_table["true_intercept"].to_numpy())
+        np.testing.assert_array_equal(truth[r, :, 1], truth_table["true_slope"].to_numpy())
         mine = pd.DataFrame({"y": y[r], "x": x[r], "cluster": codes[r] + 1})
         if s.balanced < 1:  # the same rows, in the same order
-            pd.testing.assert_frame_equal(mine, sim.data.reset_index(drop=True),
-                                          check_dtype=False)
+            pd.testing.assert_frame_equal(mine, data.reset_index(drop=True), check_dtype=False)
         else:  # the same rows; sample_frac(1) only shuffles them
             order = ["cluster", "x"]
             pd.testing.assert_frame_equal(
                 mine.sort_values(order).reset_index(drop=True),
-                sim.data.sort_values(order).reset_index(drop=True), check_dtype=False)
+                data.sort_values(order).reset_index(drop=True), check_dtype=False)
 
 
 def _close_rows(batch: list[dict], single: list[dict]) -> None:

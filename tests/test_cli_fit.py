@@ -203,3 +203,51 @@ def test_the_uncorrelated_model_from_the_command_line(runner: CliRunner, tmp_pat
     page = (report / "unc" / "index.html").read_text()
     assert "y ~ x + (x || cluster)" in page
     assert "cluster.1" in (report / "unc" / "summary.txt").read_text()
+
+
+def test_parquet_out_and_in(runner: CliRunner, tmp_path: Path) -> None:
+    """-f parquet writes the same numbers as the CSV; a .parquet data file is an INPUT like a
+    CSV one, and gives the same fit."""
+    from shrinkcli.io import read_table
+
+    est = tmp_path / "est.parquet"
+    res = runner.invoke(app, ["fit", BASELINE, "-f", "parquet", "-o", str(est)])
+    assert res.exit_code == 0, res.stderr
+    assert est.read_bytes()[:4] == b"PAR1"
+    back = read_table(str(est), id_columns=["cluster"])
+    csv = read_table("t", text=runner.invoke(app, ["fit", BASELINE]).stdout, id_columns=["cluster"])
+    assert back.names == csv.names
+    for name in csv.names:
+        np.testing.assert_array_equal(back[name], csv[name])  # the same doubles
+
+    data = tmp_path / "data.parquet"
+    res = runner.invoke(app, ["simulate", BASELINE, "-f", "parquet", "-o", str(data)])
+    assert res.exit_code == 0, res.stderr
+    from_parquet = runner.invoke(app, ["fit", str(data)]).stdout
+    csv_data = runner.invoke(app, ["simulate", BASELINE]).stdout
+    assert from_parquet == runner.invoke(app, ["fit", "-"], input=csv_data).stdout
+
+
+def test_parquet_is_refused_on_a_terminal(tmp_path: Path) -> None:
+    """Binary output to a terminal: one line on stderr, exit 2, nothing else written."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    leader, follower = pty.openpty()
+    try:
+        out = subprocess.run(
+            [sys.executable, "-m", "shrinkcli", "fit", BASELINE, "-f", "parquet"],
+            stdout=follower, stderr=subprocess.PIPE, cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120,
+        )
+    finally:
+        os.close(follower)
+        os.close(leader)
+    err = out.stderr.decode()
+    assert out.returncode == 2, err
+    assert len(err.strip().splitlines()) == 1 and "stdout is a terminal" in err
+    assert "Traceback" not in err

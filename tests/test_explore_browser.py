@@ -506,7 +506,7 @@ def _canvas(page: Any) -> str:
 def _python_row(settings: dict[str, Any]) -> pd.Series:
     """The summary.csv row `shrink report` writes for these settings."""
     from shrinkcli.report.build import ScenarioReport
-    from shrinkcli.report.pages import summary_frame
+    from shrinkcli.report.pages import summary_table
 
     s = scenario_of(settings)
     sim = simulate(s)
@@ -517,7 +517,7 @@ def _python_row(settings: dict[str, Any]) -> pd.Series:
         random=s.model.random, formula="", n_obs=result.model.n_obs,
         n_groups=result.model.n_groups, metrics=measure(result, sim.data["x"].to_numpy(float)),
         summary="", reading=[], files=(), width=600, height=450)
-    return summary_frame([entry]).iloc[0]
+    return summary_table([entry]).to_pandas().iloc[0]
 
 
 def test_changing_a_control_updates_the_numbers_and_the_picture(

@@ -2,35 +2,59 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from shrinkcli.errors import DataError, OutputError, UsageError
-from shrinkcli.io import check_output_folder, read_table, table_text, write_atomic, write_files
+from shrinkcli.io import (
+    check_output_folder,
+    read_table,
+    table_bytes,
+    table_text,
+    write_atomic,
+    write_files,
+)
+from shrinkcli.table import Factor, Table
 
 
 def test_ids_are_kept_as_given() -> None:
     ints = read_table("t", text="y,x,g\n1,2,7\n2,3,12\n", id_columns=["g"])
     assert ints["g"].tolist() == [7, 12] and ints["g"].dtype.kind == "i"
     padded = read_table("t", text="y,x,g\n1,2,007\n2,3,12\n", id_columns=["g"])
-    assert padded["g"].tolist() == ["007", "12"]
+    assert padded.array("g").tolist() == ["007", "12"]
     names = read_table("t", text="y,x,g\n1,2,north\n2,3,south\n", id_columns=["g"])
-    assert names["g"].tolist() == ["north", "south"]
-    gaps = read_table("t", text="y,x,g\n1,2,7\n2,3,\n", id_columns=["g"])
-    assert str(gaps["g"].dtype) == "Int64" and gaps["g"].isna().tolist() == [False, True]
+    assert names.array("g").tolist() == ["north", "south"]
+    gaps = read_table("t", text="y,x,g\n1,2,7\n2,3,\n4,5, 7\n", id_columns=["g"])
+    assert isinstance(gaps["g"], Factor) and gaps["g"].levels.tolist() == [7]
+    assert gaps.array("g").tolist() == [7, None, 7]
+    big = read_table("t", text="y,x,g\n1,2,99999999999999999999\n", id_columns=["g"])
+    assert big.array("g").tolist() == ["99999999999999999999"]  # beyond int64: kept as text
 
 
 def test_numbers_missing_values_and_separators() -> None:
-    df = read_table("t", text="y,x,g\n1.5,NA,a\n,2,b\n")
-    assert df["y"].isna().tolist() == [False, True] and df["x"].isna().tolist() == [True, False]
+    t = read_table("t", text="y,x,g\n1.5,NA,a\n,2,b\n")
+    assert np.isnan(t["y"]).tolist() == [False, True] and np.isnan(t["x"]).tolist() == [True, False]
     tsv = read_table("t", text="y\tx\tg\n1\t2\ta\n")
-    assert list(tsv.columns) == ["y", "x", "g"]
+    assert tsv.names == ["y", "x", "g"]
+    spaced = read_table("t", text="y, x, g\n1.5, NA, a\n2, 3, b\n")
+    assert spaced.names == ["y", "x", "g"] and np.isnan(spaced["x"]).tolist() == [True, False]
+    assert spaced["y"].tolist() == [1.5, 2.0]
     with pytest.raises(DataError, match="no rows"):
         read_table("t", text="y,x,g\n")
     with pytest.raises(DataError, match="empty"):
         read_table("t", text="\n\n")
+    with pytest.raises(DataError, match="cannot parse the table: .*Expected 3 columns"):
+        read_table("t", text="y,x,g\n1,2,3\n1,2,3,4\n")
+    with pytest.raises(DataError, match="'x' appears twice"):
+        read_table("t", text="y,x,x\n1,2,3\n")
+    trailing = read_table("t", text="y,x,g,,\n1,2,a,,\n")  # a spreadsheet's trailing commas
+    assert trailing.names == ["y", "x", "g", "Unnamed: 3", "Unnamed: 4"]
+    with pytest.raises(DataError, match="not a text file"):
+        read_table("t", text=b"\xff\xfe\x00\x01")
 
 
 def test_table_text_round_trips_floats() -> None:
@@ -41,7 +65,103 @@ def test_table_text_round_trips_floats() -> None:
     assert text.splitlines()[1].startswith("0.30000000000000004,")
     assert text.splitlines()[3] == ",3"
     back = read_table("t", text=text)
-    assert back["a"].iloc[1] == 1 / 3
+    assert back["a"][1] == 1 / 3
+
+
+#: Doubles whose text is easy to get wrong: both ends of the range, subnormals, negative zero,
+#: powers of ten around the switches between positional and exponent notation.
+SPECIAL = [0.0, -0.0, 5e-324, -5e-324, 2.2250738585072014e-308, 1.7976931348623157e308,
+           -1.7976931348623157e308, 0.1 + 0.2, 1 / 3, 1.0, -1.0, 100.0, 123456789.0,
+           9999999999.0, 1e10, 1.5e10, 1e-6, 1.5e-6, 9.999999999999999e-7, 1e-7, 1e21, 1e22,
+           2.5e-310, 123456789012345680.0, 0.000123, 12345.678]
+
+
+def random_doubles(n: int, seed: int = 1) -> np.ndarray:
+    """n doubles: random bit patterns (any finite double), normals at every scale, integers,
+    the special values, and NaN."""
+    rng = np.random.default_rng(seed)
+    bits = rng.integers(0, 2**64, size=n // 4, dtype=np.uint64).view(np.float64)
+    bits = bits[np.isfinite(bits)]
+    scaled = rng.standard_normal(n // 4) * 10.0 ** rng.integers(-12, 16, size=n // 4)
+    integers = rng.integers(-10**6, 10**6, size=n // 4).astype(np.float64)
+    out = np.concatenate([bits, scaled, integers, SPECIAL, [np.nan] * 100])
+    return np.concatenate([out, rng.standard_normal(n - out.shape[0])])
+
+
+def same_doubles(a: np.ndarray, b: np.ndarray) -> bool:
+    """Equal as doubles bit for bit (so −0.0 ≠ 0.0), NaN equal to NaN."""
+    nan = np.isnan(a)
+    return bool(np.array_equal(nan, np.isnan(b))
+                and np.array_equal(a[~nan].view(np.int64), b[~nan].view(np.int64)))
+
+
+def test_a_million_doubles_read_back_exactly() -> None:
+    """Every number written reads back as the same double (the CSV path pyarrow writes and
+    reads, NaN as an empty cell), in CSV, TSV, JSON and Parquet."""
+    values = random_doubles(1_000_000)
+    ids = np.arange(values.shape[0]) % 997
+    table = Table({"v": values, "cluster": ids})
+    for fmt in ("csv", "tsv", "parquet"):
+        data = table_bytes(table, fmt)
+        if fmt == "csv":
+            assert b"\n,1\n" in data or b"\n," in data  # NaN: an empty cell
+            assert b"nan" not in data
+        back = read_table(f"t.{fmt}", text=data) if fmt != "parquet" else _parquet_back(data)
+        assert same_doubles(np.asarray(back["v"], dtype=float), values), fmt
+        assert np.array_equal(back["cluster"], ids)
+    small = Table({"v": values[:20_000]})
+    parsed = json.loads(table_bytes(small, "json"))
+    got = np.array([np.nan if r["v"] is None else r["v"] for r in parsed])
+    assert same_doubles(got, values[:20_000])
+
+
+def _parquet_back(data: bytes) -> Table:
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".parquet") as f:
+        f.write(data)
+        f.flush()
+        return read_table(f.name, id_columns=["cluster"])
+
+
+def test_the_python_and_the_arrow_writers_write_the_same_bytes() -> None:
+    """Small tables are formatted in Python, large ones by pyarrow: the same text either way."""
+    from shrinkcli.io import _arrow_delimited, _python_delimited
+
+    values = random_doubles(200_000, seed=7)
+    rng = np.random.default_rng(3)
+    table = Table({
+        "v": values,
+        "n": rng.integers(-5, 10**12, size=values.shape[0]),
+        "ok": rng.integers(0, 2, size=values.shape[0]).astype(bool),
+        "id": Factor(rng.integers(-1, 3, size=values.shape[0]),
+                     np.array(["007", "north", "a b"], dtype=object)),
+    })
+    for sep in (",", "\t"):
+        assert b"".join(_arrow_delimited(table, sep)) == _python_delimited(table, sep).encode()
+
+
+def test_text_that_needs_quotes_is_quoted() -> None:
+    table = Table({"name": np.array(["a,b", 'say "hi"', "plain", None], dtype=object),
+                   "x": np.array([1.0, 2.0, 3.0, 4.0])})
+    text = table_text(table, "csv")
+    assert text.splitlines() == ["name,x", '"a,b",1', '"say ""hi""",2', "plain,3", ",4"]
+    back = read_table("t", text=text)
+    assert back.array("name").tolist() == ["a,b", 'say "hi"', "plain", None]
+
+
+def test_parquet_in_and_out(tmp_path: Path) -> None:
+    table = Table({"y": [1.5, np.nan], "x": [0.25, -0.0], "cluster": np.array(["007", "b"],
+                                                                              dtype=object)})
+    path = tmp_path / "d.parquet"
+    path.write_bytes(table_bytes(table, "parquet"))
+    back = read_table(str(path), id_columns=["cluster"])
+    assert back.array("cluster").tolist() == ["007", "b"]  # text stays text in Parquet
+    assert same_doubles(np.asarray(back["y"]), np.array([1.5, np.nan]))
+    assert same_doubles(np.asarray(back["x"]), np.array([0.25, -0.0]))
+    assert table_bytes(table, "parquet") == table_bytes(table, "parquet")  # reproducible
+    with pytest.raises(ValueError):
+        table_text(table, "parquet")
 
 
 def test_write_atomic_leaves_nothing_half_written(tmp_path: Path) -> None:
@@ -84,3 +204,56 @@ def test_an_output_folder_is_checked_before_any_work(tmp_path: Path) -> None:
         with pytest.raises(UsageError) as info:
             check_output_folder(bad)
         assert info.value.field == "output"
+
+
+def test_json_from_columns_is_the_dump_of_the_rows() -> None:
+    """A fit's JSON is written from its table's columns: the bytes of one dump of row dicts,
+    with missing values (no slope of its own), text ids with commas, quotes and accents, and
+    awkward column names."""
+    from shrinkcli import fit, load_scenario, simulate
+    from shrinkcli.io import to_json_bytes, to_json_columns
+    from shrinkcli.table import Table
+
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "unbalanced.yaml"
+    data = simulate(load_scenario(scenario)).table
+    cluster = data.array("cluster")
+    keep = (cluster != 1) | (np.arange(len(data)) == np.flatnonzero(cluster == 1)[0])
+    result = fit(Table({name: data.array(name)[keep] for name in data.names}))
+    whole = to_json_bytes(result.to_dict())
+    rows = json.loads(whole)["clusters"]
+    assert rows[0]["cluster"] == 1 and any(r["ols_slope"] is None for r in rows)
+    assert to_json_columns(result.to_dict(clusters=False), "clusters", result.table) == whole
+    ids = np.array(['a,b', 'say "hi"', "Zoë", "7%"], dtype=object)
+    table = Table({"cluster": ids, "n%b": np.array([1, 2, 3, 4]),
+                   "v": np.array([0.1, np.nan, np.inf, -1e-300]),
+                   "ok": np.array([True, False, True, True])})
+    records = [{"cluster": c, "n%b": n, "v": v, "ok": o} for c, n, v, o in zip(
+        ids.tolist(), [1, 2, 3, 4], [0.1, None, None, -1e-300], [True, False, True, True],
+        strict=True)]
+    assert to_json_columns({"a": 1}, "rows", table) == to_json_bytes({"a": 1, "rows": records})
+    assert to_json_columns({"a": 1}, "c", Table({})) == to_json_bytes({"a": 1, "c": []})
+
+
+def test_a_stream_a_file_and_text_read_alike(tmp_path: Path) -> None:
+    """stdin is read by pyarrow a block at a time after the first 64 KiB (the header check);
+    what it reads is what the same bytes give from a file or as text, BOM and CRLF included."""
+    import io as _io
+
+    rng = np.random.default_rng(11)
+    n = 20_000  # about 0.8 MB: well past the first 64 KiB
+    y, x = rng.normal(size=n), rng.normal(size=n)
+    ids = [f"s{i % 37:03d}" for i in range(n)]
+    rows = zip(y.tolist(), x.tolist(), ids, strict=True)
+    lines = ["y,x,cluster"] + [f"{a!r},{b!r},{c}" for a, b, c in rows]
+    raw = b"\xef\xbb\xbf" + "\r\n".join(lines).encode() + b"\r\n"
+    path = tmp_path / "d.csv"
+    path.write_bytes(raw)
+    tables = [
+        read_table("<stdin>", stream=_io.BytesIO(raw), id_columns=["cluster"]),
+        read_table(str(path), id_columns=["cluster"]),
+        read_table("t", text=raw, id_columns=["cluster"]),
+    ]
+    for t in tables:
+        assert t.names == ["y", "x", "cluster"] and len(t) == n
+        assert same_doubles(t["y"], y) and same_doubles(t["x"], x)
+        assert t.array("cluster").tolist() == ids

@@ -34,7 +34,8 @@ def reference(name: str) -> dict[str, Any]:
 
 
 def table(name: str) -> pd.DataFrame:
-    return read_table(str(REAL / f"{name}.csv"), id_columns=[reference(name)["cluster"]])
+    return read_table(str(REAL / f"{name}.csv"),
+                      id_columns=[reference(name)["cluster"]]).to_pandas()
 
 
 def names(name: str) -> dict[str, str]:

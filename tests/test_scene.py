@@ -16,6 +16,7 @@ from scipy.stats import chi2
 from shrinkcli import Fit, fit, load_scenario, simulate
 from shrinkcli.scenario import AnimationOptions
 from shrinkcli.scene import BASELINE_HALF_WIDTH, ELLIPSE_LEVELS, POINT_AREA, build_scene
+from shrinkcli.table import Table
 
 
 @cache
@@ -101,7 +102,7 @@ def test_a_cluster_without_a_slope_is_left_out_and_counted() -> None:
     result = fitted("baseline")
     clusters = result.clusters.copy()
     clusters.loc[4, "ols_slope"] = np.nan
-    scene = build_scene(replace(result, clusters=clusters), AnimationOptions())
+    scene = build_scene(replace(result, table=Table.from_pandas(clusters)), AnimationOptions())
     assert scene.n_left_out == 1 and scene.n_clusters == len(clusters)
     assert 4 not in scene.rows and len(scene.ols) == len(clusters) - 1
     assert np.isfinite(scene.positions(0.5)).all()

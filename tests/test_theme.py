@@ -34,3 +34,36 @@ def test_png_keeps_the_pixels_and_the_resolution() -> None:
     assert tagged.mode == "RGBA" and round(tagged.info["dpi"][0]) == 100
     np.testing.assert_array_equal(np.asarray(tagged), rgba)
     assert encode_png(rgba) == encode_png(rgba)
+
+
+def test_loading_matplotlib_without_docstring_tables_draws_the_same() -> None:
+    """load_matplotlib skips the setter tables of matplotlib's docstrings: the picture is the
+    same, byte for byte, as with matplotlib imported the ordinary way first."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, hashlib\n"
+        "if sys.argv[1] == 'plain':\n"
+        "    import matplotlib.figure, matplotlib.backends.backend_agg\n"
+        "from shrinkcli import fit, load_scenario, simulate\n"
+        "from shrinkcli.plot import render_png\n"
+        "from shrinkcli.scenario import AnimationOptions\n"
+        "sim = simulate(load_scenario(sys.argv[2]))\n"
+        "png = render_png(fit(sim.table, truth=sim.truth_table), AnimationOptions(truth=True),\n"
+        "                 title='t', subtitle='s')\n"
+        "import matplotlib.artist, matplotlib.lines\n"
+        "tables = 'agg_filter' in (matplotlib.lines.Line2D.set.__doc__ or '')\n"
+        "print(hashlib.sha256(png).hexdigest(), tables, matplotlib.artist.kwdoc.__name__)\n"
+    )
+    from conftest import SCENARIO_DIR
+
+    scenario = str(SCENARIO_DIR / "unbalanced.yaml")
+    runs = {
+        how: subprocess.run([sys.executable, "-c", code, how, scenario], capture_output=True,
+                            text=True, check=True).stdout.split()
+        for how in ("plain", "shrink")
+    }
+    assert runs["plain"][0] == runs["shrink"][0]  # the same PNG
+    assert runs["plain"][1] == "True" and runs["shrink"][1] == "False"  # tables skipped
+    assert runs["shrink"][2] == "kwdoc"  # and matplotlib's own function is back

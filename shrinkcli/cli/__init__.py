@@ -159,10 +159,11 @@ def simulate(
     R's create_data() in the post.
     """
     from ..inputs import simulated_input
-    from ..io import check_output_path, table_text, write_output
+    from ..io import check_output_path, table_blocks, write_output
     from ..scenario import load_scenario, with_overrides
 
     check_output_path(output, inputs=[scenario])
+    _refuse_binary_on_terminal(output, format)
     if truth is not None:
         if truth == "-":
             raise UsageError("--truth needs a file name (stdout is for the data)")
@@ -170,10 +171,10 @@ def simulate(
         if output != "-" and Path(truth).resolve() == Path(output).resolve():
             raise UsageError(f"--truth: {truth} is also the data's output (-o); give another")
     sim = simulated_input(with_overrides(load_scenario(scenario), seed=seed, rng=rng))
-    text = table_text(sim.data, format)
+    text = table_blocks(sim.data, format)
     truth_text = None
     if truth is not None and sim.truth is not None:
-        truth_text = table_text(sim.truth, format)
+        truth_text = table_blocks(sim.truth, format)
     write_output(output, text)
     if truth is not None and truth_text is not None:
         write_output(truth, truth_text)
@@ -240,22 +241,24 @@ def fit(
     if level is not None and ci is None:
         raise UsageError("--level: sets the level of --ci intervals; add --ci wald or profile")
     from ..inputs import load_input
-    from ..io import check_output_path, table_text, to_json_text, write_output
+    from ..io import check_output_path, table_bytes, to_json_columns, write_output
 
     check_output_path(output, inputs=[input])
+    _refuse_binary_on_terminal(output, format)
     inp = load_input(input, seed=seed, rng=rng, y=y, x=x, cluster=cluster)
     result = _fit_input(
         inp, method=method, random=random, engine=engine,
         max_evaluations=max_evaluations, ci=ci, level=0.95 if level is None else level,
     )
+    text: str | bytes | bytearray
     if format == "summary":
         from ..summary import format_summary
 
         text = format_summary(result, data_name=inp.name)
     elif format == "json":
-        text = to_json_text(result.to_dict())
+        text = to_json_columns(result.to_dict(clusters=False), "clusters", result.table)
     else:
-        text = table_text(result.to_frame(), format)
+        text = table_bytes(result.to_table(), format)
     write_output(output, text)
 
 
@@ -371,7 +374,7 @@ def animate(
     if inp.scenario is not None and not inp.scenario.is_data:
         subtitle = parameter_line(inp.scenario)
     else:
-        sizes = result.clusters["n"]
+        sizes = result.table.array("n")
         subtitle = data_line(result.model.n_groups, result.model.n_obs,
                              sizes=(int(sizes.min()), int(sizes.max())), scenario=inp.scenario,
                              x=inp.x, cluster=inp.cluster)
@@ -548,6 +551,8 @@ def study(
     folder = OwnedFolder("study", MARKER)
     if output is not None:
         folder.check_destination(Path(output))
+    if format is not None:
+        _refuse_binary_on_terminal("-", format)
     loaded = [load_source(p, y=y, x=x, cluster=cluster) for p in scenarios]
     executor = _executor(scheduler)
     if vary or resume or any(s.sweep for s in loaded):  # a sweep of designs
@@ -593,11 +598,23 @@ def _executor(scheduler: str | None) -> contextlib.AbstractContextManager[Execut
     return dask_executor(address) if address else contextlib.nullcontext(None)
 
 
-def _summary_text(result: StudyResult, format: StudyFormat) -> str:
-    from ..io import table_text
+def _summary_text(result: StudyResult, format: StudyFormat) -> str | bytes:
+    from ..io import table_bytes
     from ..study import summary_text
 
-    return summary_text(result.summary) if format == "table" else table_text(result.summary, format)
+    if format == "table":
+        return summary_text(result.summary)
+    return table_bytes(result.summary, format)
+
+
+def _refuse_binary_on_terminal(output: str, format: str) -> None:
+    """A binary format (Parquet) is not for a terminal: refused before any work."""
+    from ..io import BINARY_FORMATS
+
+    if format in BINARY_FORMATS and output == "-" and sys.stdout.isatty():
+        raise UsageError(
+            f"-f {format}: stdout is a terminal; redirect it to a file or give -o FILE.{format}"
+        )
 
 
 def _study_failures(result: StudyResult) -> bool:

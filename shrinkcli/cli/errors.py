@@ -23,9 +23,8 @@ try:  # typer vendors click in recent releases
     from typer._click import Command, Context
     from typer._click import exceptions as cx
 except ImportError:  # pragma: no cover - older typer with click installed
-    # (click is also installed beside typer with Dask, whose distributed needs it)
     from click import Command, Context  # type: ignore[no-redef,assignment,unused-ignore]
-    from click import exceptions as cx  # type: ignore[no-redef,unused-ignore]
+    from click import exceptions as cx  # type: ignore[no-redef,assignment,unused-ignore]
 from typer.core import TyperGroup
 
 from ..errors import ShrinkError

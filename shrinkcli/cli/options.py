@@ -124,7 +124,7 @@ InputArg = Annotated[
     str,
     typer.Argument(
         help="A scenario (.yaml: simulated first, or its data: table read), a CSV/TSV/Parquet "
-        "file, or '-' for CSV on stdin.",
+        "file, or '-' for CSV or JSON on stdin.",
         show_default=False,
         metavar="INPUT",
     ),

@@ -137,15 +137,15 @@ def study_sweep(
     return result
 
 
-def sweep_summary_text(result: SweepResult, format: str) -> str:
-    """The summary on stdout: CSV, TSV or JSON with the key columns, or for a terminal the
-    aligned table with a block per design."""
-    from ..io import table_text
+def sweep_summary_text(result: SweepResult, format: str) -> str | bytes:
+    """The summary on stdout: CSV, TSV, JSON or Parquet with the key columns, or for a
+    terminal the aligned table with a block per design."""
+    from ..io import table_bytes
     from ..study import summary_text
 
     summary = result.summary
     if format != "table":
-        return table_text(summary, format)  # type: ignore[arg-type]
+        return table_bytes(summary, format)  # type: ignore[arg-type]
     labels = {d.scenario.name: d.label for d in result.designs}
     frame = result.study.summary.copy()
     frame["scenario"] = frame["scenario"].map(labels)

@@ -16,15 +16,9 @@ No I/O, no printing, no plotting.
 
 from __future__ import annotations
 
-from .fitting import clusters_frame, fit, fit_arrays, model_fit
-from .intervals import (
-    INTERVAL_METHODS,
-    Interval,
-    Intervals,
-    confidence_intervals,
-    profile_intervals,
-    wald_intervals,
-)
+from typing import TYPE_CHECKING, Any
+
+from .fitting import cluster_table, fit, fit_arrays, model_fit
 from .optimize import FitControl, OptSummary, check_convergence
 from .pls import SufficientStats, criterion, solve, sufficient_stats
 from .prepare import PreparedData, prepare_arrays, prepare_data
@@ -39,6 +33,29 @@ from .results import (
 )
 from .shrinkage import PoolingPath, line_distance, ols_by_cluster, pooling_path, shrinkage
 from .uncertainty import OlsErrors, conditional_covariances, ols_standard_errors
+
+if TYPE_CHECKING:
+    from .intervals import (
+        INTERVAL_METHODS,
+        Interval,
+        Intervals,
+        confidence_intervals,
+        profile_intervals,
+        wald_intervals,
+    )
+
+#: Names imported from `intervals` (and with it `profile`) when first asked for: a plain fit
+#: does not need them, and every command that fits starts faster without them.
+_LAZY = {"INTERVAL_METHODS", "Interval", "Intervals", "confidence_intervals",
+         "profile_intervals", "wald_intervals"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from . import intervals
+
+        return getattr(intervals, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "CLUSTER_COLUMNS",
@@ -62,7 +79,7 @@ __all__ = [
     "PreparedData",
     "SufficientStats",
     "check_convergence",
-    "clusters_frame",
+    "cluster_table",
     "criterion",
     "fit",
     "fit_arrays",

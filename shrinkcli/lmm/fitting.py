@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import FitError
 from ..model import N_FIXED, ModelSpec
-from .intervals import confidence_intervals
+from ..table import Table
 from .optimize import FitControl, optimize
 from .pls import SufficientStats, sufficient_stats
 from .prepare import PreparedData, prepare_arrays, prepare_data
@@ -24,19 +24,19 @@ if TYPE_CHECKING:
 
 
 def fit(
-    data: pd.DataFrame,
+    data: Table | pd.DataFrame,
     model: ModelSpec | None = None,
     *,
     y: str = "y",
     x: str = "x",
     cluster: str = "cluster",
-    truth: pd.DataFrame | None = None,
+    truth: Table | pd.DataFrame | None = None,
     control: FitControl | None = None,
     intervals: str | None = None,
     level: float = 0.95,
 ) -> Fit:
     """Fit the mixed model `model` (default: y ~ x + (x | cluster) by REML) as lme4 does, and the
-    by-cluster OLS regressions, to `data`.
+    by-cluster OLS regressions, to `data` (a `Table` or a pandas data frame).
 
     Rows with a missing y, x or cluster are dropped (lme4's na.omit) and counted in
     `Fit.warnings`, as is a fit that fails the convergence check. Raises DataError for unusable
@@ -58,10 +58,12 @@ def fit(
         warnings += (singular,)
     cis = None
     if intervals is not None:
+        from .intervals import confidence_intervals
+
         cis = confidence_intervals(intervals, stats, result, level, x=x, cluster=cluster)
     return Fit(
         model=result,
-        clusters=clusters_frame(prep, stats, result, truth),
+        table=cluster_table(prep, stats, result, truth),
         names={"y": y, "x": x, "cluster": cluster},
         warnings=warnings,
         intervals=cis,
@@ -112,7 +114,7 @@ def model_fit(
         codes = prep.codes
         fitted = (beta[0] + ranef[:, 0])[codes] + (beta[1] + ranef[:, 1])[codes] * prep.x
         res = (prep.y - fitted) / math.sqrt(sigma2)
-        qv = np.quantile(res, [0.0, 0.25, 0.5, 0.75, 1.0])
+        qv = quantiles(res, (0.0, 0.25, 0.5, 0.75, 1.0))
         quants = (float(qv[0]), float(qv[1]), float(qv[2]), float(qv[3]), float(qv[4]))
     return ModelFit(
         spec=model,
@@ -129,17 +131,37 @@ def model_fit(
     )
 
 
-def clusters_frame(
+def quantiles(values: np.ndarray, probs: tuple[float, ...]) -> np.ndarray:
+    """R's type-7 quantiles, the same doubles as numpy's default `np.quantile` (its order
+    statistics by partition and its interpolation), without the import of numpy.ma that
+    `np.quantile` makes through `np.unique`."""
+    arr = np.array(values, dtype=np.float64)
+    n = arr.shape[0]
+    index = (n - 1) * np.asarray(probs, dtype=np.float64)
+    below = np.floor(index).astype(np.intp)
+    above = below + 1
+    last = index >= n - 1
+    below[last] = n - 1
+    above[last] = n - 1
+    arr.partition(sorted({0, n - 1, *below.tolist(), *above.tolist()}))
+    lo, hi = arr[below], arr[above]
+    gamma = index - np.where(last, -1, below)  # numpy's: counted from index −1 at the top
+    diff = hi - lo
+    out = lo + diff * gamma
+    high = gamma >= 0.5
+    out[high] = (hi - diff * (1 - gamma))[high]
+    return out
+
+
+def cluster_table(
     prep: PreparedData,
     stats: SufficientStats,
     result: ModelFit,
-    truth: pd.DataFrame | None = None,
-) -> pd.DataFrame:
+    truth: Table | pd.DataFrame | None = None,
+) -> Table:
     """The per-cluster table (`CLUSTER_COLUMNS`): by-cluster OLS (lmList), mixed coefficients
     β + conditional modes, the modes, shrinkage, the standard errors and conditional variances
     (`uncertainty.py`) and the truth if given."""
-    import pandas as pd
-
     ols_intercept, ols_slope = ols_by_cluster(stats)
     beta, ranef = result.beta, result.ranef
     mixed = ranef + beta[None, :]
@@ -151,31 +173,28 @@ def clusters_frame(
     true_slope = np.full(k, np.nan)
     if truth is not None:
         true_int, true_slope = match_truth(truth, prep.ids)
-    ids = prep.ids
     ols_se = ols_standard_errors(stats)
     cv_int, cv_cov, cv_slope = conditional_covariances(
         stats, result.spec, result.theta, result.sigma2
     )
-    return pd.DataFrame(
-        {
-            "cluster": ids.tolist() if ids.dtype == object else ids,
-            "n": stats.n.astype(np.int64),
-            "ols_intercept": ols_intercept,
-            "ols_slope": ols_slope,
-            "mixed_intercept": mixed[:, 0],
-            "mixed_slope": mixed[:, 1],
-            "ranef_intercept": ranef[:, 0],
-            "ranef_slope": ranef[:, 1],
-            "shrinkage": shrunk,
-            "ols_intercept_se": ols_se.intercept_se,
-            "ols_slope_se": ols_se.slope_se,
-            "condvar_intercept": cv_int,
-            "condcov": cv_cov,
-            "condvar_slope": cv_slope,
-            "mixed_intercept_se": np.sqrt(cv_int),
-            "mixed_slope_se": np.sqrt(cv_slope),
-            "true_intercept": true_int,
-            "true_slope": true_slope,
-        },
-        columns=list(CLUSTER_COLUMNS),
-    )
+    columns = {
+        "cluster": prep.ids,
+        "n": stats.n.astype(np.int64),
+        "ols_intercept": ols_intercept,
+        "ols_slope": ols_slope,
+        "mixed_intercept": mixed[:, 0],
+        "mixed_slope": mixed[:, 1],
+        "ranef_intercept": ranef[:, 0],
+        "ranef_slope": ranef[:, 1],
+        "shrinkage": shrunk,
+        "ols_intercept_se": ols_se.intercept_se,
+        "ols_slope_se": ols_se.slope_se,
+        "condvar_intercept": cv_int,
+        "condcov": cv_cov,
+        "condvar_slope": cv_slope,
+        "mixed_intercept_se": np.sqrt(cv_int),
+        "mixed_slope_se": np.sqrt(cv_slope),
+        "true_intercept": true_int,
+        "true_slope": true_slope,
+    }
+    return Table({name: columns[name] for name in CLUSTER_COLUMNS})

@@ -21,6 +21,7 @@ from .profile import Profiler
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..table import Table
     from .pls import SufficientStats
     from .results import ModelFit
 
@@ -79,14 +80,24 @@ class Intervals:
             ],
         }
 
-    def to_frame(self) -> pd.DataFrame:
+    def to_table(self) -> Table:
         """One row per parameter: parameter (lme4's name), estimate, lower, upper."""
-        import pandas as pd
+        import numpy as np
 
-        return pd.DataFrame(
-            [(r.name, r.estimate, r.lower, r.upper) for r in self.rows],
-            columns=["parameter", "estimate", "lower", "upper"],
-        )
+        from ..table import Table
+
+        names = np.empty(len(self.rows), dtype=object)
+        names[:] = [r.name for r in self.rows]
+        return Table({
+            "parameter": names,
+            "estimate": np.array([r.estimate for r in self.rows], dtype=float),
+            "lower": np.array([r.lower for r in self.rows], dtype=float),
+            "upper": np.array([r.upper for r in self.rows], dtype=float),
+        })
+
+    def to_frame(self) -> pd.DataFrame:
+        """`to_table()` as a data frame."""
+        return self.to_table().to_pandas()
 
 
 def estimates(fit: ModelFit) -> dict[str, float]:

@@ -2,8 +2,16 @@
 
 Optimizer
 ---------
-L-BFGS-B on the analytic gradient from lme4's start (1 on the diagonal of Λ, 0 below it). The
-criterion depends on Λ only through ΛΛᵀ, so it is unchanged when a column of Λ changes sign:
+BFGS on the analytic gradient from lme4's start (1 on the diagonal of Λ, 0 below it), with a
+line search for the strong Wolfe conditions (Nocedal & Wright, *Numerical Optimization*,
+algorithms 3.5 and 3.6, cubic interpolation). θ has one to three components and each
+evaluation is a few vectorized passes over the clusters, so a dense quasi-Newton method in
+plain numpy is all it takes, and it spares every command the import of a general optimization
+library. It stops when the largest gradient component is below `gtol` (1e-8, scaled up with
+the number of observations), when a step lowers the criterion by less than 1e-15 of its value,
+or when the line search finds no lower point (reported, and judged by the convergence check).
+
+The criterion depends on Λ only through ΛΛᵀ, so it is unchanged when a column of Λ changes sign:
 lme4's bounds (diagonal of Λ ≥ 0) cost nothing to drop, the search runs unbounded (a bounded
 search's first long step tends to land on a diagonal entry 0, where the derivative vanishes) and
 the signs are folded back afterwards. Being even in each diagonal entry, the criterion also has
@@ -28,7 +36,8 @@ is judged by the same check, and the reason is kept.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -38,6 +47,9 @@ from .pls import Solution, SufficientStats, solve
 #: Step sizes tried off a boundary θ before declaring the boundary optimum genuine.
 _PROBE_STEPS = (1e-3, 1e-2, 0.05, 0.2, 0.5, 1.0, 3.0, 10.0, 100.0)
 _MAX_RESTARTS = 6
+#: Relative decrease of the criterion at a probe that makes the search restart from it (far
+#: above the rounding of the criterion, far below any difference that matters).
+PROBE_GAIN = 1e-12
 #: lme4's tolerance on the scaled gradient (`check.conv.grad`).
 GRADIENT_TOL = 2e-3
 #: lme4's tolerance on the Hessian's eigenvalues (`check.conv.hess`).
@@ -76,6 +88,154 @@ class _EvaluationLimit(Exception):
     """Raised inside the search when `FitControl.max_evaluations` is used up."""
 
 
+#: The optimizer, as named in `OptSummary.optimizer` and fit.json.
+OPTIMIZER = "BFGS (analytic gradient, strong Wolfe line search) + boundary probes"
+#: Relative decrease of the criterion below which a step counts as no progress.
+FTOL = 1e-15
+#: Iterations of BFGS, and criterion evaluations of one line search, at most.
+MAX_ITERATIONS = 2000
+_MAX_LINE_EVALUATIONS = 40
+#: Sufficient decrease and curvature constants of the strong Wolfe conditions.
+_C1, _C2 = 1e-4, 0.9
+
+Objective = Callable[[np.ndarray], tuple[float, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class _Minimum:
+    """Where BFGS stopped: θ, the criterion and gradient there, and why it stopped."""
+
+    x: np.ndarray
+    f: float
+    g: np.ndarray
+    success: bool
+    message: str
+
+
+def _cubic_min(a: float, fa: float, da: float, b: float, fb: float, db: float) -> float:
+    """The minimiser of the cubic matching value and slope at a and b (nan if it has none)."""
+    d1 = da + db - 3.0 * (fa - fb) / (a - b)
+    disc = d1 * d1 - da * db
+    if not disc >= 0.0:
+        return math.nan
+    d2 = math.copysign(math.sqrt(disc), b - a)
+    denom = db - da + 2.0 * d2
+    if denom == 0.0:
+        return math.nan
+    return b - (b - a) * (db + d2 - d1) / denom
+
+
+def _line_search(
+    fun: Objective, x: np.ndarray, p: np.ndarray, f0: float, d0: float, alpha: float
+) -> tuple[float, float, np.ndarray] | None:
+    """A step along p from the trial step `alpha` that meets the strong Wolfe conditions, the
+    decrease condition allowing for rounding in f (a few ulps of f0, so that steps near the
+    minimum, where differences of f are rounding, are still judged by the gradient); failing
+    that, the lowest point found with sufficient decrease. None when there is none."""
+    slack = 8.0 * np.finfo(float).eps * max(abs(f0), 1.0)
+    tiny = 1e-14 * max(1.0, float(np.max(np.abs(x)))) / max(float(np.max(np.abs(p))), 1e-300)
+    best: tuple[float, float, np.ndarray] | None = None
+
+    def phi(step: float) -> tuple[float, float, np.ndarray]:
+        nonlocal best
+        f, g = fun(x + step * p)
+        if not math.isfinite(f):
+            return math.inf, math.nan, g
+        if f <= f0 + _C1 * step * d0 + slack and (best is None or f < best[1]):
+            best = (step, f, g)
+        return f, float(g @ p), g
+
+    def too_high(step: float, f: float) -> bool:
+        return bool(f > f0 + _C1 * step * d0 + slack)
+
+    def zoom(lo: float, f_lo: float, d_lo: float, hi: float, f_hi: float, d_hi: float,
+             budget: int) -> tuple[float, float, np.ndarray] | None:
+        for _ in range(budget):
+            width = hi - lo
+            if abs(width) <= tiny:
+                break
+            trial = math.nan
+            if math.isfinite(f_hi) and math.isfinite(d_hi):
+                trial = _cubic_min(lo, f_lo, d_lo, hi, f_hi, d_hi)
+            inner = min(lo, hi) + 0.1 * abs(width), max(lo, hi) - 0.1 * abs(width)
+            if not (math.isfinite(trial) and inner[0] <= trial <= inner[1]):
+                trial = lo + 0.5 * width
+            f, d, g = phi(trial)
+            if too_high(trial, f) or f > f_lo:
+                hi, f_hi, d_hi = trial, f, d
+            else:
+                if abs(d) <= -_C2 * d0:
+                    return trial, f, g
+                if d * (hi - lo) >= 0.0:
+                    hi, f_hi, d_hi = lo, f_lo, d_lo
+                lo, f_lo, d_lo = trial, f, d
+        return best
+
+    prev, f_prev, d_prev = 0.0, f0, d0
+    for i in range(_MAX_LINE_EVALUATIONS):
+        f, d, g = phi(alpha)
+        left = _MAX_LINE_EVALUATIONS - i - 1
+        if too_high(alpha, f) or (i > 0 and f > f_prev):
+            return zoom(prev, f_prev, d_prev, alpha, f, d, left)
+        if abs(d) <= -_C2 * d0:
+            return alpha, f, g
+        if d >= 0.0:
+            return zoom(alpha, f, d, prev, f_prev, d_prev, left)
+        prev, f_prev, d_prev = alpha, f, d
+        alpha *= 4.0
+    return best
+
+
+def minimize_bfgs(fun: Objective, x0: np.ndarray, *, gtol: float) -> _Minimum:
+    """Minimise `fun` (θ → criterion, gradient) by BFGS from x0.
+
+    The inverse Hessian starts as the identity, is scaled after the first step (Nocedal &
+    Wright, eq. 6.20) and is reset to it whenever its direction is not one of descent or the
+    line search fails along it."""
+    x = np.array(x0, dtype=float)
+    f, g = fun(x)
+    if not math.isfinite(f):
+        return _Minimum(x, f, g, False, "the criterion is not finite at the start")
+    n = x.shape[0]
+    eye = np.eye(n)
+    inv_h = eye.copy()
+    fresh = True  # inv_h is the identity
+    for _ in range(MAX_ITERATIONS):
+        if float(np.max(np.abs(g))) <= gtol:
+            return _Minimum(x, f, g, True, "the gradient is below its tolerance")
+        p = -(inv_h @ g)
+        d0 = float(g @ p)
+        if not d0 < 0.0:
+            inv_h, fresh = eye.copy(), True
+            p, d0 = -g, -float(g @ g)
+        # an unscaled first step is at most 1 long (as L-BFGS-B's); later ones start at 1
+        alpha = min(1.0, 1.0 / float(np.linalg.norm(p))) if fresh else 1.0
+        step = _line_search(fun, x, p, f, d0, alpha)
+        if step is None:
+            if not fresh:
+                inv_h, fresh = eye.copy(), True
+                continue
+            return _Minimum(x, f, g, False, "the line search found no lower point")
+        alpha, f_new, g_new = step
+        s = alpha * p
+        yv = g_new - g
+        decrease = f - f_new
+        x, f, g = x + s, f_new, g_new
+        if float(np.max(np.abs(g))) <= gtol:
+            return _Minimum(x, f, g, True, "the gradient is below its tolerance")
+        if decrease <= FTOL * max(abs(f), 1.0):
+            return _Minimum(x, f, g, True, "the criterion decreased by less than 1e-15")
+        sy = float(s @ yv)
+        if sy > 1e-12 * float(np.linalg.norm(s) * np.linalg.norm(yv)):
+            if fresh:
+                inv_h = eye * (sy / float(yv @ yv))
+            rho = 1.0 / sy
+            v = eye - rho * np.outer(s, yv)
+            inv_h = v @ inv_h @ v.T + rho * np.outer(s, s)
+            fresh = False
+    return _Minimum(x, f, g, False, f"{MAX_ITERATIONS} iterations reached")
+
+
 def _boundary_candidates(model: ModelSpec, theta: np.ndarray) -> list[np.ndarray]:
     """Points just off the boundary (and the equivalent representations of a = 0) that a
     gradient method cannot see from a boundary saddle."""
@@ -107,8 +267,6 @@ def optimize(
 ) -> tuple[np.ndarray, Solution, OptSummary]:
     """Minimise the profiled criterion from lme4's start, escaping boundary saddles, and check
     the result; returns θ̂, the solution there (with conditional modes) and the summary."""
-    from scipy.optimize import minimize
-
     ctl = control or FitControl()
     if ctl.theta is not None:
         return _at(stats, model, ctl.theta)
@@ -135,7 +293,7 @@ def optimize(
         evaluations += 1
         return solve(th, stats, model).criterion
 
-    options = {"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-8 * max(1.0, stats.n_obs / 1000.0)}
+    gtol = 1e-8 * max(1.0, stats.n_obs / 1000.0)
     theta = start
     stopped_early: list[str] = []
     messages: list[str] = []
@@ -143,7 +301,7 @@ def optimize(
     best_f = math.inf
     while True:
         try:
-            res = minimize(fun, theta, jac=True, method="L-BFGS-B", options=options)
+            res = minimize_bfgs(fun, theta, gtol=gtol)
         except _EvaluationLimit:
             message = f"evaluation limit ({limit}) reached"
             messages.append(message)
@@ -152,7 +310,7 @@ def optimize(
                 theta = model.canonical(seen[0][1])
             break
         theta_new = model.canonical(np.asarray(res.x, dtype=float))
-        f_new = float(res.fun)
+        f_new = float(res.f)
         if f_new <= best_f:
             theta, best_f = theta_new, f_new
         messages.append(str(res.message))
@@ -166,18 +324,33 @@ def optimize(
             break
         vals = [value(cand) for cand in cands]
         i = int(np.argmin(vals))
-        if not vals[i] < best_f - 1e-10 * max(1.0, abs(best_f)):
+        if not vals[i] < best_f - PROBE_GAIN * max(1.0, abs(best_f)):
             break
         theta = cands[i]
         restarts += 1
         best_f = min(best_f, vals[i])
-    sol = solve(theta, stats, model, modes=True)
-    check = check_convergence(stats, model, theta)
+    sol = solve(theta, stats, model, grad=True, modes=True)
+    check = check_convergence(stats, model, theta, at=sol)
+    if check.newton is not None and (limit is None or evaluations < limit):
+        # one Newton step on the check's Hessian: BFGS may stop (on a decrease below 1e-15)
+        # where the criterion no longer tells points apart but its gradient still does; the
+        # step is kept when the gradient shrinks and the criterion does not rise beyond rounding
+        cand = theta.copy()
+        cand[list(check.interior)] -= check.newton
+        cand = model.canonical(cand)
+        evaluations += 1
+        polished = solve(cand, stats, model, grad=True, modes=True)
+        noise = 1e-13 * max(1.0, abs(sol.criterion))  # the criterion's own rounding
+        if (polished.gradient is not None and sol.gradient is not None
+                and polished.criterion <= sol.criterion + noise
+                and np.max(np.abs(polished.gradient)) < np.max(np.abs(sol.gradient))):
+            theta, sol = cand, polished
+            check = check.regraded(polished.gradient)
     reason = check.reason
     if reason and stopped_early:
         reason = f"{reason} (the optimizer stopped: {stopped_early[-1]})"
     summary = OptSummary(
-        optimizer="L-BFGS-B (analytic gradient) + boundary probes",
+        optimizer=OPTIMIZER,
         evaluations=evaluations,
         converged=not reason,
         reason=reason,
@@ -224,19 +397,38 @@ class ConvergenceCheck:
     max_scaled_gradient: float
     hessian_min_eigenvalue: float | None
     note: str = ""  # a minimum, but something to know about it
+    #: the components of θ checked, and for a positive-definite Hessian its Cholesky factor
+    #: and the Newton step −H⁻¹g over them
+    interior: tuple[int, ...] = ()
+    cholesky: np.ndarray | None = field(default=None, repr=False, compare=False)
+    newton: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def regraded(self, gradient: np.ndarray) -> ConvergenceCheck:
+        """The check at a point a Newton step away: its gradient scaled by the same Hessian."""
+        if self.cholesky is None or self.reason:
+            return self
+        g = gradient[list(self.interior)]
+        worst = float(np.max(np.abs(np.linalg.solve(self.cholesky, g))))
+        reason = "" if worst < GRADIENT_TOL else (
+            f"the scaled gradient at the estimate is {worst:.2g} (tolerance {GRADIENT_TOL:g}): "
+            "not a minimum")
+        return replace(self, reason=reason, max_scaled_gradient=worst, newton=None)
 
 
 def check_convergence(
-    stats: SufficientStats, model: ModelSpec, theta: np.ndarray
+    stats: SufficientStats, model: ModelSpec, theta: np.ndarray, *, at: Solution | None = None
 ) -> ConvergenceCheck:
     """lme4's checks at θ: a positive-definite Hessian and a small scaled gradient, over the
-    components of θ that are not on the boundary."""
+    components of θ that are not on the boundary (`at`: the solution at θ with its gradient,
+    when already computed)."""
     theta = np.asarray(theta, dtype=float)
     boundary = {k for k in model.diagonal if theta[k] < SINGULAR_TOL}
     if model.correlated and 0 in boundary:
         boundary.add(1)  # a = 0: only b² + c² matters, so b is not determined on its own
     interior = [k for k in range(model.n_theta) if k not in boundary]
-    sol = solve(theta, stats, model, grad=True)
+    sol = at if at is not None and at.gradient is not None else solve(
+        theta, stats, model, grad=True
+    )
     if not math.isfinite(sol.criterion) or sol.gradient is None:
         return ConvergenceCheck("the criterion is not finite at the estimate", math.nan, None)
     g = sol.gradient[interior]
@@ -258,13 +450,17 @@ def check_convergence(
         note = ("the Hessian at the optimum is numerically singular: the variance parameters "
                 "are not uniquely determined")
         worst = grad
+        chol = newton = None
     else:
-        worst = float(np.max(np.abs(np.linalg.solve(np.linalg.cholesky(hess), g))))
+        chol = np.linalg.cholesky(hess)
+        worst = float(np.max(np.abs(np.linalg.solve(chol, g))))
+        newton = np.linalg.solve(hess, g)
+    inside = tuple(interior)
     if not worst < GRADIENT_TOL:
         return ConvergenceCheck(
             f"the scaled gradient at the estimate is {worst:.2g} (tolerance {GRADIENT_TOL:g}): "
-            "not a minimum", worst, float(eig[0]), note)
-    return ConvergenceCheck("", worst, float(eig[0]), note)
+            "not a minimum", worst, float(eig[0]), note, inside)
+    return ConvergenceCheck("", worst, float(eig[0]), note, inside, chol, newton)
 
 
 def _hessian(

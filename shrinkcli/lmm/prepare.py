@@ -1,8 +1,9 @@
 """Data preparation: the only place that validates data for the engine.
 
-A table becomes finite float arrays and cluster codes 0..K−1 with the K cluster ids in lme4's
-level order (numbers numerically, text as text, ids kept as given); rows with a missing value
-are dropped (lme4's na.omit) and counted in a warning. Arrays given directly (`prepare_arrays`,
+A table (a `Table` of numpy columns, or a pandas data frame) becomes finite float arrays and
+cluster codes 0..K−1 with the K cluster ids in lme4's level order (numbers numerically, text as
+text, ids kept as given); rows with a missing value are dropped (lme4's na.omit) and counted in
+a warning. Arrays given directly (`prepare_arrays`,
 the fast path of simulation loops) are checked for shape only. Either way the model must be
 identifiable on the data (lme4's checks on the numbers of observations and random effects).
 """
@@ -10,12 +11,16 @@ identifiable on the data (lme4's checks on the numbers of observations and rando
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ..errors import DataError, FitError, ShrinkError
 from ..model import ModelSpec
+from ..table import Column, Factor, Table, missing
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -35,7 +40,7 @@ class PreparedData:
 
 
 def prepare_data(
-    data: pd.DataFrame,
+    data: Table | pd.DataFrame,
     *,
     y: str = "y",
     x: str = "x",
@@ -47,19 +52,21 @@ def prepare_data(
     Raises DataError for unusable data and FitError for a model (default: `ModelSpec()`) that
     cannot be fitted to it, each with a one-line message naming the column where there is one.
     """
-    missing = [c for c in (y, x, cluster) if c not in data.columns]
-    if missing:
-        present = ", ".join(str(c) for c in data.columns) or "none"
-        which = "column" if len(missing) == 1 else "columns"
+    table = data if isinstance(data, Table) else Table.from_pandas(data)
+    missing_columns = [c for c in (y, x, cluster) if c not in table]
+    if missing_columns:
+        present = ", ".join(table.names) or "none"
+        which = "column" if len(missing_columns) == 1 else "columns"
         raise DataError(
-            f"{which} {', '.join(repr(c) for c in missing)} not found; columns present: {present}"
+            f"{which} {', '.join(repr(c) for c in missing_columns)} not found; "
+            f"columns present: {present}"
         )
-    if len(data) == 0:
+    if len(table) == 0:
         raise DataError("the data set is empty (no rows)")
-    yv = _numeric_column(data, y)
-    xv = _numeric_column(data, x)
-    cl = data[cluster]
-    keep = ~(np.isnan(yv) | np.isnan(xv) | cl.isna().to_numpy())
+    yv = _numeric_column(table, y)
+    xv = _numeric_column(table, x)
+    cl = table[cluster]
+    keep = ~(np.isnan(yv) | np.isnan(xv) | missing(cl))
     warnings: list[str] = []
     n_dropped = int(keep.shape[0] - keep.sum())
     if n_dropped:
@@ -68,7 +75,8 @@ def prepare_data(
         )
         if n_dropped == keep.shape[0]:
             raise DataError(f"no rows left after dropping {n_dropped} rows with missing values")
-        yv, xv, cl = yv[keep], xv[keep], cl[keep]
+        yv, xv = yv[keep], xv[keep]
+        cl = Factor(cl.codes[keep], cl.levels) if isinstance(cl, Factor) else cl[keep]
     codes, ids = cluster_codes(cl)
     try:  # what the kept rows cannot do; the dropped rows' warning goes with the error
         _check_kept(yv, xv, ids, y=y, x=x, cluster=cluster, model=model or ModelSpec())
@@ -101,20 +109,23 @@ def _check_kept(
     check_identifiable(int(yv.shape[0]), n_groups, model)
 
 
-def _numeric_column(data: pd.DataFrame, name: str) -> np.ndarray:
+def _numeric_column(table: Table, name: str) -> np.ndarray:
     """Column `name` as float64 (missing values as NaN); one-line DataError on anything else."""
-    col = data[name]
-    if col.dtype.kind in "biuf":
-        values = col.to_numpy(dtype=np.float64, na_value=np.nan)
+    col = table[name]
+    if not isinstance(col, Factor) and col.dtype.kind in "biuf":
+        values = col.astype(np.float64)
     else:
-        coerced = pd.to_numeric(col, errors="coerce")
-        bad = coerced.isna().to_numpy() & col.notna().to_numpy()
+        factor = col if isinstance(col, Factor) else _factor(col)
+        numbers = _to_numbers(factor.levels)
+        bad_level = np.isnan(numbers) & ~missing(factor.levels)
+        present = factor.codes >= 0
+        at = np.where(present, factor.codes, 0)
+        values = np.where(present, numbers[at], np.nan)
+        bad = present & bad_level[at]
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise DataError(
-                f"column '{name}' must be numeric, but row {i + 1} holds {col.iloc[i]!r}"
-            )
-        values = coerced.to_numpy(dtype=np.float64, na_value=np.nan)
+            held = factor.levels[factor.codes[i]]
+            raise DataError(f"column '{name}' must be numeric, but row {i + 1} holds {held!r}")
     inf = np.isinf(values)
     if inf.any():
         i = int(np.flatnonzero(inf)[0])
@@ -122,21 +133,61 @@ def _numeric_column(data: pd.DataFrame, name: str) -> np.ndarray:
     return values
 
 
-def cluster_codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def _to_numbers(values: np.ndarray) -> np.ndarray:
+    """Numbers from an array of objects (numbers or numeric text); NaN for anything else."""
+    if values.dtype.kind in "biuf":
+        return values.astype(np.float64)
+    out = np.empty(values.shape[0], dtype=np.float64)
+    for i, v in enumerate(values.tolist()):
+        try:
+            out[i] = float(v) if v is not None and not isinstance(v, bool) else np.nan
+        except (TypeError, ValueError):
+            out[i] = np.nan
+    return out
+
+
+def cluster_codes(col: Column) -> tuple[np.ndarray, np.ndarray]:
     """Codes 0..K−1 and the K cluster ids in lme4's level order (numbers numerically, strings
-    as strings), the ids kept as given."""
+    as strings), the ids kept as given. No id may be missing."""
+    if isinstance(col, Factor):
+        used = np.bincount(col.codes, minlength=col.levels.shape[0]) > 0
+        levels = col.levels[used]
+        renumber = np.cumsum(used) - 1
+        order = _level_order(levels)
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.shape[0])
+        return rank[renumber[col.codes]], levels[order]
+    if col.dtype.kind in "iu" and col.shape[0]:
+        low, high = int(col.min()), int(col.max())
+        if high - low <= 4 * col.shape[0]:  # ids in a compact range: counting, not sorting
+            present = np.bincount(col - low, minlength=high - low + 1) > 0
+            rank = np.cumsum(present) - 1
+            return rank[col - low], (np.flatnonzero(present) + low).astype(col.dtype)
     if col.dtype.kind in "biuf":
-        codes, uniques = pd.factorize(col, sort=True)
-        return codes, np.asarray(uniques)
-    codes, uniques = pd.factorize(col, sort=False)
-    ids = np.asarray(uniques, dtype=object)
+        ids, codes = np.unique(col, return_inverse=True)
+        return codes.reshape(-1), ids
+    return cluster_codes(_factor(col))
+
+
+def _level_order(levels: np.ndarray) -> np.ndarray:
+    """The order of distinct ids: numbers numerically, text as text, mixed ones as text."""
     try:
-        order = np.argsort(ids, kind="stable")
+        return np.argsort(levels, kind="stable")
     except TypeError:  # mixed types: compare as strings
-        order = np.argsort(np.array([str(v) for v in ids], dtype=object), kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.shape[0])
-    return rank[codes], ids[order]
+        return np.argsort(np.array([str(v) for v in levels], dtype=object), kind="stable")
+
+
+def _factor(col: np.ndarray) -> Factor:
+    """An array of ids (objects) as codes into its distinct values, in order of appearance."""
+    first: dict[object, int] = {}
+    values = col.tolist()
+    codes = np.fromiter(
+        (first.setdefault(v, len(first)) for v in values), dtype=np.intp, count=len(values)
+    )
+    levels = np.empty(len(first), dtype=object)
+    for v, i in first.items():
+        levels[i] = v
+    return Factor(codes, levels)
 
 
 def check_identifiable(n_obs: int, n_groups: int, model: ModelSpec) -> None:

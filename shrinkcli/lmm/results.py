@@ -10,18 +10,23 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ..errors import DataError
 from ..model import ModelSpec, VarianceComponents
-from .intervals import Intervals
+from ..table import Table
 from .optimize import OptSummary
 from .pls import SufficientStats
 
-#: Columns of `Fit.clusters`, in this order.
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .intervals import Intervals
+
+#: Columns of `Fit.table` (and `Fit.clusters`), in this order.
 CLUSTER_COLUMNS = (
     "cluster",
     "n",
@@ -145,19 +150,20 @@ class Fit:
     """A fit with everything known per cluster: the model's estimates (`model`), the by-cluster
     OLS fits and shrinkage, the truth when known.
 
-    `clusters` is a data frame with `CLUSTER_COLUMNS`, one row per cluster in the order lme4
-    reports them (sorted cluster levels); `ols_slope` is NaN where a cluster has no slope (one
-    observation or constant x), `true_*` are NaN when the truth is unknown, `ranef_slope` and
-    `mixed_slope` equal 0 / the fixed slope without a random slope (and the slope's conditional
-    variance, covariance and standard error are NaN). `condvar_*`/`condcov` are lme4's
-    conditional (co)variances of the random effects, `mixed_*_se` their square roots, `ols_*_se`
-    the by-cluster standard errors (`uncertainty.py`). `intervals` holds confidence intervals
-    when they were asked for; `stats` the per-cluster sums the fit was computed from (for the
-    pooling path and profiling; None for a fit built elsewhere).
+    `table` has `CLUSTER_COLUMNS`, one row per cluster in the order lme4 reports them (sorted
+    cluster levels); `ols_slope` is NaN where a cluster has no slope (one observation or
+    constant x), `true_*` are NaN when the truth is unknown, `ranef_slope` and `mixed_slope`
+    equal 0 / the fixed slope without a random slope (and the slope's conditional variance,
+    covariance and standard error are NaN). `condvar_*`/`condcov` are lme4's conditional
+    (co)variances of the random effects, `mixed_*_se` their square roots, `ols_*_se` the
+    by-cluster standard errors (`uncertainty.py`). `clusters` is the same as a data frame.
+    `intervals` holds confidence intervals when they were asked for; `stats` the per-cluster
+    sums the fit was computed from (for the pooling path and profiling; None for a fit built
+    elsewhere).
     """
 
     model: ModelFit
-    clusters: pd.DataFrame
+    table: Table
     names: dict[str, str] = field(
         default_factory=lambda: {"y": "y", "x": "x", "cluster": "cluster"}
     )
@@ -174,31 +180,42 @@ class Fit:
     def fixed_effects(self) -> tuple[FixedEffect, ...]:
         return self.model.fixed_effects(self.names["x"])
 
+    @cached_property
+    def clusters(self) -> pd.DataFrame:
+        """The per-cluster table as a data frame (`CLUSTER_COLUMNS`)."""
+        return self.table.to_pandas()
+
     @property
     def has_truth(self) -> bool:
-        return bool(self.clusters["true_intercept"].notna().any())
+        return bool(np.isfinite(np.asarray(self.table["true_intercept"], dtype=float)).any())
 
-    def to_frame(self) -> pd.DataFrame:
-        """The per-cluster table (the CSV output): `TABLE_COLUMNS`, plus the true coefficients
-        when they are known; NaN where undefined. (`clusters` has every column.)"""
+    def to_table(self) -> Table:
+        """The per-cluster table of the CSV output: `TABLE_COLUMNS`, plus the true coefficients
+        when they are known; NaN where undefined. (`table` has every column.)"""
         cols = list(TABLE_COLUMNS)
         if self.has_truth:
             cols += ["true_intercept", "true_slope"]
-        return self.clusters.loc[:, cols].copy()
+        return self.table.select(cols)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_frame(self) -> pd.DataFrame:
+        """`to_table()` as a data frame."""
+        return self.to_table().to_pandas()
+
+    def cluster_records(self, start: int = 0, stop: int | None = None) -> list[dict[str, Any]]:
+        """Rows start..stop of the per-cluster table as JSON-ready dicts (NaN as None)."""
+        columns = [_plain(self.table.array(c)[start:stop]) for c in CLUSTER_COLUMNS]
+        rows = zip(*columns, strict=True)
+        return [dict(zip(CLUSTER_COLUMNS, row, strict=True)) for row in rows]
+
+    def to_dict(self, *, clusters: bool = True) -> dict[str, Any]:
         """The whole fit as JSON-ready values, with the keys of lme4.json's `reml` object
         (NaN becomes None), plus the engine, the model, how the optimizer went, and the
-        confidence intervals when there are any."""
+        confidence intervals when there are any; the per-cluster rows last, under "clusters"
+        (left out with `clusters=False`)."""
         from ..io import jsonable
 
         m = self.model
         re = m.variance
-        frame = self.clusters.loc[:, list(CLUSTER_COLUMNS)]
-        clusters = [
-            dict(zip(CLUSTER_COLUMNS, row, strict=True))
-            for row in frame.itertuples(index=False, name=None)
-        ]
         opt = m.optimizer
         quants = m.scaled_residual_quantiles or (math.nan,) * 5
         out: dict[str, Any] = {
@@ -245,8 +262,24 @@ class Fit:
         }
         if self.intervals is not None:
             out["intervals"] = self.intervals.to_dict()
-        out["clusters"] = clusters
-        return jsonable(out)
+        out = jsonable(out)
+        if clusters:
+            out["clusters"] = self.cluster_records()  # plain values (jsonable would walk 10⁵)
+        return out
+
+
+def _plain(values: np.ndarray) -> list[Any]:
+    """A column as plain Python values for JSON, NaN as None."""
+    if values.dtype.kind == "f":
+        nan = np.isnan(values)
+        if nan.any():
+            out: list[Any] = values.tolist()
+            for i in np.flatnonzero(nan).tolist():
+                out[i] = None
+            return out
+    if values.dtype.kind == "O":
+        return [None if isinstance(v, float) and v != v else v for v in values.tolist()]
+    return values.tolist()
 
 
 #: lme4's words for a fit on the boundary, which `singular_note` explains.
@@ -281,22 +314,29 @@ def singular_note(model: ModelFit) -> str | None:
     return f"{SINGULAR}: {what}"
 
 
-def match_truth(truth: pd.DataFrame, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def match_truth(truth: Table | pd.DataFrame, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """true_intercept and true_slope per cluster id (NaN for ids the truth does not list)."""
+    t = truth if isinstance(truth, Table) else Table.from_pandas(truth)
     need = ["cluster", "true_intercept", "true_slope"]
-    missing = [c for c in need if c not in truth.columns]
+    missing = [c for c in need if c not in t]
     if missing:
         raise DataError(
-            f"truth: column {missing[0]!r} not found; columns present: "
-            f"{', '.join(str(c) for c in truth.columns)}"
+            f"truth: column {missing[0]!r} not found; columns present: {', '.join(t.names)}"
         )
-    t = truth.drop_duplicates("cluster").set_index("cluster")
-    keys: list[Any] = ids.tolist()
-    if (t.index.dtype == object) != (ids.dtype == object):
-        t.index = t.index.astype(str)
+    keys: list[Any] = t.array("cluster").tolist()
+    wanted: list[Any] = ids.tolist()
+    if (np.asarray(t.array("cluster")).dtype == object) != (ids.dtype == object):
         keys = [str(k) for k in keys]
-    sub = t.reindex(keys)
-    return (
-        sub["true_intercept"].to_numpy(dtype=np.float64, na_value=np.nan),
-        sub["true_slope"].to_numpy(dtype=np.float64, na_value=np.nan),
-    )
+        wanted = [str(k) for k in wanted]
+    row: dict[Any, int] = {}
+    for i, k in enumerate(keys):
+        row.setdefault(k, i)  # the first row of an id that is listed twice
+    at = np.array([row.get(k, -1) for k in wanted], dtype=np.intp)
+    found = at >= 0
+    out = []
+    for name in ("true_intercept", "true_slope"):
+        values = np.asarray(t.array(name), dtype=np.float64)
+        col = np.full(at.shape[0], np.nan)
+        col[found] = values[at[found]]
+        out.append(col)
+    return out[0], out[1]

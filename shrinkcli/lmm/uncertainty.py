@@ -23,6 +23,7 @@ intercept is ȳᵢ with SE s/√nᵢ; lme4's `pooledSD` counts 2 there). No I/O.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +59,17 @@ class OlsErrors:
     slope_se: np.ndarray
     sigma: float
     df: int
+
+
+@functools.lru_cache(maxsize=64)
+def t_quantile(p: float, df: int) -> float:
+    """Student's t quantile at probability p with df degrees of freedom (NaN for none), from
+    scipy.special (what scipy.stats' t.ppf computes, without importing scipy.stats)."""
+    if df <= 0:
+        return math.nan
+    from scipy.special import stdtrit
+
+    return float(stdtrit(df, p))
 
 
 def pooled_degrees_of_freedom(n: np.ndarray, has_slope: np.ndarray) -> int:

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from .. import parallel
 from ..errors import ShrinkError
@@ -24,6 +23,7 @@ if TYPE_CHECKING:
     from ..inputs import Input
     from ..lmm import Fit
     from ..scenario import Scenario
+    from ..table import Table
     from .real import DataMetrics
     from .uncertainty import Uncertainty
 
@@ -159,7 +159,7 @@ def run_scenario(
                      cluster=inp.cluster)
         summary = format_summary(result, data_name=inp.name)
         intervals = _profile(result)
-        x = pd.to_numeric(inp.data[inp.x], errors="coerce").to_numpy(dtype=float)
+        x = np.asarray(inp.data.array(inp.x), dtype=float)
         metrics = measure(result, x[np.isfinite(x)])
         stage("animate")
         real, extra = _real_data(inp, result) if sc.is_data else (None, {})
@@ -178,7 +178,7 @@ def run_scenario(
         if inp.truth is not None:
             files["truth.csv"] = table_text(inp.truth, "csv")
         files.update({
-            "estimates.csv": table_text(result.to_frame(), "csv"),
+            "estimates.csv": table_text(result.to_table(), "csv"),
             "fit.json": to_json_text(replace(result, intervals=intervals).to_dict()),
             "summary.txt": summary,
             "animation.gif": gif,
@@ -252,7 +252,7 @@ def _digests(scenario: Scenario, inp: Input) -> dict[str, str]:
 def _data_subtitle(inp: Input, result: Fit) -> str:
     from ..inputs import data_line
 
-    n = result.clusters["n"]
+    n = np.asarray(result.table.array("n"))
     return data_line(result.model.n_groups, result.model.n_obs,
                      sizes=(int(n.min()), int(n.max())), scenario=inp.scenario, x=inp.x,
                      cluster=inp.cluster)
@@ -267,8 +267,9 @@ def _real_data(inp: Input, result: Fit) -> tuple[DataMetrics, dict[str, bytes]]:
     return measure_data(result, prep), pictures(result, prep)
 
 
-def _text_ids(data: pd.DataFrame, cluster: str) -> bool:
-    return data[cluster].dtype == object
+def _text_ids(data: Table, cluster: str) -> bool:
+    ids = data.array(cluster)
+    return ids.dtype == object and any(isinstance(v, str) for v in ids.tolist())
 
 
 def _reproduce(scenario: Scenario, inp: Input, result: Fit, summary: str) -> str:
@@ -341,6 +342,9 @@ def run_all(
             _EMIT.clear()
     # Import the heavy modules once here, so that forked workers inherit them.
     from .. import animate, fit, plot, summary  # noqa: F401
+    from ..theme import load_matplotlib
+
+    load_matplotlib()
 
     ctx = parallel.mp_context()
     q = ctx.Queue()

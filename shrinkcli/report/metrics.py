@@ -19,8 +19,6 @@ from ..io import jsonable
 from ..lmm import line_distance
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from ..lmm import Fit
 
 #: Relative change of RMSE below which the report calls two errors about equal.
@@ -76,16 +74,21 @@ def _rmse(a: np.ndarray) -> float:
 
 def errors(fit: Fit, x: np.ndarray) -> Errors | None:
     """RMSE of OLS and mixed estimates against the truth, over clusters with an OLS slope."""
-    c = fit.clusters
     if not fit.has_truth:
         return None
-    ok = (c["ols_slope"].notna() & c["true_intercept"].notna() & c["true_slope"].notna()).to_numpy()
-    ti = c["true_intercept"].to_numpy(float)[ok]
-    ts = c["true_slope"].to_numpy(float)[ok]
-    oi = c["ols_intercept"].to_numpy(float)[ok]
-    os_ = c["ols_slope"].to_numpy(float)[ok]
-    mi = c["mixed_intercept"].to_numpy(float)[ok]
-    ms = c["mixed_slope"].to_numpy(float)[ok]
+
+    def col(name: str) -> np.ndarray:
+        return np.asarray(fit.table.array(name), dtype=float)
+
+    ok = ~np.isnan(col("ols_slope")) & ~np.isnan(col("true_intercept")) & ~np.isnan(
+        col("true_slope")
+    )
+    ti = col("true_intercept")[ok]
+    ts = col("true_slope")[ok]
+    oi = col("ols_intercept")[ok]
+    os_ = col("ols_slope")[ok]
+    mi = col("mixed_intercept")[ok]
+    ms = col("mixed_slope")[ok]
     x_mean, x_var = float(np.mean(x)), float(np.var(x))
     d_ols = line_distance(oi - ti, os_ - ts, x_mean, x_var)
     d_mix = line_distance(mi - ti, ms - ts, x_mean, x_var)
@@ -124,11 +127,12 @@ def estimates(fit: Fit) -> dict[str, float | None]:
     }
 
 
-def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+def _rows(fit: Fit, rows: np.ndarray) -> list[dict[str, Any]]:
     cols = ["cluster", "n", "ols_intercept", "ols_slope", "mixed_intercept", "mixed_slope",
             "true_intercept", "true_slope", "shrinkage"]
+    columns = [fit.table.array(c)[rows].tolist() for c in cols]
     out = []
-    for row in frame.loc[:, cols].itertuples(index=False, name=None):
+    for row in zip(*columns, strict=True):
         rec = dict(zip(cols, row, strict=True))
         rec["cluster"] = str(rec["cluster"])
         rec["n"] = int(rec["n"])
@@ -140,10 +144,11 @@ def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 def measure(fit: Fit, x: np.ndarray, *, extremes: int = 5) -> Metrics:
     """Everything the report shows about one fit; `x` is the covariate of the fitted rows."""
-    c = fit.clusters
-    shrunk = c[c["shrinkage"].notna()].sort_values("shrinkage", kind="stable")
-    mean = float(shrunk["shrinkage"].mean()) if len(shrunk) else math.nan
-    size = float(c["n"].median())
+    shrinkage = np.asarray(fit.table.array("shrinkage"), dtype=float)
+    present = np.flatnonzero(~np.isnan(shrinkage))
+    shrunk = present[np.argsort(shrinkage[present], kind="stable")]  # least shrunk first
+    mean = float(np.mean(shrinkage[present])) if len(present) else math.nan
+    size = float(np.median(np.asarray(fit.table.array("n"), dtype=float)))
     return Metrics(
         cluster_size=size,
         own_intercept_se=fit.model.sigma / math.sqrt(size),
@@ -153,8 +158,8 @@ def measure(fit: Fit, x: np.ndarray, *, extremes: int = 5) -> Metrics:
         converged=bool(fit.model.converged),
         mean_shrinkage=mean,
         errors=errors(fit, x),
-        most_shrunk=_rows(shrunk.iloc[::-1].head(extremes)),
-        least_shrunk=_rows(shrunk.head(extremes)),
+        most_shrunk=_rows(fit, shrunk[::-1][:extremes]),
+        least_shrunk=_rows(fit, shrunk[:extremes]),
     )
 
 

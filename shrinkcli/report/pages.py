@@ -16,7 +16,8 @@ from .metrics import SAME, compare
 
 if TYPE_CHECKING:
     import jinja2
-    import pandas as pd
+
+    from ..table import Table
 
 
 @dataclass(frozen=True)
@@ -139,9 +140,12 @@ _INTEGER_COLUMNS = ("obs_per_cluster", "n_cluster", "seed", "n_obs", "n_groups",
                     "mixed_closer")
 
 
-def summary_frame(entries: Sequence[ScenarioReport | Failure]) -> pd.DataFrame:
-    """summary.csv: one row per scenario, in the given order, failures included."""
-    import pandas as pd
+def summary_table(entries: Sequence[ScenarioReport | Failure]) -> Table:
+    """summary.csv: one row per scenario, in the given order, failures included (their
+    numbers empty)."""
+    import numpy as np
+
+    from ..table import Table
 
     rows: list[dict[str, Any]] = []
     for r in entries:
@@ -167,17 +171,24 @@ def summary_frame(entries: Sequence[ScenarioReport | Failure]) -> pd.DataFrame:
                 "mixed_closer": e.closer,
             })
         rows.append(row)
-    frame = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
-    for col in _INTEGER_COLUMNS:  # stay integers beside a failed scenario's empty cells
-        frame[col] = frame[col].astype("Int64")
-    return frame
+    columns: dict[str, np.ndarray] = {}
+    for name in SUMMARY_COLUMNS:
+        values = [row.get(name) for row in rows]
+        present = [v for v in values if v is not None]
+        if all(isinstance(v, float) for v in present) and name not in _INTEGER_COLUMNS:
+            columns[name] = np.array([math.nan if v is None else v for v in values], dtype=float)
+        else:  # text, flags, and integers that stay integers beside a failure's empty cell
+            column = np.empty(len(values), dtype=object)
+            column[:] = values
+            columns[name] = column
+    return Table(columns)
 
 
 def summary_csv(entries: Sequence[ScenarioReport | Failure]) -> str:
     """summary.csv's text."""
     from ..io import table_text
 
-    return table_text(summary_frame(entries), "csv")
+    return table_text(summary_table(entries), "csv")
 
 
 Entries = Sequence[ScenarioReport | Failure]

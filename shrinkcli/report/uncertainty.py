@@ -67,23 +67,23 @@ def measure_uncertainty(
     fit: Fit, intervals: Intervals | None, scenario: Scenario | None, scene: Scene | None
 ) -> Uncertainty:
     """The numbers of the uncertainty part of a page (`scene`: the pooling path's, or None)."""
-    from scipy.stats import t as student_t
-
     from ..caterpillar import ols_degrees_of_freedom
+    from ..lmm.uncertainty import t_quantile
 
-    c = fit.clusters
+    c = fit.table
     coef = "slope" if fit.spec.has_random_slope else "intercept"
     z = NormalDist().inv_cdf(0.975)
     df = ols_degrees_of_freedom(fit)
-    q = float(student_t.ppf(0.975, df)) if df > 0 else math.nan
-    mixed = z * c[f"mixed_{coef}_se"].to_numpy(float)
-    ols = q * c[f"ols_{coef}_se"].to_numpy(float)
-    has_line = c["ols_slope"].notna().to_numpy()
+    q = t_quantile(0.975, df)
+    mixed = z * np.asarray(c.array(f"mixed_{coef}_se"), dtype=float)
+    ols = q * np.asarray(c.array(f"ols_{coef}_se"), dtype=float)
+    has_line = np.isfinite(np.asarray(c.array("ols_slope"), dtype=float))
     ols = np.where(has_line, ols, np.nan)
     x_sd = _x_spread(fit)
     widths = [
         ClusterWidth(str(cl), int(n), float(sd), float(m), float(o))
-        for cl, n, sd, m, o in zip(c["cluster"], c["n"], x_sd, mixed, ols, strict=True)
+        for cl, n, sd, m, o in zip(c.array("cluster").tolist(), c.array("n").tolist(), x_sd,
+                                   mixed, ols, strict=True)
     ]
     ok = [w for w in widths if math.isfinite(w.mixed)]
     widest = max(ok, key=lambda w: w.mixed) if ok else None
@@ -91,11 +91,11 @@ def measure_uncertainty(
     held_mixed = held_ols = None
     compared = 0
     if fit.has_truth:
-        truth = c[f"true_{coef}"].to_numpy(float)
+        truth = np.asarray(c.array(f"true_{coef}"), dtype=float)
         both = has_line & np.isfinite(truth) & np.isfinite(mixed)
         compared = int(both.sum())
-        est_m = c[f"mixed_{coef}"].to_numpy(float)
-        est_o = c[f"ols_{coef}"].to_numpy(float)
+        est_m = np.asarray(c.array(f"mixed_{coef}"), dtype=float)
+        est_o = np.asarray(c.array(f"ols_{coef}"), dtype=float)
         held_mixed = int((np.abs(est_m - truth) <= mixed)[both].sum())
         held_ols = int((np.abs(est_o - truth) <= ols)[both].sum())
     away, moving, own = None, 0, True
@@ -127,7 +127,7 @@ def _x_spread(fit: Fit) -> np.ndarray:
     """Each cluster's standard deviation of x (divisor n), from the fit's sums."""
     st = fit.stats
     if st is None:
-        return np.full(len(fit.clusters), np.nan)
+        return np.full(len(fit.table), np.nan)
     return np.sqrt(st.sxx_c / st.n)
 
 
@@ -276,5 +276,5 @@ def uncertainty_files(
         POOLING: picture,
     }
     if intervals is not None:
-        files[INTERVALS] = table_text(intervals.to_frame(), "csv")
+        files[INTERVALS] = table_text(intervals.to_table(), "csv")
     return files, scene
