@@ -9,7 +9,6 @@ import contextlib
 import os
 import sys
 from collections.abc import Sequence
-from concurrent.futures import Executor
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -50,6 +49,8 @@ from .options import (
 from .progress import report_progress, showing, study_progress
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from ..inputs import Input
     from ..lmm import Fit
     from ..study import StudyResult
