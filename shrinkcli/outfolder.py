@@ -161,6 +161,12 @@ def write_marker(build: Path, files: Iterable[str], marker: str) -> None:
         (build / BUILDING).unlink()
 
 
+def remove_listed(folder: Path, marker: str) -> bool:
+    """Delete every file an earlier folder of this kind lists (`marker`), and the folders they
+    leave empty; True if the folder is gone. Files shrink did not write stay."""
+    return _remove_listed(folder, marker)
+
+
 def _remove_listed(folder: Path, marker: str) -> bool:
     """Delete the files an old folder lists and the folders they leave empty; True if the
     folder is gone."""

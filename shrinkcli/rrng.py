@@ -43,17 +43,36 @@ def _scrambled_state(seed: int) -> np.ndarray:
     return table[1:].copy()
 
 
-class RRandom:
-    """A stream of R's default generator after ``set.seed(seed)``."""
+def scrambled_states(seeds: np.ndarray) -> np.ndarray:
+    """`_scrambled_state` of many seeds at once, (len(seeds), 624): for batches of streams."""
+    s = np.asarray(seeds, dtype=np.int64).astype(np.uint64) & np.uint64(_U32)
+    mult, one, mask = np.uint64(69069), np.uint64(1), np.uint64(_U32)
+    for _ in range(51):
+        s = (mult * s + one) & mask
+    table = np.empty((s.shape[0], _MT_N), dtype=np.uint32)
+    for j in range(_MT_N):
+        s = (mult * s + one) & mask
+        table[:, j] = s
+    return table
 
-    def __init__(self, seed: int) -> None:
+
+class RRandom:
+    """A stream of R's default generator after ``set.seed(seed)`` (`state`: the seed's
+    scrambled table when already computed, e.g. by `scrambled_states`)."""
+
+    def __init__(self, seed: int, state: np.ndarray | None = None) -> None:
+        self._bitgen = np.random.MT19937(0)
+        self.reset(seed, state)
+
+    def reset(self, seed: int, state: np.ndarray | None = None) -> None:
+        """Start again as after ``set.seed(seed)`` (cheaper than a new generator, whose bit
+        generator is costly to make: for batches of streams)."""
         if not -(2**31) < seed < 2**31:
             raise ValueError(f"seed must be a 32-bit integer, got {seed}")
         self.seed = seed
-        self._bitgen = np.random.MT19937(0)
         self._bitgen.state = {
             "bit_generator": "MT19937",
-            "state": {"key": _scrambled_state(seed), "pos": _MT_N},
+            "state": {"key": _scrambled_state(seed) if state is None else state, "pos": _MT_N},
         }
 
     # -- uniforms ---------------------------------------------------------------------------

@@ -142,6 +142,9 @@ class Scenario(BaseModel):
     model: ModelOptions = ModelOptions()
     animation: AnimationOptions = AnimationOptions()
     data: DataSource | None = None
+    #: A design sweep: lists of values of simulation keys, studied over their product
+    #: (`sweep.py`); validated as the keys themselves are.
+    sweep: dict[str, Any] | None = None
     #: Where the scenario was read from (a file path), for messages and the report; "" when it
     #: was built in code. Not a key of the file.
     _source: str = PrivateAttr("")
@@ -193,6 +196,34 @@ class Scenario(BaseModel):
             raise ValueError("balanced keeps no rows: n_cluster × obs_per_cluster × balanced < 0.5")
         return self
 
+    @model_validator(mode="after")
+    def _sweep(self) -> Scenario:
+        """Every key of `sweep:` one that can vary, every value one that key allows."""
+        if self.sweep is None:
+            return self
+        if not self.sweep:
+            raise ValueError(f"sweep: must be {ALLOWED['sweep']} (got an empty mapping)")
+        allowed = SWEEP_KEYS if self.data is None else SWEEP_KEYS_DATA
+        base = self.model_dump(exclude_unset=True, exclude={"sweep"})
+        for key, values in self.sweep.items():
+            if key not in allowed:
+                close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                raise ValueError(f"sweep: cannot vary '{key}'{hint} (keys that can vary: "
+                                 f"{', '.join(allowed)})")
+            if not isinstance(values, list) or not values:
+                raise ValueError(f"sweep.{key}: must be a non-empty list of values "
+                                 f"(got {_describe(values)})")
+            if len(set(map(repr, values))) != len(values):
+                raise ValueError(f"sweep.{key}: lists a value twice (got {_describe(values)})")
+            for v in values:
+                try:
+                    Scenario.model_validate(_with_key(base, key, v))
+                except ValidationError:
+                    raise ValueError(f"sweep.{key}: every value must be {ALLOWED[key]} "
+                                     f"(got {_describe(v)})") from None
+        return self
+
     def parameters(self) -> dict[str, Any]:
         """The data-generating arguments, in the post's order."""
         return {k: getattr(self, k) for k in DATA_KEYS}
@@ -213,6 +244,23 @@ DATA_KEYS = (
 #: The keys that describe a simulation, refused beside `data:` (`seed` and `rng` stay: they seed
 #: a data scenario's bootstrap).
 SIMULATION_KEYS = tuple(k for k in DATA_KEYS if k != "seed")
+
+#: The keys a sweep can vary (`sweep:`, `--vary`): a simulation's, and the model's; of a data
+#: scenario, the model's only.
+SWEEP_KEYS_DATA = ("model.method", "model.random")
+SWEEP_KEYS = (*SIMULATION_KEYS, *SWEEP_KEYS_DATA)
+
+
+def _with_key(data: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
+    """`data` (a scenario's mapping) with `key` (dotted for model.*) set to `value`."""
+    out = dict(data)
+    if "." in key:
+        section, sub = key.split(".", 1)
+        out[section] = {**dict(out.get(section) or {}), sub: value}
+    else:
+        out[key] = value
+    return out
+
 
 #: What each key allows, for error messages.
 ALLOWED: dict[str, str] = {
@@ -249,6 +297,7 @@ ALLOWED: dict[str, str] = {
     "data.x": "a column name",
     "data.cluster": "a column name",
     "animation.path": "'straight', 'pooling' or 'pooling-complete'",
+    "sweep": "a mapping of keys to lists of values, e.g. {n_cluster: [20, 50], cor: [0, 0.5]}",
 }
 
 _KEYS: dict[str, tuple[str, ...]] = {

@@ -108,6 +108,9 @@ SUMMARY_COLUMNS = ("scenario", "quantity", "truth", "mean", "sd", "bias", "rmse"
 
 #: The key under which a replication row carries its coverage counts by cluster size.
 _BY_SIZE = "_by_size"
+#: Replications fitted together in one batch (`replications.replicate_batch`); fixed, so that
+#: which replications share a batch never depends on the processes or the executor.
+BATCH = 100
 _SEED_SPAN = 2**32 - 1  # R accepts seeds -(2^31 - 1) .. 2^31 - 1
 _Z975 = 1.959963984540054  # qnorm(0.975)
 
@@ -375,6 +378,10 @@ Task = tuple[Scenario, "Bootstrap | None", int, int, "str | None"]
 
 def _run_chunk(task: Task) -> list[dict[str, Any]]:
     scenario, boot, first, last, ci = task
+    if ci is None:  # fitted together; the rows are `replicate`'s
+        from .replications import replicate_batch
+
+        return replicate_batch(scenario, range(first, last + 1), boot)
     return [replicate(scenario, k, boot, ci) for k in range(first, last + 1)]
 
 
@@ -476,7 +483,8 @@ def run_study(
     boots = {s.name: (bootstraps or {}).get(s.name) or bootstrap_of(s)
              for s in scenarios if s.is_data}
     jobs = jobs or parallel.cores()
-    size = max(1, min(50, math.ceil(reps / (4 * jobs))))
+    # a chunk of replications is fitted as one batch: its size must not depend on the jobs
+    size = BATCH if profile is None else max(1, min(50, math.ceil(reps / (4 * jobs))))
     tasks = _chunks(scenarios, boots, reps, size, profile)
 
     def done(i: int, chunk: list[dict[str, Any]]) -> None:

@@ -5,6 +5,7 @@ at once."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -48,6 +49,8 @@ from .options import (
 from .progress import report_progress, showing, study_progress
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from ..inputs import Input
     from ..lmm import Fit
     from ..study import StudyResult
@@ -508,6 +511,27 @@ def study(
     y: TableYOpt = "y",
     x: TableXOpt = "x",
     cluster: TableClusterOpt = "cluster",
+    vary: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--vary", help="Sweep a key over values, e.g. n_cluster=20,50,100; repeat it for a "
+            "grid (the product). Adds to the scenario's sweep: mapping.", metavar="KEY=V1,V2,...",
+            show_default=False,
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="With -o DIR: skip the designs an earlier run of the same "
+                     "arguments finished there."),
+    ] = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler", help="Send the replications to the Dask scheduler at this address "
+            "(e.g. tcp://host:8786) [default: $DASK_SCHEDULER_ADDRESS, else run here].",
+            metavar="ADDRESS", show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Measure what shrinkage buys over many replications.
 
@@ -515,7 +539,8 @@ def study(
     truth, mean, sd, bias, RMSE and the coverage of 95% intervals: the fixed effects', and how
     often each cluster's intervals held its true coefficients; notes on stderr say where that
     coverage is poor. Data (a table, or a scenario naming one) are studied by a parametric
-    bootstrap from their fitted model, the fitted values standing in for the truth.
+    bootstrap from their fitted model, the fitted values standing in for the truth. With
+    --vary (or a sweep: in the scenario) it studies a grid of designs: when does pooling pay?
     """
     from pathlib import Path
 
@@ -530,8 +555,27 @@ def study(
     if format is not None:
         _refuse_binary_on_terminal("-", format)
     loaded = [load_source(p, y=y, x=x, cluster=cluster) for p in scenarios]
-    with study_progress(showing(quiet), [s.name for s in loaded], reps) as progress:
-        result = run_study(loaded, reps, jobs=jobs, seed=seed, progress=progress, ci=ci)
+    executor = _executor(scheduler)
+    if vary or resume or any(s.sweep for s in loaded):  # a sweep of designs
+        from ..sweep import parse_vary
+        from .sweep import study_sweep, sweep_summary_text
+
+        with executor as ex:
+            swept = study_sweep(loaded, reps, vary=parse_vary(vary or []), jobs=jobs, seed=seed,
+                                ci=ci, output=output, resume=resume, executor=ex,
+                                show=showing(quiet))
+        failed = _study_failures(swept.study)
+        if output is not None:
+            _note(f"wrote {Path(output)}/", quiet)
+        fmt = format or ("table" if sys.stdout.isatty() else "csv")
+        write_output("-", sweep_summary_text(swept, fmt))
+        if failed:
+            raise typer.Exit(1)
+        return
+    with executor as ex, study_progress(showing(quiet), [s.name for s in loaded],
+                                        reps) as progress:
+        result = run_study(loaded, reps, jobs=jobs, seed=seed, progress=progress, ci=ci,
+                           executor=ex)
     failed_all = _study_failures(result)
     from ..study import coverage_findings
 
@@ -544,6 +588,15 @@ def study(
     write_output("-", _summary_text(result, format or ("table" if sys.stdout.isatty() else "csv")))
     if failed_all:
         raise typer.Exit(1)
+
+
+def _executor(scheduler: str | None) -> contextlib.AbstractContextManager[Executor | None]:
+    """A Dask cluster's executor when a scheduler is given (option or environment), else
+    None: the study's own process pool."""
+    from ..distributed import dask_executor, scheduler_address
+
+    address = scheduler_address(scheduler)
+    return dask_executor(address) if address else contextlib.nullcontext(None)
 
 
 def _summary_text(result: StudyResult, format: StudyFormat) -> str | bytes:

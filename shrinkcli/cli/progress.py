@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..report import ProgressEvent, StudyEvent
@@ -117,3 +117,58 @@ def study_progress(
     with bar:
         bar.refresh()
         yield on_chunk
+
+
+class SweepProgress:
+    """One bar over a sweep's grid (designs × replications) with the time left, and the count
+    of finished designs; `replications(name, n)` and `design()` report progress."""
+
+    def __init__(self, bar: Any, task: Any, designs: int, done: int) -> None:
+        self._bar, self._task, self._designs, self._done = bar, task, designs, done
+
+    def replications(self, name: str, done: int) -> None:
+        if self._bar is not None:
+            self._bar.advance(self._task, done)
+            self._bar.refresh()
+
+    def design(self) -> None:
+        self._done += 1
+        if self._bar is not None:
+            self._bar.update(self._task, designs=f"{self._done}/{self._designs} designs")
+            self._bar.refresh()
+
+
+@contextlib.contextmanager
+def sweep_progress(show: bool, designs: int, reps: int, done: int = 0) -> Iterator[SweepProgress]:
+    """A bar over `designs` × `reps` replications (`done` designs already finished), with an
+    estimate of the time left; reports nowhere when `show` is false."""
+    if not show:
+        yield SweepProgress(None, None, designs, done)
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    bar = Progress(
+        TextColumn("replications", style="bold"),
+        BarColumn(bar_width=30),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[designs]}"),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        auto_refresh=False,
+        transient=True,
+    )
+    task = bar.add_task("", total=designs * reps, completed=done * reps,
+                        designs=f"{done}/{designs} designs")
+    with bar:
+        bar.refresh()
+        yield SweepProgress(bar, task, designs, done)

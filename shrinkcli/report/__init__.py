@@ -10,7 +10,7 @@ its progress events into a progress bar and its result into an exit code.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -135,6 +135,11 @@ def build_report(
         section = _study(valid, study, jobs, progress)
         if section is not None:
             sections = [*sections, section]
+        from .sweep import sweep_study  # scenarios with a sweep: their grid of designs
+
+        swept = sweep_study(valid, study, jobs, _sweep_progress(progress, study.reps))
+        if swept is not None:
+            sections = [*sections, swept]
     t1 = time.perf_counter()
     build = REPORT_FOLDER.new_build_folder(out)
     try:
@@ -182,6 +187,16 @@ def _preflight(
                 continue
         out.append(entry)
     return out
+
+
+def _sweep_progress(
+    progress: ProgressCallback | None, reps: int
+) -> Callable[[str, int], None] | None:
+    """The sweep's replications as study events (a bar per design)."""
+    if progress is None:
+        return None
+    report = progress
+    return lambda name, done: report(StudyEvent(name, done, reps))
 
 
 def _study(

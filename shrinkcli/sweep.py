@@ -1,0 +1,363 @@
+"""Design sweeps: a scenario studied over a grid of designs — when does pooling pay?
+
+A sweep varies some of a scenario's keys over lists of values (`sweep:` in the scenario file,
+`--vary KEY=V1,V2,...` on the command line, which replaces the file's list of the same key);
+the designs are the product of the lists, in the order the keys are given, the last key
+varying fastest. Each design is the scenario with those values, studied as `study.py` studies
+a scenario (replication k of every design uses seed + k − 1). Every output row carries the
+varied keys as columns (`design_KEY` where the table has a column KEY already: the estimate
+`sd_slope` beside the design's `design_sd_slope` in the replications); every mean its Monte
+Carlo standard error (`mcse`: sd/√n, and for a share the binomial √(p(1 − p)/n)), every
+coverage its binomial standard error (`coverage_se`).
+
+`run_sweep` calls `on_design(index, rows)` as each design's last replication arrives, so that a
+caller can keep finished designs (and skip them in a rerun: `done`). No I/O, no printing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import math
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import parallel
+from .errors import ScenarioError, UsageError
+from .scenario import SWEEP_KEYS, SWEEP_KEYS_DATA, Scenario, _with_key
+from .study import (
+    _BY_SIZE,
+    BATCH,
+    PROFILED,
+    REPLICATION_COLUMNS,
+    Bootstrap,
+    StudyResult,
+    _chunks,
+    _run_chunk,
+    bootstrap_of,
+    coverage_by_size,
+    summarize,
+    truths_of,
+)
+
+#: Columns of a sweep's summary after the varied keys (`SUMMARY_COLUMNS` with the standard
+#: errors and the number of replications each row is computed from).
+SWEEP_SUMMARY_COLUMNS = ("quantity", "truth", "mean", "mcse", "sd", "bias", "rmse", "coverage",
+                         "coverage_se", "n")
+#: Quantities whose mean is a share (binomial standard error).
+SHARES = ("singular_share", "failed_share")
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Design:
+    """One point of a sweep: the scenario with the varied keys set (`values`), under a name of
+    its own; `base` is the scenario it varies."""
+
+    scenario: Scenario
+    base: str
+    values: tuple[tuple[str, Any], ...]
+
+    @property
+    def label(self) -> str:
+        """'baseline n_cluster=20 obs_per_cluster=3' (the scenario's name alone without keys)."""
+        return " ".join([self.base, *(f"{k}={_text(v)}" for k, v in self.values)])
+
+
+def _text(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def parse_value(text: str) -> Any:
+    """A value as written on the command line: YAML's reading of it ('20' an integer, '0.5' a
+    number, 'ml' text), as in a scenario file."""
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def parse_vary(specs: Sequence[str]) -> dict[str, list[Any]]:
+    """`--vary KEY=V1,V2,...` options as an ordered mapping of lists; a malformed option or a
+    key given twice is a UsageError about `sweep`."""
+    out: dict[str, list[Any]] = {}
+    for spec in specs:
+        key, sep, values = spec.partition("=")
+        key = key.strip()
+        if not sep or not key or not values.strip():
+            raise UsageError(f"expected KEY=V1,V2,... (e.g. n_cluster=20,50,100), got {spec!r}",
+                             field="sweep")
+        if key in out:
+            raise UsageError(f"'{key}' is varied twice; give its values in one list",
+                             field="sweep")
+        out[key] = [parse_value(v.strip()) for v in values.split(",")]
+    return out
+
+
+def grid_of(scenario: Scenario, vary: Mapping[str, list[Any]] | None = None) -> dict[str, list]:
+    """The keys `scenario` varies and their values: its `sweep:`, with `vary` on top (a key in
+    both takes `vary`'s list; new keys come after the file's), each list checked as `sweep:` is."""
+    grid = dict(scenario.sweep or {})
+    for key, values in (vary or {}).items():
+        grid[key] = list(values)
+    if vary:
+        data = scenario.model_dump(exclude_unset=True, exclude={"sweep"})
+        data["sweep"] = grid
+        try:
+            Scenario.model_validate(data)
+        except Exception as exc:  # a pydantic ValidationError: reworded for the command line
+            from pydantic import ValidationError
+
+            if not isinstance(exc, ValidationError):
+                raise
+            msg = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+            msg = msg.removeprefix("sweep: ").removeprefix("sweep.")
+            raise UsageError(f"{scenario.name}: {msg}", field="sweep") from None
+    return grid
+
+
+def expand(scenario: Scenario, vary: Mapping[str, list[Any]] | None = None) -> list[Design]:
+    """The designs of `scenario`'s sweep (one design, the scenario itself, when it has none)."""
+    grid = grid_of(scenario, vary)
+    if not grid:
+        return [Design(scenario, scenario.name, ())]
+    keys = list(grid)
+    base = scenario.model_dump(exclude_unset=True, exclude={"sweep"})
+    out = []
+    for i, combo in enumerate(itertools.product(*(grid[k] for k in keys))):
+        data = dict(base)
+        for k, v in zip(keys, combo, strict=True):
+            data = _with_key(data, k, v)
+        name = ".".join([scenario.name, *(f"{k}-{_text(v)}" for k, v in zip(keys, combo,
+                                                                              strict=True))])
+        if len(name) > 100 or not all(ch.isalnum() or ch in "._-" for ch in name):
+            name = f"{scenario.name}.{i + 1}"
+        data["name"] = name
+        try:
+            design = Scenario.model_validate(data)
+        except Exception as exc:
+            from pydantic import ValidationError
+
+            if not isinstance(exc, ValidationError):
+                raise
+            what = ", ".join(f"{k}={_text(v)}" for k, v in zip(keys, combo, strict=True))
+            msg = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+            raise ScenarioError(f"{scenario.source or scenario.name}: sweep: the design "
+                                f"{what} is not valid: {msg}") from None
+        design._source = scenario.source
+        out.append(Design(design, scenario.name, tuple(zip(keys, combo, strict=True))))
+    return out
+
+
+def allowed_keys(scenario: Scenario) -> tuple[str, ...]:
+    return SWEEP_KEYS_DATA if scenario.is_data else SWEEP_KEYS
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """A sweep's study (over the designs, by their own names) and the designs themselves."""
+
+    designs: tuple[Design, ...]
+    study: StudyResult
+    reps: int
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Every varied key, in order of first appearance."""
+        return tuple(dict.fromkeys(k for d in self.designs for k, _ in d.values))
+
+    def _with_keys(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """`frame` (with a `scenario` column of design names) with the scenario's own name and
+        a column per varied key after it."""
+        by_name = {d.scenario.name: d for d in self.designs}
+        names = frame["scenario"].map(lambda n: by_name[n].base)
+        cols: dict[str, Any] = {"scenario": names}
+        rest = frame.drop(columns=["scenario"])
+        for key in self.keys:
+            # a varied key that is also a column (sd_slope: the estimate) is design_KEY
+            column = f"design_{key}" if key in rest.columns else key
+            cols[column] = frame["scenario"].map(
+                lambda n, key=key: dict(by_name[n].values).get(key, math.nan))
+        return pd.concat([pd.DataFrame(cols, index=frame.index), rest], axis=1)
+
+    @property
+    def replications(self) -> pd.DataFrame:
+        return self._with_keys(self.study.replications)
+
+    @property
+    def cluster_coverage(self) -> pd.DataFrame | None:
+        cc = self.study.cluster_coverage
+        return None if cc is None else self._with_keys(cc)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row per design and quantity: `SWEEP_SUMMARY_COLUMNS` after the keys."""
+        return self._with_keys(with_standard_errors(self.study.summary,
+                                                    self.study.replications))
+
+    def files(self) -> dict[str, bytes | str]:
+        """Tables (CSV) and pictures (PNG) by name: `sweep-NAME.png` per scenario with one or
+        two varied keys."""
+        from .io import table_text
+        from .sweep_plot import sweep_png
+
+        out: dict[str, bytes | str] = {
+            "summary.csv": table_text(self.summary, "csv"),
+            "replications.csv": table_text(self.replications, "csv"),
+        }
+        cc = self.cluster_coverage
+        if cc is not None:
+            out["cluster_coverage.csv"] = table_text(cc, "csv")
+        summary = self.summary
+        for base in dict.fromkeys(d.base for d in self.designs):
+            keys = [k for k in self.keys
+                    if any(d.base == base and k in dict(d.values) for d in self.designs)]
+            if 1 <= len(keys) <= 2:
+                title = next(d.scenario.title for d in self.designs if d.base == base) or base
+                out[f"sweep-{base}.png"] = sweep_png(summary[summary["scenario"] == base],
+                                                     keys, title, self.reps)
+        return out
+
+
+def with_standard_errors(summary: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """`study.summarize`'s frame with each mean's Monte Carlo standard error (`mcse`), each
+    coverage's binomial standard error (`coverage_se`) and the replications behind each row
+    (`n`)."""
+    rows = []
+    for _, r in summary.iterrows():
+        mine = table[table["scenario"] == r["scenario"]]
+        ok = mine[mine["error"] == ""]
+        q = r["quantity"]
+        if q == "failed_share":
+            n = len(mine)
+        elif q == "singular_share":
+            n = len(ok)
+        else:
+            n = int(np.isfinite(ok[q].to_numpy(dtype=float)).sum())
+        mean, sd = float(r["mean"]), float(r["sd"])
+        if q in SHARES:
+            mcse = math.sqrt(mean * (1.0 - mean) / n) if n > 0 and math.isfinite(mean) else math.nan
+        else:
+            mcse = sd / math.sqrt(n) if n > 1 and math.isfinite(sd) else math.nan
+        cov = float(r["coverage"])
+        if not math.isfinite(cov):
+            cov_se = math.nan
+        elif q.startswith("cluster_coverage"):  # a mean of per-replication shares
+            cov_se = mcse
+        else:
+            cov_se = math.sqrt(cov * (1.0 - cov) / n) if n > 0 else math.nan
+        rows.append({**r.to_dict(), "mcse": mcse, "coverage_se": cov_se, "n": n})
+    return pd.DataFrame(rows, columns=["scenario", *SWEEP_SUMMARY_COLUMNS])
+
+
+def run_sweep(
+    designs: Sequence[Design],
+    reps: int,
+    *,
+    jobs: int | None = None,
+    seed: int | None = None,
+    progress: Callable[[str, int], None] | None = None,
+    executor: Executor | None = None,
+    ci: str | None = None,
+    done: Mapping[int, list[Row]] | None = None,
+    on_design: Callable[[int, list[Row]], None] | None = None,
+) -> SweepResult:
+    """Study every design `reps` times, over `jobs` processes or on `executor` (any
+    `concurrent.futures.Executor`, e.g. a Dask client's), in chunks of `study.BATCH`
+    replications. `done` holds the rows of designs already finished (by index), which are not
+    run again; `on_design(index, rows)` is called here as each other design finishes.
+    `progress(design_name, replications)` as chunks finish. The rows, and so every output, do
+    not depend on `jobs`, the executor or which designs were resumed."""
+    from .scenario import check_memory, check_names, with_overrides
+
+    if reps < 1:
+        raise ValueError("reps must be at least 1")
+    scenarios = [d.scenario for d in designs]
+    check_names(scenarios)
+    for s in scenarios:
+        check_memory(s)
+    if seed is not None:
+        scenarios = [with_overrides(s, seed=seed) for s in scenarios]
+        designs = [Design(s, d.base, d.values) for s, d in zip(scenarios, designs, strict=True)]
+    profile = "profile" if ci == "profile" else None
+    finished = dict(done or {})
+    boots: dict[str, Bootstrap] = {}
+    for s in scenarios:
+        if s.is_data and s.name not in boots:
+            boots[s.name] = bootstrap_of(s)
+    todo = [i for i in range(len(designs)) if i not in finished]
+    jobs = jobs or parallel.cores()
+    size = BATCH if profile is None else max(1, min(50, math.ceil(reps / (4 * jobs))))
+    tasks = _chunks([scenarios[i] for i in todo], boots, reps, size, profile)
+    owner = {s.name: i for i, s in enumerate(scenarios)}
+    pending: dict[int, dict[int, list[Row]]] = {i: {} for i in todo}
+    needed = {i: sum(1 for t in tasks if t[0].name == scenarios[i].name) for i in todo}
+
+    def on_result(j: int, chunk: list[Row]) -> None:
+        name = tasks[j][0].name
+        i = owner[name]
+        pending[i][j] = chunk
+        if progress is not None:
+            progress(name, len(chunk))
+        if len(pending[i]) == needed[i]:
+            parts = pending.pop(i)
+            finished[i] = [r for jj in sorted(parts) for r in parts[jj]]
+            if on_design is not None:
+                on_design(i, finished[i])
+
+    workers = max(1, min(jobs, len(tasks)))
+    if tasks:
+        with (
+            contextlib.nullcontext(executor) if executor is not None
+            else parallel.pool(workers)
+        ) as ex:
+            parallel.ordered_map(_run_chunk, tasks, executor=ex, on_result=on_result)
+    flat = [dict(r) for i in range(len(designs)) for r in finished[i]]
+    by_size = [(r["scenario"], tuple(c)) for r in flat for c in r.pop(_BY_SIZE, [])]
+    columns = list(REPLICATION_COLUMNS)
+    if profile:
+        columns += [f"{p}_{end}" for p in PROFILED for end in ("lower", "upper")]
+    table = pd.DataFrame(flat, columns=columns)
+    truths = {s.name: truths_of(s, boots.get(s.name)) for s in scenarios}
+    study = StudyResult(table, summarize(table, scenarios, truths), tuple(scenarios), truths,
+                        coverage_by_size(by_size, scenarios))
+    return SweepResult(tuple(designs), study, reps)
+
+
+def fingerprint(designs: Sequence[Design], reps: int, seed: int | None, ci: str | None) -> dict:
+    """What a sweep's output depends on, as JSON-able values: each design's scenario, the
+    replications, the base seed and the interval method (`--resume` compares them)."""
+    return {
+        "reps": reps,
+        "seed": seed,
+        "ci": ci or "wald",
+        "designs": [d.scenario.model_dump(mode="json", exclude={"title", "description",
+                                                                 "animation"})
+                    for d in designs],
+    }
+
+
+def changed_argument(old: Mapping[str, Any], new: Mapping[str, Any]) -> str | None:
+    """In words, the first difference between two fingerprints (None: the same run)."""
+    for key, flag in (("reps", "--reps"), ("seed", "--seed"), ("ci", "--ci")):
+        if old.get(key) != new.get(key):
+            return f"{flag} was {old.get(key)}, now {new.get(key)}"
+    od, nd = old.get("designs", []), new.get("designs", [])
+    if len(od) != len(nd):
+        return f"the sweep had {len(od)} designs, now {len(nd)}"
+    for a, b in zip(od, nd, strict=True):
+        if a != b:
+            keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+            field = next((k for k in keys if k != "name"), keys[0])  # the name follows the keys
+            return (f"design {b.get('name', '?')}: {field} was {a.get(field)!r}, "
+                    f"now {b.get(field)!r}")
+    return None
+
