@@ -80,7 +80,13 @@ QUANTITIES = (
     "singular_share",
     "failed_share",
 )
-SUMMARY_COLUMNS = ("scenario", "quantity", "truth", "mean", "sd", "bias", "rmse", "coverage")
+#: Columns of the summary: a mean's Monte Carlo standard error (`mcse`: sd/√n; for a share the
+#: binomial √(p(1 − p)/n)), a coverage's binomial standard error (`coverage_se`), and `n` the
+#: replications a row is computed from.
+SUMMARY_COLUMNS = ("scenario", "quantity", "truth", "mean", "mcse", "sd", "bias", "rmse",
+                   "coverage", "coverage_se", "n")
+#: Quantities whose mean is a share of the replications (binomial standard error).
+SHARES = ("singular_share", "failed_share")
 
 #: The file that marks a folder as a study's output; JSON with the list of files written.
 MARKER = ".shrink-study"
@@ -104,7 +110,6 @@ COVERAGE_COLUMNS = (
 )
 #: The nominal level of the cluster intervals.
 LEVEL = 0.95
-SUMMARY_COLUMNS = ("scenario", "quantity", "truth", "mean", "sd", "bias", "rmse", "coverage")
 
 #: The key under which a replication row carries its coverage counts by cluster size.
 _BY_SIZE = "_by_size"
@@ -561,8 +566,15 @@ def summarize(
             v = v[np.isfinite(v)]
             truth = truths_s.get(q, math.nan)
             row["truth"] = truth
-            row["mean"] = float(v.mean()) if v.size else math.nan
-            row["sd"] = float(v.std(ddof=1)) if v.size > 1 else math.nan
+            n = int(v.size)
+            row["n"] = n
+            row["mean"] = float(v.mean()) if n else math.nan
+            row["sd"] = float(v.std(ddof=1)) if n > 1 else math.nan
+            if q in SHARES:
+                row["mcse"] = math.sqrt(row["mean"] * (1.0 - row["mean"]) / n) if n else math.nan
+            else:
+                row["mcse"] = row["sd"] / math.sqrt(n) if n > 1 else math.nan
+            row["coverage_se"] = math.nan
             if math.isfinite(truth) and v.size:
                 row["bias"] = row["mean"] - truth
                 row["rmse"] = float(np.sqrt(np.mean((v - truth) ** 2)))
@@ -574,25 +586,34 @@ def summarize(
                 ok = np.isfinite(est) & np.isfinite(se)
                 inside = np.abs(est[ok] - truth) <= _Z975 * se[ok]
                 row["coverage"] = float(inside.mean()) if ok.any() else math.nan
+                row["coverage_se"] = _binomial_se(row["coverage"], int(ok.sum()))
             elif q.startswith("cluster_coverage"):  # the share of intervals that held it
-                row["coverage"] = row["mean"]
+                row["coverage"] = row["mean"]  # a mean of per-replication shares: its mcse
+                row["coverage_se"] = row["mcse"]
             elif f"{q}_lower" in t.columns and math.isfinite(truth):  # profile intervals
                 lo = t[f"{q}_lower"].to_numpy(dtype=float)
                 hi = t[f"{q}_upper"].to_numpy(dtype=float)
                 ok = np.isfinite(lo) & np.isfinite(hi)
                 inside = (lo[ok] <= truth) & (truth <= hi[ok])
                 row["coverage"] = float(inside.mean()) if ok.any() else math.nan
+                row["coverage_se"] = _binomial_se(row["coverage"], int(ok.sum()))
             else:
                 row["coverage"] = math.nan
             out.append(row)
     return pd.DataFrame(out, columns=list(SUMMARY_COLUMNS))
 
 
+def _binomial_se(p: float, n: int) -> float:
+    """The standard error of a share p of n trials (NaN without any)."""
+    return math.sqrt(p * (1.0 - p) / n) if n and math.isfinite(p) else math.nan
+
+
 def summary_text(summary: pd.DataFrame) -> str:
     """The summary as an aligned text table for a terminal: a block per scenario, numbers
     rounded to four decimals (coverage and shares as percentages), blanks where undefined."""
-    percent = {"coverage"}
-    header = ("quantity", "truth", "mean", "sd", "bias", "rmse", "coverage")
+    percent = {"coverage", "coverage_se"}
+    header = ("quantity", "truth", "mean", "mcse", "sd", "bias", "rmse", "coverage",
+              "coverage_se")
     lines: list[str] = []
     for name, block in summary.groupby("scenario", sort=False):
         rows: list[tuple[str, ...]] = [header]
@@ -604,7 +625,7 @@ def summary_text(summary: pd.DataFrame) -> str:
                 rate = r["quantity"].startswith("cluster_coverage")
                 if not math.isfinite(v) or (share and col == "sd"):
                     cells.append("")
-                elif col in percent or ((share or rate) and col in ("mean", "truth")):
+                elif col in percent or ((share or rate) and col in ("mean", "truth", "mcse")):
                     cells.append(f"{100 * v:.1f}%")
                 else:
                     cells.append(f"{v:.4f}")

@@ -24,7 +24,6 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from . import parallel
@@ -35,6 +34,7 @@ from .study import (
     BATCH,
     PROFILED,
     REPLICATION_COLUMNS,
+    SUMMARY_COLUMNS,
     Bootstrap,
     StudyResult,
     _chunks,
@@ -45,12 +45,8 @@ from .study import (
     truths_of,
 )
 
-#: Columns of a sweep's summary after the varied keys (`SUMMARY_COLUMNS` with the standard
-#: errors and the number of replications each row is computed from).
-SWEEP_SUMMARY_COLUMNS = ("quantity", "truth", "mean", "mcse", "sd", "bias", "rmse", "coverage",
-                         "coverage_se", "n")
-#: Quantities whose mean is a share (binomial standard error).
-SHARES = ("singular_share", "failed_share")
+#: Columns of a sweep's summary after the varied keys: the study's, with their standard errors.
+SWEEP_SUMMARY_COLUMNS = SUMMARY_COLUMNS[1:]
 
 Row = dict[str, Any]
 
@@ -200,8 +196,7 @@ class SweepResult:
     @property
     def summary(self) -> pd.DataFrame:
         """One row per design and quantity: `SWEEP_SUMMARY_COLUMNS` after the keys."""
-        return self._with_keys(with_standard_errors(self.study.summary,
-                                                    self.study.replications))
+        return self._with_keys(self.study.summary)
 
     def files(self) -> dict[str, bytes | str]:
         """Tables (CSV) and pictures (PNG) by name: `sweep-NAME.png` per scenario with one or
@@ -225,37 +220,6 @@ class SweepResult:
                 out[f"sweep-{base}.png"] = sweep_png(summary[summary["scenario"] == base],
                                                      keys, title, self.reps)
         return out
-
-
-def with_standard_errors(summary: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
-    """`study.summarize`'s frame with each mean's Monte Carlo standard error (`mcse`), each
-    coverage's binomial standard error (`coverage_se`) and the replications behind each row
-    (`n`)."""
-    rows = []
-    for _, r in summary.iterrows():
-        mine = table[table["scenario"] == r["scenario"]]
-        ok = mine[mine["error"] == ""]
-        q = r["quantity"]
-        if q == "failed_share":
-            n = len(mine)
-        elif q == "singular_share":
-            n = len(ok)
-        else:
-            n = int(np.isfinite(ok[q].to_numpy(dtype=float)).sum())
-        mean, sd = float(r["mean"]), float(r["sd"])
-        if q in SHARES:
-            mcse = math.sqrt(mean * (1.0 - mean) / n) if n > 0 and math.isfinite(mean) else math.nan
-        else:
-            mcse = sd / math.sqrt(n) if n > 1 and math.isfinite(sd) else math.nan
-        cov = float(r["coverage"])
-        if not math.isfinite(cov):
-            cov_se = math.nan
-        elif q.startswith("cluster_coverage"):  # a mean of per-replication shares
-            cov_se = mcse
-        else:
-            cov_se = math.sqrt(cov * (1.0 - cov) / n) if n > 0 else math.nan
-        rows.append({**r.to_dict(), "mcse": mcse, "coverage_se": cov_se, "n": n})
-    return pd.DataFrame(rows, columns=["scenario", *SWEEP_SUMMARY_COLUMNS])
 
 
 def run_sweep(

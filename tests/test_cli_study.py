@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -112,9 +114,17 @@ def test_table_format_for_people(runner: CliRunner, two: list[str]) -> None:
     assert res.exit_code == 0, res.stderr
     lines = res.stdout.splitlines()
     assert lines[0] == "tiny-a"
-    assert lines[1].split() == ["quantity", "truth", "mean", "sd", "bias", "rmse", "coverage"]
+    assert lines[1].split() == ["quantity", "truth", "mean", "mcse", "sd", "bias", "rmse",
+                                "coverage", "coverage_se"]
     intercept = lines[2].split()
     assert intercept[0] == "intercept" and intercept[-1].endswith("%")
+    assert len(intercept) == 9  # every cell filled: the fixed effects have Wald coverage
+    # the standard errors are the summary's, as the CSV has them
+    frame = pd.read_csv(io.StringIO(runner.invoke(app, ["study", two[0], "--reps", "6"]).stdout))
+    row = frame[frame["quantity"] == "intercept"].iloc[0]
+    assert intercept[3] == f"{row['mcse']:.4f}"
+    assert intercept[-1] == f"{100 * row['coverage_se']:.1f}%"
+    assert row["mcse"] == pytest.approx(row["sd"] / math.sqrt(row["n"]))
     # not a terminal: csv by default, for pipes
     plain = runner.invoke(app, ["study", two[0], "--reps", "6"]).stdout
     assert plain.splitlines()[0] == ",".join(SUMMARY_COLUMNS)
