@@ -26,8 +26,8 @@ def _one_key(gains: list[tuple[float, float]], **kw: float) -> list[dict]:
 
 def test_pooling_pays_everywhere_with_extremes_and_a_trend() -> None:
     rows = _one_key([(3, 0.7), (10, 0.3), (30, 0.1)])
-    text = reading("Base", rows, ["n"], 1000)
-    assert text[0].startswith("In Base, pooling paid in every one of the 3 designs")
+    text = reading(rows, ["n"], 1000)
+    assert text[0].startswith("Pooling paid in every one of the 3 designs")
     assert text[1] == ("The RMSE fell most at n = 3 (1.000 → 0.300, 70% lower) and least at "
                        "n = 30 (1.000 → 0.900, 10%).")
     assert text[2] == "The gain shrank as n grew."
@@ -38,23 +38,23 @@ def test_pooling_pays_everywhere_with_extremes_and_a_trend() -> None:
 
 def test_no_clear_difference_and_by_cluster_closer() -> None:
     rows = _one_key([(3, 0.0005), (10, -0.0004)])
-    text = reading("Base", rows, ["n"], 100)
-    assert text[0].startswith("In Base, pooling made no clear difference in any of the 2")
+    text = reading(rows, ["n"], 100)
+    assert text[0].startswith("Pooling made no clear difference in any of the 2")
     assert text[0].endswith("each other.")
     rows = _one_key([(3, -0.2), (10, 0.0)])
-    assert reading("Base", rows, ["n"], 100)[0].endswith("or the by-cluster ones were closer.")
+    assert reading(rows, ["n"], 100)[0].endswith("or the by-cluster ones were closer.")
 
 
 def test_some_designs_pay() -> None:
     rows = _one_key([(3, 0.5), (10, 0.0)])
-    assert "pooling paid in 1 of the 2 designs" in reading("B", rows, ["n"], 100)[0]
-    assert reading("B", rows, ["n"], 100)[0].endswith("within chance of each other.")
+    assert "Pooling paid in 1 of the 2 designs" in reading(rows, ["n"], 100)[0]
+    assert reading(rows, ["n"], 100)[0].endswith("within chance of each other.")
     rows = _one_key([(3, 0.5), (10, -0.5)])
-    assert reading("B", rows, ["n"], 100)[0].endswith("the by-cluster ones were closer in 1.")
+    assert reading(rows, ["n"], 100)[0].endswith("the by-cluster ones were closer in 1.")
 
 
 def test_one_design_has_no_extremes() -> None:
-    text = reading("B", _one_key([(3, 0.5)]), ["n"], 100)
+    text = reading(_one_key([(3, 0.5)]), ["n"], 100)
     assert not any("fell most" in s for s in text)
     assert not any("grew." in s for s in text)
 
@@ -67,7 +67,7 @@ def test_trends_need_every_slice_and_more_than_chance() -> None:
     rising = grid({(1, 1): 0.1, (1, 2): 0.2, (2, 1): 0.15, (2, 2): 0.3})
     assert _trend(rising, "b", ["a", "b"]) == 1 and _trend(rising, "a", ["a", "b"]) == 1
     assert "The gain grew as b grew, whatever the other keys." in reading(
-        "B", rising, ["a", "b"], 100)
+        rising, ["a", "b"], 100)
     mixed = grid({(1, 1): 0.1, (1, 2): 0.2, (2, 1): 0.3, (2, 2): 0.2})
     assert _trend(mixed, "b", ["a", "b"]) == 0  # up in one slice, down in the other
     noisy = grid({(1, 1): 0.1, (1, 2): 0.11, (2, 1): 0.1, (2, 2): 0.11}, se=0.01)
@@ -79,7 +79,7 @@ def test_trends_need_every_slice_and_more_than_chance() -> None:
 def test_singular_and_coverage_sentences() -> None:
     rows = [_row("n = 3", {"n": 3}, 1.0, 0.3, singular=0.6, cover=0.75, cover_se=0.01),
             _row("n = 10", {"n": 10}, 1.0, 0.6, singular=0.04, cover=0.94, cover_se=0.01)]
-    text = reading("B", rows, ["n"], 200)
+    text = reading(rows, ["n"], 200)
     assert ("Singular fits (a variance estimated at zero) were most common at n = 3: 60% of "
             "the replications; 1 of the 2 designs had 5% or more.") in text
     assert any(s.startswith("The mixed model's 95% intervals of the cluster coefficients held "

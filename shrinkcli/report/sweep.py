@@ -97,22 +97,22 @@ def _trend(rows: list[dict[str, Any]], key: str, keys: Sequence[str]) -> int:
     return signs.pop() if len(signs) == 1 else 0
 
 
-def reading(title: str, rows: list[dict[str, Any]], keys: Sequence[str], reps: int) -> list[str]:
+def reading(rows: list[dict[str, Any]], keys: Sequence[str], reps: int) -> list[str]:
     """Sentences that read one scenario's sweep."""
     out: list[str] = []
     n = len(rows)
     pays = [r for r in rows if r["pays"]]
     costs = [r for r in rows if r["costs"]]
     if len(pays) == n:
-        text = (f"In {title}, pooling paid in every one of the {n} designs: the mixed model's "
+        text = (f"Pooling paid in every one of the {n} designs: the mixed model's "
                 "cluster estimates were closer to the truth than the by-cluster ones, by more "
                 "than two Monte Carlo standard errors.")
     elif not pays:
-        text = (f"In {title}, pooling made no clear difference in any of the {n} designs: the "
+        text = (f"Pooling made no clear difference in any of the {n} designs: the "
                 "mixed and by-cluster estimates were within two Monte Carlo standard errors of "
                 "each other" + (", or the by-cluster ones were closer." if costs else "."))
     else:
-        text = (f"In {title}, pooling paid in {len(pays)} of the {n} designs (the mixed "
+        text = (f"Pooling paid in {len(pays)} of the {n} designs (the mixed "
                 "model's cluster estimates closer to the truth by more than two Monte Carlo "
                 "standard errors)" + (f"; the by-cluster ones were closer in {len(costs)}."
                                       if costs else "; in the others the two were within "
@@ -171,7 +171,7 @@ def sweep_section(result: SweepResult) -> Section:
         title = designs[0].scenario.title or base
         rows = design_rows(summary[summary["scenario"] == base], keys)
         blocks.append({"name": base, "title": title, "keys": keys, "rows": rows,
-                       "reading": reading(title, rows, keys, result.reps),
+                       "reading": reading(rows, keys, result.reps),
                        "picture": f"{FOLDER}/sweep-{base}.png" if len(keys) <= 2 else None})
     ctx = {"blocks": blocks, "reps": result.reps, "folder": FOLDER}
     env = environment()
