@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from shrinkcli.parallel import cores  # noqa: E402
+from shrinkcli.report.rscript import CREATE_DATA  # noqa: E402
 from shrinkcli.scenario import load_scenario  # noqa: E402
 from shrinkcli.study import BATCH, replicate, run_study  # noqa: E402
 from shrinkcli.sweep import expand, parse_vary, run_sweep  # noqa: E402
@@ -31,21 +32,10 @@ ROUNDS = int(os.environ.get("BENCH_SWEEP_ROUNDS", "3"))
 REPS = int(os.environ.get("BENCH_SWEEP_REPS", "1000"))
 R_REPS = int(os.environ.get("BENCH_SWEEP_R_REPS", "40"))
 
-# The post's create_data() (as tests/r/make_reference.R has it) and lmer(), once per
-# replication, each timed on its own; prints the median in seconds.
-R_LOOP = r"""
-suppressMessages({library(dplyr); library(tibble); library(lme4)})
-create_data <- function(obs_per_cluster = 10, n_cluster = 100, intercept = 1, beta = .5,
-                        sigma = 1, sd_int = .5, sd_slope = .25, cor = 0, balanced = TRUE,
-                        seed = 888) {
-  set.seed(seed)
-  cluster <- rep(1:n_cluster, each = obs_per_cluster)
-  N <- n_cluster * obs_per_cluster
-  x <- rnorm(N)
-  re <- mvtnorm::rmvnorm(n_cluster, sigma = matrix(c(sd_int^2, cor, cor, sd_slope^2), 2, 2))
-  y <- (intercept + re[cluster, 1]) + (beta + re[cluster, 2]) * x + rnorm(N, sd = sigma)
-  sample_frac(tibble(y, x, cluster), balanced)
-}
+# The post's create_data() (the text `reproduce.R` carries) and lmer(), once per replication,
+# each timed on its own; prints the median in seconds.
+R_LOOP = (
+    'suppressMessages({library(dplyr); library(tibble); library(lme4)})\n' + CREATE_DATA + r"""
 reps <- as.integer(commandArgs(TRUE)[1])
 invisible(lmer(y ~ x + (x | cluster), create_data()))  # warm up
 times <- vapply(seq_len(reps), function(k) {
@@ -55,6 +45,7 @@ times <- vapply(seq_len(reps), function(k) {
 }, numeric(1))
 cat(median(times), "\n")
 """
+)
 
 
 def r_loop(reps: int) -> float | None:

@@ -642,12 +642,8 @@ def read_table(
                          None, id_columns)
     if stream is not None:
         return _read_csv(source, stream, None, id_columns)
-    with _open_data(source) as f:
+    with _open_input(source, "data file") as f:
         return _read_csv(source, f, source, id_columns)
-
-
-def _open_data(path: str) -> BinaryIO:
-    return _open_input(path, "data file")
 
 
 #: Anything but white space.

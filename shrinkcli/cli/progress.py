@@ -18,6 +18,15 @@ def showing(quiet: bool) -> bool:
     return not quiet and sys.stderr.isatty()
 
 
+def _display(*columns: Any) -> Any:
+    """A rich Progress on stderr with these columns, refreshed by its callers only and gone
+    when it ends."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    return Progress(*columns, console=Console(stderr=True), auto_refresh=False, transient=True)
+
+
 @contextlib.contextmanager
 def report_progress(
     show: bool,
@@ -27,19 +36,15 @@ def report_progress(
     if not show:
         yield None
         return
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, TaskID, TextColumn, TimeElapsedColumn
 
     from ..report import STAGES, StudyEvent
 
-    bar = Progress(
+    bar = _display(
         TextColumn("{task.fields[name]}", style="bold"),
         BarColumn(bar_width=24),
         TextColumn("{task.fields[stage]}"),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
-        auto_refresh=False,
-        transient=True,
     )
     studied: dict[str, TaskID] = {}
     fitted: dict[str, int] = {}  # replications done, per scenario
@@ -90,23 +95,13 @@ def study_progress(
     if not show:
         yield None
         return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
-    bar = Progress(
+    bar = _display(
         TextColumn("{task.description}", style="bold"),
         BarColumn(bar_width=24),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
-        auto_refresh=False,
-        transient=True,
     )
     tasks = {name: bar.add_task(name, total=reps) for name in names}
 
@@ -145,17 +140,15 @@ def sweep_progress(show: bool, designs: int, reps: int, done: int = 0) -> Iterat
     if not show:
         yield SweepProgress(None, None, designs, done)
         return
-    from rich.console import Console
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
-        Progress,
         TextColumn,
         TimeElapsedColumn,
         TimeRemainingColumn,
     )
 
-    bar = Progress(
+    bar = _display(
         TextColumn("replications", style="bold"),
         BarColumn(bar_width=30),
         MofNCompleteColumn(),
@@ -163,9 +156,6 @@ def sweep_progress(show: bool, designs: int, reps: int, done: int = 0) -> Iterat
         TimeElapsedColumn(),
         TextColumn("left"),
         TimeRemainingColumn(),
-        console=Console(stderr=True),
-        auto_refresh=False,
-        transient=True,
     )
     task = bar.add_task("", total=designs * reps, completed=done * reps,
                         designs=f"{done}/{designs} designs")

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..model import N_FIXED, ModelSpec
 from .optimize import GRADIENT_TOL, HESSIAN_TOL
-from .pls import SufficientStats
+from .pls import SufficientStats, cluster_blocks
 
 _LOG_2PI = math.log(2.0 * math.pi)
 #: Smallest diagonal entry of Λ for which a batched estimate is accepted (lme4's singular
@@ -150,31 +150,13 @@ def solve_batch(
     """`pls.solve_lambda` for every data set at once: Λ = [[a, 0], [b, c]] with a, b, c (R,)."""
     n, s, q, t, w = st.n, st.s, st.q, st.t, st.w
     a_, b_, c_ = a[:, None], b[:, None], c[:, None]
-    gl0 = n * a_ + s * b_
-    gl1 = s * a_ + q * b_
-    a11 = a_ * gl0 + b_ * gl1
-    a12 = c_ * gl1
-    a22 = (c_ * c_) * q
-    dm1 = a11 + a22 + ((a_ * c_) ** 2) * st.det_g
-    logdet_m = np.log1p(dm1).sum(axis=1)
-    inv = 1.0 / (1.0 + dm1)
-    m11 = (1.0 + a22) * inv
-    m12 = -a12 * inv
-    m22 = (1.0 + a11) * inv
-    p11 = a_ * m11
-    p12 = a_ * m12
-    p21 = b_ * m11 + c_ * m12
-    p22 = b_ * m12 + c_ * m22
-    h11 = a_ * p11
-    h12 = b_ * p11 + c_ * p12
-    h22 = b_ * p21 + c_ * p22
-    k11 = n * h11 + s * h12
-    k12 = n * h12 + s * h22
-    k21 = s * h11 + q * h12
-    k22 = s * h12 + q * h22
-    ghg00 = k11 * n + k12 * s
-    ghg01 = k11 * s + k12 * q
-    ghg11 = k21 * s + k22 * q
+    cb = cluster_blocks(a_, b_, c_, n, s, q, st.det_g)
+    logdet_m = cb.log_det_m.sum(axis=1)
+    m11, m12, m22 = cb.m11, cb.m12, cb.m22
+    p11, p12, p21, p22 = cb.p11, cb.p12, cb.p21, cb.p22
+    h11, h12, h22 = cb.h11, cb.h12, cb.h22
+    k11, k12, k21, k22 = cb.k11, cb.k12, cb.k21, cb.k22
+    ghg00, ghg01, ghg11 = cb.ghg00, cb.ghg01, cb.ghg11
     s00 = st.xtx00 - ghg00.sum(axis=1)
     s01 = st.xtx01 - ghg01.sum(axis=1)
     s11 = st.xtx11 - ghg11.sum(axis=1)

@@ -19,8 +19,6 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 from .profile import Profiler
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from ..table import Table
     from .pls import SufficientStats
     from .results import ModelFit
@@ -94,10 +92,6 @@ class Intervals:
             "lower": np.array([r.lower for r in self.rows], dtype=float),
             "upper": np.array([r.upper for r in self.rows], dtype=float),
         })
-
-    def to_frame(self) -> pd.DataFrame:
-        """`to_table()` as a data frame."""
-        return self.to_table().to_pandas()
 
 
 def estimates(fit: ModelFit) -> dict[str, float]:

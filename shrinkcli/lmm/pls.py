@@ -152,10 +152,12 @@ class Solution:
 
 
 @dataclass
-class _Blocks:
-    """The per-cluster 2×2 blocks at one Λ and the fixed-effects system they give."""
+class ClusterBlocks:
+    """The per-cluster 2×2 blocks at Λ = [[a, 0], [b, c]] (module docstring), elementwise: with
+    a, b, c numbers and the sums (K,) arrays for one data set, or with a, b, c (R, 1) columns
+    and the sums (R, K) arrays for R data sets at once (`batch.py`)."""
 
-    logdet_m: float
+    log_det_m: np.ndarray  # log det Mᵢ
     m11: np.ndarray  # M⁻¹ (symmetric)
     m12: np.ndarray
     m22: np.ndarray
@@ -173,26 +175,20 @@ class _Blocks:
     ghg00: np.ndarray  # GHG (symmetric)
     ghg01: np.ndarray
     ghg11: np.ndarray
-    s00: float  # S = XᵀX − Σ GHG
-    s01: float
-    s11: float
-    r0: float  # r = Xᵀy − Σ GHg
-    r1: float
-    ghg_y: float  # Σ gᵀHg
-    det_s: float
 
 
-def _blocks(a: float, b: float, c: float, st: SufficientStats) -> _Blocks:
-    """Mᵢ, Hᵢ and the fixed-effects system S β = r at Λ = [[a, 0], [b, c]] (module docstring)."""
-    n, s, q, t, w = st.n, st.s, st.q, st.t, st.w
+def cluster_blocks(
+    a: Any, b: Any, c: Any, n: np.ndarray, s: np.ndarray, q: np.ndarray, det_g: np.ndarray
+) -> ClusterBlocks:
+    """Mᵢ⁻¹, Pᵢ, Hᵢ, Kᵢ and GᵢHᵢGᵢ of every cluster from its sums n, s = Σx, q = Σx² and
+    det Gᵢ = nq − s²."""
     # A = ΛᵀGΛ, M = A + I
     gl0 = n * a + s * b  # (GΛ)₀₀
     gl1 = s * a + q * b  # (GΛ)₁₀
     a11 = a * gl0 + b * gl1
     a12 = c * gl1
     a22 = (c * c) * q
-    dm1 = a11 + a22 + ((a * c) ** 2) * st.det_g  # det M − 1
-    logdet_m = float(np.log1p(dm1).sum())
+    dm1 = a11 + a22 + ((a * c) ** 2) * det_g  # det M − 1
     inv = 1.0 / (1.0 + dm1)
     m11 = (1.0 + a22) * inv
     m12 = -a12 * inv
@@ -205,21 +201,43 @@ def _blocks(a: float, b: float, c: float, st: SufficientStats) -> _Blocks:
     h11 = a * p11
     h12 = b * p11 + c * p12
     h22 = b * p21 + c * p22
-    # K = GH; GHG and GHg
+    # K = GH; GHG
     k11 = n * h11 + s * h12
     k12 = n * h12 + s * h22
     k21 = s * h11 + q * h12
     k22 = s * h12 + q * h22
-    ghg00 = k11 * n + k12 * s
-    ghg01 = k11 * s + k12 * q
-    ghg11 = k21 * s + k22 * q
-    s00 = st.xtx[0, 0] - float(ghg00.sum())
-    s01 = st.xtx[0, 1] - float(ghg01.sum())
-    s11 = st.xtx[1, 1] - float(ghg11.sum())
-    r0 = st.xty[0] - float(np.dot(k11, t) + np.dot(k12, w))
-    r1 = st.xty[1] - float(np.dot(k21, t) + np.dot(k22, w))
-    ht0 = h11 * t + h12 * w
-    ht1 = h12 * t + h22 * w
+    return ClusterBlocks(
+        np.log1p(dm1), m11, m12, m22, p11, p12, p21, p22, h11, h12, h22, k11, k12, k21, k22,
+        k11 * n + k12 * s, k11 * s + k12 * q, k21 * s + k22 * q,
+    )
+
+
+@dataclass
+class _Blocks(ClusterBlocks):
+    """The per-cluster blocks at one Λ and the fixed-effects system they give."""
+
+    logdet_m: float
+    s00: float  # S = XᵀX − Σ GHG
+    s01: float
+    s11: float
+    r0: float  # r = Xᵀy − Σ GHg
+    r1: float
+    ghg_y: float  # Σ gᵀHg
+    det_s: float
+
+
+def _blocks(a: float, b: float, c: float, st: SufficientStats) -> _Blocks:
+    """Mᵢ, Hᵢ and the fixed-effects system S β = r at Λ = [[a, 0], [b, c]] (module docstring)."""
+    t, w = st.t, st.w
+    cb = cluster_blocks(a, b, c, st.n, st.s, st.q, st.det_g)
+    s00 = st.xtx[0, 0] - float(cb.ghg00.sum())
+    s01 = st.xtx[0, 1] - float(cb.ghg01.sum())
+    s11 = st.xtx[1, 1] - float(cb.ghg11.sum())
+    # GHg
+    r0 = st.xty[0] - float(np.dot(cb.k11, t) + np.dot(cb.k12, w))
+    r1 = st.xty[1] - float(np.dot(cb.k21, t) + np.dot(cb.k22, w))
+    ht0 = cb.h11 * t + cb.h12 * w
+    ht1 = cb.h12 * t + cb.h22 * w
     ghg_y = float(np.dot(t, ht0) + np.dot(w, ht1))
     det_s = s00 * s11 - s01 * s01
     if not det_s > 0.0:
@@ -227,10 +245,8 @@ def _blocks(a: float, b: float, c: float, st: SufficientStats) -> _Blocks:
             "the fixed effects cannot be separated from the random effects (the cluster "
             "effects absorb the data); use more observations per cluster or fewer random effects"
         )
-    return _Blocks(
-        logdet_m, m11, m12, m22, p11, p12, p21, p22, h11, h12, h22, k11, k12, k21, k22,
-        ghg00, ghg01, ghg11, s00, s01, s11, r0, r1, ghg_y, det_s,
-    )
+    return _Blocks(**vars(cb), logdet_m=float(cb.log_det_m.sum()), s00=s00, s01=s01, s11=s11,
+                   r0=r0, r1=r1, ghg_y=ghg_y, det_s=det_s)
 
 
 def solve_lambda(

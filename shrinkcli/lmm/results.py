@@ -201,9 +201,9 @@ class Fit:
         """`to_table()` as a data frame."""
         return self.to_table().to_pandas()
 
-    def cluster_records(self, start: int = 0, stop: int | None = None) -> list[dict[str, Any]]:
-        """Rows start..stop of the per-cluster table as JSON-ready dicts (NaN as None)."""
-        columns = [_plain(self.table.array(c)[start:stop]) for c in CLUSTER_COLUMNS]
+    def cluster_records(self) -> list[dict[str, Any]]:
+        """The per-cluster table's rows as JSON-ready dicts (NaN as None)."""
+        columns = [_plain(self.table.array(c)) for c in CLUSTER_COLUMNS]
         rows = zip(*columns, strict=True)
         return [dict(zip(CLUSTER_COLUMNS, row, strict=True)) for row in rows]
 
