@@ -5,6 +5,7 @@ link resolves, nothing is fetched from the network; screenshots at desktop and p
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -129,9 +130,13 @@ def data_report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dropout.write_text(f"title: Sleep deprivation with drop-outs\ndata: {{path: "
                        f"{real / 'sleepstudy_dropout.csv'}, y: Reaction, x: Days, "
                        "cluster: Subject}\n")
+    # a file path longer than a phone's width, as a user's may be: the page must wrap it
+    deep = folder / "AFolderNameFarTooLongForOneLineOfAPhoneScreenWithNoPlaceToBreakIt" / "data"
+    deep.mkdir(parents=True)
+    shutil.copy(real / "orthodont.csv", deep / "orthodont.csv")
     out = folder / "report"
     result = CliRunner().invoke(app, [
-        "report", str(root / "examples" / "sleepstudy.yaml"), str(real / "orthodont.csv"),
+        "report", str(root / "examples" / "sleepstudy.yaml"), str(deep / "orthodont.csv"),
         str(dropout), "--y", "distance", "--x", "age", "--cluster", "Subject", "-o", str(out),
         "--quiet", "--reps", "10",
     ])
