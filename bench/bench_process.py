@@ -13,7 +13,9 @@ whatever is not there is skipped and said.
     BENCH_STAGES=quick python bench/bench_process.py   # quick, heavy, big: a comma list
 
 `typer._adapters` is what typer imports to coerce options (with pydantic's TypeAdapter), so
-that line is the floor of a typer command that reads a pydantic-validated YAML file.
+that line is the floor of a typer command that reads a pydantic-validated YAML file;
+`typer_floor.py` is such a command written out (the same options and scenario fields as
+`shrink fit`, numpy for the data, none of shrink's code), the floor of the framework itself.
 """
 
 from __future__ import annotations
@@ -179,6 +181,8 @@ def main() -> None:
             "fit": Run("shrink fit scenarios/baseline.yaml", [[*SHRINK, "fit", baseline]]),
             "frameworks": Run("  its libraries: numpy.random, yaml, typer._adapters",
                               [[PY, "-c", "import numpy.random, yaml, typer._adapters"]]),
+            "typer_floor": Run("  the same command on the same libraries, no shrink",
+                               [[PY, str(ROOT / "bench" / "typer_floor.py"), "fit", baseline]]),
         }
         if has_r:
             quick["fit_r"] = Run("  R: Rscript + lme4 on the same CSV",
@@ -237,6 +241,7 @@ def main() -> None:
     row(quick["help"], quick["floor"], None, "≤ 1.5× floor")
     row(quick["fit"], quick["floor"], quick.get("fit_r"), "≤ 2.5× floor")
     row(quick["frameworks"], quick["floor"], None, "(what fit imports before its own code)")
+    row(quick["typer_floor"], quick["floor"], None, "(typer_floor.py: the framework's floor)")
     row(quick.get("fit_r"), quick["floor"], None, "")
     row(heavy["floor"], None, None, "")
     row(heavy["animate"], heavy["floor"], heavy["naive"], "≤ 0.08× naive loop")
