@@ -36,7 +36,11 @@ lint: install
 test: lint chromium
 	$(BIN)/pytest
 
+# Bytecode compiled first, as an installed package has it (pip compiles a wheel's modules at
+# install; an editable install never writes them where PYTHONDONTWRITEBYTECODE is set, and then
+# every process would compile shrink's sources again and the figures would measure that).
 bench: install
+	@$(BIN)/python -m compileall -q shrinkcli
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 report: install

@@ -20,6 +20,7 @@ that line is the floor of a typer command that reads a pydantic-validated YAML f
 
 from __future__ import annotations
 
+import compileall
 import os
 import shutil
 import statistics
@@ -156,6 +157,8 @@ def ratio(a: Run | None, b: Run | None) -> str:
 
 
 def main() -> None:
+    # shrink's bytecode compiled, as an installed package has it (see the Makefile's bench)
+    compileall.compile_dir(ROOT / "shrinkcli", quiet=1)
     load = os.getloadavg()
     print(f"whole processes: {os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} "
           f"/ {load[2]:.1f} at the start; medians of {ROUNDS} rounds (every command once a "
