@@ -741,7 +741,6 @@ def _read_delimited(
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    dictionary = pa.dictionary(pa.int32(), pa.string())
     try:
         arrow = pcsv.read_csv(
             body,
@@ -750,7 +749,7 @@ def _read_delimited(
             convert_options=pcsv.ConvertOptions(
                 null_values=list(MISSING),
                 strings_can_be_null=True,
-                column_types={c: dictionary for c in id_columns if c in names},
+                column_types={c: pa.string() for c in id_columns if c in names},
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
@@ -758,7 +757,7 @@ def _read_delimited(
         raise DataError(f"{source}: cannot parse the table: {lines[0] if lines else exc}") from None
     if arrow.num_rows == 0:
         raise DataError(f"{source}: the table has a header but no rows")
-    table = _from_arrow(arrow.unify_dictionaries(), id_columns, text_ids=True)
+    table = _from_arrow(arrow, id_columns, text_ids=True)
     del arrow
     pa.default_memory_pool().release_unused()  # the parsed blocks: numpy holds the columns now
     return table
@@ -809,8 +808,8 @@ def _json_table(source: str, data: bytes, id_columns: Collection[str]) -> Table:
 
 def _from_arrow(arrow: Any, id_columns: Collection[str], *, text_ids: bool) -> Table:
     """An Arrow table as numpy columns: numbers as float64 (NaN where missing) or int64, the
-    id columns as `_ids` makes them, other text as object arrays (numbers written with spaces
-    around them, as in "1, 2, 3", as numbers)."""
+    id columns (text, or dictionaries of text) as `_arrow_ids` makes them, other text as object
+    arrays (numbers written with spaces around them, as in "1, 2, 3", as numbers)."""
     import numpy as np
     import pyarrow as pa
 
@@ -820,12 +819,10 @@ def _from_arrow(arrow: Any, id_columns: Collection[str], *, text_ids: bool) -> T
     for name, chunked in zip(arrow.column_names, arrow.columns, strict=True):
         col = chunked.combine_chunks()
         kind = col.type
-        if pa.types.is_dictionary(kind):
-            codes = _numpy_numbers(col.indices)
-            codes = np.where(np.isnan(codes), -1, codes) if codes.dtype.kind == "f" else codes
-            levels = np.empty(len(col.dictionary), dtype=object)
-            levels[:] = col.dictionary.to_pylist()
-            out[name] = _ids(codes.astype(np.int64), levels, text=text_ids)
+        if pa.types.is_dictionary(kind) or (
+            name in id_columns and (pa.types.is_string(kind) or pa.types.is_large_string(kind))
+        ):
+            out[name] = _arrow_ids(col, text=text_ids)
         elif pa.types.is_null(kind):
             out[name] = np.full(len(col), np.nan)
         elif pa.types.is_floating(kind) or pa.types.is_integer(kind) or pa.types.is_boolean(kind):
@@ -882,6 +879,37 @@ def _numbers_with_spaces(values: np.ndarray) -> np.ndarray:
     return out
 
 
+#: An integer written canonically: "7", "-12", "0"; not "007", "+7", "-0" or "7.0".
+_CANONICAL_INTEGER = r"^(0|-?[1-9][0-9]*)$"
+
+
+def _arrow_ids(col: Any, *, text: bool) -> Column:
+    """An Arrow array of ids (text, null where missing, or a dictionary of text) as `_ids`
+    makes them. Encoded, checked and cast by Arrow: when every id is a canonical integer (the
+    usual 1..K), the column is cast to int64 without a Python object per row or per id."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    encoded = col if pa.types.is_dictionary(col.type) else pc.dictionary_encode(col)
+    codes = _numpy_numbers(encoded.indices)  # (pc.fill_null would import pandas)
+    codes = np.where(np.isnan(codes), -1, codes) if codes.dtype.kind == "f" else codes
+    codes = codes.astype(np.int64, copy=False)
+    levels = encoded.dictionary
+    if text and len(levels) and pc.all(pc.match_substring_regex(levels, _CANONICAL_INTEGER)
+                                       ).as_py():
+        with contextlib.suppress(pa.ArrowInvalid):  # beyond int64: text
+            ints = _numpy_numbers(pc.cast(levels, pa.int64()))
+            if (codes >= 0).all():
+                return ints[codes]
+            from .table import Factor
+
+            return Factor(codes, ints)
+    values = np.empty(len(levels), dtype=object)
+    values[:] = levels.to_pylist()
+    return _ids(codes, values, text=text)
+
+
 def _canonical_integers(ids: list[str]) -> np.ndarray | None:
     """The ids as int64 when every one is an integer written canonically ("7", "-12"; not
     "007", "+7", "-0", "7.0" or beyond int64), else None. Vectorized: parsed by numpy and
@@ -900,7 +928,8 @@ def _canonical_integers(ids: list[str]) -> np.ndarray | None:
 
 def _ids(codes: np.ndarray, levels: np.ndarray, *, text: bool) -> Column:
     """Ids as given: from text (a CSV), integers when every present id is a canonical integer,
-    else the text stripped of surrounding spaces; a plain array when no id is missing."""
+    else the text stripped of surrounding spaces; a Factor (codes into the distinct ids) for
+    text or where an id is missing, else a plain array of integers."""
     import numpy as np
 
     from .table import Factor
@@ -918,6 +947,6 @@ def _ids(codes: np.ndarray, levels: np.ndarray, *, text: bool) -> Column:
     if new_levels is None:
         new_levels = np.empty(len(stripped), dtype=object)
         new_levels[:] = stripped
-    if (codes >= 0).all():
-        return new_levels[codes]
+    if new_levels.dtype.kind != "O" and (codes >= 0).all():
+        return new_levels[codes]  # integer ids: a plain array
     return Factor(codes, new_levels)

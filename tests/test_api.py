@@ -94,3 +94,12 @@ def test_tables_from_files_need_no_pandas(tmp_path) -> None:  # type: ignore[no-
     parquet = tmp_path / "e.parquet"
     used = imported_by(["fit", str(data), "-f", "parquet", "-o", str(parquet)])
     assert "pandas" not in used and "matplotlib" not in used and "scipy" not in used
+    # ids as text, padded, spaced or missing take other ways through Arrow's compute functions
+    lines = data.read_text().splitlines()
+    for ids in (("007", " 7", "12"), ("a", " b ", "NA"), ("7", "", "12")):
+        table = tmp_path / "ids.csv"
+        table.write_text("\n".join([lines[0], *(
+            f"{line.rsplit(',', 1)[0]},{ids[i % 3] if i % 50 == 0 else line.rsplit(',', 1)[1]}"
+            for i, line in enumerate(lines[1:]))]) + "\n")
+        used = imported_by(["fit", str(table), "-o", str(tmp_path / "ids.out.csv")])
+        assert "pandas" not in used, ids
