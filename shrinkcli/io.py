@@ -119,11 +119,13 @@ def _is_special(p: Path) -> bool:
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
+#: Bytes, or a view of them.
+Bytes = bytes | bytearray | memoryview
 #: What a file is written from: text, bytes, or bytes a block at a time.
-Payload = bytes | bytearray | str | Iterator[bytes]
+Payload = bytes | bytearray | str | Iterator[Bytes]
 
 
-def _blocks(data: Payload) -> Iterator[bytes | bytearray]:
+def _blocks(data: Payload) -> Iterator[Bytes]:
     if isinstance(data, str):
         yield data.encode("utf-8")
     elif isinstance(data, bytes | bytearray):
@@ -162,6 +164,10 @@ def write_atomic(path: str | Path, data: Payload) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise OutputError(f"{p}: cannot write: {exc.strerror}") from None
+    except BaseException:  # a signal, or an error while the blocks were formatted
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def write_files(folder: str | Path, files: Mapping[str, bytes | str]) -> list[str]:
@@ -209,33 +215,40 @@ def to_json_bytes(obj: Any) -> bytes:
     return orjson.dumps(obj, option=option) + b"\n"
 
 
-def to_json_columns(head: Mapping[str, Any], key: str, table: Table) -> bytes | bytearray:
+def to_json_columns(head: Mapping[str, Any], key: str, table: Table) -> bytes:
     """`to_json_bytes({**head, key: rows})`, the same bytes, where `rows` are the rows of
     `table` as objects, written from its columns (see `_json_rows`)."""
+    return b"".join(json_column_blocks(head, key, table))
+
+
+def json_column_blocks(head: Mapping[str, Any], key: str, table: Table) -> Iterator[Bytes]:
+    """`to_json_columns` a block at a time, formatted as they are asked for."""
     import orjson
 
     option = orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
     text = orjson.dumps({**head, key: []}, option=option)
     assert text.endswith(b"[]\n}")
     if len(table) == 0:
-        return text + b"\n"
-    out = bytearray(text[:-4])
-    out += b"[\n"
-    _json_rows(out, table, 2)
-    out += b"\n  ]\n}\n"
-    return out
+        yield text + b"\n"
+        return
+    yield text[:-4] + b"[\n"
+    yield from _json_rows(table, 2)
+    yield b"\n  ]\n}\n"
 
 
 #: Rows turned into JSON at a time (the texts of one block are held, not of all).
 _JSON_BLOCK = 8192
 
 
-def _json_rows(out: bytearray, table: Table, depth: int) -> None:
-    """Append to `out` the rows of `table` as the objects of an indented orjson dump of a list
-    at `depth` (separated by ',\n'), built from the columns a block of rows at a time: each
-    column's block serialized whole (numbers by one dump of the array), the rows assembled from
-    the values' texts; never a dict of Python values per row (a fit of 10⁵ clusters, a
-    simulation of 10⁶ rows)."""
+def _json_rows(table: Table, depth: int) -> Iterator[Bytes]:
+    """The rows of `table` as the objects of an indented orjson dump of a list at `depth`
+    (separated by ',\n'), built from the columns a block of rows at a time: each column's block
+    serialized whole (numbers by one dump of the array), the rows assembled from the values'
+    texts; never a dict of Python values per row (a fit of 10⁵ clusters, a simulation of 10⁶
+    rows)."""
+    if len(table) * len(table.names) > _json_arrow_cells():
+        yield from _arrow_json_rows(table, depth)
+        return
     import orjson
 
     pad = "  " * depth
@@ -246,8 +259,79 @@ def _json_rows(out: bytearray, table: Table, depth: int) -> None:
     for start in range(0, len(table), _JSON_BLOCK):
         texts = [_json_texts(c[start : start + _JSON_BLOCK]) for c in columns]
         if start:
-            out += b",\n"
-        out += b",\n".join(row % values for values in zip(*texts, strict=True))
+            yield b",\n"
+        yield b",\n".join(row % values for values in zip(*texts, strict=True))
+
+
+#: Cells from which JSON rows are assembled by Arrow: always worth it once pyarrow.compute is
+#: loaded (a table read by pyarrow), else only for tables big enough to pay for its import.
+JSON_ARROW_CELLS = (20_000, 2_000_000)
+
+
+#: Cells of a block of rows joined by Arrow.
+_JSON_ARROW_BLOCK = 1 << 18
+
+
+def _json_arrow_cells() -> int:
+    return JSON_ARROW_CELLS[0] if "pyarrow.compute" in sys.modules else JSON_ARROW_CELLS[1]
+
+
+def _arrow_json_rows(table: Table, depth: int) -> Iterator[Bytes]:
+    """`_json_rows` with the rows assembled by Arrow: the values' texts as Arrow strings (from
+    the same dumps), each row joined from them and the constant text between them by one
+    `binary_join_element_wise` per block, in C, without a Python object per row or per value.
+    """
+    import numpy as np
+    import orjson
+    import pyarrow.compute as pc
+
+    pad = "  " * depth
+    keys = [orjson.dumps(name).decode() for name in table.names]
+    pieces = [f"{pad}{{\n{pad}  {keys[0]}: ", *(f",\n{pad}  {k}: " for k in keys[1:]),
+              f"\n{pad}}},\n"]  # each row ends in ",\n", the last one's cut off at the end
+    rows = min(max(_JSON_ARROW_BLOCK // len(keys), 1), len(table))
+    constants = []  # each piece of text as an array, once per row of a block
+    for piece in pieces:
+        text = piece.encode()
+        constants.append(_arrow_text(text * rows, np.arange(rows + 1) * len(text)))
+    nothing = _arrow_text(b"", np.zeros(2, dtype=np.int64))[0]
+    columns = [table.array(name) for name in table.names]
+    for start in range(0, len(table), rows):
+        texts = [_arrow_json_texts(c[start : start + rows]) for c in columns]
+        n = len(texts[0])
+        between = [c if len(c) == n else c.slice(0, n) for c in constants]
+        parts = [a for pair in zip(between, texts, strict=False) for a in pair]
+        joined = pc.binary_join_element_wise(*parts, between[-1], nothing)
+        offsets = np.frombuffer(joined.buffers()[1], dtype=np.int32)
+        last = start + n == len(table)
+        yield memoryview(joined.buffers()[2])[  # (the last row without its ",\n")
+            offsets[joined.offset] : offsets[joined.offset + n] - (2 if last else 0)
+        ]
+
+
+def _arrow_text(data: bytes, offsets: np.ndarray) -> Any:
+    """Arrow strings: `data` cut at `offsets` (one more than the strings)."""
+    import numpy as np
+    import pyarrow as pa
+
+    return pa.Array.from_buffers(pa.string(), offsets.shape[0] - 1, [
+        None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)])
+
+
+def _arrow_json_texts(column: np.ndarray) -> Any:
+    """`_json_texts` as an Arrow string array (numbers: one dump, split by Arrow)."""
+    import numpy as np
+    import orjson
+    import pyarrow.compute as pc
+
+    if column.dtype.kind in "fiub":
+        whole = orjson.dumps(np.ascontiguousarray(column), option=orjson.OPT_SERIALIZE_NUMPY)
+        one = _arrow_text(whole[1:-1], np.array([0, len(whole) - 2]))
+        return pc.list_flatten(pc.split_pattern(one, ","))
+    texts = _json_texts(column)
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum([len(t) for t in texts], out=offsets[1:])
+    return _arrow_text(b"".join(texts), offsets)
 
 
 def _json_texts(column: np.ndarray) -> list[bytes]:
@@ -306,12 +390,7 @@ def table_bytes(table: Table | pd.DataFrame, fmt: TableFormat) -> bytes:
 
     t = table if isinstance(table, Table) else Table.from_pandas(table)
     if fmt == "json":
-        if not len(t):
-            return to_json_bytes([])
-        out = bytearray(b"[\n")
-        _json_rows(out, t, 1)
-        out += b"\n]\n"
-        return bytes(out)
+        return b"".join(_json_blocks(t))
     if fmt == "parquet":
         return _parquet(t)
     sep = "," if fmt == "csv" else "\t"
@@ -321,9 +400,10 @@ def table_bytes(table: Table | pd.DataFrame, fmt: TableFormat) -> bytes:
     return _python_delimited(t, sep).encode("utf-8")
 
 
-def table_blocks(table: Table | pd.DataFrame, fmt: TableFormat) -> Iterator[bytes]:
-    """`table_bytes`, for a large CSV or TSV a block of rows at a time, formatted as they are
-    asked for (written to a pipe, the reader parses one block while the next is formatted)."""
+def table_blocks(table: Table | pd.DataFrame, fmt: TableFormat) -> Iterator[Bytes]:
+    """`table_bytes`, for a large CSV, TSV or JSON a block of rows at a time, formatted as they
+    are asked for (written to a pipe, the reader parses one block while the next is
+    formatted)."""
     from .table import Table
 
     t = table if isinstance(table, Table) else Table.from_pandas(table)
@@ -331,8 +411,20 @@ def table_blocks(table: Table | pd.DataFrame, fmt: TableFormat) -> Iterator[byte
     cells = len(t) * max(len(t.names), 1)
     if fmt in ("csv", "tsv") and cells > ARROW_CELLS and _arrow_can_write(t, sep):
         yield from _arrow_delimited(t, sep)
+    elif fmt == "json":
+        yield from _json_blocks(t)
     else:
         yield table_bytes(t, fmt)
+
+
+def _json_blocks(t: Table) -> Iterator[Bytes]:
+    """A table as a JSON array of row objects, a block at a time."""
+    if not len(t):
+        yield to_json_bytes([])
+        return
+    yield b"[\n"
+    yield from _json_rows(t, 1)
+    yield b"\n]\n"
 
 
 def table_text(table: Table | pd.DataFrame, fmt: TableFormat) -> str:

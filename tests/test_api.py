@@ -103,3 +103,14 @@ def test_tables_from_files_need_no_pandas(tmp_path) -> None:  # type: ignore[no-
             for i, line in enumerate(lines[1:]))]) + "\n")
         used = imported_by(["fit", str(table), "-o", str(tmp_path / "ids.out.csv")])
         assert "pandas" not in used, ids
+    code = (  # large JSON: rows joined by Arrow
+        "import sys, numpy as np\n"
+        "from shrinkcli.io import JSON_ARROW_CELLS, table_bytes\n"
+        "from shrinkcli.table import Table\n"
+        "n = JSON_ARROW_CELLS[1]\n"
+        "t = Table({'v': np.arange(n) / 7, 'id': np.array(['a', 'b'] * (n // 2), dtype=object)})\n"
+        "assert table_bytes(t, 'json').startswith(b'[')\n"
+        "print(sorted(m for m in ('pandas', 'pyarrow.compute') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "['pyarrow.compute']", out.stderr
