@@ -328,10 +328,23 @@ def _arrow_json_texts(column: np.ndarray) -> Any:
         whole = orjson.dumps(np.ascontiguousarray(column), option=orjson.OPT_SERIALIZE_NUMPY)
         one = _arrow_text(whole[1:-1], np.array([0, len(whole) - 2]))
         return pc.list_flatten(pc.split_pattern(one, ","))
+    values = column.tolist()
+    with contextlib.suppress(TypeError):  # not all text
+        joined = "".join(values)
+        if joined.isascii() and not _JSON_ESCAPED.search(joined):  # each is "value"
+            lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values)) + 2
+            offsets = np.zeros(len(values) + 1, dtype=np.int64)
+            np.cumsum(lengths, out=offsets[1:])
+            quoted = '"' + '""'.join(values) + '"'  # "a""b""c": each value in quotes
+            return _arrow_text(quoted.encode("ascii"), offsets)
     texts = _json_texts(column)
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum([len(t) for t in texts], out=offsets[1:])
     return _arrow_text(b"".join(texts), offsets)
+
+
+#: Characters JSON text escapes.
+_JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
 
 
 def _json_texts(column: np.ndarray) -> list[bytes]:
@@ -528,7 +541,12 @@ def _arrow_can_write(t: Table, sep: str) -> bool:
         values = _text_levels(t[name])
         if values is None:
             continue
-        if any(_quote(str(v), sep) != str(v) for v in values.tolist() if v is not None):
+        texts = [v for v in values.tolist() if v is not None]
+        try:  # one scan of all the texts for a character that needs quotes
+            joined = "".join(texts)
+        except TypeError:  # not all text
+            joined = "".join(str(v) for v in texts)
+        if _quote(joined, sep) != joined:
             return False
     return True
 
@@ -537,11 +555,36 @@ def _arrow_can_write(t: Table, sep: str) -> bool:
 # conversions (pa.array, to_numpy) import pandas, which then imports pyarrow.compute, 0.3 s.
 
 
+def _ascii_strings(values: list[Any]) -> Any:
+    """Values that are all text and all ASCII as an Arrow string array, made from their
+    concatenation (no bytes object per value, as the ids of 10⁵ clusters usually are); None for
+    anything else."""
+    import numpy as np
+    import pyarrow as pa
+
+    try:
+        joined = "".join(values)
+    except TypeError:  # not all text
+        return None
+    if not joined.isascii():  # lengths in characters are not lengths in bytes
+        return None
+    offsets = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, values), dtype=np.int64, count=len(values)), out=offsets[1:])
+    kind, width = (pa.string(), np.int32) if offsets[-1] < 2**31 else (pa.large_string(), np.int64)
+    return pa.Array.from_buffers(
+        kind, len(values), [None, pa.py_buffer(offsets.astype(width)),
+                            pa.py_buffer(joined.encode("ascii"))]
+    )
+
+
 def _arrow_strings(values: list[str | None]) -> Any:
     """UTF-8 strings (None: null) as an Arrow string array."""
     import numpy as np
     import pyarrow as pa
 
+    plain = _ascii_strings(values)
+    if plain is not None:
+        return plain
     encoded = [b"" if v is None else v.encode("utf-8") for v in values]
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     np.cumsum([len(b) for b in encoded], out=offsets[1:])
@@ -593,9 +636,13 @@ def _arrow_column(col: Column, *, csv: bool) -> Any:
     kind = col.dtype.kind
     if kind in "fiu" or (kind == "b" and not csv):
         return _arrow_numbers(col)
+    values = col.tolist()
+    plain = _ascii_strings(values)  # all text: each value is its own text
+    if plain is not None:
+        return plain
     return _arrow_strings(
         [None if v is None or (isinstance(v, float) and v != v) else _object_text(v)
-         for v in col.tolist()]
+         for v in values]
     )
 
 

@@ -137,6 +137,8 @@ def test_the_python_and_the_arrow_writers_write_the_same_bytes() -> None:
         "ok": rng.integers(0, 2, size=values.shape[0]).astype(bool),
         "id": Factor(rng.integers(-1, 3, size=values.shape[0]),
                      np.array(["007", "north", "a b"], dtype=object)),
+        "name": np.array([f"c{i:06d}" for i in range(values.shape[0])], dtype=object),
+        "town": np.array(["Zoë", "Łódź", "x"], dtype=object)[rng.integers(0, 3, values.shape[0])],
     })
     for sep in (",", "\t"):
         assert b"".join(_arrow_delimited(table, sep)) == _python_delimited(table, sep).encode()
@@ -148,7 +150,7 @@ def test_the_python_and_the_arrow_json_rows_are_the_same_bytes(
     dumps of the values either way): the same text, in blocks or whole."""
     import shrinkcli.io as sio
 
-    values = random_doubles(120_000, seed=5)  # blocks of 52,428 rows: three
+    values = random_doubles(120_000, seed=5)  # blocks of 43,690 rows: three
     values[::997] = np.nan
     values[1::1999] = np.inf
     rng = np.random.default_rng(4)
@@ -161,6 +163,7 @@ def test_the_python_and_the_arrow_json_rows_are_the_same_bytes(
         "id": Factor(rng.integers(-1, 3, size=values.shape[0]),
                      np.array(["007", "north", "a b"], dtype=object)),
         "text": text[rng.integers(0, text.shape[0], size=values.shape[0])],
+        "plain": np.array([f"c{i:06d}" for i in range(values.shape[0])], dtype=object),
     })
     monkeypatch.setattr(sio, "JSON_ARROW_CELLS", (10**12, 10**12))
     python = sio.table_bytes(table, "json")
