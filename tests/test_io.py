@@ -29,6 +29,8 @@ def test_ids_are_kept_as_given() -> None:
     assert padded.array("g").tolist() == ["007", "12"]
     names = read_table("t", text="y,x,g\n1,2,north\n2,3,south\n", id_columns=["g"])
     assert names.array("g").tolist() == ["north", "south"]
+    assert isinstance(names["g"], Factor)  # codes and the distinct ids, not a string per row
+    assert names["g"].levels.tolist() == ["north", "south"]
     gaps = read_table("t", text="y,x,g\n1,2,7\n2,3,\n4,5, 7\n", id_columns=["g"])
     assert isinstance(gaps["g"], Factor) and gaps["g"].levels.tolist() == [7]
     assert gaps.array("g").tolist() == [7, None, 7]
