@@ -119,11 +119,13 @@ def _is_special(p: Path) -> bool:
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
+#: Bytes, or a view of them.
+Bytes = bytes | bytearray | memoryview
 #: What a file is written from: text, bytes, or bytes a block at a time.
-Payload = bytes | bytearray | str | Iterator[bytes]
+Payload = bytes | bytearray | str | Iterator[Bytes]
 
 
-def _blocks(data: Payload) -> Iterator[bytes | bytearray]:
+def _blocks(data: Payload) -> Iterator[Bytes]:
     if isinstance(data, str):
         yield data.encode("utf-8")
     elif isinstance(data, bytes | bytearray):
@@ -162,6 +164,10 @@ def write_atomic(path: str | Path, data: Payload) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise OutputError(f"{p}: cannot write: {exc.strerror}") from None
+    except BaseException:  # a signal, or an error while the blocks were formatted
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def write_files(folder: str | Path, files: Mapping[str, bytes | str]) -> list[str]:
@@ -209,33 +215,40 @@ def to_json_bytes(obj: Any) -> bytes:
     return orjson.dumps(obj, option=option) + b"\n"
 
 
-def to_json_columns(head: Mapping[str, Any], key: str, table: Table) -> bytes | bytearray:
+def to_json_columns(head: Mapping[str, Any], key: str, table: Table) -> bytes:
     """`to_json_bytes({**head, key: rows})`, the same bytes, where `rows` are the rows of
     `table` as objects, written from its columns (see `_json_rows`)."""
+    return b"".join(json_column_blocks(head, key, table))
+
+
+def json_column_blocks(head: Mapping[str, Any], key: str, table: Table) -> Iterator[Bytes]:
+    """`to_json_columns` a block at a time, formatted as they are asked for."""
     import orjson
 
     option = orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
     text = orjson.dumps({**head, key: []}, option=option)
     assert text.endswith(b"[]\n}")
     if len(table) == 0:
-        return text + b"\n"
-    out = bytearray(text[:-4])
-    out += b"[\n"
-    _json_rows(out, table, 2)
-    out += b"\n  ]\n}\n"
-    return out
+        yield text + b"\n"
+        return
+    yield text[:-4] + b"[\n"
+    yield from _json_rows(table, 2)
+    yield b"\n  ]\n}\n"
 
 
 #: Rows turned into JSON at a time (the texts of one block are held, not of all).
 _JSON_BLOCK = 8192
 
 
-def _json_rows(out: bytearray, table: Table, depth: int) -> None:
-    """Append to `out` the rows of `table` as the objects of an indented orjson dump of a list
-    at `depth` (separated by ',\n'), built from the columns a block of rows at a time: each
-    column's block serialized whole (numbers by one dump of the array), the rows assembled from
-    the values' texts; never a dict of Python values per row (a fit of 10⁵ clusters, a
-    simulation of 10⁶ rows)."""
+def _json_rows(table: Table, depth: int) -> Iterator[Bytes]:
+    """The rows of `table` as the objects of an indented orjson dump of a list at `depth`
+    (separated by ',\n'), built from the columns a block of rows at a time: each column's block
+    serialized whole (numbers by one dump of the array), the rows assembled from the values'
+    texts; never a dict of Python values per row (a fit of 10⁵ clusters, a simulation of 10⁶
+    rows)."""
+    if len(table) * len(table.names) > _json_arrow_cells():
+        yield from _arrow_json_rows(table, depth)
+        return
     import orjson
 
     pad = "  " * depth
@@ -246,8 +259,92 @@ def _json_rows(out: bytearray, table: Table, depth: int) -> None:
     for start in range(0, len(table), _JSON_BLOCK):
         texts = [_json_texts(c[start : start + _JSON_BLOCK]) for c in columns]
         if start:
-            out += b",\n"
-        out += b",\n".join(row % values for values in zip(*texts, strict=True))
+            yield b",\n"
+        yield b",\n".join(row % values for values in zip(*texts, strict=True))
+
+
+#: Cells from which JSON rows are assembled by Arrow: always worth it once pyarrow.compute is
+#: loaded (a table read by pyarrow), else only for tables big enough to pay for its import.
+JSON_ARROW_CELLS = (20_000, 2_000_000)
+
+
+#: Cells of a block of rows joined by Arrow.
+_JSON_ARROW_BLOCK = 1 << 18
+
+
+def _json_arrow_cells() -> int:
+    return JSON_ARROW_CELLS[0] if "pyarrow.compute" in sys.modules else JSON_ARROW_CELLS[1]
+
+
+def _arrow_json_rows(table: Table, depth: int) -> Iterator[Bytes]:
+    """`_json_rows` with the rows assembled by Arrow: the values' texts as Arrow strings (from
+    the same dumps), each row joined from them and the constant text between them by one
+    `binary_join_element_wise` per block, in C, without a Python object per row or per value.
+    """
+    import numpy as np
+    import orjson
+    import pyarrow.compute as pc
+
+    pad = "  " * depth
+    keys = [orjson.dumps(name).decode() for name in table.names]
+    pieces = [f"{pad}{{\n{pad}  {keys[0]}: ", *(f",\n{pad}  {k}: " for k in keys[1:]),
+              f"\n{pad}}},\n"]  # each row ends in ",\n", the last one's cut off at the end
+    rows = min(max(_JSON_ARROW_BLOCK // len(keys), 1), len(table))
+    constants = []  # each piece of text as an array, once per row of a block
+    for piece in pieces:
+        text = piece.encode()
+        constants.append(_arrow_text(text * rows, np.arange(rows + 1) * len(text)))
+    nothing = _arrow_text(b"", np.zeros(2, dtype=np.int64))[0]
+    columns = [table.array(name) for name in table.names]
+    for start in range(0, len(table), rows):
+        texts = [_arrow_json_texts(c[start : start + rows]) for c in columns]
+        n = len(texts[0])
+        between = [c if len(c) == n else c.slice(0, n) for c in constants]
+        parts = [a for pair in zip(between, texts, strict=False) for a in pair]
+        joined = pc.binary_join_element_wise(*parts, between[-1], nothing)
+        offsets = np.frombuffer(joined.buffers()[1], dtype=np.int32)
+        last = start + n == len(table)
+        yield memoryview(joined.buffers()[2])[  # (the last row without its ",\n")
+            offsets[joined.offset] : offsets[joined.offset + n] - (2 if last else 0)
+        ]
+
+
+def _arrow_text(data: bytes, offsets: np.ndarray) -> Any:
+    """Arrow strings: `data` cut at `offsets` (one more than the strings)."""
+    import numpy as np
+    import pyarrow as pa
+
+    return pa.Array.from_buffers(pa.string(), offsets.shape[0] - 1, [
+        None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)])
+
+
+def _arrow_json_texts(column: np.ndarray) -> Any:
+    """`_json_texts` as an Arrow string array (numbers: one dump, split by Arrow)."""
+    import numpy as np
+    import orjson
+    import pyarrow.compute as pc
+
+    if column.dtype.kind in "fiub":
+        whole = orjson.dumps(np.ascontiguousarray(column), option=orjson.OPT_SERIALIZE_NUMPY)
+        one = _arrow_text(whole[1:-1], np.array([0, len(whole) - 2]))
+        return pc.list_flatten(pc.split_pattern(one, ","))
+    values = column.tolist()
+    with contextlib.suppress(TypeError):  # not all text
+        joined = "".join(values)
+        if joined.isascii() and not _JSON_ESCAPED.search(joined):  # each is "value"
+            lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values)) + 2
+            offsets = np.zeros(len(values) + 1, dtype=np.int64)
+            np.cumsum(lengths, out=offsets[1:])
+            quoted = '"' + '""'.join(values) + '"'  # "a""b""c": each value in quotes
+            return _arrow_text(quoted.encode("ascii"), offsets)
+    texts = _json_texts(column)
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum([len(t) for t in texts], out=offsets[1:])
+    return _arrow_text(b"".join(texts), offsets)
+
+
+#: Characters JSON text escapes.
+_JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
 
 
 def _json_texts(column: np.ndarray) -> list[bytes]:
@@ -306,12 +403,7 @@ def table_bytes(table: Table | pd.DataFrame, fmt: TableFormat) -> bytes:
 
     t = table if isinstance(table, Table) else Table.from_pandas(table)
     if fmt == "json":
-        if not len(t):
-            return to_json_bytes([])
-        out = bytearray(b"[\n")
-        _json_rows(out, t, 1)
-        out += b"\n]\n"
-        return bytes(out)
+        return b"".join(_json_blocks(t))
     if fmt == "parquet":
         return _parquet(t)
     sep = "," if fmt == "csv" else "\t"
@@ -321,9 +413,10 @@ def table_bytes(table: Table | pd.DataFrame, fmt: TableFormat) -> bytes:
     return _python_delimited(t, sep).encode("utf-8")
 
 
-def table_blocks(table: Table | pd.DataFrame, fmt: TableFormat) -> Iterator[bytes]:
-    """`table_bytes`, for a large CSV or TSV a block of rows at a time, formatted as they are
-    asked for (written to a pipe, the reader parses one block while the next is formatted)."""
+def table_blocks(table: Table | pd.DataFrame, fmt: TableFormat) -> Iterator[Bytes]:
+    """`table_bytes`, for a large CSV, TSV or JSON a block of rows at a time, formatted as they
+    are asked for (written to a pipe, the reader parses one block while the next is
+    formatted)."""
     from .table import Table
 
     t = table if isinstance(table, Table) else Table.from_pandas(table)
@@ -331,8 +424,20 @@ def table_blocks(table: Table | pd.DataFrame, fmt: TableFormat) -> Iterator[byte
     cells = len(t) * max(len(t.names), 1)
     if fmt in ("csv", "tsv") and cells > ARROW_CELLS and _arrow_can_write(t, sep):
         yield from _arrow_delimited(t, sep)
+    elif fmt == "json":
+        yield from _json_blocks(t)
     else:
         yield table_bytes(t, fmt)
+
+
+def _json_blocks(t: Table) -> Iterator[Bytes]:
+    """A table as a JSON array of row objects, a block at a time."""
+    if not len(t):
+        yield to_json_bytes([])
+        return
+    yield b"[\n"
+    yield from _json_rows(t, 1)
+    yield b"\n]\n"
 
 
 def table_text(table: Table | pd.DataFrame, fmt: TableFormat) -> str:
@@ -436,7 +541,12 @@ def _arrow_can_write(t: Table, sep: str) -> bool:
         values = _text_levels(t[name])
         if values is None:
             continue
-        if any(_quote(str(v), sep) != str(v) for v in values.tolist() if v is not None):
+        texts = [v for v in values.tolist() if v is not None]
+        try:  # one scan of all the texts for a character that needs quotes
+            joined = "".join(texts)
+        except TypeError:  # not all text
+            joined = "".join(str(v) for v in texts)
+        if _quote(joined, sep) != joined:
             return False
     return True
 
@@ -445,11 +555,36 @@ def _arrow_can_write(t: Table, sep: str) -> bool:
 # conversions (pa.array, to_numpy) import pandas, which then imports pyarrow.compute, 0.3 s.
 
 
+def _ascii_strings(values: list[Any]) -> Any:
+    """Values that are all text and all ASCII as an Arrow string array, made from their
+    concatenation (no bytes object per value, as the ids of 10⁵ clusters usually are); None for
+    anything else."""
+    import numpy as np
+    import pyarrow as pa
+
+    try:
+        joined = "".join(values)
+    except TypeError:  # not all text
+        return None
+    if not joined.isascii():  # lengths in characters are not lengths in bytes
+        return None
+    offsets = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, values), dtype=np.int64, count=len(values)), out=offsets[1:])
+    kind, width = (pa.string(), np.int32) if offsets[-1] < 2**31 else (pa.large_string(), np.int64)
+    return pa.Array.from_buffers(
+        kind, len(values), [None, pa.py_buffer(offsets.astype(width)),
+                            pa.py_buffer(joined.encode("ascii"))]
+    )
+
+
 def _arrow_strings(values: list[str | None]) -> Any:
     """UTF-8 strings (None: null) as an Arrow string array."""
     import numpy as np
     import pyarrow as pa
 
+    plain = _ascii_strings(values)
+    if plain is not None:
+        return plain
     encoded = [b"" if v is None else v.encode("utf-8") for v in values]
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     np.cumsum([len(b) for b in encoded], out=offsets[1:])
@@ -501,9 +636,13 @@ def _arrow_column(col: Column, *, csv: bool) -> Any:
     kind = col.dtype.kind
     if kind in "fiu" or (kind == "b" and not csv):
         return _arrow_numbers(col)
+    values = col.tolist()
+    plain = _ascii_strings(values)  # all text: each value is its own text
+    if plain is not None:
+        return plain
     return _arrow_strings(
         [None if v is None or (isinstance(v, float) and v != v) else _object_text(v)
-         for v in col.tolist()]
+         for v in values]
     )
 
 
@@ -741,7 +880,6 @@ def _read_delimited(
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    dictionary = pa.dictionary(pa.int32(), pa.string())
     try:
         arrow = pcsv.read_csv(
             body,
@@ -750,7 +888,7 @@ def _read_delimited(
             convert_options=pcsv.ConvertOptions(
                 null_values=list(MISSING),
                 strings_can_be_null=True,
-                column_types={c: dictionary for c in id_columns if c in names},
+                column_types={c: pa.string() for c in id_columns if c in names},
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
@@ -758,7 +896,7 @@ def _read_delimited(
         raise DataError(f"{source}: cannot parse the table: {lines[0] if lines else exc}") from None
     if arrow.num_rows == 0:
         raise DataError(f"{source}: the table has a header but no rows")
-    table = _from_arrow(arrow.unify_dictionaries(), id_columns, text_ids=True)
+    table = _from_arrow(arrow, id_columns, text_ids=True)
     del arrow
     pa.default_memory_pool().release_unused()  # the parsed blocks: numpy holds the columns now
     return table
@@ -809,8 +947,8 @@ def _json_table(source: str, data: bytes, id_columns: Collection[str]) -> Table:
 
 def _from_arrow(arrow: Any, id_columns: Collection[str], *, text_ids: bool) -> Table:
     """An Arrow table as numpy columns: numbers as float64 (NaN where missing) or int64, the
-    id columns as `_ids` makes them, other text as object arrays (numbers written with spaces
-    around them, as in "1, 2, 3", as numbers)."""
+    id columns (text, or dictionaries of text) as `_arrow_ids` makes them, other text as object
+    arrays (numbers written with spaces around them, as in "1, 2, 3", as numbers)."""
     import numpy as np
     import pyarrow as pa
 
@@ -820,12 +958,10 @@ def _from_arrow(arrow: Any, id_columns: Collection[str], *, text_ids: bool) -> T
     for name, chunked in zip(arrow.column_names, arrow.columns, strict=True):
         col = chunked.combine_chunks()
         kind = col.type
-        if pa.types.is_dictionary(kind):
-            codes = _numpy_numbers(col.indices)
-            codes = np.where(np.isnan(codes), -1, codes) if codes.dtype.kind == "f" else codes
-            levels = np.empty(len(col.dictionary), dtype=object)
-            levels[:] = col.dictionary.to_pylist()
-            out[name] = _ids(codes.astype(np.int64), levels, text=text_ids)
+        if pa.types.is_dictionary(kind) or (
+            name in id_columns and (pa.types.is_string(kind) or pa.types.is_large_string(kind))
+        ):
+            out[name] = _arrow_ids(col, text=text_ids)
         elif pa.types.is_null(kind):
             out[name] = np.full(len(col), np.nan)
         elif pa.types.is_floating(kind) or pa.types.is_integer(kind) or pa.types.is_boolean(kind):
@@ -882,6 +1018,37 @@ def _numbers_with_spaces(values: np.ndarray) -> np.ndarray:
     return out
 
 
+#: An integer written canonically: "7", "-12", "0"; not "007", "+7", "-0" or "7.0".
+_CANONICAL_INTEGER = r"^(0|-?[1-9][0-9]*)$"
+
+
+def _arrow_ids(col: Any, *, text: bool) -> Column:
+    """An Arrow array of ids (text, null where missing, or a dictionary of text) as `_ids`
+    makes them. Encoded, checked and cast by Arrow: when every id is a canonical integer (the
+    usual 1..K), the column is cast to int64 without a Python object per row or per id."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    encoded = col if pa.types.is_dictionary(col.type) else pc.dictionary_encode(col)
+    codes = _numpy_numbers(encoded.indices)  # (pc.fill_null would import pandas)
+    codes = np.where(np.isnan(codes), -1, codes) if codes.dtype.kind == "f" else codes
+    codes = codes.astype(np.int64, copy=False)
+    levels = encoded.dictionary
+    if text and len(levels) and pc.all(pc.match_substring_regex(levels, _CANONICAL_INTEGER)
+                                       ).as_py():
+        with contextlib.suppress(pa.ArrowInvalid):  # beyond int64: text
+            ints = _numpy_numbers(pc.cast(levels, pa.int64()))
+            if (codes >= 0).all():
+                return ints[codes]
+            from .table import Factor
+
+            return Factor(codes, ints)
+    values = np.empty(len(levels), dtype=object)
+    values[:] = levels.to_pylist()
+    return _ids(codes, values, text=text)
+
+
 def _canonical_integers(ids: list[str]) -> np.ndarray | None:
     """The ids as int64 when every one is an integer written canonically ("7", "-12"; not
     "007", "+7", "-0", "7.0" or beyond int64), else None. Vectorized: parsed by numpy and
@@ -900,7 +1067,8 @@ def _canonical_integers(ids: list[str]) -> np.ndarray | None:
 
 def _ids(codes: np.ndarray, levels: np.ndarray, *, text: bool) -> Column:
     """Ids as given: from text (a CSV), integers when every present id is a canonical integer,
-    else the text stripped of surrounding spaces; a plain array when no id is missing."""
+    else the text stripped of surrounding spaces; a Factor (codes into the distinct ids) for
+    text or where an id is missing, else a plain array of integers."""
     import numpy as np
 
     from .table import Factor
@@ -918,6 +1086,6 @@ def _ids(codes: np.ndarray, levels: np.ndarray, *, text: bool) -> Column:
     if new_levels is None:
         new_levels = np.empty(len(stripped), dtype=object)
         new_levels[:] = stripped
-    if (codes >= 0).all():
-        return new_levels[codes]
+    if new_levels.dtype.kind != "O" and (codes >= 0).all():
+        return new_levels[codes]  # integer ids: a plain array
     return Factor(codes, new_levels)

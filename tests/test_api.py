@@ -94,3 +94,23 @@ def test_tables_from_files_need_no_pandas(tmp_path) -> None:  # type: ignore[no-
     parquet = tmp_path / "e.parquet"
     used = imported_by(["fit", str(data), "-f", "parquet", "-o", str(parquet)])
     assert "pandas" not in used and "matplotlib" not in used and "scipy" not in used
+    # ids as text, padded, spaced or missing take other ways through Arrow's compute functions
+    lines = data.read_text().splitlines()
+    for ids in (("007", " 7", "12"), ("a", " b ", "NA"), ("7", "", "12")):
+        table = tmp_path / "ids.csv"
+        table.write_text("\n".join([lines[0], *(
+            f"{line.rsplit(',', 1)[0]},{ids[i % 3] if i % 50 == 0 else line.rsplit(',', 1)[1]}"
+            for i, line in enumerate(lines[1:]))]) + "\n")
+        used = imported_by(["fit", str(table), "-o", str(tmp_path / "ids.out.csv")])
+        assert "pandas" not in used, ids
+    code = (  # large JSON: rows joined by Arrow
+        "import sys, numpy as np\n"
+        "from shrinkcli.io import JSON_ARROW_CELLS, table_bytes\n"
+        "from shrinkcli.table import Table\n"
+        "n = JSON_ARROW_CELLS[1]\n"
+        "t = Table({'v': np.arange(n) / 7, 'id': np.array(['a', 'b'] * (n // 2), dtype=object)})\n"
+        "assert table_bytes(t, 'json').startswith(b'[')\n"
+        "print(sorted(m for m in ('pandas', 'pyarrow.compute') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "['pyarrow.compute']", out.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,8 @@ def test_ids_are_kept_as_given() -> None:
     assert padded.array("g").tolist() == ["007", "12"]
     names = read_table("t", text="y,x,g\n1,2,north\n2,3,south\n", id_columns=["g"])
     assert names.array("g").tolist() == ["north", "south"]
+    assert isinstance(names["g"], Factor)  # codes and the distinct ids, not a string per row
+    assert names["g"].levels.tolist() == ["north", "south"]
     gaps = read_table("t", text="y,x,g\n1,2,7\n2,3,\n4,5, 7\n", id_columns=["g"])
     assert isinstance(gaps["g"], Factor) and gaps["g"].levels.tolist() == [7]
     assert gaps.array("g").tolist() == [7, None, 7]
@@ -136,9 +139,44 @@ def test_the_python_and_the_arrow_writers_write_the_same_bytes() -> None:
         "ok": rng.integers(0, 2, size=values.shape[0]).astype(bool),
         "id": Factor(rng.integers(-1, 3, size=values.shape[0]),
                      np.array(["007", "north", "a b"], dtype=object)),
+        "name": np.array([f"c{i:06d}" for i in range(values.shape[0])], dtype=object),
+        "town": np.array(["Zoë", "Łódź", "x"], dtype=object)[rng.integers(0, 3, values.shape[0])],
     })
     for sep in (",", "\t"):
         assert b"".join(_arrow_delimited(table, sep)) == _python_delimited(table, sep).encode()
+
+
+def test_the_python_and_the_arrow_json_rows_are_the_same_bytes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """JSON rows are assembled in Python for small tables, by Arrow for large ones (the same
+    dumps of the values either way): the same text, in blocks or whole."""
+    import shrinkcli.io as sio
+
+    values = random_doubles(120_000, seed=5)  # blocks of 43,690 rows: three
+    values[::997] = np.nan
+    values[1::1999] = np.inf
+    rng = np.random.default_rng(4)
+    text = np.array(['a,b', 'say "hi"', "Zoë", "7%", "", "tab\there", "line\nbreak"],
+                    dtype=object)
+    table = Table({
+        "v": values,
+        "n%s": rng.integers(-5, 10**12, size=values.shape[0]),
+        "ok": rng.integers(0, 2, size=values.shape[0]).astype(bool),
+        "id": Factor(rng.integers(-1, 3, size=values.shape[0]),
+                     np.array(["007", "north", "a b"], dtype=object)),
+        "text": text[rng.integers(0, text.shape[0], size=values.shape[0])],
+        "plain": np.array([f"c{i:06d}" for i in range(values.shape[0])], dtype=object),
+    })
+    monkeypatch.setattr(sio, "JSON_ARROW_CELLS", (10**12, 10**12))
+    python = sio.table_bytes(table, "json")
+    python_fit = sio.to_json_columns({"a": [1, 2]}, "rows", table)
+    monkeypatch.setattr(sio, "JSON_ARROW_CELLS", (0, 0))
+    assert sio.table_bytes(table, "json") == python
+    assert b"".join(sio.table_blocks(table, "json")) == python
+    assert sio.to_json_columns({"a": [1, 2]}, "rows", table) == python_fit
+    assert json.loads(python_fit)["rows"][1]["id"] == table.array("id")[1]
+    assert sio.table_bytes(Table({"v": values[:1]}), "json") == b"[\n  {\n    \"v\": " + (
+        sio._json_texts(values[:1])[0] + b"\n  }\n]\n")
 
 
 def test_text_that_needs_quotes_is_quoted() -> None:
@@ -182,6 +220,15 @@ def test_write_atomic_leaves_nothing_half_written(tmp_path: Path) -> None:
         os.chmod(folder, 0o700)
     with pytest.raises(OutputError):
         write_atomic(tmp_path / "missing" / "x.csv", "data")
+
+    def stopped() -> Iterator[bytes]:  # Ctrl-C while the blocks are formatted
+        yield b"y,x\n"
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(target, stopped())
+    assert target.read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["locked", "out.csv"]
 
 
 def test_one_writer_puts_a_results_files_in_a_folder(tmp_path: Path) -> None:

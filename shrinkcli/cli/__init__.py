@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Executor
 
     from ..inputs import Input
+    from ..io import Payload
     from ..lmm import Fit
     from ..study import StudyResult
 
@@ -242,7 +243,7 @@ def fit(
     if level is not None and ci is None:
         raise UsageError("--level: sets the level of --ci intervals; add --ci wald or profile")
     from ..inputs import load_input
-    from ..io import check_output_path, table_bytes, to_json_columns, write_output
+    from ..io import check_output_path, json_column_blocks, table_bytes, write_output
 
     check_output_path(output, inputs=[input])
     _refuse_binary_on_terminal(output, format)
@@ -251,13 +252,13 @@ def fit(
         inp, method=method, random=random, engine=engine,
         max_evaluations=max_evaluations, ci=ci, level=0.95 if level is None else level,
     )
-    text: str | bytes | bytearray
+    text: Payload
     if format == "summary":
         from ..summary import format_summary
 
         text = format_summary(result, data_name=inp.name)
     elif format == "json":
-        text = to_json_columns(result.to_dict(clusters=False), "clusters", result.table)
+        text = json_column_blocks(result.to_dict(clusters=False), "clusters", result.table)
     else:
         text = table_bytes(result.to_table(), format)
     write_output(output, text)
