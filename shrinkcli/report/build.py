@@ -309,6 +309,21 @@ def _run_one(
                         gif_jobs=gif_jobs)
 
 
+def _preload() -> None:
+    """Import here, once, every module a scenario's run imports, so that forked workers inherit
+    them instead of each importing them again on its first scenario (about 0.3 s a worker,
+    scipy.optimize for the profile intervals the most of it)."""
+    import scipy.optimize  # noqa: F401  (lmm.profile imports it where it minimises)
+    from PIL import GifImagePlugin, Image  # noqa: F401
+
+    from .. import animate, caterpillar, inputs, io, lmm, plot, simulate, summary  # noqa: F401
+    from ..theme import load_matplotlib
+    from . import real, rscript, uncertainty  # noqa: F401
+
+    load_matplotlib()
+    Image.preinit()  # the image plugins Pillow loads on its first save
+
+
 def run_all(
     scenarios: Sequence[Scenario],
     build: Path,
@@ -340,13 +355,9 @@ def run_all(
             return parallel.ordered_map(run, tasks, on_error=lost)
         finally:
             _EMIT.clear()
-    # Import the heavy modules once here, so that forked workers inherit them.
-    from .. import animate, fit, plot, summary  # noqa: F401
-    from ..theme import load_matplotlib
-
-    load_matplotlib()
-
     ctx = parallel.mp_context()
+    if ctx.get_start_method() == "fork":
+        _preload()
     q = ctx.Queue()
     run = functools.partial(_run_one, build=build, total=total, gif_jobs=1)
     with parallel.pool(n, context=ctx, initializer=_worker_init, initargs=(q,)) as ex:
