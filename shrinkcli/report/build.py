@@ -312,16 +312,28 @@ def _run_one(
 def _preload() -> None:
     """Import here, once, every module a scenario's run imports, so that forked workers inherit
     them instead of each importing them again on its first scenario (about 0.3 s a worker,
-    scipy.optimize for the profile intervals the most of it)."""
-    import scipy.optimize  # noqa: F401  (lmm.profile imports it where it minimises)
-    from PIL import GifImagePlugin, Image  # noqa: F401
+    scipy.optimize for the profile intervals the most of it). The collector is paused
+    meanwhile, as it would only walk the new modules' objects again and again (a sixth of the
+    time), and they are frozen after: long-lived, they need no collector's pass in this process
+    or a worker (the caller unfreezes them when the workers are done)."""
+    import gc
 
-    from .. import animate, caterpillar, inputs, io, lmm, plot, simulate, summary  # noqa: F401
-    from ..theme import load_matplotlib
-    from . import real, rscript, uncertainty  # noqa: F401
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        import scipy.optimize  # noqa: F401  (lmm.profile imports it where it minimises)
+        from PIL import GifImagePlugin, Image  # noqa: F401
 
-    load_matplotlib()
-    Image.preinit()  # the image plugins Pillow loads on its first save
+        from .. import animate, caterpillar, inputs, io, lmm, plot, simulate, summary  # noqa: F401
+        from ..theme import load_matplotlib
+        from . import real, rscript, uncertainty  # noqa: F401
+
+        load_matplotlib()
+        Image.preinit()  # the image plugins Pillow loads on its first save
+    finally:
+        gc.freeze()
+        if collecting:
+            gc.enable()
 
 
 def run_all(
@@ -356,13 +368,20 @@ def run_all(
         finally:
             _EMIT.clear()
     ctx = parallel.mp_context()
-    if ctx.get_start_method() == "fork":
-        _preload()
-    q = ctx.Queue()
-    run = functools.partial(_run_one, build=build, total=total, gif_jobs=1)
-    with parallel.pool(n, context=ctx, initializer=_worker_init, initargs=(q,)) as ex:
-        results = parallel.ordered_map(
-            run, tasks, executor=ex, on_error=lost, tick=lambda: _drain(q, progress)
-        )
-    _drain(q, progress)
+    forked = ctx.get_start_method() == "fork"
+    try:
+        if forked:
+            _preload()
+        q = ctx.Queue()
+        run = functools.partial(_run_one, build=build, total=total, gif_jobs=1)
+        with parallel.pool(n, context=ctx, initializer=_worker_init, initargs=(q,)) as ex:
+            results = parallel.ordered_map(
+                run, tasks, executor=ex, on_error=lost, tick=lambda: _drain(q, progress)
+            )
+        _drain(q, progress)
+    finally:
+        if forked:
+            import gc
+
+            gc.unfreeze()  # what _preload froze (and all else) is the collector's again
     return results
