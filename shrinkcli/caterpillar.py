@@ -23,6 +23,7 @@ from .theme import BY_CLUSTER, MIXED, MUTED, TEXT, TRUTH, figure_png, font
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.font_manager import FontProperties
 
     from .lmm import Fit
 
@@ -230,7 +231,8 @@ def caterpillar_png(
     return figure_png(fig)
 
 
-def _draw_panel(ax: Axes, p: Panel, regular: object, bold: object, *, show_ids: bool) -> None:
+def _draw_panel(ax: Axes, p: Panel, regular: FontProperties, bold: FontProperties, *,
+                show_ids: bool) -> None:
     """One panel: the rows, their intervals, the population line, the truth."""
     n = len(p.ids)
     y = np.arange(n, dtype=float)
@@ -263,22 +265,38 @@ def _draw_panel(ax: Axes, p: Panel, regular: object, bold: object, *, show_ids: 
         ok_t = np.isfinite(p.truth)
         ax.scatter(p.truth[ok_t], y[ok_t], s=size * 1.3, marker="|", color=TRUTH,
                    linewidths=1.3, zorder=4)
-    ax.set_title(p.label, fontproperties=bold, fontsize=10, color=TEXT, loc="left")
-    if show_ids:
-        ax.set_yticks(y, list(p.ids), fontproperties=regular, fontsize=7 if n > 30 else 8,
-                      color=MUTED)
-    else:
-        ax.set_yticks([])
-    ax.tick_params(axis="y", length=0, pad=3)
+    # The title where matplotlib would place it (nothing above the panel); said outright, it is
+    # not placed by measuring every tick label again.
+    ax.set_title(p.label, fontproperties=bold, fontsize=10, color=TEXT, loc="left", y=1.0)
+    ax.set_yticks([])
     ax.tick_params(axis="x", colors=MUTED, labelsize=8, length=3, width=0.6)
     for label in ax.get_xticklabels():
-        label.set_fontproperties(regular)  # type: ignore[arg-type]
+        label.set_fontproperties(regular)
         label.set_fontsize(8)
     ax.grid(axis="x", color="#EBEBEB", linewidth=0.6)
     ax.set_axisbelow(True)
+    if show_ids:
+        _row_labels(ax, y, p.ids, regular, size=7 if n > 30 else 8)
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
     ax.spines["bottom"].set_color("#9E9E9E")
+    # The axes have no labels: fixed places spare measuring the tick labels to place them.
+    ax.xaxis.set_label_coords(0.5, 0.0)
+    ax.yaxis.set_label_coords(0.0, 0.5)
+
+
+def _row_labels(ax: Axes, y: np.ndarray, ids: tuple[str, ...], regular: FontProperties, *,
+                size: float) -> None:
+    """The clusters' names left of the rows, as the y axis's tick labels would be drawn (3
+    points from the axis, right-aligned, centered on the row): plain texts, without the tick
+    machinery matplotlib would build for every row."""
+    from matplotlib.text import Text
+
+    transform, va, ha = ax.get_yaxis_text1_transform(3.0)
+    for row, name in zip(y, ids, strict=True):
+        ax.add_artist(Text(0.0, float(row), name, fontproperties=regular, fontsize=size,
+                           color=MUTED, va=va, ha=ha, transform=transform, clip_on=False,
+                           zorder=ax.yaxis.get_zorder()))  # the axis's layer
 
 
 def _legend(fig: object, panels: tuple[Panel, Panel], regular: object, height: float) -> None:

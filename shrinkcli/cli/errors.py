@@ -9,6 +9,8 @@ only change it in the scenario file.
 
 from __future__ import annotations
 
+import atexit
+import gc
 import os
 import re
 import signal
@@ -101,6 +103,7 @@ class Terminated(KeyboardInterrupt):
 
 _SIGNALLED: list[int] = []
 _FORK_HOOK: list[bool] = []
+_EXIT_HOOK: list[bool] = []
 
 
 def _default_sigterm() -> None:
@@ -146,6 +149,12 @@ class ShrinkGroup(TyperGroup):
             if not _FORK_HOOK:  # worker processes forked from here stop at once on SIGTERM
                 os.register_at_fork(after_in_child=_default_sigterm)
                 _FORK_HOOK.append(True)
+        if not _EXIT_HOOK:
+            # When the process ends, every output is written and closed: the collector's passes
+            # over every object during interpreter shutdown only cost time (0.03 s after `fit`,
+            # 0.15 s after `report`), so whatever exists then is frozen out of them.
+            atexit.register(gc.freeze)
+            _EXIT_HOOK.append(True)
         try:
             rv = super().main(
                 args=args,

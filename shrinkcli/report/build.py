@@ -309,6 +309,37 @@ def _run_one(
                         gif_jobs=gif_jobs)
 
 
+def _preload() -> bool:
+    """Import here, once, every module a scenario's run imports, so that forked workers inherit
+    them instead of each importing them again on its first scenario (about 0.3 s a worker,
+    scipy.optimize for the profile intervals the most of it). The collector is paused
+    meanwhile, as it would only walk the new modules' objects again and again (a sixth of the
+    time), and they are frozen after: long-lived, they need no collector's pass in this process
+    or a worker (unless the process froze objects of its own). True: they were frozen, and the
+    caller unfreezes them when the scenarios are done."""
+    import gc
+
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        import scipy.optimize  # noqa: F401  (lmm.profile imports it where it minimises)
+        from PIL import GifImagePlugin, Image  # noqa: F401
+
+        from .. import animate, caterpillar, inputs, io, lmm, plot, simulate, summary  # noqa: F401
+        from ..theme import load_matplotlib
+        from . import real, rscript, uncertainty  # noqa: F401
+
+        load_matplotlib()
+        Image.preinit()  # the image plugins Pillow loads on its first save
+    finally:
+        freeze = gc.get_freeze_count() == 0
+        if freeze:
+            gc.freeze()
+        if collecting:
+            gc.enable()
+    return freeze
+
+
 def run_all(
     scenarios: Sequence[Scenario],
     build: Path,
@@ -333,25 +364,28 @@ def run_all(
             progress(ProgressEvent(i, total, sc.name, "failed"))
         return failure(sc.name, source_of(sc), exc)
 
-    if n == 1:
-        _EMIT["sink"] = progress
-        try:
-            run = functools.partial(_run_one, build=build, total=total, gif_jobs=workers)
-            return parallel.ordered_map(run, tasks, on_error=lost)
-        finally:
-            _EMIT.clear()
-    # Import the heavy modules once here, so that forked workers inherit them.
-    from .. import animate, fit, plot, summary  # noqa: F401
-    from ..theme import load_matplotlib
-
-    load_matplotlib()
-
     ctx = parallel.mp_context()
-    q = ctx.Queue()
-    run = functools.partial(_run_one, build=build, total=total, gif_jobs=1)
-    with parallel.pool(n, context=ctx, initializer=_worker_init, initargs=(q,)) as ex:
-        results = parallel.ordered_map(
-            run, tasks, executor=ex, on_error=lost, tick=lambda: _drain(q, progress)
-        )
-    _drain(q, progress)
-    return results
+    frozen = False
+    try:
+        if n == 1 or ctx.get_start_method() == "fork":  # not for spawned workers
+            frozen = _preload()
+        if n == 1:
+            _EMIT["sink"] = progress
+            try:
+                run = functools.partial(_run_one, build=build, total=total, gif_jobs=workers)
+                return parallel.ordered_map(run, tasks, on_error=lost)
+            finally:
+                _EMIT.clear()
+        q = ctx.Queue()
+        run = functools.partial(_run_one, build=build, total=total, gif_jobs=1)
+        with parallel.pool(n, context=ctx, initializer=_worker_init, initargs=(q,)) as ex:
+            results = parallel.ordered_map(
+                run, tasks, executor=ex, on_error=lost, tick=lambda: _drain(q, progress)
+            )
+        _drain(q, progress)
+        return results
+    finally:
+        if frozen:
+            import gc
+
+            gc.unfreeze()  # what _preload froze (and all else) is the collector's again

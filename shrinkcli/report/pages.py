@@ -3,6 +3,7 @@ autoescaped), and the summary table; `PAGES` names the report's own files once."
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,7 +47,9 @@ def fmt(value: Any, spec: str = ".2f") -> str:
     return str(value)
 
 
+@functools.cache
 def environment() -> jinja2.Environment:
+    """The pages' Jinja2 environment, made once: its templates are compiled once per process."""
     import jinja2
 
     env = jinja2.Environment(
