@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import os
 import subprocess
 import sys
 
@@ -114,3 +115,55 @@ def test_tables_from_files_need_no_pandas(tmp_path) -> None:  # type: ignore[no-
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "['pyarrow.compute']", out.stderr
+
+
+def test_a_command_run_by_name_builds_only_itself() -> None:
+    """`shrink fit ...` builds the options of `fit` alone (typer would build every command's
+    first), and says and does what the whole app does: the same help, the same errors; an
+    unknown name or an option first builds them all, for the suggestions and the help."""
+    watch = (
+        "import sys, typer.main\n"
+        "from shrinkcli.cli import app\n"
+        "built = []\n"
+        "real = typer.main.get_command\n"
+        "def watch(t):\n"
+        "    cmd = real(t)\n"
+        "    built.append(sorted(getattr(cmd, 'commands', {})))\n"
+        "    return cmd\n"
+        "typer.main.get_command = watch\n"
+        "status = 0\n"
+        "try:\n    app()\nexcept SystemExit as e:\n    status = e.code\n"
+        "print(built, file=sys.stderr)\n"
+        "sys.exit(status)\n"
+    )
+    whole = (  # the whole app built, as typer builds it
+        "import typer.main\n"
+        "from shrinkcli.cli import app\n"
+        "typer.main.get_command(app)(prog_name='shrink')\n"
+    )
+    env = {**os.environ, "COLUMNS": "100"}
+
+    def run(code: str, *argv: str) -> tuple[str, int, list[str]]:
+        out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True,
+                             text=True, env=env)
+        lines = out.stderr.strip().splitlines()
+        if code is watch:
+            return out.stdout + "\n".join(lines[:-1]), out.returncode, lines[-1:]
+        return out.stdout + "\n".join(lines), out.returncode, []
+
+    import typer.main
+
+    from shrinkcli.cli import app
+
+    names = sorted(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+    assert {"fit", "plot", "simulate", "study"} <= set(names)
+    for argv in (["fit", "--help"], ["fit", "--bogus"], ["plot", "--help"], ["study", "--help"],
+                 ["fit", "no-such-file.csv"]):
+        said, code, built = run(watch, *argv)
+        assert ast.literal_eval(built[0]) == [[argv[0]]], argv
+        assert (said, code) == run(whole, *argv)[:2], argv
+    for argv in (["fti"], ["--version"], ["--help"]):
+        said, code, built = run(watch, *argv)
+        assert ast.literal_eval(built[0]) == [names], argv
+        assert (said, code) == run(whole, *argv)[:2], argv
+    assert "Did you mean 'fit'?" in run(watch, "fti")[0]

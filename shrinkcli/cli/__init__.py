@@ -6,6 +6,7 @@ at once."""
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import sys
 from collections.abc import Sequence
@@ -58,7 +59,32 @@ if TYPE_CHECKING:
 
 __all__ = ["app"]
 
-app = typer.Typer(
+class _App(typer.Typer):
+    """The `shrink` app. Run with a command's name first, it builds only that command's options
+    (typer builds every command's before it parses anything: a twentieth of a `shrink fit`);
+    with no command, an unknown one or an option first, all of them, for the help and the
+    suggestions."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        argv = kwargs.get("args", args[0] if args else None)
+        words = list(sys.argv[1:] if argv is None else argv)
+        if words and not words[0].startswith("-"):
+            commands = [c for c in self.registered_commands if _command_name(c) == words[0]]
+            groups = [g for g in self.registered_groups if g.name == words[0]]
+            if commands or groups:
+                one = copy.copy(self)
+                one.registered_commands, one.registered_groups = commands, groups
+                return typer.Typer.__call__(one, *args, **kwargs)
+        return super().__call__(*args, **kwargs)
+
+
+def _command_name(info: Any) -> str | None:
+    if info.name is not None:
+        return str(info.name)
+    return None if info.callback is None else info.callback.__name__.replace("_", "-")
+
+
+app = _App(
     name="shrink",
     cls=ShrinkGroup,
     help="Shrinkage (partial pooling) in linear mixed models: simulate the post's scenarios, "
