@@ -74,7 +74,9 @@ def test_fit_and_animate_name_their_random_flag(
         res = runner.invoke(app, args)
         assert res.exit_code == 1, res.stderr
         line = res.stderr.strip()
-        assert line == f"shrink: error: {NOT_IDENTIFIABLE}; or use --random intercept"
+        assert line == (  # the file the data came from, the reason, the flag that helps
+            f"shrink: error: {not_identifiable}: {NOT_IDENTIFIABLE}; or use --random intercept"
+        )
 
 
 def test_study_and_report_keep_the_scenario_wording(

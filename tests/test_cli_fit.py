@@ -126,6 +126,8 @@ def test_bad_data_exit_1_with_one_line(
         assert res.exit_code == 1, res.stderr
         assert res.stdout == ""
         assert len(res.stderr.strip().splitlines()) == 1 and message in res.stderr
+        # the line names the input, whether the reader or the fit refused it
+        assert f"error: {str(path) if stdin is None else '<stdin>'}: " in res.stderr
         assert "Traceback" not in res.stderr
         assert not out.exists()
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from .. import __version__
-from ..errors import UsageError
+from ..errors import DataError, FitError, UsageError
 from .errors import ShrinkGroup
 from .options import (
     CI_CHOICES,
@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from ..inputs import Input
     from ..io import Payload
     from ..lmm import Fit
+    from ..model import ModelSpec
     from ..study import StudyResult
 
 __all__ = ["app"]
@@ -139,6 +140,20 @@ def _fit_input(
     from .options import model_spec
 
     spec = model_spec(inp.scenario, random=random, method=method)
+    try:
+        result = _fit_with(inp, spec, engine, max_evaluations, ci, level)
+    except (DataError, FitError) as exc:  # about the data: say which
+        if not exc.message.startswith(f"{inp.source}:"):
+            exc.message = f"{inp.source}: {exc.message}"
+        raise
+    _warn(result.warnings)
+    return result
+
+
+def _fit_with(
+    inp: Input, spec: ModelSpec, engine: Engine, max_evaluations: int | None, ci: str | None,
+    level: float,
+) -> Fit:
     kwargs: dict[str, Any] = dict(**inp.names, truth=inp.truth)
     if engine == "statsmodels":
         import dataclasses
@@ -155,7 +170,6 @@ def _fit_input(
 
         control = FitControl(max_evaluations=max_evaluations)
         result = fit(inp.data, spec, control=control, intervals=ci, level=level, **kwargs)
-    _warn(result.warnings)
     return result
 
 
