@@ -188,15 +188,7 @@ class ShrinkageFigure:
         fits is left as it is.)"""
         renderer = self.canvas.get_renderer()
         height = ax.get_window_extent(renderer).height
-        size = float(ylabel.get_fontsize())
-        while ylabel.get_window_extent(renderer).height > height and size > 7.0:
-            size -= 0.5
-            ylabel.set_fontsize(size)
-        full = ylabel.get_text()
-        keep = len(full)
-        while ylabel.get_window_extent(renderer).height > height and keep > 1:
-            keep -= 1
-            ylabel.set_text(full[:keep].rstrip() + "…")
+        self._fit_text(ylabel, height, smallest=7.0, along="height")
         left = ax.yaxis.get_tightbbox(renderer)
         if left is not None and left.x0 < 0:  # cut at the picture's left edge
             shift = (self.dpi / BASE_DPI - left.x0) / self.width  # then a pixel clear of it
@@ -219,10 +211,10 @@ class ShrinkageFigure:
         px_x, px_y = self.px
         width = (1 - 24 * px_x) * self.width
         text = self._text(12 * px_x, 1 - 10 * px_y, title, bold=True, size=12.5, va="top")
-        self._fit_width(text, width, smallest=9.0)
+        self._fit_text(text, width, smallest=9.0)
         if subtitle:
             text = self._text(12 * px_x, 1 - 32 * px_y, subtitle, size=8.5, color=MUTED, va="top")
-            self._fit_width(text, width, smallest=7.0)
+            self._fit_text(text, width, smallest=7.0)
 
     def _draw_caption(self) -> None:
         """The notes on what is not shown, bottom left, shrunk to fit the width."""
@@ -231,7 +223,7 @@ class ShrinkageFigure:
             text = self._text(
                 12 * px_x, 6 * px_y, " · ".join(self.notes), size=8, color=MUTED, va="bottom"
             )
-            self._fit_width(text, (1 - 24 * px_x) * self.width, smallest=6.0)
+            self._fit_text(text, (1 - 24 * px_x) * self.width, smallest=6.0)
 
     def _draw_ellipses(self) -> None:
         """The fitted random-effect distribution N(β̂, Σ̂): its 50% and 90% contours; over the
@@ -519,17 +511,23 @@ class ShrinkageFigure:
             va=va,
         )
 
-    def _fit_width(self, text: Any, width: float, *, smallest: float) -> None:
-        """Shrink a line of text to `width` pixels, down to `smallest` points, then shorten it
-        with an ellipsis."""
+    def _fit_text(
+        self, text: Any, room: float, *, smallest: float, along: str = "width"
+    ) -> None:
+        """Shrink a line of text to `room` pixels along its `along` ("width", or "height" for
+        a rotated axis label), down to `smallest` points, then shorten it with an ellipsis."""
         renderer = self.canvas.get_renderer()
+
+        def extent() -> float:
+            return float(getattr(text.get_window_extent(renderer), along))
+
         size = float(text.get_fontsize())
-        while text.get_window_extent(renderer).width > width and size > smallest:
+        while extent() > room and size > smallest:
             size = max(size - 0.5, smallest)
             text.set_fontsize(size)
         full = text.get_text()
         keep = len(full)
-        while text.get_window_extent(renderer).width > width and keep > 1:
+        while extent() > room and keep > 1:
             keep -= 1
             text.set_text(full[:keep].rstrip() + "…")
 
