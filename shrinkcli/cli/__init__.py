@@ -80,9 +80,10 @@ class _App(typer.Typer):
 
 
 def _command_name(info: Any) -> str | None:
+    """A registered command's name, as typer names it."""
     if info.name is not None:
         return str(info.name)
-    return None if info.callback is None else info.callback.__name__.replace("_", "-")
+    return None if info.callback is None else typer.main.get_command_name(info.callback.__name__)
 
 
 app = _App(
