@@ -22,9 +22,10 @@ __version__ = "0.1.0"
 
 # Every matrix here is 2×2: BLAS threads only add overhead, and on a busy machine they make the
 # optimizer's tiny BLAS calls 10x slower. Limit them before numpy loads OpenBLAS (an
-# explicit setting by the user wins).
+# explicit setting by the user wins). Not OMP_NUM_THREADS: the BLAS libraries' own variables
+# take precedence over it, and Arrow sizes its thread pool (reading and writing tables) by it.
 if "numpy" not in sys.modules:
-    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(_var, "1")
 
 _LAZY: dict[str, tuple[str, str]] = {

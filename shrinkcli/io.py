@@ -4,15 +4,17 @@ interrupted or failed run never leaves a half-written file."""
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import errno
 import io
+import itertools
 import math
 import os
 import re
 import stat
 import sys
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
@@ -657,16 +659,49 @@ BLOCK_ROWS = 1 << 17
 
 
 def _arrow_delimited(t: Table, sep: str) -> Iterator[bytes]:
-    """The header, then blocks of `BLOCK_ROWS` rows formatted by pyarrow."""
+    """The header, then blocks of `BLOCK_ROWS` rows formatted by pyarrow, several at once
+    (`formatted_ahead`)."""
     import pyarrow.csv as pcsv
 
     yield sep.join(t.names).encode("utf-8") + b"\n"
     options = pcsv.WriteOptions(include_header=False, delimiter=sep, quoting_style="none")
     arrow = _arrow_table(t, csv=True)
-    for start in range(0, len(t), BLOCK_ROWS):
+
+    def block(start: int) -> bytes:
         buf = io.BytesIO()
         pcsv.write_csv(arrow.slice(start, BLOCK_ROWS), buf, options)
-        yield buf.getvalue()
+        return buf.getvalue()
+
+    yield from formatted_ahead(block, range(0, len(t), BLOCK_ROWS))
+
+
+def formatted_ahead(
+    format_block: Callable[[int], bytes], starts: Sequence[int]
+) -> Iterator[bytes]:
+    """`format_block(start)` for each of `starts`, in order, formatted by as many threads as
+    Arrow uses (pyarrow's formatting runs without the GIL, one block per core) and at most two a
+    thread ahead of the block asked for; the same bytes as one at a time. A consumer that stops
+    (an error, Ctrl-C) cancels the blocks not begun and waits for those being formatted."""
+    import pyarrow as pa
+
+    workers = min(pa.cpu_count(), len(starts))
+    if workers <= 1:
+        yield from map(format_block, starts)
+        return
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="shrink-format")
+    waiting = iter(starts)
+    pending: collections.deque[Future[bytes]] = collections.deque(
+        pool.submit(format_block, s) for s in itertools.islice(waiting, 2 * workers))
+    try:
+        while pending:
+            block = pending.popleft().result()
+            for s in itertools.islice(waiting, 1):
+                pending.append(pool.submit(format_block, s))
+            yield block
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _parquet(t: Table) -> bytes:

@@ -8,9 +8,10 @@ import difflib
 import math
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import (
@@ -34,16 +35,46 @@ MAX_ROWS = 2**31 - 1
 #: Bytes of memory one simulated row needs at its peak (columns, random streams, the sample).
 BYTES_PER_ROW = 96
 
+#: The models' config: strict about keys, immutable, and built by `_built` (below), not at once.
+_CONFIG = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+@contextmanager
+def _no_pydantic_plugins() -> Iterator[None]:
+    """pydantic's documented switch (PYDANTIC_DISABLE_PLUGINS) on, for as long as it lasts."""
+    before = os.environ.get("PYDANTIC_DISABLE_PLUGINS")
+    os.environ["PYDANTIC_DISABLE_PLUGINS"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["PYDANTIC_DISABLE_PLUGINS"]
+        else:
+            os.environ["PYDANTIC_DISABLE_PLUGINS"] = before
+
+
+def _built(model: type[_Model]) -> type[_Model]:
+    """Builds a model's validator now, with pydantic's plugins off, as typer builds those of
+    the command-line options: looking for plugins reads every installed distribution's entry
+    points (15 ms of each command), and no plugin has a part in reading a scenario."""
+    with _no_pydantic_plugins():
+        model.model_rebuild(force=True)
+    return model
+
+
 def _finite(value: float) -> float:
     if not math.isfinite(value):
         raise ValueError(f"must be a finite number (got {value})")
     return value
 
 
+@_built
 class ModelOptions(BaseModel):
     """The `model:` section: how `fit` fits the mixed model."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = _CONFIG
 
     method: Method = "reml"
     random: RandomStructure = "intercept-slope"
@@ -54,10 +85,11 @@ class ModelOptions(BaseModel):
         return ModelSpec(random=self.random, method=self.method)
 
 
+@_built
 class AnimationOptions(BaseModel):
     """The `animation:` section: how `animate` draws the shrinkage (the command line wins)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = _CONFIG
 
     frames: StrictInt = Field(120, ge=2, le=2000)
     fps: float = Field(10.0, gt=0, le=100)
@@ -90,11 +122,12 @@ def parse_size(text: object) -> tuple[int, int]:
     return w, h
 
 
+@_built
 class DataSource(BaseModel):
     """The `data:` section: a table of one's own (CSV, TSV or Parquet) and its columns. `path`
     is relative to the scenario file; `load_scenario` resolves it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = _CONFIG
 
     path: str = Field(min_length=1)
     y: str = Field("y", min_length=1)
@@ -115,6 +148,7 @@ class DataSource(BaseModel):
         return v
 
 
+@_built
 class Scenario(BaseModel):
     """One scenario: the post's `create_data()` arguments (same names and defaults) plus a name,
     a title and a description, the random generator, and the model and animation sections.
@@ -123,7 +157,7 @@ class Scenario(BaseModel):
     and `rng` are those of the parametric bootstrap of `shrink study`; simulation keys beside
     `data:` are refused."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = _CONFIG
 
     name: str = Field("scenario", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=100)
     title: str = ""

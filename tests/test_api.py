@@ -167,3 +167,26 @@ def test_a_command_run_by_name_builds_only_itself() -> None:
         assert ast.literal_eval(built[0]) == [names], argv
         assert (said, code) == run(whole, *argv)[:2], argv
     assert "Did you mean 'fit'?" in run(watch, "fti")[0]
+
+
+def test_importing_shrink_limits_blas_threads_not_arrows() -> None:
+    """Importing shrinkcli caps BLAS at one thread (its matrices are 2×2) but leaves Arrow's
+    thread pool, which reads and writes large tables, at its own size; a user's setting wins."""
+    code = (
+        "import sys, os\n"
+        "if sys.argv[1] == 'shrink':\n    import shrinkcli\n"
+        "import pyarrow as pa\n"
+        "print(pa.cpu_count(), os.environ.get('OPENBLAS_NUM_THREADS'))\n"
+    )
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+
+    def run(which: str, **extra: str) -> str:
+        out = subprocess.run([sys.executable, "-c", code, which], capture_output=True,
+                             text=True, env={**env, **extra})
+        assert out.returncode == 0, out.stderr
+        return out.stdout.strip()
+
+    arrow = run("plain").split()[0]
+    assert run("shrink") == f"{arrow} 1"
+    assert run("shrink", OPENBLAS_NUM_THREADS="3") == f"{arrow} 3"

@@ -146,6 +146,52 @@ def test_the_python_and_the_arrow_writers_write_the_same_bytes() -> None:
         assert b"".join(_arrow_delimited(table, sep)) == _python_delimited(table, sep).encode()
 
 
+def test_blocks_formatted_ahead_come_in_order_and_stop_with_their_reader(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks formatted by several threads come out in order, whichever finishes first; a
+    formatting error reaches the reader; a reader that stops leaves no thread behind."""
+    import random
+    import threading
+    import time
+
+    import pyarrow as pa
+
+    from shrinkcli.io import formatted_ahead
+
+    monkeypatch.setattr(pa, "cpu_count", lambda: 3)
+    delays = random.Random(5).choices([0.0, 0.001, 0.004], k=40)
+    busy: list[int] = []
+
+    def block(start: int) -> bytes:
+        busy.append(start)
+        time.sleep(delays[start])
+        return f"{start}\n".encode()
+
+    assert list(formatted_ahead(block, range(40))) == [f"{i}\n".encode() for i in range(40)]
+
+    def formatter() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name.startswith("shrink-format")]
+
+    assert formatter() == []
+    busy.clear()
+    blocks = formatted_ahead(block, range(40))
+    assert next(blocks) == b"0\n"
+    assert formatter() and len(busy) <= 1 + 2 * 3 + 1  # never more than two a thread ahead
+    blocks.close()  # the reader stops (an error, Ctrl-C): nothing goes on formatting
+    assert formatter() == [] and len(busy) < 40
+
+    def failing(start: int) -> bytes:
+        if start == 7:
+            raise OSError("no space left on device")
+        return b"."
+
+    with pytest.raises(OSError, match="no space"):
+        list(formatted_ahead(failing, range(40)))
+    assert formatter() == []
+    monkeypatch.setattr(pa, "cpu_count", lambda: 1)  # one core: formatted as asked, no thread
+    assert list(formatted_ahead(block, range(3))) == [b"0\n", b"1\n", b"2\n"]
+
+
 def test_the_python_and_the_arrow_json_rows_are_the_same_bytes(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """JSON rows are assembled in Python for small tables, by Arrow for large ones (the same

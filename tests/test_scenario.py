@@ -179,3 +179,38 @@ def test_invalid_values_are_refused(values: dict[str, object]) -> None:
     with pytest.raises(ScenarioError) as info:
         parse_scenario(yaml.safe_dump(values), source="h.yaml")
     assert "\n" not in str(info.value)
+
+
+def test_reading_a_scenario_looks_for_no_pydantic_plugin(tmp_path: Path) -> None:
+    """The scenario models are built with pydantic's plugins off (as typer builds its options'):
+    an installed plugin is neither loaded for them nor asked about them, the switch does not
+    outlive the build, and a model of one's own still meets its plugins."""
+    import os
+    import subprocess
+    import sys
+
+    dist = tmp_path / "probe_plugin-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: probe-plugin\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[pydantic]\nprobe = probe_plugin:plugin\n")
+    (tmp_path / "probe_plugin.py").write_text(
+        "import sys\nprint('plugin loaded', file=sys.stderr)\n"
+        "class _P:\n    def new_schema_validator(self, schema, schema_type, path, *a, **k):\n"
+        "        print('asked about', path.name, file=sys.stderr)\n"
+        "        return None, None, None\nplugin = _P()\n")
+    code = (
+        "import os, sys\n"
+        "from pydantic import BaseModel\n"
+        "from shrinkcli.scenario import parse_scenario\n"
+        "s = parse_scenario('n_cluster: 12\\nsigma: 2\\nmodel: {method: ml}\\n')\n"
+        "assert (s.n_cluster, s.sigma, s.model.method) == (12, 2.0, 'ml')\n"
+        "print('PYDANTIC_DISABLE_PLUGINS' in os.environ)\n"
+        "print('scenario read', file=sys.stderr)\n"
+        "class Mine(BaseModel):\n    a: int = 0\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), *sys.path])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+    assert out.stderr.splitlines() == ["scenario read", "plugin loaded", "asked about Mine"]
