@@ -42,7 +42,7 @@ def simulate_batch(
     r_ = len(seeds)
     streams: list[Any] = []
     if s.rng == "r":
-        from .rrng import RRandom, qnorm, scrambled_states
+        from .rrng import RRandom, inversion, scrambled_states
 
         states = scrambled_states(np.asarray(seeds))
         u = np.empty((r_, 2 * (2 * n_total + 2 * k)))
@@ -56,7 +56,7 @@ def simulate_batch(
                 gen = shared
                 gen.reset(int(seed), states[i])
             u[i] = gen.runif(u.shape[1])
-        z = qnorm((np.floor(134217728.0 * u[:, 0::2]) + u[:, 1::2]) / 134217728.0)
+        z = inversion(u.reshape(-1)).reshape(r_, -1)  # each row's pairs are its own
     else:
         z = np.empty((r_, 2 * n_total + 2 * k))
         for i, seed in enumerate(seeds):

@@ -20,7 +20,9 @@ The generator object carries its own state; nothing here is global.
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -93,12 +95,15 @@ class RRandom:
 
     def rnorm(self, n: int, mean: float = 0.0, sd: float = 1.0) -> np.ndarray:
         """``rnorm(n, mean, sd)`` by Inversion."""
-        u = self.runif(2 * n)
-        big = np.floor(_BIG * u[0::2]) + u[1::2]
-        z = qnorm(big / _BIG)
-        if mean == 0.0 and sd == 1.0:
-            return z
-        return mean + sd * z
+        return self.rnorm_deferred(n, mean, sd)()
+
+    def rnorm_deferred(
+        self, n: int, mean: float = 0.0, sd: float = 1.0
+    ) -> Callable[[], np.ndarray]:
+        """``rnorm(n, mean, sd)`` in two steps: its uniforms are drawn now (the stream moves on
+        as `rnorm` moves it), its normals computed by the function returned, when and in
+        whichever thread it is called (the stream's next draws need not wait for them)."""
+        return functools.partial(inversion, self.runif(2 * n), mean, sd)
 
     # -- sampling ---------------------------------------------------------------------------
 
@@ -195,6 +200,23 @@ class RRandom:
         return out
 
 
+#: Normals computed at a time: the temporaries of a chunk stay in the CPU's cache (a million
+#: normals in about half the time of one pass) and memory stays flat.
+_CHUNK = 1 << 16
+
+
+def inversion(u: np.ndarray, mean: float = 0.0, sd: float = 1.0) -> np.ndarray:
+    """Normals by R's Inversion from the pairs of uniforms in `u` (flat, even length):
+    ``qnorm((floor(2^27 U1) + U2) / 2^27)`` (times sd, plus mean), a chunk at a time (each
+    value on its own: the same numbers)."""
+    z = np.empty(u.shape[0] // 2)
+    for start in range(0, z.shape[0], _CHUNK):
+        pairs = u[2 * start : 2 * (start + _CHUNK)]
+        q = qnorm((np.floor(_BIG * pairs[0::2]) + pairs[1::2]) / _BIG)
+        z[start : start + _CHUNK] = q if mean == 0.0 and sd == 1.0 else mean + sd * q
+    return z
+
+
 def _drawn_values(picks: np.ndarray, n: int) -> np.ndarray:
     """The values R's sampler returns for drawn positions `picks`, without its loop.
 
@@ -207,20 +229,26 @@ def _drawn_values(picks: np.ndarray, n: int) -> np.ndarray:
     k = picks.shape[0]
     steps = np.arange(k)
     # Sort steps by (position, step): one plain sort of unique keys beats a stable argsort.
+    # (Arrays are dropped as soon as they are used up: for a sample of 10⁶, each is 8 MB.)
     keys = np.sort(picks.astype(np.int64) * k + steps)
     by_pos, order = np.divmod(keys, k)
+    del keys
     same = by_pos[1:] == by_pos[:-1]
     prev = np.full(k, -1, dtype=np.int64)  # the previous step that picked the same position
     prev[order[1:][same]] = order[:-1][same]
     final = np.ones(k, dtype=bool)
     final[:-1] = ~same
+    del same
     last_write = np.full(n, -1, dtype=np.int64)  # the last step that picked each position
     last_write[by_pos[final]] = order[final]
+    del by_pos, order, final
     last_pos = n - 1 - steps
     # Position n−1−i can only have been picked at steps ≤ i; a pick at step i itself is later.
     src = last_write[last_pos]
+    del last_write
     src = np.where(src == steps, prev, src)
     root = np.where(src >= 0, src, steps)
+    del src
     while True:
         nxt = root[root]
         if np.array_equal(nxt, root):

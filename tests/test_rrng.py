@@ -94,3 +94,19 @@ def test_hashed_sampler_follows_rs_sample2() -> None:
     assert fast._sample_hashed(n, 300).tolist() == expected
     # the stream goes on exactly after the last attempt used, as R's does
     assert fast.runif(5).tolist() == r.runif(5).tolist()
+
+
+def test_normals_in_chunks_and_deferred_are_the_same_numbers() -> None:
+    """rnorm computes its normals a chunk at a time, and `rnorm_deferred` whenever asked:
+    the same doubles as Inversion in one pass over all the uniforms, and the stream moves on
+    as rnorm moves it."""
+    n = 3 * (1 << 16) + 5  # chunks and a ragged end
+    u = RRandom(5).runif(2 * n)
+    one_pass = qnorm((np.floor(2.0**27 * u[0::2]) + u[1::2]) / 2.0**27)
+    np.testing.assert_array_equal(RRandom(5).rnorm(n), one_pass)
+    np.testing.assert_array_equal(RRandom(5).rnorm(n, 2.0, 3.0), 2.0 + 3.0 * one_pass)
+    a, b = RRandom(9), RRandom(9)
+    later = a.rnorm_deferred(1000, 1.0, 0.5)
+    after = a.sample_int(50_000, 100)  # drawn before the normals are computed
+    np.testing.assert_array_equal(later(), b.rnorm(1000, 1.0, 0.5))
+    np.testing.assert_array_equal(after, b.sample_int(50_000, 100))
