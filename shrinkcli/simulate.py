@@ -46,6 +46,11 @@ def random_effect_factor(sd_int: float, sd_slope: float, cor: float) -> np.ndarr
     return (vectors @ (vectors.T * np.sqrt(np.maximum(values, 0.0))[:, None])).T
 
 
+#: Rows from which R's normals are computed in a thread while the sample is drawn (below, a
+#: thread costs more than it saves).
+OVERLAP_ROWS = 1 << 16
+
+
 def simulate(scenario: Scenario) -> SimulatedData:
     """Draw the scenario's data set.
 
@@ -63,10 +68,19 @@ def simulate(scenario: Scenario) -> SimulatedData:
     factor = random_effect_factor(s.sd_int, s.sd_slope, s.cor)
     if s.rng == "r":
         r = RRandom(s.seed)
-        x = r.rnorm(n_total)
-        re = r.rnorm(2 * s.n_cluster).reshape(s.n_cluster, 2) @ factor
-        noise = r.rnorm(n_total, 0.0, s.sigma)
-        rows = r.sample_int(n_total, keep) - 1
+        normals = [r.rnorm_deferred(n_total), r.rnorm_deferred(2 * s.n_cluster),
+                   r.rnorm_deferred(n_total, 0.0, s.sigma)]
+        if n_total < OVERLAP_ROWS:
+            rows = r.sample_int(n_total, keep) - 1
+            x, re, noise = (normals.pop(0)() for _ in range(3))
+        else:  # the sample drawn in a thread while this one computes the normals
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(1, thread_name_prefix="shrink-sample") as pool:
+                sample = pool.submit(r.sample_int, n_total, keep)
+                x, re, noise = (normals.pop(0)() for _ in range(3))
+                rows = sample.result() - 1
+        re = re.reshape(s.n_cluster, 2) @ factor
     else:
         g = np.random.Generator(np.random.PCG64(s.seed % 2**32))
         x = g.standard_normal(n_total)

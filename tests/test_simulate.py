@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -70,3 +72,37 @@ def test_balanced_fraction_keeps_rounded_rows_in_sampled_order() -> None:
     d = simulate(s).data
     assert len(d) == 8
     assert d["cluster"].between(1, 5).all()
+
+
+def test_a_large_simulation_is_still_rs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above `OVERLAP_ROWS` the sample is drawn in a thread while the normals are computed (a
+    chunk at a time): the rows and values are still those of R's create_data() (a fingerprint
+    R wrote: every 997th row, the sums), and the same numbers as drawing everything in turn."""
+    import importlib
+    import json
+
+    sim_module = importlib.import_module("shrinkcli.simulate")
+    ref = json.loads((REFERENCE.parent / "large" / "simulation.json").read_text())
+    scenario = Scenario(**ref["scenario"])
+    assert scenario.n_cluster * scenario.obs_per_cluster >= sim_module.OVERLAP_ROWS
+    sim = simulate(scenario)
+    data, truth = sim.table, sim.truth_table
+    assert len(data) == ref["n_rows"]
+    for table, expected in ((data, ref["data"]), (truth, ref["truth"])):
+        rows = np.asarray(expected.pop("row")) - 1
+        for name, values in expected.items():
+            got = table.array(name)[rows]
+            want = np.asarray([float(v) if isinstance(v, str) else v for v in values])
+            if name == "cluster":  # the sample: exactly R's
+                assert got.tolist() == want.tolist(), name
+            else:  # as the other tests: R's qnorm and BLAS round a last bit differently
+                np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
+    for name, total in ref["sums"].items():
+        assert math.isclose(float(np.sum(data.array(name), dtype=np.float64)), float(total),
+                            rel_tol=1e-12), name
+    monkeypatch.setattr(sim_module, "OVERLAP_ROWS", 1 << 40)  # everything in turn
+    in_turn = simulate(scenario)
+    for name in data.names:
+        assert np.array_equal(in_turn.table.array(name), data.array(name)), name
+    for name in truth.names:
+        assert np.array_equal(in_turn.truth_table.array(name), truth.array(name)), name
