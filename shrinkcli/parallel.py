@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 R = TypeVar("R")
 
-__all__ = ["cores", "mp_context", "ordered_map", "pool"]
+__all__ = ["cores", "in_background", "mp_context", "ordered_map", "pool"]
 
 
 def die_with_parent() -> None:
@@ -38,6 +38,31 @@ def die_with_parent() -> None:
 
 # Every process forked from here (pool workers, with the fork start method) follows its parent.
 os.register_at_fork(after_in_child=die_with_parent)
+
+
+def in_background(work: Callable[[], T]) -> Callable[[], T]:
+    """Start `work` in a thread now; the function returned waits for it and gives its result
+    (or raises its error). The thread is a daemon: a caller that stops before asking (Ctrl-C,
+    an error of its own) is not held up by it, and it ends with the process. Only for work on
+    values in memory, which nothing needs once the caller has given up."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = work()
+        except BaseException as exc:  # handed to the caller, whatever it is
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name="shrink-background", daemon=True)
+    thread.start()
+
+    def result() -> T:
+        thread.join()  # (also: no thread left for a fork to inherit)
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+
+    return result
 
 
 def cores() -> int:

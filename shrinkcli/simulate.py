@@ -3,6 +3,7 @@ generator), returning the data and the true cluster coefficients. No I/O."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -74,12 +75,11 @@ def simulate(scenario: Scenario) -> SimulatedData:
             rows = r.sample_int(n_total, keep) - 1
             x, re, noise = (normals.pop(0)() for _ in range(3))
         else:  # the sample drawn in a thread while this one computes the normals
-            from concurrent.futures import ThreadPoolExecutor
+            from .parallel import in_background
 
-            with ThreadPoolExecutor(1, thread_name_prefix="shrink-sample") as pool:
-                sample = pool.submit(r.sample_int, n_total, keep)
-                x, re, noise = (normals.pop(0)() for _ in range(3))
-                rows = sample.result() - 1
+            sample = in_background(functools.partial(r.sample_int, n_total, keep))
+            x, re, noise = (normals.pop(0)() for _ in range(3))
+            rows = sample() - 1
         re = re.reshape(s.n_cluster, 2) @ factor
     else:
         g = np.random.Generator(np.random.PCG64(s.seed % 2**32))

@@ -166,6 +166,26 @@ def test_sigterm_stops_a_report_cleanly(tmp_path: Path) -> None:
     assert after == before  # the earlier report is intact
 
 
+@pytest.mark.parametrize(("sig", "code", "line"), [(signal.SIGINT, 130, "shrink: interrupted"),
+                                                (signal.SIGTERM, 143, "shrink: terminated")])
+def test_a_signal_stops_a_large_simulation_at_once(
+        tmp_path: Path, sig: int, code: int, line: str) -> None:
+    """Ctrl-C or SIGTERM while ten million rows are drawn (the sample in a thread beside the
+    normals, the text formatted by Arrow's threads): one line, no file, and no waiting for work
+    that nobody needs any more (the sample alone takes seconds)."""
+    (tmp_path / "huge.yaml").write_text("n_cluster: 1000000\nobs_per_cluster: 10\n")
+    proc = subprocess.Popen([sys.executable, "-m", "shrinkcli", "simulate", "huge.yaml", "-o",
+                             "h.csv"], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    time.sleep(1.5)
+    proc.send_signal(sig)
+    signalled = time.monotonic()
+    _, err = proc.communicate(timeout=120)
+    assert time.monotonic() - signalled < 1.0, "the run went on after the signal"
+    assert proc.returncode == code and err.strip().splitlines() == [line], err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["huge.yaml"]
+
+
 def test_a_killed_runs_build_folder_is_removed_by_the_next(tmp_path: Path) -> None:
     scenarios = [str(p) for p in sorted(SCENARIO_DIR.glob("*.yaml"))]
     code, _ = _run_and_signal(["report", *scenarios, "-o", "out"], tmp_path, 1.5,

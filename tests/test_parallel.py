@@ -111,3 +111,31 @@ def test_tick_runs_while_waiting() -> None:
         parallel.ordered_map(lambda x: time.sleep(0.2) or x, [1], executor=ex,
                              tick=lambda: ticks.append(time.monotonic()), interval=0.02)
     assert len(ticks) >= 3
+
+
+def test_work_in_background_gives_its_result_or_error_and_holds_nobody_up() -> None:
+    """`in_background` runs the work beside the caller: its result or its error when asked,
+    no thread left after (a fork may follow), and a daemon thread that a caller stopping early
+    (Ctrl-C) does not wait for."""
+    started = threading.Event()
+    release = threading.Event()
+
+    def work() -> int:
+        started.set()
+        release.wait(5)
+        return 42
+
+    result = parallel.in_background(work)
+    assert started.wait(5)  # running before anyone asks
+    busy = [t for t in threading.enumerate() if t.name == "shrink-background"]
+    assert len(busy) == 1 and busy[0].daemon  # the process may end without it
+    release.set()
+    assert result() == 42
+    assert not busy[0].is_alive()  # joined: no thread left for a fork (`mp_context`)
+
+    def failing() -> int:
+        raise MemoryError("8 MB")
+
+    with pytest.raises(MemoryError, match="8 MB"):
+        parallel.in_background(failing)()
+    assert not [t for t in threading.enumerate() if t.name == "shrink-background"]
