@@ -58,7 +58,7 @@ def _no_pydantic_plugins() -> Iterator[None]:
 def _built(model: type[_Model]) -> type[_Model]:
     """Builds a model's validator now, with pydantic's plugins off, as typer builds those of
     the command-line options: looking for plugins reads every installed distribution's entry
-    points (15 ms of each command), and no plugin has a part in reading a scenario."""
+    points (about 5 ms of each command), and no plugin has a part in reading a scenario."""
     with _no_pydantic_plugins():
         model.model_rebuild(force=True)
     return model

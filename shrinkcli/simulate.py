@@ -3,9 +3,8 @@ generator), returning the data and the true cluster coefficients. No I/O."""
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -47,7 +46,7 @@ def random_effect_factor(sd_int: float, sd_slope: float, cor: float) -> np.ndarr
     return (vectors @ (vectors.T * np.sqrt(np.maximum(values, 0.0))[:, None])).T
 
 
-#: Rows from which R's normals are computed in a thread while the sample is drawn (below, a
+#: Rows from which R's sample is drawn in a thread while the normals are computed (below, a
 #: thread costs more than it saves).
 OVERLAP_ROWS = 1 << 16
 
@@ -77,7 +76,7 @@ def simulate(scenario: Scenario) -> SimulatedData:
         else:  # the sample drawn in a thread while this one computes the normals
             from .parallel import in_background
 
-            sample = in_background(functools.partial(r.sample_int, n_total, keep))
+            sample = in_background(partial(r.sample_int, n_total, keep))
             x, re, noise = (normals.pop(0)() for _ in range(3))
             rows = sample() - 1
         re = re.reshape(s.n_cluster, 2) @ factor
