@@ -680,12 +680,15 @@ def formatted_ahead(
     format_block: Callable[[int], Bytes], starts: Sequence[int]
 ) -> Iterator[Bytes]:
     """`format_block(start)` for each of `starts`, in order, formatted by as many threads as
-    Arrow uses (pyarrow's formatting runs without the GIL, one block per core), one a thread
-    ahead of the block asked for; the same bytes as one at a time. A consumer that stops (an
-    error, Ctrl-C) cancels the blocks not begun and waits for those being formatted."""
+    Arrow uses and this process has cores for (pyarrow's formatting runs without the GIL, one
+    block per core), one a thread ahead of the block asked for; the same bytes as one at a
+    time. A consumer that stops (an error, Ctrl-C) cancels the blocks not begun and waits for
+    those being formatted."""
     import pyarrow as pa
 
-    workers = min(pa.cpu_count(), len(starts))
+    from .parallel import cores
+
+    workers = min(pa.cpu_count(), cores(), len(starts))
     if workers <= 1:
         yield from map(format_block, starts)
         return

@@ -156,9 +156,11 @@ def test_blocks_formatted_ahead_come_in_order_and_stop_with_their_reader(
 
     import pyarrow as pa
 
+    from shrinkcli import parallel
     from shrinkcli.io import formatted_ahead
 
     monkeypatch.setattr(pa, "cpu_count", lambda: 3)
+    monkeypatch.setattr(parallel, "cores", lambda: 4)
     delays = random.Random(5).choices([0.0, 0.001, 0.004], k=40)
     busy: list[int] = []
 
@@ -188,7 +190,11 @@ def test_blocks_formatted_ahead_come_in_order_and_stop_with_their_reader(
     with pytest.raises(OSError, match="no space"):
         list(formatted_ahead(failing, range(40)))
     assert formatter() == []
-    monkeypatch.setattr(pa, "cpu_count", lambda: 1)  # one core: formatted as asked, no thread
+    monkeypatch.setattr(parallel, "cores", lambda: 1)  # one core allowed: as asked, no thread
+    assert list(formatted_ahead(block, range(3))) == [b"0\n", b"1\n", b"2\n"]
+    assert formatter() == [] and busy[-3:] == [0, 1, 2]
+    monkeypatch.setattr(parallel, "cores", lambda: 8)
+    monkeypatch.setattr(pa, "cpu_count", lambda: 1)  # Arrow told to use one thread: the same
     assert list(formatted_ahead(block, range(3))) == [b"0\n", b"1\n", b"2\n"]
 
 
