@@ -468,6 +468,8 @@ def format_float(v: float) -> str:
     if v == 0.0:
         return "-0" if math.copysign(1.0, v) < 0 else "0"
     text = repr(v)
+    if -1e10 < v < 1e10 and "e" not in text:  # 1e-4 <= |v| < 1e10: repr is the form, or ends
+        return text[:-2] if text.endswith(".0") else text  # in ".0" where Arrow writes none
     sign = "-" if text[0] == "-" else ""
     mantissa, _, exp = text.lstrip("-").partition("e")
     whole, _, frac = mantissa.partition(".")
