@@ -1,6 +1,6 @@
 """What the commands take as INPUT: a scenario file (simulated first, or its `data:` table read),
-a CSV/TSV/Parquet file, or CSV on stdin ('-'). Resolves it to a data set, with the truth and
-scenario when there are any, and the names of its columns."""
+a CSV/TSV/JSON/Parquet file, or such a table on stdin ('-'). Resolves it to a data set, with the
+truth and scenario when there are any, and the names of its columns."""
 
 from __future__ import annotations
 

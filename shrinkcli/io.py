@@ -32,6 +32,16 @@ if TYPE_CHECKING:
 TableFormat = Literal["csv", "tsv", "json", "parquet"]
 #: Formats that are not text (refused on a terminal's stdout).
 BINARY_FORMATS = ("parquet",)
+#: The table format a file's name says, by its suffix.
+SUFFIX_FORMATS: dict[str, TableFormat] = {
+    ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".json": "json", ".parquet": "parquet",
+    ".pq": "parquet",
+}
+
+
+def format_of(path: str) -> TableFormat | None:
+    """The table format the name `path` says (None for '-' and names that say none)."""
+    return None if path == "-" else SUFFIX_FORMATS.get(Path(path).suffix.lower())
 
 
 def _check_parent(path: str, folder: Path, field: str | None = None) -> None:
@@ -792,6 +802,8 @@ def _open_input(path: str | Path, kind: str) -> BinaryIO:
 MISSING = ("", "NA", "NaN", "nan", "NULL", "null", "N/A", "n/a", "#N/A", "None")
 #: Suffixes of Parquet files.
 PARQUET_SUFFIXES = (".parquet", ".pq")
+#: The bytes a Parquet file starts (and ends) with.
+PARQUET_MAGIC = b"PAR1"
 
 
 def read_table(
@@ -853,13 +865,20 @@ def _read_csv(
 ) -> Table:
     """A delimited table from a stream `f` (the file at `path`, if it is one)."""
     head, ended = _read_head(f)
+    if head.startswith(PARQUET_MAGIC):  # a Parquet file on stdin, or under another name
+        import pyarrow as pa
+
+        return _read_parquet(source, id_columns,
+                             pa.BufferReader(head if ended else head + f.read()))
     start = 3 if head.startswith(b"\xef\xbb\xbf") else 0
     try:
         head[start : start + _HEAD].decode("utf-8")
     except UnicodeDecodeError as exc:
         cut = not (ended and start + _HEAD >= len(head)) and exc.reason == "unexpected end of data"
         if not cut:  # (a character cut in two by the 64 KiB window is fine)
-            raise DataError(f"{source}: not a text file (expected UTF-8 CSV or TSV)") from None
+            raise DataError(
+                f"{source}: not a table (expected UTF-8 CSV, TSV or JSON text, or Parquet)"
+            ) from None
     first = _TEXT.search(head, start)
     if first is None:
         raise DataError(f"{source}: empty input; expected a CSV table with a header row")
@@ -943,16 +962,22 @@ def _read_delimited(
     return table
 
 
-def _read_parquet(source: str, id_columns: Collection[str]) -> Table:
+def _read_parquet(source: str, id_columns: Collection[str], data: Any = None) -> Table:
+    """The Parquet table in the file `source`, or in `data` (its bytes in a pyarrow buffer, read
+    from a stream) when given."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    _read_bytes(source, kind="data file", size=4)  # missing, a folder, ...
+    where = source if data is None else data
+    if data is None:
+        _read_bytes(source, kind="data file", size=4)  # missing, a folder, ...
     try:
-        schema = pq.read_schema(source)
+        schema = pq.read_schema(where)
         text = [c for c in schema.names if pa.types.is_string(schema.field(c).type)
                 or pa.types.is_large_string(schema.field(c).type)]
-        arrow = pq.read_table(source, read_dictionary=[c for c in id_columns if c in text])
+        # (a ParquetFile, not pq.read_table: that imports pyarrow.dataset, and pandas with it)
+        with pq.ParquetFile(where, read_dictionary=[c for c in id_columns if c in text]) as pf:
+            arrow = pf.read()
     except (pa.ArrowException, OSError) as exc:
         lines = str(exc).strip().splitlines()
         raise DataError(f"{source}: cannot read the Parquet file: {lines[0] if lines else exc}"

@@ -76,15 +76,15 @@ def test_fit_imports_only_what_it_uses(tmp_path) -> None:  # type: ignore[no-unt
     no matplotlib (drawing), pandas, scipy, pyarrow (its tables are small and written by
     shrink's own formatter), statsmodels or jinja2; JSON output adds orjson only."""
     scenario = str(SCENARIO_DIR / "baseline.yaml")
-    out = str(tmp_path / "e.csv")
+    out, text = str(tmp_path / "e.csv"), str(tmp_path / "e.txt")
     assert imported_by(["fit", scenario, "-o", out]) == ["numpy", "pydantic"]
-    assert imported_by(["fit", scenario, "-f", "summary", "-o", out]) == ["numpy", "pydantic"]
-    json_run = imported_by(["fit", scenario, "-f", "json", "-o", out], (*HEAVY, "orjson"))
+    assert imported_by(["fit", scenario, "-f", "summary", "-o", text]) == ["numpy", "pydantic"]
+    json_run = imported_by(["fit", scenario, "-f", "json", "-o", text], (*HEAVY, "orjson"))
     assert json_run == ["numpy", "pydantic", "orjson"]
     # intervals (and the profiles behind them) only when asked for
     lazy = (*HEAVY, "shrinkcli.lmm.intervals", "shrinkcli.lmm.profile")
     assert imported_by(["fit", scenario, "-o", out], lazy) == ["numpy", "pydantic"]
-    with_ci = imported_by(["fit", scenario, "--ci", "wald", "-f", "json", "-o", out], lazy)
+    with_ci = imported_by(["fit", scenario, "--ci", "wald", "-f", "json", "-o", text], lazy)
     assert with_ci == ["numpy", "pydantic", "shrinkcli.lmm.intervals", "shrinkcli.lmm.profile"]
 
 
@@ -95,6 +95,16 @@ def test_tables_from_files_need_no_pandas(tmp_path) -> None:  # type: ignore[no-
     parquet = tmp_path / "e.parquet"
     used = imported_by(["fit", str(data), "-f", "parquet", "-o", str(parquet)])
     assert "pandas" not in used and "matplotlib" not in used and "scipy" not in used
+    watch = (*HEAVY, "pyarrow.dataset")  # pq.read_table's: it imports pandas
+    for read in ([str(parquet)], ["-"]):  # a Parquet file, and Parquet on stdin
+        code = ("import sys\n"
+                "from shrinkcli.io import read_table, stdin_stream\n"
+                f"t = read_table({read[0]!r}, stream=stdin_stream('table') if {read!r} == ['-'] "
+                "else None)\n"
+                f"print(len(t), [m for m in {watch!r} if m in sys.modules])\n")
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                             input=parquet.read_bytes() if read == ["-"] else b"")
+        assert run.stdout.decode().strip() == "100 ['numpy', 'pyarrow']", (read, run.stderr)
     # ids as text, padded, spaced or missing take other ways through Arrow's compute functions
     lines = data.read_text().splitlines()
     for ids in (("007", " 7", "12"), ("a", " b ", "NA"), ("7", "", "12")):

@@ -150,7 +150,8 @@ def test_unreadable_and_unknown_inputs(runner: CliRunner, tmp_path: Path) -> Non
     assert len(res.stderr.strip().splitlines()) == 1
     (tmp_path / "bin.csv").write_bytes(b"\xff\xfe\x00\x01")
     res = runner.invoke(app, ["fit", str(tmp_path / "bin.csv")])
-    assert res.exit_code == 1 and "not a text file" in res.stderr
+    assert res.exit_code == 1
+    assert "bin.csv: not a table (expected UTF-8 CSV, TSV or JSON text, or Parquet)" in res.stderr
 
 
 def test_bad_options_exit_2(runner: CliRunner) -> None:
@@ -228,6 +229,61 @@ def test_parquet_out_and_in(runner: CliRunner, tmp_path: Path) -> None:
     from_parquet = runner.invoke(app, ["fit", str(data)]).stdout
     csv_data = runner.invoke(app, ["simulate", BASELINE]).stdout
     assert from_parquet == runner.invoke(app, ["fit", "-"], input=csv_data).stdout
+
+
+def test_parquet_on_stdin_and_under_any_name(runner: CliRunner, tmp_path: Path) -> None:
+    """Parquet is known by its first bytes: piped to '-' (simulate -f parquet | fit -) it gives
+    the fit of the same data as CSV, under a .csv name too; cut short, one line and exit 1."""
+    parquet = runner.invoke(app, ["simulate", BASELINE, "-f", "parquet"]).stdout_bytes
+    assert parquet[:4] == b"PAR1"
+    csv_data = runner.invoke(app, ["simulate", BASELINE]).stdout
+    expected = runner.invoke(app, ["fit", "-"], input=csv_data)
+    assert expected.exit_code == 0, expected.stderr
+    res = runner.invoke(app, ["fit", "-"], input=parquet)
+    assert res.exit_code == 0, res.stderr
+    assert res.stdout == expected.stdout
+    named = tmp_path / "data.csv"
+    named.write_bytes(parquet)
+    assert runner.invoke(app, ["fit", str(named)]).stdout == expected.stdout
+    for cut in (parquet[:4], parquet[: len(parquet) // 2]):
+        res = runner.invoke(app, ["fit", "-"], input=cut)
+        assert res.exit_code == 1 and "Traceback" not in res.stderr
+        assert res.stderr.startswith("shrink: error: <stdin>: cannot read the Parquet file: ")
+        assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_the_output_names_its_format(runner: CliRunner, tmp_path: Path) -> None:
+    """Without -f, -o's suffix names the format (and --truth's its own); a suffix that names
+    another format than -f is refused before any work, exit 2, one line, no file."""
+    data, truth = tmp_path / "d.parquet", tmp_path / "t.csv"
+    res = runner.invoke(app, ["simulate", BASELINE, "-o", str(data), "--truth", str(truth)])
+    assert res.exit_code == 0, res.stderr
+    assert data.read_bytes()[:4] == b"PAR1"
+    assert truth.read_text().startswith("cluster,true_intercept,true_slope\n")
+    untyped = tmp_path / "t"
+    res = runner.invoke(app, ["simulate", BASELINE, "-f", "json", "-o", str(tmp_path / "d"),
+                              "--truth", str(untyped)])
+    assert res.exit_code == 0, res.stderr
+    assert json.loads(untyped.read_text())[0]["cluster"] == 1  # the data's format
+    fit_json = tmp_path / "fit.json"
+    res = runner.invoke(app, ["fit", BASELINE, "--ci", "wald", "-o", str(fit_json)])
+    assert res.exit_code == 0, res.stderr
+    assert "intervals" in json.loads(fit_json.read_text())
+    tsv = tmp_path / "e.tsv"
+    assert runner.invoke(app, ["fit", BASELINE, "-o", str(tsv)]).exit_code == 0
+    assert tsv.read_text().startswith("cluster\tn\t")
+    for args, said in (
+        (["simulate", BASELINE, "-f", "csv", "-o", "x.parquet"], "-o x.parquet: the name says "
+         "parquet but -f csv was given"),
+        (["fit", BASELINE, "-f", "summary", "-o", "s.csv"], "-o s.csv: the name says csv but "
+         "-f summary was given"),
+        (["fit", BASELINE, "--ci", "wald", "-o", "e.csv"], "--ci: the intervals go into -f json"),
+    ):
+        res = runner.invoke(app, [*args[:-1], str(tmp_path / args[-1])])
+        assert res.exit_code == 2, res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1
+        assert said.replace(args[-1], str(tmp_path / args[-1])) in res.stderr, res.stderr
+        assert not (tmp_path / args[-1]).exists()
 
 
 def test_parquet_is_refused_on_a_terminal(tmp_path: Path) -> None:

@@ -56,7 +56,7 @@ def test_numbers_missing_values_and_separators() -> None:
         read_table("t", text="y,x,x\n1,2,3\n")
     trailing = read_table("t", text="y,x,g,,\n1,2,a,,\n")  # a spreadsheet's trailing commas
     assert trailing.names == ["y", "x", "g", "Unnamed: 3", "Unnamed: 4"]
-    with pytest.raises(DataError, match="not a text file"):
+    with pytest.raises(DataError, match="not a table"):
         read_table("t", text=b"\xff\xfe\x00\x01")
 
 

@@ -19,6 +19,7 @@ from .. import __version__
 from ..errors import DataError, FitError, UsageError
 from .errors import ShrinkGroup
 from .options import (
+    BY_SUFFIX,
     CI_CHOICES,
     CiOpt,
     ClusterOpt,
@@ -46,6 +47,7 @@ from .options import (
     Zoom,
     at_least_one,
     format_option,
+    output_format,
 )
 from .progress import report_progress, showing, study_progress
 
@@ -184,14 +186,15 @@ def simulate(
         typer.Argument(help="A scenario file (.yaml).", show_default=False, metavar="SCENARIO"),
     ],
     output: OutputOpt = "-",
-    format: Annotated[TableFormat, format_option("Output format.")] = "csv",
+    format: Annotated[TableFormat | None, format_option(f"Output format {BY_SUFFIX}.")] = None,
     seed: SeedOpt = None,
     rng: RngOpt = None,
     truth: Annotated[
         str | None,
         typer.Option(
             "--truth",
-            help="Also write cluster,true_intercept,true_slope to this file.",
+            help="Also write cluster,true_intercept,true_slope to this file (in the format "
+            "its suffix names, else the data's).",
             metavar="PATH",
         ),
     ] = None,
@@ -202,22 +205,25 @@ def simulate(
     R's create_data() in the post.
     """
     from ..inputs import simulated_input
-    from ..io import check_output_path, table_blocks, write_output
+    from ..io import check_output_path, format_of, table_blocks, write_output
     from ..scenario import load_scenario, with_overrides
 
     check_output_path(output, inputs=[scenario])
-    _refuse_binary_on_terminal(output, format)
+    fmt: TableFormat = output_format(output, format, "csv")
+    _refuse_binary_on_terminal(output, fmt)
+    truth_fmt: TableFormat = fmt
     if truth is not None:
         if truth == "-":
             raise UsageError("--truth needs a file name (stdout is for the data)")
         check_output_path(truth, inputs=[scenario])
         if output != "-" and Path(truth).resolve() == Path(output).resolve():
             raise UsageError(f"--truth: {truth} is also the data's output (-o); give another")
+        truth_fmt = format_of(truth) or fmt
     sim = simulated_input(with_overrides(load_scenario(scenario), seed=seed, rng=rng))
-    text = table_blocks(sim.data, format)
+    text = table_blocks(sim.data, fmt)
     truth_text = None
     if truth is not None and sim.truth is not None:
-        truth_text = table_blocks(sim.truth, format)
+        truth_text = table_blocks(sim.truth, truth_fmt)
     write_output(output, text)
     if truth is not None and truth_text is not None:
         write_output(truth, truth_text)
@@ -241,11 +247,12 @@ def fit(
         ),
     ] = "native",
     format: Annotated[
-        FitFormat,
+        FitFormat | None,
         format_option(
-            "csv/tsv: one row per cluster; json: the whole fit; summary: lme4's summary."
+            "csv/tsv/parquet: one row per cluster; json: the whole fit; summary: lme4's "
+            f"summary {BY_SUFFIX}."
         ),
-    ] = "csv",
+    ] = None,
     output: OutputOpt = "-",
     seed: SeedOpt = None,
     rng: RngOpt = None,
@@ -274,7 +281,8 @@ def fit(
         raise UsageError(
             "--max-evaluations: applies to the native engine, not to statsmodels' optimizer"
         )
-    if ci is not None and format not in ("json", "summary"):
+    fmt: FitFormat = output_format(output, format, "csv")
+    if ci is not None and fmt not in ("json", "summary"):
         raise UsageError(
             "--ci: the intervals go into -f json or -f summary (the table has one row per "
             "cluster)"
@@ -287,21 +295,21 @@ def fit(
     from ..io import check_output_path, json_column_blocks, table_bytes, write_output
 
     check_output_path(output, inputs=[input])
-    _refuse_binary_on_terminal(output, format)
+    _refuse_binary_on_terminal(output, fmt)
     inp = load_input(input, seed=seed, rng=rng, y=y, x=x, cluster=cluster)
     result = _fit_input(
         inp, method=method, random=random, engine=engine,
         max_evaluations=max_evaluations, ci=ci, level=0.95 if level is None else level,
     )
     text: Payload
-    if format == "summary":
+    if fmt == "summary":
         from ..summary import format_summary
 
         text = format_summary(result, data_name=inp.name)
-    elif format == "json":
+    elif fmt == "json":
         text = json_column_blocks(result.to_dict(clusters=False), "clusters", result.table)
     else:
-        text = table_bytes(result.to_table(), format)
+        text = table_bytes(result.to_table(), fmt)
     write_output(output, text)
 
 

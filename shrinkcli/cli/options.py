@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, cast
 
 import typer
 from typer.core import TyperCommand
@@ -102,7 +102,30 @@ def a_probability(value: float | None) -> float | None:
 
 def format_option(help: str) -> Any:
     """-f/--format, with the help of the command's kind of output."""
-    return typer.Option("--format", "-f", help=help)
+    return typer.Option("--format", "-f", help=help, show_default=False)
+
+
+#: What -f says when it is not given and the output is a file.
+BY_SUFFIX = "[default: the output's suffix (.csv, .tsv, .json, .parquet), else csv]"
+
+F = TypeVar("F", bound=str)
+
+
+def output_format(path: str, given: F | None, default: F, *, flag: str = "-o") -> F:
+    """The format to write `path` in: -f when given, else the table format the file's suffix
+    names (`-o fit.parquet`: Parquet), else `default`. A suffix that names another table format
+    than -f is refused: a .parquet file holding CSV text is what nobody can read back."""
+    from ..io import format_of
+
+    named = format_of(path)
+    if given is None:
+        return cast(F, named) if named is not None else default
+    if named is not None and named != given:
+        raise UsageError(
+            f"{flag} {path}: the name says {named} but -f {given} was given; drop -f to write "
+            f"{named}, or give a name that does not say another format"
+        )
+    return given
 
 
 # -- shared options ---------------------------------------------------------------------------
@@ -123,8 +146,8 @@ RngOpt = Annotated[
 InputArg = Annotated[
     str,
     typer.Argument(
-        help="A scenario (.yaml: simulated first, or its data: table read), a CSV/TSV/Parquet "
-        "file, or '-' for CSV or JSON on stdin.",
+        help="A scenario (.yaml: simulated first, or its data: table read), a CSV/TSV/JSON/"
+        "Parquet file, or '-' for such a table on stdin.",
         show_default=False,
         metavar="INPUT",
     ),
