@@ -214,6 +214,9 @@ def main() -> None:
                             [[*SHRINK, "simulate", "big.yaml", "-o", "big2.csv"]]),
             "pipe": Run("shrink simulate big.yaml | shrink fit -",
                         [[*SHRINK, "simulate", "big.yaml"], [*SHRINK, "fit", "-"]]),
+            "pipe_parquet": Run("  the same pipe in Parquet (-f parquet | fit -)",
+                                [[*SHRINK, "simulate", "big.yaml", "-f", "parquet"],
+                                 [*SHRINK, "fit", "-"]]),
             "json": Run("shrink fit big.csv -f json", [[*SHRINK, "fit", "big.csv", "-f", "json",
                                                          "-o", "fit.json"]]),
             "parquet": Run("shrink fit big.csv -f parquet",
@@ -254,6 +257,7 @@ def main() -> None:
     peer = big.get("mixedlm")
     row(big["simulate"], big["floor"], peer, "≤ 0.15× mixedlm")
     row(big["pipe"], big["floor"], peer, "≤ 0.2× mixedlm")
+    row(big["pipe_parquet"], big["floor"], peer, "(no text: the same doubles)")
     row(big["json"], big["floor"], peer, "≤ 0.2× mixedlm")
     row(big["parquet"], big["floor"], peer, "≤ 0.2× mixedlm")
     row(peer, big["floor"], None, "")
@@ -268,7 +272,7 @@ def main() -> None:
     for label, value, vs_floor, vs_peer, target in rows:
         print(f"{label:<{width}}{value:>12}{vs_floor:>10}{vs_peer:>10}   {target}")
     print("\npeak memory (max RSS of the largest process), 1M rows:")
-    for key in ("simulate", "pipe", "json", "parquet", "mixedlm"):
+    for key in ("simulate", "pipe", "pipe_parquet", "json", "parquet", "mixedlm"):
         run = big.get(key)
         if run is not None and run.rss:
             print(f"  {run.label.strip():<48} {max(run.rss):6.0f} MB   "
