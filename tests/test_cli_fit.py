@@ -273,10 +273,10 @@ def test_the_output_names_its_format(runner: CliRunner, tmp_path: Path) -> None:
     assert runner.invoke(app, ["fit", BASELINE, "-o", str(tsv)]).exit_code == 0
     assert tsv.read_text().startswith("cluster\tn\t")
     for args, said in (
-        (["simulate", BASELINE, "-f", "csv", "-o", "x.parquet"], "-o x.parquet: the name says "
-         "parquet but -f csv was given"),
-        (["fit", BASELINE, "-f", "summary", "-o", "s.csv"], "-o s.csv: the name says csv but "
-         "-f summary was given"),
+        (["simulate", BASELINE, "-f", "csv", "-o", "x.parquet"],
+         "-o/--output: x.parquet: the name says parquet but -f csv was given"),
+        (["fit", BASELINE, "-f", "summary", "-o", "s.csv"],
+         "-o/--output: s.csv: the name says csv but -f summary was given"),
         (["fit", BASELINE, "--ci", "wald", "-o", "e.csv"], "--ci: the intervals go into -f json"),
     ):
         res = runner.invoke(app, [*args[:-1], str(tmp_path / args[-1])])

@@ -111,7 +111,7 @@ BY_SUFFIX = "[default: the output's suffix (.csv, .tsv, .json, .parquet), else c
 F = TypeVar("F", bound=str)
 
 
-def output_format(path: str, given: F | None, default: F, *, flag: str = "-o") -> F:
+def output_format(path: str, given: F | None, default: F, *, flag: str = "-o/--output") -> F:
     """The format to write `path` in: -f when given, else the table format the file's suffix
     names (`-o fit.parquet`: Parquet), else `default`. A suffix that names another table format
     than -f is refused: a .parquet file holding CSV text is what nobody can read back."""
@@ -122,7 +122,7 @@ def output_format(path: str, given: F | None, default: F, *, flag: str = "-o") -
         return cast(F, named) if named is not None else default
     if named is not None and named != given:
         raise UsageError(
-            f"{flag} {path}: the name says {named} but -f {given} was given; drop -f to write "
+            f"{flag}: {path}: the name says {named} but -f {given} was given; drop -f to write "
             f"{named}, or give a name that does not say another format"
         )
     return given
