@@ -89,7 +89,8 @@ def test_fit_imports_only_what_it_uses(tmp_path) -> None:  # type: ignore[no-unt
 
 
 def test_tables_from_files_need_no_pandas(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """Reading and writing tables goes through pyarrow's buffers, never through pandas."""
+    """CSV and Parquet tables are read and written through pyarrow's buffers, never through
+    pandas (a JSON array of rows is read by orjson, then pandas)."""
     data = tmp_path / "d.csv"
     imported_by(["simulate", str(SCENARIO_DIR / "baseline.yaml"), "-o", str(data)])
     parquet = tmp_path / "e.parquet"
