@@ -800,8 +800,6 @@ def _open_input(path: str | Path, kind: str) -> BinaryIO:
 
 #: What a table's cell may say for a missing value.
 MISSING = ("", "NA", "NaN", "nan", "NULL", "null", "N/A", "n/a", "#N/A", "None")
-#: Suffixes of Parquet files.
-PARQUET_SUFFIXES = (".parquet", ".pq")
 #: The bytes a Parquet file starts (and ends) with.
 PARQUET_MAGIC = b"PAR1"
 
@@ -813,21 +811,23 @@ def read_table(
     stream: BinaryIO | None = None,
     id_columns: Collection[str] = (),
 ) -> Table:
-    """Read a CSV, TSV, JSON or Parquet table from the file `source`, or CSV/TSV/JSON from
-    `text` or from a binary `stream` (stdin) when given, with pyarrow's multi-threaded readers
-    (a file or a stream is read block by block, never held whole).
+    """Read a CSV, TSV, JSON or Parquet table from the file `source`, or from `text` or a binary
+    `stream` (stdin) when given, with pyarrow's multi-threaded readers (CSV and TSV block by
+    block, never held whole).
 
-    JSON is an array of row objects (what `--format json` writes), recognised by a `.json`
-    name or text that starts with '['. Otherwise the separator is a tab for `.tsv`/`.tab`
+    The format is the one `source`'s name says (`format_of`), else what the first bytes say:
+    Parquet starts with `PAR1`; JSON, an array of row objects (what `--format json` writes),
+    with '['. Otherwise the separator is a tab for `.tsv`/`.tab`
     files and for text whose header has tabs and no commas, else a comma. Numbers are read at
     full precision (the double nearest the text); `id_columns` (the cluster column) keep their
     ids as given: integers when every id in a CSV is a canonical integer ("7", not "007" or
     "7.0"), else the text (stripped of surrounding spaces). Missing values: empty, NA, NaN,
     NULL and the like (`MISSING`). Column names are stripped of surrounding spaces.
     """
-    if text is None and stream is None and source.lower().endswith(PARQUET_SUFFIXES):
+    named = format_of(source) if text is None and stream is None else None
+    if named == "parquet":
         return _read_parquet(source, id_columns)
-    if text is None and stream is None and source.lower().endswith(".json"):
+    if named == "json":
         return _json_table(source, _read_bytes(source, kind="data file"), id_columns)
     if text is not None:
         return _read_csv(source, io.BytesIO(text.encode() if isinstance(text, str) else text),
@@ -863,7 +863,8 @@ def _read_head(f: BinaryIO) -> tuple[bytes, bool]:
 def _read_csv(
     source: str, f: BinaryIO, path: str | None, id_columns: Collection[str]
 ) -> Table:
-    """A delimited table from a stream `f` (the file at `path`, if it is one)."""
+    """A table from a stream `f` (the file at `path`, if it is one): delimited text, or JSON or
+    Parquet by its first bytes."""
     head, ended = _read_head(f)
     if head.startswith(PARQUET_MAGIC):  # a Parquet file on stdin, or under another name
         import pyarrow as pa
@@ -887,7 +888,7 @@ def _read_csv(
     begin = max(head.rfind(b"\n", start, first.start()) + 1, start)  # the header line
     end = head.find(b"\n", begin)
     header = head[begin : end if end >= 0 else len(head)].decode("utf-8", "replace").rstrip("\r")
-    tsv = source.lower().endswith((".tsv", ".tab")) or ("\t" in header and "," not in header)
+    tsv = format_of(source) == "tsv" or ("\t" in header and "," not in header)
     sep = "\t" if tsv else ","
     import csv
 

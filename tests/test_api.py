@@ -44,8 +44,9 @@ def test_names_are_the_functions_even_after_their_modules_load() -> None:
 HEAVY = ("numpy", "pandas", "matplotlib", "scipy", "pydantic", "pyarrow", "statsmodels", "jinja2")
 
 
-def imported_by(argv: list[str], watch: tuple[str, ...] = HEAVY) -> list[str]:
-    """Which of `watch` a whole `shrink ARGV` process imported (it must succeed)."""
+def imported_by(argv: list[str], watch: tuple[str, ...] = HEAVY, stdin: bytes = b"") -> list[str]:
+    """Which of `watch` a whole `shrink ARGV` process imported (it must succeed), `stdin` piped
+    to it."""
     code = (
         "import sys\n"
         "from shrinkcli.cli import app\n"
@@ -53,9 +54,9 @@ def imported_by(argv: list[str], watch: tuple[str, ...] = HEAVY) -> list[str]:
         "try:\n    app()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
         f"print([m for m in {watch!r} if m in sys.modules], file=sys.stderr)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    return ast.literal_eval(out.stderr.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, input=stdin)
+    assert out.returncode == 0, out.stderr.decode()
+    return ast.literal_eval(out.stderr.decode().strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
 def test_cli_help_imports_nothing_heavy() -> None:
@@ -97,15 +98,12 @@ def test_tables_from_files_need_no_pandas(tmp_path) -> None:  # type: ignore[no-
     used = imported_by(["fit", str(data), "-f", "parquet", "-o", str(parquet)])
     assert "pandas" not in used and "matplotlib" not in used and "scipy" not in used
     watch = (*HEAVY, "pyarrow.dataset")  # pq.read_table's: it imports pandas
-    for read in ([str(parquet)], ["-"]):  # a Parquet file, and Parquet on stdin
-        code = ("import sys\n"
-                "from shrinkcli.io import read_table, stdin_stream\n"
-                f"t = read_table({read[0]!r}, stream=stdin_stream('table') if {read!r} == ['-'] "
-                "else None)\n"
-                f"print(len(t), [m for m in {watch!r} if m in sys.modules])\n")
-        run = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                             input=parquet.read_bytes() if read == ["-"] else b"")
-        assert run.stdout.decode().strip() == "100 ['numpy', 'pyarrow']", (read, run.stderr)
+    data_parquet = tmp_path / "d.parquet"
+    imported_by(["simulate", str(SCENARIO_DIR / "baseline.yaml"), "-o", str(data_parquet)])
+    out = str(tmp_path / "e.csv")
+    for read, stdin in ((str(data_parquet), b""), ("-", data_parquet.read_bytes())):
+        used = imported_by(["fit", read, "-o", out], watch, stdin=stdin)
+        assert used == ["numpy", "pydantic", "pyarrow"], read  # Parquet: a file, or on stdin
     # ids as text, padded, spaced or missing take other ways through Arrow's compute functions
     lines = data.read_text().splitlines()
     for ids in (("007", " 7", "12"), ("a", " b ", "NA"), ("7", "", "12")):

@@ -16,7 +16,7 @@ import typer
 from typer.core import TyperCommand
 
 from ..errors import UsageError
-from ..io import TableFormat
+from ..io import TableFormat, format_of
 
 if TYPE_CHECKING:
     from ..model import ModelSpec
@@ -115,8 +115,6 @@ def output_format(path: str, given: F | None, default: F, *, flag: str = "-o/--o
     """The format to write `path` in: -f when given, else the table format the file's suffix
     names (`-o fit.parquet`: Parquet), else `default`. A suffix that names another table format
     than -f is refused: a .parquet file holding CSV text is what nobody can read back."""
-    from ..io import format_of
-
     named = format_of(path)
     if given is None:
         return cast(F, named) if named is not None else default
