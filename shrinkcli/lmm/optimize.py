@@ -38,11 +38,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
 from ..model import SINGULAR_TOL, ModelSpec
-from .pls import Solution, SufficientStats, solve
+from .pls import Solution, SufficientStats, lambda_back, rescaled, solve
 
 #: Step sizes tried off a boundary θ before declaring the boundary optimum genuine.
 _PROBE_STEPS = (1e-3, 1e-2, 0.05, 0.2, 0.5, 1.0, 3.0, 10.0, 100.0)
@@ -266,10 +267,45 @@ def optimize(
     stats: SufficientStats, model: ModelSpec, control: FitControl | None = None
 ) -> tuple[np.ndarray, Solution, OptSummary]:
     """Minimise the profiled criterion from lme4's start, escaping boundary saddles, and check
-    the result; returns θ̂, the solution there (with conditional modes) and the summary."""
+    the result; returns θ̂, the solution there (with conditional modes) and the summary.
+
+    The search and the check run in working coordinates x_w = (x − centre) / scale, `scale` the
+    power of two nearest to sd(x): for (x | cluster) centred at the mean of x, for (x || cluster)
+    not centred (a shift changes that model) and for (1 | cluster) as x is (θ = a does not
+    depend on x's coordinates). Each is an exact reparametrisation of the model (Λ_w = TΛ,
+    `pls.lambda_back`), so the optimum is lme4's; but θ's components then have the scale of the
+    data's own variation, and BFGS's start and tolerances mean the same for a covariate of
+    years or of millions as for one around 0 (in x's own coordinates, θ of such data has
+    components 10⁶ apart and the search stops far from the minimum). θ̂ is mapped back and the
+    solution computed there, on `stats`."""
     ctl = control or FitControl()
     if ctl.theta is not None:
         return _at(stats, model, ctl.theta)
+    if not model.has_random_slope:
+        return _search(stats, model, ctl)
+    xbar = stats.xbar_c if stats.xbar_c is not None else stats.s / stats.n - stats.x_centre
+    spread = math.sqrt(float(np.sum(stats.sxx_c + stats.n * xbar * xbar)) / stats.n_obs)
+    scale = 2.0 ** round(math.log2(spread)) if spread > 0.0 and math.isfinite(spread) else 1.0
+    centre = stats.x_centre if model.correlated else 0.0
+    if scale == 1.0 and centre == 0.0:
+        return _search(stats, model, ctl)
+    theta_w, _, summary = _search(rescaled(stats, centre, scale), model, ctl)
+
+    def back(th: Any) -> np.ndarray:
+        return model.canonical(model.theta_of(lambda_back(model.lambda_entries(th), centre,
+                                                          scale)))
+
+    theta = back(theta_w)
+    sol = solve(theta, stats, model, grad=True, modes=True)
+    summary = replace(summary, theta=tuple(float(v) for v in theta),
+                      theta_start=tuple(float(v) for v in back(summary.theta_start)))
+    return theta, sol, summary
+
+
+def _search(
+    stats: SufficientStats, model: ModelSpec, ctl: FitControl
+) -> tuple[np.ndarray, Solution, OptSummary]:
+    """`optimize` in the coordinates `stats` are in."""
     start = np.array(model.theta_start)
     evaluations = 0
     limit = ctl.max_evaluations
@@ -329,6 +365,15 @@ def optimize(
         theta = cands[i]
         restarts += 1
         best_f = min(best_f, vals[i])
+    for k in model.diagonal:
+        # a diagonal entry that BFGS left a rounding error off the boundary (the criterion is
+        # even in it, so its gradient there is of the size of the entry) goes onto it when the
+        # criterion does not rise: the same optimum, said as lme4's boundary fits are
+        if 0.0 < theta[k] < SINGULAR_TOL:
+            cand = theta.copy()
+            cand[k] = 0.0
+            if value(cand) <= best_f:
+                theta = cand
     sol = solve(theta, stats, model, grad=True, modes=True)
     check = check_convergence(stats, model, theta, at=sol)
     if check.newton is not None and (limit is None or evaluations < limit):

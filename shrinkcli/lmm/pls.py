@@ -3,7 +3,9 @@
 The model and the criterion are lme4's (Bates, Mächler, Bolker & Walker 2015, "Fitting linear
 mixed-effects models using lme4", JSS 67(1)); the computation exploits that there is one grouping
 factor and one covariate, so that everything reduces to closed-form 2×2 algebra per cluster,
-vectorized over clusters.
+vectorized over clusters. Every quantity is formed as a sum of non-negative terms or in
+coordinates where x is centred, so that a covariate far from 0 (years, incomes: x̄ ≫ sd(x)) costs
+no accuracy.
 
 Model
 -----
@@ -12,35 +14,62 @@ For cluster i with nᵢ rows, Xᵢ = [1, xᵢ] and Zᵢ = Xᵢ (random intercept
 
     yᵢ = Xᵢβ + Zᵢbᵢ + εᵢ,   bᵢ = Λuᵢ,   uᵢ ~ N(0, σ²I),   εᵢ ~ N(0, σ²I),
 
-so that Var(bᵢ) = Σ = σ²ΛΛᵀ. Here Λ is always written as the 2×2 lower triangle
+so that Var(bᵢ) = σ²ΛΛᵀ. Here Λ is always written as the 2×2 lower triangle
 [[a, 0], [b, c]]; the model's `ModelSpec` says which entries θ holds: all three in lme4's order
 for (x | cluster), (a, c) for the uncorrelated (x || cluster), and a alone for (1 | cluster),
-where b = c = 0 make the slope's random effect vanish (Zᵢ = 1 in effect).
+where b = c = 0 make the slope's random effect vanish (ZᵢΛ = XᵢΛ = [a, 0]).
 
 Sufficient statistics
 ---------------------
-One O(N) pass (np.bincount with weights) gives, per cluster, Gᵢ = XᵢᵀXᵢ = [[nᵢ, sᵢ], [sᵢ, qᵢ]]
-(s = Σx, q = Σx²), gᵢ = Xᵢᵀyᵢ = (tᵢ, wᵢ) (t = Σy, w = Σxy) and yᵀy. The sums are taken around
-the cluster means (two-pass), and y is centred at its overall mean first; this changes only the
-intercept, which is shifted back at the end, and keeps the cancellations small.
-Dᵢ = det Gᵢ = nᵢ·Σ(x − x̄ᵢ)² is kept separately for accuracy.
+One O(N) pass (np.bincount with weights) gives, per cluster, nᵢ, the sums s = Σx, q = Σx²,
+t = Σy, w = Σxy, and the sums around the cluster means Sxx = Σ(x − x̄ᵢ)², Sxy, Syy (two-pass);
+y is centred at its overall mean first (only the intercept changes; it is shifted back) and
+x̄ᵢ − m is kept around the overall mean m of x (`x_centre`). Dᵢ = det Gᵢ = nᵢSxxᵢ, with
+Gᵢ = XᵢᵀXᵢ.
+
+Centred coordinates
+-------------------
+With x' = x − m, X = X'T for T = [[1, m], [0, 1]], so Xβ = X'β' and ZΛu = X'Lu for β' = Tβ and
+L = TΛ = [[a + mb, mc], [b, c]] (a full 2×2 matrix: for (x || cluster) it is not diagonal, and the
+model is not the same as the one fitted to centred data; for (x | cluster) and (1 | cluster) it
+is an equivalent parametrisation). Since det T = 1, the criterion below is the same number in
+both coordinates; it is evaluated in the centred ones, where Gᵢ = nᵢ(1, x̄ᵢ)(1, x̄ᵢ)ᵀ + Sxxᵢe₂e₂ᵀ
+(x̄ᵢ now centred) has no large entries, and β = T⁻¹β', Cov(β) = T⁻¹Cov(β')T⁻ᵀ are mapped back.
+Below, every formula is in the centred coordinates, with Σ = LLᵀ (σ² factored out) and
+adj(A) = tr(A)I − A the 2×2 adjugate.
 
 Penalized least squares
 -----------------------
-For fixed θ, (β, u) minimise the penalized residual sum of squares
-‖y − Xβ − ZΛu‖² + ‖u‖². Its normal equations are block-diagonal in u: with
+For fixed θ, (β, u) minimise ‖y − Xβ − ZLu‖² + ‖u‖²; its minimum over u at a given β is the
+generalized residual sum of squares Σᵢ eᵢᵀVᵢ⁻¹eᵢ, eᵢ = yᵢ − Xᵢβ, Vᵢ = I + XᵢΣXᵢᵀ. With
 
-    Mᵢ = ΛᵀGᵢΛ + I       (2×2; lme4's L_Z blocks are chol(Mᵢ)),
-    Hᵢ = ΛMᵢ⁻¹Λᵀ,
+    Mᵢ = LᵀGᵢL + I,   det Mᵢ = det(I + GᵢΣ) = 1 + tr(GᵢΣ) + Dᵢ det Σ   (det Σ = (ac)²),
 
-eliminating uᵢ = Mᵢ⁻¹Λᵀ(gᵢ − Gᵢβ) leaves the 2×2 system
+(tr(GᵢΣ) = Σⱼ nᵢ(L₀ⱼ + x̄ᵢL₁ⱼ)² + SxxᵢL₁ⱼ², non-negative terms), Woodbury and the 2×2 adjugate give
+the fixed-effects information of a cluster as a sum of positive semi-definite terms,
 
-    S β = r,   S = XᵀX − Σᵢ GᵢHᵢGᵢ = RₓᵀRₓ,   r = Xᵀy − Σᵢ GᵢHᵢgᵢ,
+    Wᵢ = XᵢᵀVᵢ⁻¹Xᵢ = Gᵢ(I + ΣGᵢ)⁻¹ = (Gᵢ + Dᵢ adj(Σ)) / det Mᵢ,
 
-and the minimum (PWRSS) is  ρ² = yᵀy − Σᵢ gᵢᵀHᵢgᵢ − rᵀβ.  The conditional modes are
-bᵢ = Λuᵢ = Hᵢ(gᵢ − Gᵢβ). det Mᵢ = 1 + tr(ΛᵀGᵢΛ) + (ac)²Dᵢ ≥ 1 is taken in closed form
-(log1p), as are Mᵢ⁻¹ (the adjugate over the determinant) and everything else: a few dozen
-vectorized numpy operations on arrays of length n_clusters per evaluation.
+and S = Σᵢ Wᵢ = RₓᵀRₓ (lme4's). Its determinant, with ωᵢ = 1/det Mᵢ, is again a sum of
+non-negative terms: det(A + δ adj Σ) = det A + δ tr(AΣ) + δ² det Σ for A = Σᵢ ωᵢGᵢ, δ = Σᵢ ωᵢDᵢ, and
+det A = Nω (Σᵢ ωᵢSxxᵢ + Σᵢ ωᵢnᵢ(x̄ᵢ − x̄ω)²) with Nω = Σᵢ ωᵢnᵢ, x̄ω = Σᵢ ωᵢnᵢx̄ᵢ / Nω. The normal
+equations S β = r have
+
+    r = Σᵢ XᵢᵀVᵢ⁻¹yᵢ = Σᵢ (gᵢ + adj(Σ) adj(Gᵢ) gᵢ) / det Mᵢ,   gᵢ = Xᵢᵀyᵢ,
+
+with adj(Gᵢ)gᵢ = Dᵢĉᵢ = (Sxxᵢtᵢ − nᵢx̄ᵢSxyᵢ, nᵢSxyᵢ) (ĉᵢ the cluster's OLS coefficients; 0 when
+Dᵢ = 0). At any β, with vᵢ = Gᵢ(ĉᵢ − β) = Xᵢᵀeᵢ, i.e. v₀ = tᵢ − nᵢ(β₀ + x̄ᵢβ₁), ρ₁ = Sxyᵢ − Sxxᵢβ₁,
+v₁ = x̄ᵢv₀ + ρ₁, and Dᵢ(ĉᵢ − β) = adj(Gᵢ)vᵢ = (Sxxᵢv₀ − nᵢx̄ᵢρ₁, nᵢρ₁):
+
+    zᵢ = XᵢᵀVᵢ⁻¹eᵢ = (vᵢ + adj(Σ) adj(Gᵢ)vᵢ) / det Mᵢ,
+    eᵢᵀVᵢ⁻¹eᵢ = RSSᵢ + (ĉᵢ − β)ᵀWᵢ(ĉᵢ − β)
+             = RSSᵢ + (v₀²/nᵢ + ρ₁²/Sxxᵢ + ‖adj(L) adj(Gᵢ)vᵢ‖²/Dᵢ) / det Mᵢ
+
+(the last two terms only where Dᵢ > 0; RSSᵢ = Syyᵢ − Sxyᵢ²/Sxxᵢ, or Syyᵢ, is the cluster's own
+OLS residual sum of squares). The minimum over β is the PWRSS ρ², a sum of non-negative terms,
+where the textbook yᵀy − Σ gᵀHg − rᵀβ cancels most of its digits when x̄ is far from 0. The
+conditional modes are uᵢ = Lᵀzᵢ (and bᵢ = Λuᵢ in the original coordinates: Mᵢ and uᵢ do not
+depend on the coordinates).
 
 Profiled criteria (lme4's, eqs. 34 and 41 of the paper), with p = 2 fixed effects:
 
@@ -49,14 +78,15 @@ Profiled criteria (lme4's, eqs. 34 and 41 of the paper), with p = 2 fixed effect
 
 Gradient
 --------
-The criteria are differentiated with respect to the lower-triangular entries (a, b, c) of Λ;
-the gradient with respect to θ is the part θ holds (`ModelSpec.theta_of`):
+With respect to the full L (d log det M = tr(M⁻¹dM), dVᵢ⁻¹ = −Vᵢ⁻¹ dVᵢ Vᵢ⁻¹ and the push-through
+identity GᵢLMᵢ⁻¹ = WᵢL):
 
-    ∂ Σ log det Mᵢ / ∂Λ = 2 Σᵢ GᵢΛMᵢ⁻¹
-    ∂ ρ² / ∂Λ         = −2 Σᵢ Xᵢᵀeᵢ uᵢᵀ      (envelope theorem; Xᵢᵀeᵢ = gᵢ − Gᵢ(β + bᵢ))
-    ∂ log det S / ∂Λ  = −2 Σᵢ (Gᵢ − GᵢHᵢGᵢ) S⁻¹ GᵢΛMᵢ⁻¹
+    ∂ Σ log det Mᵢ / ∂L = 2 Σᵢ GᵢLMᵢ⁻¹ = 2 S L
+    ∂ ρ² / ∂L         = −2 Σᵢ zᵢzᵢᵀ L            (envelope theorem: β at its minimum)
+    ∂ log det S / ∂L  = −2 Σᵢ Wᵢ S⁻¹ Wᵢ L
 
-and ∂ (k log ρ²) = k ∂ρ² / ρ².
+and ∂ (k log ρ²) = k ∂ρ² / ρ². Back to Λ = T⁻¹L: ∂f/∂Λ = Tᵀ ∂f/∂L, of which the gradient
+with respect to θ is the part θ holds (`ModelSpec.theta_of`).
 """
 
 from __future__ import annotations
@@ -78,7 +108,8 @@ class SufficientStats:
     """Per-cluster sums (one O(N) pass) from which every evaluation is computed.
 
     y is centred at its overall mean `y_shift` first (only the intercept changes, and it is
-    shifted back); `sxx_c`, `sxy_c` are taken around the cluster means.
+    shifted back); `sxx_c`, `sxy_c` are taken around the cluster means, and `xbar_c` holds the
+    cluster means of x around its overall mean `x_centre` (the centred coordinates).
     """
 
     n: np.ndarray  # rows per cluster (float)
@@ -95,6 +126,8 @@ class SufficientStats:
     yty: float
     n_obs: int
     y_shift: float
+    x_centre: float = 0.0  # m, the overall mean of x
+    xbar_c: np.ndarray | None = None  # x̄ᵢ − m (None: s/n, i.e. m = 0)
 
 
 def sufficient_stats(
@@ -106,11 +139,14 @@ def sufficient_stats(
     n = np.bincount(codes, minlength=k).astype(np.float64)
     y_shift = float(np.mean(y))
     yc = y - y_shift
+    x_centre = float(np.mean(x))
+    xc = x - x_centre
     s = np.bincount(codes, weights=x, minlength=k)
     t = np.bincount(codes, weights=yc, minlength=k)
+    xbar_c = np.bincount(codes, weights=xc, minlength=k) / n
     xbar = s / n
     ybar = t / n
-    dx = x - xbar[codes]
+    dx = xc - xbar_c[codes]  # around the cluster means without forming x̄ᵢ from large x
     dy = yc - ybar[codes]
     sxx_c = np.bincount(codes, weights=dx * dx, minlength=k)
     sxy_c = np.bincount(codes, weights=dx * dy, minlength=k)
@@ -136,6 +172,8 @@ def sufficient_stats(
         yty=yty,
         n_obs=int(y.shape[0]),
         y_shift=y_shift,
+        x_centre=x_centre,
+        xbar_c=xbar_c,
     )
 
 
@@ -213,40 +251,155 @@ def cluster_blocks(
 
 
 @dataclass
-class _Blocks(ClusterBlocks):
-    """The per-cluster blocks at one Λ and the fixed-effects system they give."""
+class _Evaluation:
+    """The penalized least squares at one Λ in the centred coordinates (module docstring):
+    L = TΛ, per-cluster det Mᵢ and Wᵢ, S with its determinant and inverse, and β' = S⁻¹r."""
 
+    lam: tuple[float, float, float, float]  # L = [[l00, l01], [l10, l11]]
+    sig: tuple[float, float, float]  # Σ = LLᵀ: (Σ00, Σ01, Σ11)
+    a00: np.ndarray  # A = LᵀGL per cluster
+    a01: np.ndarray
+    a11: np.ndarray
+    det_m: np.ndarray
     logdet_m: float
-    s00: float  # S = XᵀX − Σ GHG
-    s01: float
-    s11: float
-    r0: float  # r = Xᵀy − Σ GHg
-    r1: float
-    ghg_y: float  # Σ gᵀHg
+    w00: np.ndarray  # W = (G + D adj Σ) / det M
+    w01: np.ndarray
+    w11: np.ndarray
+    s_mat: np.ndarray  # S = Σ W, 2×2
     det_s: float
+    s_inv: np.ndarray  # S⁻¹, 2×2
+    beta: np.ndarray  # β' = S⁻¹ r
 
 
-def _blocks(a: float, b: float, c: float, st: SufficientStats) -> _Blocks:
-    """Mᵢ, Hᵢ and the fixed-effects system S β = r at Λ = [[a, 0], [b, c]] (module docstring)."""
-    t, w = st.t, st.w
-    cb = cluster_blocks(a, b, c, st.n, st.s, st.q, st.det_g)
-    s00 = st.xtx[0, 0] - float(cb.ghg00.sum())
-    s01 = st.xtx[0, 1] - float(cb.ghg01.sum())
-    s11 = st.xtx[1, 1] - float(cb.ghg11.sum())
-    # GHg
-    r0 = st.xty[0] - float(np.dot(cb.k11, t) + np.dot(cb.k12, w))
-    r1 = st.xty[1] - float(np.dot(cb.k21, t) + np.dot(cb.k22, w))
-    ht0 = cb.h11 * t + cb.h12 * w
-    ht1 = cb.h12 * t + cb.h22 * w
-    ghg_y = float(np.dot(t, ht0) + np.dot(w, ht1))
-    det_s = s00 * s11 - s01 * s01
+def _xbar(st: SufficientStats) -> np.ndarray:
+    """The cluster means of x in the centred coordinates."""
+    return st.xbar_c if st.xbar_c is not None else st.s / st.n
+
+
+def _evaluate(a: float, b: float, c: float, st: SufficientStats) -> _Evaluation:
+    """det Mᵢ, Wᵢ, S, det S and β' at Λ = [[a, 0], [b, c]], in the centred coordinates."""
+    m = st.x_centre
+    n, sxx, sxy, t, d = st.n, st.sxx_c, st.sxy_c, st.t, st.det_g
+    xb = _xbar(st)
+    l00, l01, l10, l11 = a + m * b, m * c, b, c
+    det_sig = (a * c) ** 2
+    sig00 = l00 * l00 + l01 * l01
+    sig01 = l00 * l10 + l01 * l11
+    sig11 = l10 * l10 + l11 * l11
+    f0 = l00 + xb * l10  # (1, x̄ᵢ)·L's columns
+    f1 = l01 + xb * l11
+    a00 = n * f0 * f0 + sxx * (l10 * l10)
+    a01 = n * f0 * f1 + sxx * (l10 * l11)
+    a11 = n * f1 * f1 + sxx * (l11 * l11)
+    tr_gs = a00 + a11  # tr(GΣ) = tr(LᵀGL)
+    dm1 = tr_gs + d * det_sig
+    om = 1.0 / (1.0 + dm1)
+    w00 = (n + d * sig11) * om
+    w01 = (n * xb - d * sig01) * om
+    w11 = (sxx + n * xb * xb + d * sig00) * om
+    s00, s01, s11 = float(w00.sum()), float(w01.sum()), float(w11.sum())
+    nw = float(np.dot(om, n))
+    delta = float(np.dot(om, d))
+    det_s = 0.0
+    if nw > 0.0:
+        xw = float(np.dot(om * n, xb)) / nw
+        det_a = nw * (float(np.dot(om, sxx)) + float(np.dot(om * n, (xb - xw) ** 2)))
+        det_s = det_a + delta * float(np.dot(om, tr_gs)) + delta * delta * det_sig
     if not det_s > 0.0:
         raise FitError(
             "the fixed effects cannot be separated from the random effects (the cluster "
             "effects absorb the data); use more observations per cluster or fewer random effects"
         )
-    return _Blocks(**vars(cb), logdet_m=float(cb.log_det_m.sum()), s00=s00, s01=s01, s11=s11,
-                   r0=r0, r1=r1, ghg_y=ghg_y, det_s=det_s)
+    # r = Σ (g + adj(Σ) adj(G) g) / det M
+    g1 = sxy + xb * t
+    dc0 = sxx * t - n * xb * sxy
+    dc1 = n * sxy
+    r0 = float(np.dot(om, t + sig11 * dc0 - sig01 * dc1))
+    r1 = float(np.dot(om, g1 - sig01 * dc0 + sig00 * dc1))
+    s_inv = np.array([[s11, -s01], [-s01, s00]]) / det_s
+    beta = s_inv @ np.array([r0, r1])
+    return _Evaluation(
+        lam=(l00, l01, l10, l11), sig=(sig00, sig01, sig11), a00=a00, a01=a01, a11=a11,
+        det_m=1.0 + dm1, logdet_m=float(np.log1p(dm1).sum()), w00=w00, w01=w01, w11=w11,
+        s_mat=np.array([[s00, s01], [s01, s11]]), det_s=det_s, s_inv=s_inv, beta=beta,
+    )
+
+
+@dataclass
+class _Residuals:
+    """At a β' (centred coordinates): zᵢ = XᵢᵀVᵢ⁻¹eᵢ per cluster and r²(θ, β) = Σ eᵢᵀVᵢ⁻¹eᵢ."""
+
+    z0: np.ndarray
+    z1: np.ndarray
+    r2: float
+
+
+def _residuals(ev: _Evaluation, st: SufficientStats, beta: np.ndarray) -> _Residuals:
+    """zᵢ and the generalized residual sum of squares at β' (module docstring), from sums of
+    non-negative terms."""
+    n, sxx, sxy, syy, t, d = st.n, st.sxx_c, st.sxy_c, st.syy_c, st.t, st.det_g
+    xb = _xbar(st)
+    l00, l01, l10, l11 = ev.lam
+    sig00, sig01, sig11 = ev.sig
+    b0, b1 = float(beta[0]), float(beta[1])
+    v0 = t - n * (b0 + xb * b1)
+    rho1 = sxy - sxx * b1
+    v1 = xb * v0 + rho1
+    dd0 = sxx * v0 - n * xb * rho1  # adj(G) v = D (ĉ − β)
+    dd1 = n * rho1
+    z0 = (v0 + sig11 * dd0 - sig01 * dd1) / ev.det_m
+    z1 = (v1 - sig01 * dd0 + sig00 * dd1) / ev.det_m
+    own = sxx > 0.0
+    sxx_safe = np.where(own, sxx, 1.0)
+    d_safe = np.where(own, d, 1.0)
+    rss = np.where(own, np.maximum(syy - sxy * sxy / sxx_safe, 0.0), syy)
+    e0 = l11 * dd0 - l01 * dd1  # adj(L) D(ĉ − β)
+    e1 = l00 * dd1 - l10 * dd0
+    between = v0 * v0 / n + np.where(own, rho1 * rho1 / sxx_safe + (e0 * e0 + e1 * e1) / d_safe,
+                                     0.0)
+    r2 = float(rss.sum()) + float(np.dot(between, 1.0 / ev.det_m))
+    return _Residuals(z0, z1, r2)
+
+
+def _times_l(mat: tuple[float, float, float], lam: tuple[float, float, float, float]) -> np.ndarray:
+    """A symmetric 2×2 matrix (m00, m01, m11) times L, as a 2×2 array."""
+    m00, m01, m11 = mat
+    l00, l01, l10, l11 = lam
+    return np.array([[m00 * l00 + m01 * l10, m00 * l01 + m01 * l11],
+                     [m01 * l00 + m11 * l10, m01 * l01 + m11 * l11]])
+
+
+def _to_abc(grad_l: np.ndarray, m: float) -> np.ndarray:
+    """∂f/∂(a, b, c) of Λ from ∂f/∂L, L = TΛ: the lower triangle of Tᵀ ∂f/∂L."""
+    return np.array([grad_l[0, 0], m * grad_l[0, 0] + grad_l[1, 0],
+                     m * grad_l[0, 1] + grad_l[1, 1]])
+
+
+def _zz(res: _Residuals) -> tuple[float, float, float]:
+    """Σᵢ zᵢzᵢᵀ as (00, 01, 11)."""
+    return (float(np.dot(res.z0, res.z0)), float(np.dot(res.z0, res.z1)),
+            float(np.dot(res.z1, res.z1)))
+
+
+def _raw_beta(beta_c: np.ndarray, m: float) -> np.ndarray:
+    """β = T⁻¹β' (the intercept back at x = 0)."""
+    return np.array([float(beta_c[0]) - m * float(beta_c[1]), float(beta_c[1])])
+
+
+def _raw_cov(cov: np.ndarray, m: float) -> np.ndarray:
+    """T⁻¹ C T⁻ᵀ for a symmetric 2×2 C in the centred coordinates."""
+    c00, c01, c11 = float(cov[0, 0]), float(cov[0, 1]), float(cov[1, 1])
+    return np.array([[c00 - 2.0 * m * c01 + m * m * c11, c01 - m * c11], [c01 - m * c11, c11]])
+
+
+def _modes(
+    a: float, b: float, c: float, ev: _Evaluation, res: _Residuals
+) -> tuple[np.ndarray, np.ndarray]:
+    """bᵢ = Λuᵢ with uᵢ = Lᵀzᵢ (uᵢ, unlike bᵢ's entries, is the same in both coordinates)."""
+    l00, l01, l10, l11 = ev.lam
+    u0 = l00 * res.z0 + l10 * res.z1
+    u1 = l01 * res.z0 + l11 * res.z1
+    return a * u0, b * u0 + c * u1
 
 
 def solve_lambda(
@@ -254,73 +407,41 @@ def solve_lambda(
 ) -> Solution:
     """Profiled criterion at Λ = [[a, 0], [b, c]] (b = c = 0: random intercept only), with its
     gradient with respect to (a, b, c) and the conditional modes when asked for."""
-    n, s, q, t, w = st.n, st.s, st.q, st.t, st.w
-    bl = _blocks(a, b, c, st)
-    m11, m12, m22 = bl.m11, bl.m12, bl.m22
-    s00, s01, s11, det_s = bl.s00, bl.s01, bl.s11, bl.det_s
-    r0, r1 = bl.r0, bl.r1
-    i00 = s11 / det_s
-    i01 = -s01 / det_s
-    i11 = s00 / det_s
-    beta0 = i00 * r0 + i01 * r1
-    beta1 = i01 * r0 + i11 * r1
-    rho2 = st.yty - bl.ghg_y - (r0 * beta0 + r1 * beta1)
+    ev = _evaluate(a, b, c, st)
+    res = _residuals(ev, st, ev.beta)
+    rho2 = res.r2
     dof = st.n_obs - N_FIXED if reml else st.n_obs
     if not rho2 > 0.0:
         rho2 = max(rho2, 0.0)
         crit = -math.inf
     else:
-        crit = bl.logdet_m + dof * (1.0 + _LOG_2PI + math.log(rho2 / dof))
+        crit = ev.logdet_m + dof * (1.0 + _LOG_2PI + math.log(rho2 / dof))
         if reml:
-            crit += math.log(det_s)
+            crit += math.log(ev.det_s)
     gradient = None
-    ranef = None
-    if grad or modes:
-        v0 = t - n * beta0 - s * beta1  # g − Gβ
-        v1 = w - s * beta0 - q * beta1
-        lv0 = a * v0 + b * v1  # Λᵀv
-        lv1 = c * v1
-        u0 = m11 * lv0 + m12 * lv1
-        u1 = m12 * lv0 + m22 * lv1
-        b0 = a * u0
-        b1 = b * u0 + c * u1
-        ranef = (b0, b1)
-        if grad:
-            e0 = v0 - n * b0 - s * b1  # Xᵀe
-            e1 = v1 - s * b0 - q * b1
-            scale = -2.0 * dof / rho2 if rho2 > 0.0 else 0.0
-            p11, p12, p21, p22 = bl.p11, bl.p12, bl.p21, bl.p22
-            v00 = n * p11 + s * p21  # V = GΛM⁻¹
-            v10 = s * p11 + q * p21
-            v11 = s * p12 + q * p22
-            g = np.array(
-                [
-                    2.0 * float(v00.sum()) + scale * float(np.dot(e0, u0)),
-                    2.0 * float(v10.sum()) + scale * float(np.dot(e1, u0)),
-                    2.0 * float(v11.sum()) + scale * float(np.dot(e1, u1)),
-                ]
-            )
-            if reml:
-                v01 = n * p12 + s * p22
-                wm = np.stack((n - bl.ghg00, s - bl.ghg01, q - bl.ghg11))  # W = G − GHG
-                vm = np.stack((v00, v01, v10, v11))
-                cm = wm @ vm.T  # cm[W_jm, V_nl] = Σᵢ W_jm V_nl
-                si = ((i00, i01), (i01, i11))
-                widx = ((0, 1), (1, 2))
-                for out, (j, col) in enumerate(((0, 0), (1, 0), (1, 1))):
-                    tot = 0.0
-                    for m in (0, 1):
-                        for nn in (0, 1):
-                            tot += si[m][nn] * cm[widx[j][m], 2 * nn + col]
-                    g[out] -= 2.0 * tot
-            gradient = g
+    if grad:
+        sm = ev.s_mat
+        scale = dof / rho2 if rho2 > 0.0 else 0.0
+        zz = _zz(res)
+        total = (float(sm[0, 0]) - scale * zz[0], float(sm[0, 1]) - scale * zz[1],
+                 float(sm[1, 1]) - scale * zz[2])
+        if reml:  # − Σ W S⁻¹ W
+            si = ev.s_inv
+            p00 = ev.w00 * si[0, 0] + ev.w01 * si[0, 1]
+            p01 = ev.w00 * si[0, 1] + ev.w01 * si[1, 1]
+            p10 = ev.w01 * si[0, 0] + ev.w11 * si[0, 1]
+            p11 = ev.w01 * si[0, 1] + ev.w11 * si[1, 1]
+            total = (total[0] - float(np.dot(p00, ev.w00) + np.dot(p01, ev.w01)),
+                     total[1] - float(np.dot(p00, ev.w01) + np.dot(p01, ev.w11)),
+                     total[2] - float(np.dot(p10, ev.w01) + np.dot(p11, ev.w11)))
+        gradient = _to_abc(2.0 * _times_l(total, ev.lam), st.x_centre)
     return Solution(
         criterion=crit,
         gradient=gradient,
-        beta=np.array([beta0, beta1]),
-        s_inv=np.array([[i00, i01], [i01, i11]]),
+        beta=_raw_beta(ev.beta, st.x_centre),
+        s_inv=_raw_cov(ev.s_inv, st.x_centre),
         rho2=rho2,
-        ranef=ranef,
+        ranef=_modes(a, b, c, ev, res) if (grad or modes) else None,
     )
 
 
@@ -344,45 +465,31 @@ def penalized_residuals(
     centred y) and the other re-solved; with log det M and both gradients in (a, b, c).
 
     Since r²(θ, β) = ρ²(θ) + (β − β̂)ᵀS(β − β̂), fixing β_j and minimising over the other
-    component adds (v − β̂_j)² / (S⁻¹)_jj; the gradients follow from the envelope theorem
-    (u and the free β component are at their minimum): ∂r²/∂Λ = −2 Σᵢ Xᵢᵀeᵢuᵢᵀ at that β.
+    component moves it by (S⁻¹)_kj / (S⁻¹)_jj (v − β̂_j); r² is then evaluated at that β as
+    Σᵢ eᵢᵀVᵢ⁻¹eᵢ (module docstring) and the gradients follow from the envelope theorem (u and
+    the free β component are at their minimum): ∂r²/∂L = −2 Σᵢ zᵢzᵢᵀL at that β.
     ML deviances follow: logdet + r²/σ² + N log(2πσ²), or with σ² = r²/N profiled out,
     logdet + N(1 + log(2π r²/N)). Used by profiling (`profile.py`).
     """
-    n, s, q, t, w = st.n, st.s, st.q, st.t, st.w
-    bl = _blocks(a, b, c, st)
-    det_s = bl.det_s
-    si = np.array([[bl.s11 / det_s, -bl.s01 / det_s], [-bl.s01 / det_s, bl.s00 / det_s]])
-    beta_hat = si @ np.array([bl.r0, bl.r1])
-    rho2 = st.yty - bl.ghg_y - float(bl.r0 * beta_hat[0] + bl.r1 * beta_hat[1])
+    m = st.x_centre
+    ev = _evaluate(a, b, c, st)
+    si = _raw_cov(ev.s_inv, m)
+    beta_hat = _raw_beta(ev.beta, m)
     beta = beta_hat.copy()
-    r2 = rho2
     if fixed is not None:
         j, v = fixed
         k = 1 - j
         beta[j] = v
         beta[k] = beta_hat[k] + si[k, j] / si[j, j] * (v - beta_hat[j])
-        r2 = rho2 + (v - beta_hat[j]) ** 2 / si[j, j]
-    beta0, beta1 = float(beta[0]), float(beta[1])
-    v0 = t - n * beta0 - s * beta1  # g − Gβ
-    v1 = w - s * beta0 - q * beta1
-    lv0 = a * v0 + b * v1  # Λᵀv
-    lv1 = c * v1
-    u0 = bl.m11 * lv0 + bl.m12 * lv1
-    u1 = bl.m12 * lv0 + bl.m22 * lv1
-    b0 = a * u0
-    b1 = b * u0 + c * u1
-    e0 = v0 - n * b0 - s * b1  # Xᵀe
-    e1 = v1 - s * b0 - q * b1
-    v00 = n * bl.p11 + s * bl.p21  # V = GΛM⁻¹
-    v10 = s * bl.p11 + q * bl.p21
-    v11 = s * bl.p12 + q * bl.p22
+    res = _residuals(ev, st, np.array([beta[0] + m * beta[1], beta[1]]))
+    sm = ev.s_mat
+    zz = _zz(res)
     return PenalizedResiduals(
-        logdet_m=bl.logdet_m,
-        logdet_gradient=2.0 * np.array([float(v00.sum()), float(v10.sum()), float(v11.sum())]),
-        pwrss=float(r2),
-        pwrss_gradient=-2.0
-        * np.array([float(np.dot(e0, u0)), float(np.dot(e1, u0)), float(np.dot(e1, u1))]),
+        logdet_m=ev.logdet_m,
+        logdet_gradient=_to_abc(
+            2.0 * _times_l((float(sm[0, 0]), float(sm[0, 1]), float(sm[1, 1])), ev.lam), m),
+        pwrss=res.r2,
+        pwrss_gradient=_to_abc(-2.0 * _times_l(zz, ev.lam), m),
         beta=beta,
     )
 
@@ -391,10 +498,16 @@ def conditional_blocks(
     theta: Any, stats: SufficientStats, model: ModelSpec
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Hᵢ = ΛMᵢ⁻¹Λᵀ per cluster, as its entries (h11, h12, h22): σ²Hᵢ is the conditional
-    covariance of cluster i's random effects given the data at θ and β̂ (lme4's condVar)."""
+    covariance of cluster i's random effects given the data at θ and β̂ (lme4's condVar).
+    Mᵢ is the same in both coordinates; Mᵢ⁻¹ = adj(Mᵢ)/det Mᵢ."""
     a, b, c = model.lambda_entries(theta)
-    bl = _blocks(a, b, c, stats)
-    return bl.h11, bl.h12, bl.h22
+    ev = _evaluate(a, b, c, stats)
+    m11 = (1.0 + ev.a11) / ev.det_m
+    m12 = -ev.a01 / ev.det_m
+    m22 = (1.0 + ev.a00) / ev.det_m
+    p21 = b * m11 + c * m12
+    p22 = b * m12 + c * m22
+    return a * a * m11, a * p21, b * p21 + c * p22
 
 
 def solve(
@@ -413,3 +526,43 @@ def criterion(theta: Any, stats: SufficientStats, model: ModelSpec | None = None
     """lme4's profiled REML criterion (or ML deviance, by `model.method`) at θ."""
     spec = model if model is not None else ModelSpec()
     return solve(theta, stats, spec).criterion
+
+
+def rescaled(stats: SufficientStats, centre: float, scale: float) -> SufficientStats:
+    """The sufficient statistics of the same data with x replaced by (x − centre) / scale,
+    formed from the centred sums (no sum of large x is differenced). With `scale` a power of
+    two the division is exact."""
+    n = stats.n
+    xbar_c = _xbar(stats) / scale
+    x_centre = (stats.x_centre - centre) / scale
+    xbar = xbar_c + x_centre
+    ybar = stats.t / n
+    sxx_c = stats.sxx_c / (scale * scale)
+    sxy_c = stats.sxy_c / scale
+    s = n * xbar
+    q = sxx_c + n * xbar * xbar
+    w = sxy_c + n * xbar * ybar
+    sum_s = float(s.sum())
+    return SufficientStats(
+        n=n, s=s, q=q, t=stats.t, w=w, det_g=n * sxx_c, sxx_c=sxx_c, sxy_c=sxy_c,
+        syy_c=stats.syy_c, xtx=np.array([[float(n.sum()), sum_s], [sum_s, float(q.sum())]]),
+        xty=np.array([float(stats.t.sum()), float(w.sum())]), yty=stats.yty,
+        n_obs=stats.n_obs, y_shift=stats.y_shift, x_centre=x_centre, xbar_c=xbar_c,
+    )
+
+
+def lambda_back(
+    abc: tuple[float, float, float], centre: float, scale: float
+) -> tuple[float, float, float]:
+    """Λ's (a, b, c) for x from Λ's for x_w = (x − centre) / scale: the lower-triangular factor
+    of T⁻¹Λ_wΛ_wᵀT⁻ᵀ, T = [[1, centre], [0, scale]] (X = X_w T, so ZΛ = Z_wΛ_w for Λ_w = TΛ),
+    taken by a rotation of the rows of L = T⁻¹Λ_w: a = ‖L's first row‖, b = (row₁·row₂)/a,
+    c = det L / a = a_w c_w / (scale a)."""
+    aw, bw, cw = abc
+    h = centre / scale
+    p, r = aw - h * bw, -h * cw  # first row of L
+    u, v = bw / scale, cw / scale  # second row
+    a = math.hypot(p, r)
+    if a == 0.0:
+        return 0.0, math.hypot(u, v), 0.0
+    return a, (p * u + r * v) / a, (aw * cw / scale) / a

@@ -106,7 +106,33 @@ def _check_kept(
         raise DataError(f"column '{x}' is constant ({xv[0]:g}): its slope cannot be estimated")
     if np.ptp(yv) == 0.0:
         raise DataError(f"column '{y}' is constant ({yv[0]:g}): there is nothing to fit")
+    for name, values in ((y, yv), (x, xv)):
+        check_magnitude(values, name)
     check_identifiable(int(yv.shape[0]), n_groups, model)
+
+
+#: The largest size of a value, and the smallest spread of a column, whose squares and
+#: products summed over 10⁹ rows stay within double precision (about 1e±308) with room for the
+#: variance parameters' own scale: beyond them the sums overflow to inf or underflow to 0.
+MAGNITUDE_LIMIT = 1e100
+
+
+def check_magnitude(values: np.ndarray, name: str) -> None:
+    """Refuse a column whose sums of squares cannot be formed in double precision: a value
+    beyond ±`MAGNITUDE_LIMIT`, or a spread below 1/`MAGNITUDE_LIMIT` (the squares underflow)."""
+    biggest = float(np.max(np.abs(values)))
+    if biggest > MAGNITUDE_LIMIT:
+        raise DataError(
+            f"column '{name}' holds values up to {biggest:.3g} in size, beyond the "
+            f"{MAGNITUDE_LIMIT:g} whose sums of squares double precision can hold; divide the "
+            "column by a power of ten"
+        )
+    spread = float(np.ptp(values))
+    if spread < 1.0 / MAGNITUDE_LIMIT:
+        raise DataError(
+            f"column '{name}' varies by only {spread:.3g}, below the {1.0 / MAGNITUDE_LIMIT:g} "
+            "whose squares double precision can hold; multiply the column by a power of ten"
+        )
 
 
 def _numeric_column(table: Table, name: str) -> np.ndarray:
