@@ -204,18 +204,54 @@ def write_files(folder: str | Path, files: Mapping[str, bytes | str]) -> list[st
 
 
 def write_output(path: str, data: Payload) -> None:
-    """Write to stdout for '-' (blocks as they come: the reader at the other end of a pipe
-    starts on the first), else atomically to the file."""
+    """Write to stdout for '-' (`write_stdout`), else atomically to the file."""
     if path == "-":
-        if isinstance(data, str):
-            sys.stdout.write(data)
-            sys.stdout.flush()
-            return
-        for block in _blocks(data):
-            sys.stdout.buffer.write(block)
-            sys.stdout.buffer.flush()
+        write_stdout(data)
         return
     write_atomic(path, data)
+
+
+def write_stdout(data: Payload) -> None:
+    """Write `data` to standard output, every byte of it or an OutputError naming stdout (a
+    full disk, an I/O error): the one place shrink writes data to stdout. Blocks go out as they
+    come (the reader at the other end of a pipe starts on the first), each written whole by
+    `os.write` on the descriptor when there is one, so that no short write or error is held in a
+    buffer that the interpreter's last flush drops without a word. A reader that went away
+    (`| head`) raises BrokenPipeError, for the caller's rule."""
+    stream = sys.stdout
+    try:
+        stream.flush()  # text written before (e.g. by typer.echo) goes first
+        fd = _descriptor(stream)
+        for block in _blocks(data):
+            if fd is not None:
+                _write_all(fd, block)
+            elif hasattr(stream, "buffer"):
+                stream.buffer.write(block)
+                stream.buffer.flush()
+            else:  # a text-only stream (a test's)
+                stream.write(bytes(block).decode("utf-8"))
+                stream.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        reason = _REASONS.get(exc.errno or 0, exc.strerror or str(exc))
+        raise OutputError(f"stdout: cannot write: {reason}") from None
+
+
+def _descriptor(stream: Any) -> int | None:
+    """The file descriptor under a stream, if it has one (not a test's in-memory stream)."""
+    try:
+        return int(stream.fileno())
+    except (AttributeError, OSError, ValueError):  # (io.UnsupportedOperation is an OSError)
+        return None
+
+
+def _write_all(fd: int, block: Bytes) -> None:
+    """Write every byte of `block` to `fd`, on after short writes (a pipe, a disk near full)."""
+    view = memoryview(block).cast("B")
+    while view.nbytes:
+        written = os.write(fd, view)
+        view = view[written:]
 
 
 def to_json_bytes(obj: Any) -> bytes:
