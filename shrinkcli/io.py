@@ -1041,11 +1041,34 @@ def _json_table(source: str, data: bytes, id_columns: Collection[str]) -> Table:
                         '[{"y": 1.2, "x": 0.5, "cluster": 1}, ...]')
     if not rows:
         raise DataError(f"{source}: the table has no rows")
+    _check_json_cells(source, rows)
     df = pd.DataFrame.from_records(rows)
     for col in id_columns:
         if col in df.columns and df[col].dtype == object:
             df[col] = df[col].map(lambda v: v if v is None or isinstance(v, str) else str(v))
     return Table.from_pandas(df)
+
+
+def _check_json_cells(source: str, rows: list[dict[str, Any]]) -> None:
+    """Refuse a row whose value is an object or an array: a table's cell holds one number, text,
+    true/false or null (pandas would keep the object, and a cluster column of them fails)."""
+    for i, row in enumerate(rows):
+        for name, value in row.items():
+            if isinstance(value, dict | list):
+                kind = "an object" if isinstance(value, dict) else "an array"
+                raise DataError(
+                    f"{source}: column {name!r}, row {i + 1}: holds {kind} "
+                    f"({_short_json(value)}); each value must be a number, text, true/false "
+                    "or null"
+                )
+
+
+def _short_json(value: Any) -> str:
+    """A JSON value's text, cut to a length a message can hold."""
+    import orjson
+
+    text = orjson.dumps(value).decode()
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _from_arrow(arrow: Any, id_columns: Collection[str], *, text_ids: bool) -> Table:

@@ -356,3 +356,22 @@ def test_a_stream_a_file_and_text_read_alike(tmp_path: Path) -> None:
         assert t.names == ["y", "x", "cluster"] and len(t) == n
         assert same_doubles(t["y"], y) and same_doubles(t["x"], x)
         assert t.array("cluster").tolist() == ids
+
+
+@pytest.mark.parametrize(("cell", "kind"), [({"a": 1}, "an object"), (["a"], "an array")])
+@pytest.mark.parametrize("column", ["x", "cluster"])
+def test_a_json_cell_that_is_not_one_value_is_refused_in_one_line(
+    tmp_path: Path, cell: object, kind: str, column: str
+) -> None:
+    from shrinkcli.io import read_table
+
+    rows = [{"y": 1.0, "x": 0.5, "cluster": "a"}, {"y": 2.0, "x": 1.5, "cluster": "b"}]
+    rows[1][column] = cell  # type: ignore[assignment]
+    path = tmp_path / "n.json"
+    path.write_text(json.dumps(rows))
+    with pytest.raises(DataError) as err:
+        read_table(str(path), id_columns=["cluster"])
+    text = str(err.value)
+    assert text.startswith(f"{path}: column '{column}', row 2: holds {kind} (")
+    assert text.endswith("each value must be a number, text, true/false or null")
+    assert "\n" not in text
