@@ -857,8 +857,9 @@ def read_table(
     files and for text whose header has tabs and no commas, else a comma. Numbers are read at
     full precision (the double nearest the text); `id_columns` (the cluster column) keep their
     ids as given: integers when every id in a CSV is a canonical integer ("7", not "007" or
-    "7.0"), else the text (stripped of surrounding spaces). Missing values: empty, NA, NaN,
-    NULL and the like (`MISSING`). Column names are stripped of surrounding spaces.
+    "7.0"; spaces around them ignored, as R's read.csv reads numbers), else the text exactly as
+    written (" a" is not "a"). Missing values: empty, NA, NaN, NULL and the like (`MISSING`).
+    Column names are stripped of surrounding spaces.
     """
     named = format_of(source) if text is None and stream is None else None
     if named == "parquet":
@@ -1192,26 +1193,34 @@ def _canonical_integers(ids: list[str]) -> np.ndarray | None:
 
 
 def _ids(codes: np.ndarray, levels: np.ndarray, *, text: bool) -> Column:
-    """Ids as given: from text (a CSV), integers when every present id is a canonical integer,
-    else the text stripped of surrounding spaces; a Factor (codes into the distinct ids) for
-    text or where an id is missing, else a plain array of integers."""
+    """Ids as given: from text (a CSV), integers when every present id is a canonical integer
+    once stripped of surrounding spaces (" 7" and "7" are the cluster 7, as R's read.csv reads
+    numbers), else the text exactly as written ("a" and " a" are two clusters, as in R); a
+    cell of nothing but spaces, or one of `MISSING` around spaces, is missing. A Factor (codes
+    into the distinct ids) for text or where an id is missing, else a plain array of
+    integers."""
     import numpy as np
 
     from .table import Factor
 
-    stripped = [s.strip() for s in levels.tolist()]
-    if stripped != levels.tolist():  # " 7" and "7" are one id; "" is none
+    given = levels.tolist()
+    stripped = [s.strip() for s in given]
+    present = [s for s in stripped if s not in MISSING]
+    ints = _canonical_integers(present) if text and present else None
+    keys = stripped if ints is not None else given
+    if keys != given or any(s in MISSING for s in stripped):
         uniq: dict[str, int] = {}
         remap = np.array(
-            [-1 if s in MISSING else uniq.setdefault(s, len(uniq)) for s in stripped] + [-1],
+            [-1 if s in MISSING else uniq.setdefault(k, len(uniq))
+             for s, k in zip(stripped, keys, strict=True)] + [-1],
             dtype=np.int64,
         )
         codes = remap[codes]  # code −1 picks the −1 at the end
-        stripped = list(uniq)
-    new_levels = _canonical_integers(stripped) if text and stripped else None
+        keys = list(uniq)
+    new_levels = _canonical_integers(keys) if ints is not None and keys else None
     if new_levels is None:
-        new_levels = np.empty(len(stripped), dtype=object)
-        new_levels[:] = stripped
+        new_levels = np.empty(len(keys), dtype=object)
+        new_levels[:] = keys
     if new_levels.dtype.kind != "O" and (codes >= 0).all():
         return new_levels[codes]  # integer ids: a plain array
     return Factor(codes, new_levels)

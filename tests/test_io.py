@@ -375,3 +375,20 @@ def test_a_json_cell_that_is_not_one_value_is_refused_in_one_line(
     assert text.startswith(f"{path}: column '{column}', row 2: holds {kind} (")
     assert text.endswith("each value must be a number, text, true/false or null")
     assert "\n" not in text
+
+
+def test_text_ids_are_kept_exactly_as_written_and_numbers_as_r_reads_them(tmp_path: Path) -> None:
+    """R's read.csv (strip.white = FALSE) keeps 'a' and ' a' as two levels, and reads ' 7' and
+    '7 ' as the number 7 (a numeric column allows spaces around its numbers)."""
+    from shrinkcli.io import read_table
+    from shrinkcli.table import missing
+
+    path = tmp_path / "ids.csv"
+    path.write_text("y,x,cluster\n1,1,a\n2,2, a\n3,3,a \n4,4,a\n5,5,\n6,6,  \n")
+    column = read_table(str(path), id_columns=["cluster"])["cluster"]
+    assert isinstance(column, Factor)
+    assert column.values().tolist() == ["a", " a", "a ", "a", None, None]
+    assert missing(column).tolist() == [False] * 4 + [True] * 2  # blank: missing
+    path.write_text("y,x,cluster\n1,1,7\n2,2, 7\n3,3,7 \n4,4,8\n")
+    column = read_table(str(path), id_columns=["cluster"])["cluster"]
+    assert not isinstance(column, Factor) and column.tolist() == [7, 7, 7, 8]
