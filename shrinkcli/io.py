@@ -945,10 +945,47 @@ def _read_csv(
         body.seek(end + 1)
     else:
         body = pa.PythonFile(_Joined(head[end + 1 :], f), mode="r")
+    quoted = _quoted_numbers(head[end + 1 :], names, sep, id_columns)
     try:
-        return _read_delimited(source, body, names, sep, id_columns)
+        return _read_delimited(source, body, names, sep, id_columns, quoted)
     finally:
         body.close()
+
+
+#: Data lines looked at for columns of quoted numbers.
+_QUOTED_LINES = 200
+
+
+def _quoted_numbers(
+    body: bytes, names: list[str], sep: str, id_columns: Collection[str]
+) -> list[str]:
+    """The columns whose every cell in the first lines is a number in quotes ("1", as R's
+    write.csv writes a factor's levels): pyarrow drops the quotes and reads them as numbers, so
+    they are kept as text here, for the engine to read as numbers and say so."""
+    import csv
+
+    lines = body.decode("utf-8", "replace").splitlines()[:_QUOTED_LINES]
+    raw = [line for line in lines if line.strip()]
+    if not raw or '"' not in "".join(raw):
+        return []
+    cells = list(csv.reader(raw, delimiter=sep, quoting=csv.QUOTE_NONE))  # quotes kept
+    out = []
+    for j, name in enumerate(names):
+        if name in id_columns:
+            continue
+        column = [row[j] for row in cells if j < len(row) and row[j].strip()]
+        if column and all(len(c) >= 2 and c[0] == c[-1] == '"' and _is_number(c[1:-1])
+                          for c in column):
+            out.append(name)
+    return out
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 class _Joined(io.RawIOBase):
@@ -973,7 +1010,8 @@ class _Joined(io.RawIOBase):
 
 
 def _read_delimited(
-    source: str, body: Any, names: list[str], sep: str, id_columns: Collection[str]
+    source: str, body: Any, names: list[str], sep: str, id_columns: Collection[str],
+    quoted: Collection[str] = (),
 ) -> Table:
     import pyarrow as pa
     import pyarrow.csv as pcsv
@@ -986,7 +1024,7 @@ def _read_delimited(
             convert_options=pcsv.ConvertOptions(
                 null_values=list(MISSING),
                 strings_can_be_null=True,
-                column_types={c: pa.string() for c in id_columns if c in names},
+                column_types={c: pa.string() for c in [*id_columns, *quoted] if c in names},
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
@@ -994,7 +1032,7 @@ def _read_delimited(
         raise DataError(f"{source}: cannot parse the table: {lines[0] if lines else exc}") from None
     if arrow.num_rows == 0:
         raise DataError(f"{source}: the table has a header but no rows")
-    table = _from_arrow(arrow, id_columns, text_ids=True)
+    table = _from_arrow(arrow, id_columns, text_ids=True, quoted=quoted)
     del arrow
     pa.default_memory_pool().release_unused()  # the parsed blocks: numpy holds the columns now
     return table
@@ -1072,7 +1110,9 @@ def _short_json(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _from_arrow(arrow: Any, id_columns: Collection[str], *, text_ids: bool) -> Table:
+def _from_arrow(
+    arrow: Any, id_columns: Collection[str], *, text_ids: bool, quoted: Collection[str] = ()
+) -> Table:
     """An Arrow table as numpy columns: numbers as float64 (NaN where missing) or int64, the
     id columns (text, or dictionaries of text) as `_arrow_ids` makes them, other text as object
     arrays (numbers written with spaces around them, as in "1, 2, 3", as numbers)."""
@@ -1097,9 +1137,8 @@ def _from_arrow(arrow: Any, id_columns: Collection[str], *, text_ids: bool) -> T
             values = np.empty(len(col), dtype=object)
             values[:] = col.to_pylist()
             is_text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
-            out[name] = _numbers_with_spaces(values) if is_text and name not in id_columns else (
-                values
-            )
+            as_text = name in id_columns or name in quoted  # (quoted numbers: the engine's)
+            out[name] = _numbers_with_spaces(values) if is_text and not as_text else values
     return Table(out)
 
 

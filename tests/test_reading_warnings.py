@@ -78,3 +78,19 @@ def test_fit_says_a_binary_outcome_on_stderr(runner: CliRunner, tmp_path: Path, 
     said = f"shrink: warning: {BINARY}\n" in res.stderr
     assert said == (y == "0/1")
     assert res.stdout.startswith("cluster,n,")
+
+
+def test_quoted_numbers_in_a_csv_are_said_as_r_writes_a_factor(tmp_path: Path) -> None:
+    """R's write.csv quotes a factor's levels ("1".."4"); pyarrow drops the quotes, so the
+    reader keeps such a column as text for the engine to read and say."""
+    rng = np.random.default_rng(7)
+    path = tmp_path / "r.csv"
+    path.write_text('"y","x","cluster"\n' + "".join(
+        f'{rng.normal():.4f},"{1 + i % 4}","c{i % 10}"\n' for i in range(100)))
+    prep = prepare_data(read_table(str(path), id_columns=["cluster"]))
+    (warning,) = prep.warnings
+    assert warning.startswith("x: quoted numbers read as numbers")
+    assert prep.x.tolist() == [1.0 + i % 4 for i in range(100)]
+    unquoted = tmp_path / "u.csv"
+    unquoted.write_text(path.read_text().replace('"', ""))
+    assert prepare_data(read_table(str(unquoted), id_columns=["cluster"])).warnings == ()
