@@ -204,18 +204,54 @@ def write_files(folder: str | Path, files: Mapping[str, bytes | str]) -> list[st
 
 
 def write_output(path: str, data: Payload) -> None:
-    """Write to stdout for '-' (blocks as they come: the reader at the other end of a pipe
-    starts on the first), else atomically to the file."""
+    """Write to stdout for '-' (`write_stdout`), else atomically to the file."""
     if path == "-":
-        if isinstance(data, str):
-            sys.stdout.write(data)
-            sys.stdout.flush()
-            return
-        for block in _blocks(data):
-            sys.stdout.buffer.write(block)
-            sys.stdout.buffer.flush()
+        write_stdout(data)
         return
     write_atomic(path, data)
+
+
+def write_stdout(data: Payload) -> None:
+    """Write `data` to standard output, every byte of it or an OutputError naming stdout (a
+    full disk, an I/O error): the one place shrink writes data to stdout. Blocks go out as they
+    come (the reader at the other end of a pipe starts on the first), each written whole by
+    `os.write` on the descriptor when there is one, so that no short write or error is held in a
+    buffer that the interpreter's last flush drops without a word. A reader that went away
+    (`| head`) raises BrokenPipeError, for the caller's rule."""
+    stream = sys.stdout
+    try:
+        stream.flush()  # text written before (e.g. by typer.echo) goes first
+        fd = _descriptor(stream)
+        for block in _blocks(data):
+            if fd is not None:
+                _write_all(fd, block)
+            elif hasattr(stream, "buffer"):
+                stream.buffer.write(block)
+                stream.buffer.flush()
+            else:  # a text-only stream (a test's)
+                stream.write(bytes(block).decode("utf-8"))
+                stream.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        reason = _REASONS.get(exc.errno or 0, exc.strerror or str(exc))
+        raise OutputError(f"stdout: cannot write: {reason}") from None
+
+
+def _descriptor(stream: Any) -> int | None:
+    """The file descriptor under a stream, if it has one (not a test's in-memory stream)."""
+    try:
+        return int(stream.fileno())
+    except (AttributeError, OSError, ValueError):  # (io.UnsupportedOperation is an OSError)
+        return None
+
+
+def _write_all(fd: int, block: Bytes) -> None:
+    """Write every byte of `block` to `fd`, on after short writes (a pipe, a disk near full)."""
+    view = memoryview(block).cast("B")
+    while view.nbytes:
+        written = os.write(fd, view)
+        view = view[written:]
 
 
 def to_json_bytes(obj: Any) -> bytes:
@@ -821,8 +857,9 @@ def read_table(
     files and for text whose header has tabs and no commas, else a comma. Numbers are read at
     full precision (the double nearest the text); `id_columns` (the cluster column) keep their
     ids as given: integers when every id in a CSV is a canonical integer ("7", not "007" or
-    "7.0"), else the text (stripped of surrounding spaces). Missing values: empty, NA, NaN,
-    NULL and the like (`MISSING`). Column names are stripped of surrounding spaces.
+    "7.0"; spaces around them ignored, as R's read.csv reads numbers), else the text exactly as
+    written (" a" is not "a"). Missing values: empty, NA, NaN, NULL and the like (`MISSING`).
+    Column names are stripped of surrounding spaces.
     """
     named = format_of(source) if text is None and stream is None else None
     if named == "parquet":
@@ -908,10 +945,47 @@ def _read_csv(
         body.seek(end + 1)
     else:
         body = pa.PythonFile(_Joined(head[end + 1 :], f), mode="r")
+    quoted = _quoted_numbers(head[end + 1 :], names, sep, id_columns)
     try:
-        return _read_delimited(source, body, names, sep, id_columns)
+        return _read_delimited(source, body, names, sep, id_columns, quoted)
     finally:
         body.close()
+
+
+#: Data lines looked at for columns of quoted numbers.
+_QUOTED_LINES = 200
+
+
+def _quoted_numbers(
+    body: bytes, names: list[str], sep: str, id_columns: Collection[str]
+) -> list[str]:
+    """The columns whose every cell in the first lines is a number in quotes ("1", as R's
+    write.csv writes a factor's levels): pyarrow drops the quotes and reads them as numbers, so
+    they are kept as text here, for the engine to read as numbers and say so."""
+    import csv
+
+    lines = body.decode("utf-8", "replace").splitlines()[:_QUOTED_LINES]
+    raw = [line for line in lines if line.strip()]
+    if not raw or '"' not in "".join(raw):
+        return []
+    cells = list(csv.reader(raw, delimiter=sep, quoting=csv.QUOTE_NONE))  # quotes kept
+    out = []
+    for j, name in enumerate(names):
+        if name in id_columns:
+            continue
+        column = [row[j] for row in cells if j < len(row) and row[j].strip()]
+        if column and all(len(c) >= 2 and c[0] == c[-1] == '"' and _is_number(c[1:-1])
+                          for c in column):
+            out.append(name)
+    return out
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 class _Joined(io.RawIOBase):
@@ -936,7 +1010,8 @@ class _Joined(io.RawIOBase):
 
 
 def _read_delimited(
-    source: str, body: Any, names: list[str], sep: str, id_columns: Collection[str]
+    source: str, body: Any, names: list[str], sep: str, id_columns: Collection[str],
+    quoted: Collection[str] = (),
 ) -> Table:
     import pyarrow as pa
     import pyarrow.csv as pcsv
@@ -949,7 +1024,7 @@ def _read_delimited(
             convert_options=pcsv.ConvertOptions(
                 null_values=list(MISSING),
                 strings_can_be_null=True,
-                column_types={c: pa.string() for c in id_columns if c in names},
+                column_types={c: pa.string() for c in [*id_columns, *quoted] if c in names},
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
@@ -957,7 +1032,7 @@ def _read_delimited(
         raise DataError(f"{source}: cannot parse the table: {lines[0] if lines else exc}") from None
     if arrow.num_rows == 0:
         raise DataError(f"{source}: the table has a header but no rows")
-    table = _from_arrow(arrow, id_columns, text_ids=True)
+    table = _from_arrow(arrow, id_columns, text_ids=True, quoted=quoted)
     del arrow
     pa.default_memory_pool().release_unused()  # the parsed blocks: numpy holds the columns now
     return table
@@ -1005,6 +1080,7 @@ def _json_table(source: str, data: bytes, id_columns: Collection[str]) -> Table:
                         '[{"y": 1.2, "x": 0.5, "cluster": 1}, ...]')
     if not rows:
         raise DataError(f"{source}: the table has no rows")
+    _check_json_cells(source, rows)
     df = pd.DataFrame.from_records(rows)
     for col in id_columns:
         if col in df.columns and df[col].dtype == object:
@@ -1012,7 +1088,31 @@ def _json_table(source: str, data: bytes, id_columns: Collection[str]) -> Table:
     return Table.from_pandas(df)
 
 
-def _from_arrow(arrow: Any, id_columns: Collection[str], *, text_ids: bool) -> Table:
+def _check_json_cells(source: str, rows: list[dict[str, Any]]) -> None:
+    """Refuse a row whose value is an object or an array: a table's cell holds one number, text,
+    true/false or null (pandas would keep the object, and a cluster column of them fails)."""
+    for i, row in enumerate(rows):
+        for name, value in row.items():
+            if isinstance(value, dict | list):
+                kind = "an object" if isinstance(value, dict) else "an array"
+                raise DataError(
+                    f"{source}: column {name!r}, row {i + 1}: holds {kind} "
+                    f"({_short_json(value)}); each value must be a number, text, true/false "
+                    "or null"
+                )
+
+
+def _short_json(value: Any) -> str:
+    """A JSON value's text, cut to a length a message can hold."""
+    import orjson
+
+    text = orjson.dumps(value).decode()
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _from_arrow(
+    arrow: Any, id_columns: Collection[str], *, text_ids: bool, quoted: Collection[str] = ()
+) -> Table:
     """An Arrow table as numpy columns: numbers as float64 (NaN where missing) or int64, the
     id columns (text, or dictionaries of text) as `_arrow_ids` makes them, other text as object
     arrays (numbers written with spaces around them, as in "1, 2, 3", as numbers)."""
@@ -1037,9 +1137,8 @@ def _from_arrow(arrow: Any, id_columns: Collection[str], *, text_ids: bool) -> T
             values = np.empty(len(col), dtype=object)
             values[:] = col.to_pylist()
             is_text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
-            out[name] = _numbers_with_spaces(values) if is_text and name not in id_columns else (
-                values
-            )
+            as_text = name in id_columns or name in quoted  # (quoted numbers: the engine's)
+            out[name] = _numbers_with_spaces(values) if is_text and not as_text else values
     return Table(out)
 
 
@@ -1133,26 +1232,34 @@ def _canonical_integers(ids: list[str]) -> np.ndarray | None:
 
 
 def _ids(codes: np.ndarray, levels: np.ndarray, *, text: bool) -> Column:
-    """Ids as given: from text (a CSV), integers when every present id is a canonical integer,
-    else the text stripped of surrounding spaces; a Factor (codes into the distinct ids) for
-    text or where an id is missing, else a plain array of integers."""
+    """Ids as given: from text (a CSV), integers when every present id is a canonical integer
+    once stripped of surrounding spaces (" 7" and "7" are the cluster 7, as R's read.csv reads
+    numbers), else the text exactly as written ("a" and " a" are two clusters, as in R); a
+    cell of nothing but spaces, or one of `MISSING` around spaces, is missing. A Factor (codes
+    into the distinct ids) for text or where an id is missing, else a plain array of
+    integers."""
     import numpy as np
 
     from .table import Factor
 
-    stripped = [s.strip() for s in levels.tolist()]
-    if stripped != levels.tolist():  # " 7" and "7" are one id; "" is none
+    given = levels.tolist()
+    stripped = [s.strip() for s in given]
+    present = [s for s in stripped if s not in MISSING]
+    ints = _canonical_integers(present) if text and present else None
+    keys = stripped if ints is not None else given
+    if keys != given or any(s in MISSING for s in stripped):
         uniq: dict[str, int] = {}
         remap = np.array(
-            [-1 if s in MISSING else uniq.setdefault(s, len(uniq)) for s in stripped] + [-1],
+            [-1 if s in MISSING else uniq.setdefault(k, len(uniq))
+             for s, k in zip(stripped, keys, strict=True)] + [-1],
             dtype=np.int64,
         )
         codes = remap[codes]  # code −1 picks the −1 at the end
-        stripped = list(uniq)
-    new_levels = _canonical_integers(stripped) if text and stripped else None
+        keys = list(uniq)
+    new_levels = _canonical_integers(keys) if ints is not None and keys else None
     if new_levels is None:
-        new_levels = np.empty(len(stripped), dtype=object)
-        new_levels[:] = stripped
+        new_levels = np.empty(len(keys), dtype=object)
+        new_levels[:] = keys
     if new_levels.dtype.kind != "O" and (codes >= 0).all():
         return new_levels[codes]  # integer ids: a plain array
     return Factor(codes, new_levels)

@@ -309,3 +309,16 @@ def test_parquet_is_refused_on_a_terminal(tmp_path: Path) -> None:
     assert out.returncode == 2, err
     assert len(err.strip().splitlines()) == 1 and "stdout is a terminal" in err
     assert "Traceback" not in err
+
+
+def test_fit_keeps_a_and_space_a_as_two_clusters(runner: CliRunner, tmp_path: Path) -> None:
+    """As R's read.csv does: 'a' and ' a' are two clusters of three rows, not one of six."""
+    path = tmp_path / "sp.csv"
+    rows = [(1, 0.1, "a"), (2, 0.5, "a"), (3, 0.2, "a"), (1.5, 0.9, " a"), (2.5, 0.3, " a"),
+            (0.5, 0.7, " a"), (4, 0.1, "b"), (5, 0.8, "b"), (3, 0.4, "b")]
+    path.write_text("y,x,cluster\n" + "".join(f"{y},{x},{c}\n" for y, x, c in rows))
+    res = runner.invoke(app, ["fit", str(path), "--random", "intercept"])
+    assert res.exit_code == 0, res.stderr
+    table = pd.read_csv(__import__("io").StringIO(res.stdout), dtype={"cluster": str},
+                        skipinitialspace=False, keep_default_na=False)
+    assert dict(zip(table["cluster"], table["n"], strict=True)) == {" a": 3, "a": 3, "b": 3}

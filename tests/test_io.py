@@ -356,3 +356,39 @@ def test_a_stream_a_file_and_text_read_alike(tmp_path: Path) -> None:
         assert t.names == ["y", "x", "cluster"] and len(t) == n
         assert same_doubles(t["y"], y) and same_doubles(t["x"], x)
         assert t.array("cluster").tolist() == ids
+
+
+@pytest.mark.parametrize(("cell", "kind"), [({"a": 1}, "an object"), (["a"], "an array")])
+@pytest.mark.parametrize("column", ["x", "cluster"])
+def test_a_json_cell_that_is_not_one_value_is_refused_in_one_line(
+    tmp_path: Path, cell: object, kind: str, column: str
+) -> None:
+    from shrinkcli.io import read_table
+
+    rows = [{"y": 1.0, "x": 0.5, "cluster": "a"}, {"y": 2.0, "x": 1.5, "cluster": "b"}]
+    rows[1][column] = cell  # type: ignore[assignment]
+    path = tmp_path / "n.json"
+    path.write_text(json.dumps(rows))
+    with pytest.raises(DataError) as err:
+        read_table(str(path), id_columns=["cluster"])
+    text = str(err.value)
+    assert text.startswith(f"{path}: column '{column}', row 2: holds {kind} (")
+    assert text.endswith("each value must be a number, text, true/false or null")
+    assert "\n" not in text
+
+
+def test_text_ids_are_kept_exactly_as_written_and_numbers_as_r_reads_them(tmp_path: Path) -> None:
+    """R's read.csv (strip.white = FALSE) keeps 'a' and ' a' as two levels, and reads ' 7' and
+    '7 ' as the number 7 (a numeric column allows spaces around its numbers)."""
+    from shrinkcli.io import read_table
+    from shrinkcli.table import missing
+
+    path = tmp_path / "ids.csv"
+    path.write_text("y,x,cluster\n1,1,a\n2,2, a\n3,3,a \n4,4,a\n5,5,\n6,6,  \n")
+    column = read_table(str(path), id_columns=["cluster"])["cluster"]
+    assert isinstance(column, Factor)
+    assert column.values().tolist() == ["a", " a", "a ", "a", None, None]
+    assert missing(column).tolist() == [False] * 4 + [True] * 2  # blank: missing
+    path.write_text("y,x,cluster\n1,1,7\n2,2, 7\n3,3,7 \n4,4,8\n")
+    column = read_table(str(path), id_columns=["cluster"])["cluster"]
+    assert not isinstance(column, Factor) and column.tolist() == [7, 7, 7, 8]

@@ -17,7 +17,7 @@ import typer
 
 from .. import __version__
 from ..errors import DataError, FitError, UsageError
-from .errors import ShrinkGroup
+from .errors import ReaderGone, ShrinkGroup
 from .options import (
     BY_SUFFIX,
     CI_CHOICES,
@@ -103,7 +103,12 @@ app = _App(
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"shrink {__version__}")
+        from ..io import write_stdout
+
+        try:
+            write_stdout(f"shrink {__version__}\n")
+        except BrokenPipeError:
+            raise ReaderGone from None
         raise typer.Exit()
 
 

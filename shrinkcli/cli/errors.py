@@ -10,6 +10,7 @@ only change it in the scenario file.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import gc
 import os
 import re
@@ -96,6 +97,11 @@ class CommandFailed(Exception):
         self.exit_code = exit_code
 
 
+class ReaderGone(Exception):
+    """The reader of stdout went away (`shrink simulate big.yaml | head -1`), carried past
+    click, which would turn the BrokenPipeError into a silent exit 1."""
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM (what a CI system sends when it cancels a job), raised where the program is so
     that it unwinds exactly as on Ctrl-C: temporary folders removed, nothing half-written."""
@@ -130,6 +136,8 @@ class ShrinkGroup(TyperGroup):
     def invoke(self, ctx: Context) -> Any:
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:
+            raise ReaderGone from None
         except ShrinkError as exc:
             for warning in exc.warnings:  # e.g. dropped rows: said before the error they explain
                 typer.echo(f"shrink: warning: {warning}", err=True)
@@ -178,19 +186,41 @@ class ShrinkGroup(TyperGroup):
             fail(f"shrink: error: {exc}", exc.exit_code)
         except ShrinkError as exc:  # raised outside a command (e.g. in the group's callback)
             fail(f"shrink: error: {exc}", exc.exit_code)
-        except BrokenPipeError:
-            # The reader went away (e.g. `| head`): stop quietly, as Unix tools do.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            sys.exit(0)
+        except (BrokenPipeError, ReaderGone):
+            _reader_gone()
         except KeyboardInterrupt:
             _stop()
         code = rv if isinstance(rv, int) else 0
         if code == 130:  # typer turns Ctrl-C (and our SIGTERM) into Exit(130)
             _stop()
+        finish_stdout()
         if standalone_mode:
             sys.exit(code)
         return rv
+
+
+def _reader_gone() -> NoReturn:
+    """The rule for a reader of stdout that stops early (`| head -1`, at any size of output):
+    exit 0 without a word, as the reader asked for no more; stdout is pointed at /dev/null so
+    that the interpreter's last flush has nowhere to fail."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(0)
+
+
+def finish_stdout() -> None:
+    """Flush stdout before the exit and check it: an error there (a full disk under text
+    written by typer.echo) is one line and exit 1, a reader gone is `_reader_gone`, never the
+    interpreter's final flush, which fails without a word or with a traceback."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _reader_gone()
+    except OSError as exc:
+        with contextlib.suppress(OSError, ValueError):  # the text that could not be written
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        fail(f"shrink: error: stdout: cannot write: {exc.strerror or exc}", 1)
 
 
 #: The type parser's words, as a CLI says them.

@@ -63,11 +63,11 @@ def prepare_data(
         )
     if len(table) == 0:
         raise DataError("the data set is empty (no rows)")
-    yv = _numeric_column(table, y)
-    xv = _numeric_column(table, x)
+    warnings: list[str] = []
+    yv = _numeric_column(table, y, warnings)
+    xv = _numeric_column(table, x, warnings)
     cl = table[cluster]
     keep = ~(np.isnan(yv) | np.isnan(xv) | missing(cl))
-    warnings: list[str] = []
     n_dropped = int(keep.shape[0] - keep.sum())
     if n_dropped:
         warnings.append(
@@ -77,6 +77,7 @@ def prepare_data(
             raise DataError(f"no rows left after dropping {n_dropped} rows with missing values")
         yv, xv = yv[keep], xv[keep]
         cl = Factor(cl.codes[keep], cl.levels) if isinstance(cl, Factor) else cl[keep]
+    warnings.extend(outcome_warnings(yv, y))
     codes, ids = cluster_codes(cl)
     try:  # what the kept rows cannot do; the dropped rows' warning goes with the error
         _check_kept(yv, xv, ids, y=y, x=x, cluster=cluster, model=model or ModelSpec())
@@ -135,9 +136,28 @@ def check_magnitude(values: np.ndarray, name: str) -> None:
         )
 
 
-def _numeric_column(table: Table, name: str) -> np.ndarray:
-    """Column `name` as float64 (missing values as NaN); one-line DataError on anything else."""
+def outcome_warnings(yv: np.ndarray, y: str) -> list[str]:
+    """What the outcome's values say about the model they want, when it is not the Gaussian
+    (linear) one fitted: 0/1 values a binomial model, whole numbers from 0 up perhaps counts
+    (a Poisson model; a zero is asked for, as weights in whole grams are not counts). Worded to
+    stay true whatever families are added: the fit is Gaussian."""
+    if yv.shape[0] == 0 or float(yv.min()) != 0 or not bool(np.all(yv == np.floor(yv))):
+        return []
+    fitted = "fitted as a Gaussian (linear) mixed model"
+    if float(yv.max()) <= 1:
+        return [f"{y}: every value is 0 or 1: {fitted}; a binary outcome wants a binomial "
+                "model, which shrink does not fit yet"]
+    return [f"{y}: every value is a whole number from {yv.min():g} to {yv.max():g}: {fitted}; "
+            "if these are counts, they want a Poisson model, which shrink does not fit yet"]
+
+
+def _numeric_column(table: Table, name: str, warnings: list[str]) -> np.ndarray:
+    """Column `name` as float64 (missing values as NaN); one-line DataError on anything else.
+    Values that are numbers only by reading (TRUE/FALSE, numbers written as text, as R writes
+    a factor) are read as numbers and said in `warnings`."""
     col = table[name]
+    if not isinstance(col, Factor) and col.dtype.kind == "b":
+        warnings.append(f"{name}: TRUE/FALSE read as 1/0")
     if not isinstance(col, Factor) and col.dtype.kind in "biuf":
         values = col.astype(np.float64)
     else:
@@ -152,6 +172,10 @@ def _numeric_column(table: Table, name: str) -> np.ndarray:
             i = int(np.flatnonzero(bad)[0])
             held = factor.levels[factor.codes[i]]
             raise DataError(f"column '{name}' must be numeric, but row {i + 1} holds {held!r}")
+        if any(isinstance(v, str) for v in factor.levels.tolist()):
+            warnings.append(f"{name}: quoted numbers read as numbers; if they are a factor's "
+                            "levels (categories, as R writes them), their values mean nothing "
+                            "to the model: recode them as numbers that do")
     inf = np.isinf(values)
     if inf.any():
         i = int(np.flatnonzero(inf)[0])
