@@ -108,8 +108,8 @@ class Profiler:
             return abs(o.a) * o.sigma
         if parameter == "sd_slope":
             return slope * o.sigma
-        if parameter == "cor":
-            return math.copysign(o.b / slope, o.a) if slope > 0 and o.a != 0 else math.nan
+        if parameter == "cor":  # Σ₁₂ = σ²·a·b, so the correlation is sign(a)·b/|(b, c)|
+            return math.copysign(1.0, o.a) * o.b / slope if slope > 0 and o.a != 0 else math.nan
         if parameter == "sigma":
             return o.sigma
         if parameter == "intercept":

@@ -1,0 +1,91 @@
+"""Profiles of the correlation that are not a simple valley: a negative correlation, a profile
+that goes flat where an SD reaches 0 (the correlation then stops mattering), and one whose
+interior branch rises past the cut-off while the flat level stays below it. The ends are checked
+against an independent brute-force profile: a grid over the correlation, at each value the ML
+deviance (the engine's `criterion`) minimised over the other parameters by scipy from several
+starts, the crossing refined by Brent's method."""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+from statistics import NormalDist
+
+import pytest
+from scipy.optimize import brentq, minimize
+
+from shrinkcli.lmm import Fit, fit, prepare_data, profile_intervals, sufficient_stats
+from shrinkcli.lmm.pls import SufficientStats, criterion
+from shrinkcli.lmm.profile import Profiler
+from shrinkcli.model import ModelSpec
+from shrinkcli.scenario import parse_scenario
+from shrinkcli.simulate import simulate
+
+ML = ModelSpec("intercept-slope", "ml")
+Z2 = NormalDist().inv_cdf(0.975) ** 2
+
+
+@cache
+def _case(balanced: float, seed: int) -> tuple[SufficientStats, Fit]:
+    """create_data(balanced, seed) of the post (R-identical), its statistics and ML fit."""
+    table = simulate(parse_scenario(f"name: s\nbalanced: {balanced}\nseed: {seed}\n")).table
+    prep = prepare_data(table)
+    stats = sufficient_stats(prep.y, prep.x, prep.codes, prep.n_groups)
+    return stats, fit(table, ML)
+
+
+@cache
+def _brute_deviance(balanced: float, seed: int, r: float) -> float:
+    """The ML deviance with the correlation at r, minimised over Λ₁₁ ≥ 0 and the slope row's
+    length ℓ ≥ 0 (σ profiled out by the criterion) by L-BFGS-B from several starts, the faces
+    Λ₁₁ = 0 and ℓ = 0 included."""
+    stats = _case(balanced, seed)[0]
+    w = math.sqrt(max(0.0, 1.0 - r * r))
+
+    def dev(x: list[float]) -> float:
+        return criterion((x[0], r * x[1], w * x[1]), stats, ML)
+
+    best = math.inf
+    for start in ((0.4, 0.0), (0.4, 0.3), (1.0, 0.05), (0.05, 1.0)):
+        res = minimize(dev, start, method="L-BFGS-B", bounds=[(0.0, 20.0), (0.0, 20.0)],
+                       options={"ftol": 1e-14, "gtol": 1e-9, "maxiter": 2000})
+        best = min(best, float(res.fun))
+    return best
+
+
+def _brute_interval(balanced: float, seed: int, estimate: float) -> tuple[float, float]:
+    """The first crossing of ζ² = 1.96² on a grid outward from the estimate, refined; ±1 where
+    the profile never reaches the cut-off."""
+    base = _case(balanced, seed)[1].model.criterion
+    ends = []
+    for direction in (-1.0, 1.0):
+        prev, end, k = estimate, direction, 1
+        while True:
+            r = estimate + direction * 0.05 * k
+            r = direction if (r - direction) * direction >= 0 else r
+            if _brute_deviance(balanced, seed, r) - base >= Z2:
+                end = brentq(lambda v: _brute_deviance(balanced, seed, v) - base - Z2, prev, r,
+                             xtol=1e-8)
+                break
+            if r == direction:
+                break
+            prev, k = r, k + 1
+        ends.append(end)
+    return ends[0], ends[1]
+
+
+NEGATIVE = [(0.333, 13), (0.333, 29)]  # correlations of −1 and −0.50
+
+
+@pytest.mark.parametrize(("balanced", "seed"), NEGATIVE)
+def test_a_negative_correlation_is_profiled_from_itself(balanced: float, seed: int) -> None:
+    """The profile starts at the ML estimate, sign included, and its interval holds it."""
+    stats, result = _case(balanced, seed)
+    estimate = result.model.variance.corr
+    assert estimate is not None and estimate < -0.4
+    assert Profiler(stats, ML).estimate("cor") == pytest.approx(estimate, abs=1e-5)
+    row = profile_intervals(stats, result.model, parameters=("cor",)).get("cor")
+    assert row.lower <= estimate <= row.upper and row.upper - row.lower > 0.3
+    lower, upper = _brute_interval(balanced, seed, estimate)
+    assert row.lower == pytest.approx(lower, abs=1e-4)
+    assert row.upper == pytest.approx(upper, abs=1e-4)
