@@ -89,3 +89,55 @@ def test_a_negative_correlation_is_profiled_from_itself(balanced: float, seed: i
     lower, upper = _brute_interval(balanced, seed, estimate)
     assert row.lower == pytest.approx(lower, abs=1e-4)
     assert row.upper == pytest.approx(upper, abs=1e-4)
+
+
+FLAT = [(0.333, 4), (0.333, 23)]  # the profile levels off 3.61 and 3.01 above the minimum
+
+
+@pytest.mark.parametrize(("balanced", "seed"), FLAT)
+def test_a_profile_that_goes_flat_below_the_cut_off_ends_at_the_bounds(
+    balanced: float, seed: int
+) -> None:
+    """Where an SD reaches 0 the correlation stops mattering: the profile is flat there, below
+    1.96², so no correlation is excluded, as the brute-force profile says."""
+    stats, result = _case(balanced, seed)
+    estimate = result.model.variance.corr
+    assert estimate is not None
+    lower, upper = _brute_interval(balanced, seed, estimate)
+    assert (lower, upper) == (-1.0, 1.0)
+    row = profile_intervals(stats, result.model, parameters=("cor",)).get("cor")
+    assert (row.lower, row.upper) == (-1.0, 1.0)
+    assert row.lower_at_bound and row.upper_at_bound
+
+
+def test_the_profile_is_capped_by_its_flat_level() -> None:
+    """create_data(balanced = 0.333, seed = 4): the branch a warm-started search follows rises
+    past 1.96² at r = 0.62, but the profile there is the flat level, 3.606 above the minimum
+    (where the slope SD is 0), as the brute-force minimum says."""
+    stats, result = _case(0.333, 4)
+    profiler = Profiler(stats, ML)
+    flat = profiler.flat_deviance() - profiler.base
+    assert flat == pytest.approx(3.606, abs=1e-3) and flat < Z2
+    for r in (0.62, 0.8, 1.0):
+        rise = _brute_deviance(0.333, 4, r) - result.model.criterion
+        assert rise == pytest.approx(flat, abs=1e-6)
+        assert profiler.zeta("cor", r, profiler.estimate("cor")) ** 2 == pytest.approx(
+            rise, abs=1e-6)
+
+
+CROSSING = [(0.333, 5), (0.333, 12), (0.333, 27), (0.333, 28)]  # flat levels 4.7 to 13.8
+
+
+@pytest.mark.parametrize(("balanced", "seed"), CROSSING)
+def test_ends_where_the_profile_crosses_agree_with_brute_force(balanced: float, seed: int) -> None:
+    """Profiles that reach 1.96² before they go flat (two with the estimate at +1): the ends are
+    the brute-force crossings, the others at the bound."""
+    stats, result = _case(balanced, seed)
+    estimate = result.model.variance.corr
+    assert estimate is not None
+    row = profile_intervals(stats, result.model, parameters=("cor",)).get("cor")
+    lower, upper = _brute_interval(balanced, seed, estimate)
+    assert row.lower == pytest.approx(lower, abs=1e-4)
+    assert row.upper == pytest.approx(upper, abs=1e-4)
+    assert row.lower_at_bound == (lower == -1.0) and row.upper_at_bound == (upper == 1.0)
+    assert row.lower <= estimate <= row.upper
