@@ -306,7 +306,7 @@ class Profiler:
                 def face(x: np.ndarray, entry: int = entry) -> tuple[float, np.ndarray]:
                     abc = [0.0, 0.0, 0.0]
                     abc[entry] = float(x[0])
-                    d, g, _ = self._deviance(*abc, None, None)
+                    d, g, _ = self._deviance(abc[0], abc[1], abc[2], None, None)
                     return d, np.array([g[entry]])
 
                 for start in {max(abs(o.a), scale, 0.1), 0.1 * max(abs(o.a), scale, 0.1)}:
