@@ -7,13 +7,17 @@ starts, the crossing refined by Brent's method."""
 
 from __future__ import annotations
 
+import json
 import math
 from functools import cache
+from pathlib import Path
 from statistics import NormalDist
 
 import pytest
 from scipy.optimize import brentq, minimize
+from typer.testing import CliRunner
 
+from shrinkcli.cli import app
 from shrinkcli.lmm import Fit, fit, prepare_data, profile_intervals, sufficient_stats
 from shrinkcli.lmm.pls import SufficientStats, criterion
 from shrinkcli.lmm.profile import Profiler
@@ -141,3 +145,27 @@ def test_ends_where_the_profile_crosses_agree_with_brute_force(balanced: float, 
     assert row.upper == pytest.approx(upper, abs=1e-4)
     assert row.lower_at_bound == (lower == -1.0) and row.upper_at_bound == (upper == 1.0)
     assert row.lower <= estimate <= row.upper
+
+
+def test_ends_at_the_bounds_are_printed_as_the_bounds(tmp_path: Path) -> None:
+    """The issue's repro through `shrink fit`: the summary's matrix shows the correlation's ends
+    as lme4 prints bounds (−1 and 1, its number format), fit.json flags both ends as bounds, and
+    the intervals table (intervals.csv) holds the bounds themselves, the estimate inside."""
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("name: s\nbalanced: 0.333\nseed: 4\n")
+    runner = CliRunner()
+    summary = runner.invoke(app, ["fit", str(scenario), "-f", "summary", "--ci", "profile"])
+    assert summary.exit_code == 0, summary.stderr
+    line = next(li for li in summary.stdout.splitlines() if li.startswith("cor_x.(Intercept)"))
+    assert line.split()[1:] == ["-1.0000000", "1.0000000"]
+    res = runner.invoke(app, ["fit", str(scenario), "-f", "json", "--ci", "profile"])
+    assert res.exit_code == 0, res.stderr
+    rows = {r["key"]: r for r in json.loads(res.stdout)["intervals"]["rows"]}
+    cor = rows["cor"]
+    assert (cor["lower"], cor["upper"]) == (-1.0, 1.0)
+    assert cor["lower_at_bound"] and cor["upper_at_bound"] and -1.0 < cor["estimate"] < 0.0
+    assert rows["sd_slope"]["lower"] == 0.0 and rows["sd_slope"]["lower_at_bound"]
+    assert not any(r["upper_at_bound"] for k, r in rows.items() if k != "cor")
+    stats, result = _case(0.333, 4)
+    table = profile_intervals(stats, result.model).to_table()
+    assert list(table["lower"])[1:3] == [-1.0, 0.0] and list(table["upper"])[1] == 1.0
