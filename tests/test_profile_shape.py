@@ -29,9 +29,15 @@ ML = ModelSpec("intercept-slope", "ml")
 Z2 = NormalDist().inv_cdf(0.975) ** 2
 
 
+#: Data sets made by a test itself, by the (balanced, seed) key it gives them.
+_case_override: dict[tuple[float, int], tuple[SufficientStats, Fit]] = {}
+
+
 @cache
 def _case(balanced: float, seed: int) -> tuple[SufficientStats, Fit]:
     """create_data(balanced, seed) of the post (R-identical), its statistics and ML fit."""
+    if (balanced, seed) in _case_override:
+        return _case_override[(balanced, seed)]
     table = simulate(parse_scenario(f"name: s\nbalanced: {balanced}\nseed: {seed}\n")).table
     prep = prepare_data(table)
     stats = sufficient_stats(prep.y, prep.x, prep.codes, prep.n_groups)
@@ -169,3 +175,32 @@ def test_ends_at_the_bounds_are_printed_as_the_bounds(tmp_path: Path) -> None:
     stats, result = _case(0.333, 4)
     table = profile_intervals(stats, result.model).to_table()
     assert list(table["lower"])[1:3] == [-1.0, 0.0] and list(table["upper"])[1] == 1.0
+
+
+SMALL_SD = [("sd_slope: 0.03\nsigma: 0.5\n", 4), ("sd_int: 0.05\nsigma: 0.5\n", 2),
+            ("sd_int: 0.05\nsigma: 0.5\n", 4)]
+
+
+@pytest.mark.parametrize(("keys", "seed"), SMALL_SD)
+def test_small_sds_agree_with_brute_force(keys: str, seed: int) -> None:
+    """A slope SD or an intercept SD near 0 (the flat level near the minimum): the ends are
+    the brute-force ones, at ±1 where the profile does not cross."""
+    table = simulate(parse_scenario(f"name: s\nseed: {seed}\n{keys}")).table
+    prep = prepare_data(table)
+    stats = sufficient_stats(prep.y, prep.x, prep.codes, prep.n_groups)
+    result = fit(table, ML)
+    key = (-1.0 - len(keys) / 1000.0, seed)  # a cache key no simulated case uses
+    _case.cache_clear()
+    _brute_deviance.cache_clear()
+    _case_override[key] = (stats, result)
+    try:
+        estimate = result.model.variance.corr
+        assert estimate is not None
+        row = profile_intervals(stats, result.model, parameters=("cor",)).get("cor")
+        lower, upper = _brute_interval(key[0], seed, estimate)
+        assert row.lower == pytest.approx(lower, abs=1e-4)
+        assert row.upper == pytest.approx(upper, abs=1e-4)
+        assert row.lower <= estimate <= row.upper
+    finally:
+        del _case_override[key]
+        _brute_deviance.cache_clear()
