@@ -12,8 +12,17 @@ centred near the ML estimates, which are a little smaller than REML's for the SD
 
 lme4 samples ζ on a grid of points and reads the crossings off an interpolating spline; here each
 end of an interval is the root of ζ(v) = ±z itself (secant steps out from the estimate, then a
-bracketing solve), to about 1e-7 of the parameter's scale. Where ζ stays below z all the way to a
-parameter's bound (an SD's 0, a correlation's ±1), the interval ends at the bound, as lme4's does.
+bracketing solve), to about 1e-7 of the parameter's scale. Each end is the first crossing of ±z
+going outward from the estimate; where ζ stays below z all the way to a parameter's bound (an SD's
+0, a correlation's ±1), the interval ends at the bound, as lme4's does, and the end says so
+(`ProfileEnd.at_bound`): the data do not rule out any value up to the bound at this level.
+
+The correlation's profile is not a valley. Where the slope row of Λ is 0 (no slope variance) or
+Λ₁₁ = 0 (no intercept variance) the correlation has no effect, and both faces are reachable at
+every correlation, so the profile is min(D_interior(r), D_flat): it rises and then goes flat at the
+level D_flat of those faces (`Profiler.flat_deviance`), while a search warm-started on the interior
+branch follows that branch above it. So D_flat is part of every point of the profile, and when
+D_flat − D̂ < z² no correlation is excluded: the interval is [−1, 1], both ends at the bound.
 
 The criterion
 -------------
@@ -97,6 +106,7 @@ class Profiler:
         self.beta_se = np.sqrt(np.maximum(np.diag(sol.s_inv), 0.0) * sol.rho2 / self.n)
         self.evaluations = 0
         self._state = self._regular = self.optimum
+        self._flat: float | None = None
 
     # -- the parameters on lme4's scale -----------------------------------------------------
 
@@ -108,8 +118,8 @@ class Profiler:
             return abs(o.a) * o.sigma
         if parameter == "sd_slope":
             return slope * o.sigma
-        if parameter == "cor":
-            return math.copysign(o.b / slope, o.a) if slope > 0 and o.a != 0 else math.nan
+        if parameter == "cor":  # Σ₁₂ = σ²·a·b, so the correlation is sign(a)·b/|(b, c)|
+            return math.copysign(1.0, o.a) * o.b / slope if slope > 0 and o.a != 0 else math.nan
         if parameter == "sigma":
             return o.sigma
         if parameter == "intercept":
@@ -263,6 +273,8 @@ class Profiler:
         minimum there, so it is repeated from the last point off the boundary and from the ML
         estimates, and the lowest result kept."""
         best, state = self._minimise(parameter, v)
+        if parameter == "cor":
+            best = min(best, self.flat_deviance())
         if self._degenerate(state):
             for start in (self._regular, self.optimum):
                 if start is self._state:
@@ -277,6 +289,33 @@ class Profiler:
         if not self._degenerate(state):
             self._regular = state
         return best
+
+    def flat_deviance(self) -> float:
+        """The ML deviance where the correlation has no effect: the lower of the minima over
+        Λ₁₁ with the slope row at 0 (no slope variance: the (1 | cluster) fit) and over the
+        slope row's length with Λ₁₁ = 0 (no intercept variance). Either face is reachable at
+        every correlation, so the correlation's profile never rises above this level."""
+        if self._flat is None:
+            from scipy.optimize import minimize
+
+            o = self.optimum
+            faces = ((0, math.hypot(o.b, o.c)), (2, abs(o.a)))  # (free entry, its scale)
+            best = math.inf
+            for entry, scale in faces:
+
+                def face(x: np.ndarray, entry: int = entry) -> tuple[float, np.ndarray]:
+                    abc = [0.0, 0.0, 0.0]
+                    abc[entry] = float(x[0])
+                    d, g, _ = self._deviance(abc[0], abc[1], abc[2], None, None)
+                    return d, np.array([g[entry]])
+
+                for start in {max(abs(o.a), scale, 0.1), 0.1 * max(abs(o.a), scale, 0.1)}:
+                    res = minimize(face, np.array([start]), jac=True, method="L-BFGS-B",
+                                   bounds=[(0.0, None)],
+                                   options={"maxiter": 500, "ftol": 1e-13, "gtol": 1e-8})
+                    best = min(best, float(res.fun), face(np.zeros(1))[0])
+            self._flat = best
+        return self._flat
 
     def _off_boundary(self, st: _State) -> _State:
         """A start moved off Λ₁₁ = 0 and Λ₂₂ = 0: the deviance is even in each there (a column
@@ -340,6 +379,8 @@ class Profiler:
         close in on the crossing between the last two points (regula falsi, Illinois)."""
         if est == bound:
             return ProfileEnd(bound, True)
+        if parameter == "cor" and self.flat_deviance() - self.base < z * z:
+            return ProfileEnd(bound, True)  # ζ stays below z on the whole of [−1, 1]
         target = direction * z
         step = self._scale(parameter, est)
         prev_v, prev_z = est, 0.0
