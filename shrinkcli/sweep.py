@@ -71,12 +71,14 @@ def _text(v: Any) -> str:
 
 
 def parse_value(text: str) -> Any:
-    """A value as written on the command line: YAML's reading of it ('20' an integer, '0.5' a
-    number, 'ml' text), as in a scenario file."""
+    """A value as written on the command line: YAML's reading of it ('20' an integer, '0.5' and
+    '1e-3' numbers, 'ml' text), as in a scenario file."""
     import yaml
 
+    from .scenario import load_yaml
+
     try:
-        return yaml.safe_load(text)
+        return load_yaml(text)
     except yaml.YAMLError:
         return text
 
