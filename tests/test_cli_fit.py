@@ -309,3 +309,16 @@ def test_parquet_is_refused_on_a_terminal(tmp_path: Path) -> None:
     assert out.returncode == 2, err
     assert len(err.strip().splitlines()) == 1 and "stdout is a terminal" in err
     assert "Traceback" not in err
+
+
+def test_quiet_drops_the_singular_note_and_keeps_the_data(runner, tmp_path) -> None:
+    from shrinkcli.cli import app
+
+    s = tmp_path / "sing.yaml"
+    s.write_text("sd_slope: 0\nsd_int: 0\nn_cluster: 10\nseed: 2\n")
+    loud = runner.invoke(app, ["fit", str(s)])
+    quiet = runner.invoke(app, ["fit", str(s), "-q"])
+    assert loud.exit_code == quiet.exit_code == 0
+    assert "boundary (singular) fit" in loud.stderr
+    assert quiet.stderr == ""
+    assert quiet.stdout == loud.stdout

@@ -137,9 +137,11 @@ def _fit_input(
     max_evaluations: int | None = None,
     ci: str | None = None,
     level: float = 0.95,
+    quiet: bool = False,
 ) -> Fit:
     """Fit the model the options and the scenario describe to an input (with confidence
-    intervals when `ci` names a method); warnings to stderr."""
+    intervals when `ci` names a method); warnings to stderr (`quiet`: without the singular-fit
+    note, which explains and warns of nothing wrong; every other warning stays)."""
     from .options import model_spec
 
     spec = model_spec(inp.scenario, random=random, method=method)
@@ -149,7 +151,13 @@ def _fit_input(
         if not exc.message.startswith(f"{inp.source}:"):
             exc.message = f"{inp.source}: {exc.message}"
         raise
-    _warn(result.warnings)
+    if quiet:
+        from ..lmm import singular_note
+
+        note = singular_note(result.model)
+        _warn([w for w in result.warnings if w != note])
+    else:
+        _warn(result.warnings)
     return result
 
 
@@ -278,6 +286,7 @@ def fit(
     ] = None,
     ci: CiOpt = None,
     level: LevelOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Fit the mixed model exactly as lme4 does.
 
@@ -309,6 +318,7 @@ def fit(
     result = _fit_input(
         inp, method=method, random=random, engine=engine,
         max_evaluations=max_evaluations, ci=ci, level=0.95 if level is None else level,
+        quiet=quiet,
     )
     text: Payload
     if fmt == "summary":
