@@ -4,6 +4,7 @@ truth and scenario when there are any, and the names of its columns."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,6 +38,24 @@ class Input:
     def names(self) -> dict[str, str]:
         """The column names, as `fit` takes them."""
         return {"y": self.y, "x": self.x, "cluster": self.cluster}
+
+    def standard_table(self) -> Table:
+        """The data's y, x and cluster columns, named y, x and cluster and as read (ids as
+        given, missing values kept): the table `shrink simulate` writes, the same shape for a
+        data scenario as for a simulated one. A column the input lacks is a DataError."""
+        from .errors import DataError
+        from .table import Table
+
+        missing = [c for c in (self.y, self.x, self.cluster) if c not in self.data]
+        if missing:
+            which = "column" if len(missing) == 1 else "columns"
+            raise DataError(
+                f"{self.source}: {which} {', '.join(repr(c) for c in missing)} not found; "
+                f"columns present: {', '.join(self.data.names) or 'none'}"
+            )
+        if list(self.data.names) == ["y", "x", "cluster"]:
+            return self.data
+        return Table({new: self.data[old] for new, old in self.names.items()})
 
     @property
     def title(self) -> str:
@@ -108,6 +127,30 @@ def load_input(
     table = read_table(source, id_columns=[names["cluster"]])
     return Input(p.stem or "data", source, table, y=names["y"], x=names["x"],
                  cluster=names["cluster"])
+
+
+def input_files(source: str, scenario: Scenario | None = None) -> list[str]:
+    """The files a command reads for INPUT `source`: the file itself and, for a data scenario
+    (`scenario`, else read from `source`), its table, which an output must never replace."""
+    if not is_scenario_path(source):
+        return [source]
+    if scenario is None:
+        from .scenario import load_scenario
+
+        scenario = load_scenario(source)
+    return [source] if scenario.data is None else [source, scenario.data.path]
+
+
+def scenario_files(scenarios: Sequence[object]) -> list[str]:
+    """The files `scenarios` (Scenario values among others, e.g. failures) were read from:
+    each one's file and a data scenario's table."""
+    from .scenario import Scenario
+
+    files: list[str] = []
+    for s in scenarios:
+        if isinstance(s, Scenario):
+            files += [f for f in (s.source, s.data.path if s.data else "") if f]
+    return files
 
 
 def load_source(

@@ -108,6 +108,20 @@ def check_destination(outdir: Path, kind: OwnedFolder) -> None:
         )
 
 
+def check_holds_no_input(outdir: Path, inputs: Iterable[str]) -> None:
+    """Refuse an output folder that holds one of the command's inputs (a scenario file, a data
+    scenario's table): replacing the folder would delete it."""
+    if not outdir.exists():
+        return
+    root = Path(os.path.realpath(outdir))
+    for source in inputs:
+        if source in ("-", ""):
+            continue
+        if Path(os.path.realpath(source)).is_relative_to(root):
+            raise UsageError(f"{outdir}: holds {source}, an input; it would be replaced with "
+                             "the folder, so write the output elsewhere", field="output")
+
+
 def new_build_folder(outdir: Path) -> Path:
     """An empty temporary folder beside `outdir` (same file system, so the move is a rename),
     holding only the id of this process (`BUILDING`) until the work is done."""

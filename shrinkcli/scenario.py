@@ -70,6 +70,20 @@ def _finite(value: float) -> float:
     return value
 
 
+#: The largest magnitude of a simulation's number (intercept, beta, sigma, the SDs): the
+#: simulation squares the SDs and the fit squares y, and beyond about 1.3e154 a square is no
+#: longer a finite double.
+MAX_MAGNITUDE = 1e150
+_TOO_LARGE = "must be at most 1e150 in magnitude: larger values overflow the squares"
+
+
+def _not_too_large(value: float) -> float:
+    if abs(value) > MAX_MAGNITUDE:
+        raise ValueError(f"{_TOO_LARGE} the simulation and the fit form (a double ends near "
+                         "1.8e308)")
+    return value
+
+
 @_built
 class ModelOptions(BaseModel):
     """The `model:` section: how `fit` fits the mixed model."""
@@ -193,7 +207,7 @@ class Scenario(BaseModel):
     def _real(cls, v: Any) -> Any:
         if isinstance(v, bool) or not isinstance(v, int | float):
             raise ValueError(f"must be a number (got {v!r})")
-        return _finite(float(v))
+        return _not_too_large(_finite(float(v)))
 
     @field_validator("balanced", mode="before")
     @classmethod
@@ -253,8 +267,11 @@ class Scenario(BaseModel):
             for v in values:
                 try:
                     Scenario.model_validate(_with_key(base, key, v))
-                except ValidationError:
-                    raise ValueError(f"sweep.{key}: every value must be {ALLOWED[key]} "
+                except ValidationError as exc:
+                    msg = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+                    rule = msg if _TOO_LARGE in msg else f"be {ALLOWED[key]}"
+                    rule = rule.removeprefix("must ")
+                    raise ValueError(f"sweep.{key}: every value must {rule} "
                                      f"(got {_describe(v)})") from None
         return self
 
@@ -398,8 +415,79 @@ def _human(n: float) -> str:
     return f"{n:.0f} EB"
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe loader that refuses duplicate keys (PyYAML silently keeps the last one)."""
+class ScenarioLoader(yaml.SafeLoader):
+    """The YAML reader of scenario files and `--vary` values: PyYAML's safe loader, which
+    refuses duplicate keys (PyYAML silently keeps the last one) and reads every number a person
+    writes as one. PyYAML follows YAML 1.1, whose float needs a dot and a signed exponent, so
+    `1e-3`, `1E3` and `-.5` were text; here a float is also any form YAML 1.2's core schema
+    reads as one (`1e-3`, `1E-3`, `.5`, `+.5`, `5.`, `1e300`). Integers (`+1`, `007`) and every
+    other scalar resolve as before."""
+
+
+#: YAML 1.2 core schema floats, with PyYAML's YAML 1.1 forms (`1_000.5`, `1:30.5`) kept.
+#: Integer forms are left to the int resolver, which is consulted after this one.
+FLOAT_PATTERN = re.compile(
+    r"""^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?[0-9]+[eE][-+]?[0-9]+
+    |[-+]?\.[0-9][0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""",
+    re.X,
+)
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+ScenarioLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _FLOAT_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+ScenarioLoader.add_implicit_resolver(_FLOAT_TAG, FLOAT_PATTERN, list("-+0123456789."))
+for _first, _resolvers in ScenarioLoader.yaml_implicit_resolvers.items():
+    # the float first, as in PyYAML: `1.5` is no int, and `1e3` must not fall to a later one
+    _resolvers.sort(key=lambda r: r[0] != _FLOAT_TAG)
+
+#: The keys whose values are text however they look (`name: 007`, `title: 2020`, a column
+#: named `1e3`): read as written, never as a number.
+TEXT_KEYS = {"name", "title", "description"}
+TEXT_KEYS_DATA = {"path", "y", "x", "cluster"}
+
+
+def _text_as_written(node: yaml.Node) -> None:
+    """Tag the plain scalars of a scenario's text keys as strings, so that they are read as
+    written (a number's text would otherwise be lost: `007` is 7)."""
+    if not isinstance(node, yaml.MappingNode):
+        return
+    for key, value in node.value:
+        if not isinstance(key, yaml.ScalarNode):
+            continue
+        if key.value in TEXT_KEYS and _plain(value):
+            value.tag = yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG
+        elif key.value == "data":
+            if _plain(value):
+                value.tag = yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG
+            elif isinstance(value, yaml.MappingNode):
+                for k, v in value.value:
+                    if isinstance(k, yaml.ScalarNode) and k.value in TEXT_KEYS_DATA and _plain(v):
+                        v.tag = yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG
+
+
+def _plain(node: yaml.Node) -> bool:
+    """A plain (unquoted, untagged) scalar other than null: its type came from its look."""
+    return (isinstance(node, yaml.ScalarNode) and node.style is None
+            and node.tag != "tag:yaml.org,2002:null")
+
+
+def load_yaml(text: str, *, scenario: bool = False) -> Any:
+    """Parse YAML text with `ScenarioLoader`; a scenario's text keys are read as written."""
+    loader = ScenarioLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if scenario:
+            _text_as_written(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
@@ -414,7 +502,7 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[
     return loader.construct_mapping(node)
 
 
-_UniqueKeyLoader.add_constructor(
+ScenarioLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
     _construct_mapping,
 )
@@ -447,6 +535,8 @@ def _message(err: ErrorDetails) -> str:
         return f"{field}: must be {ALLOWED[field]} (got {_describe(err.get('input'))})"
     allowed = ALLOWED.get(field)
     got = _describe(err.get("input"))
+    if kind == "value_error" and _TOO_LARGE in str(err["msg"]):
+        return f"{field}: {str(err['msg']).removeprefix('Value error, ')} (got {got})"
     if not field:  # a model-level check
         return str(err["msg"]).removeprefix("Value error, ")
     if allowed:
@@ -520,7 +610,7 @@ def parse_scenario(text: str, *, source: str = "<scenario>", default_name: str =
 ):
     """Parse YAML text into a validated Scenario."""
     try:
-        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        raw = load_yaml(text, scenario=True)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f" line {mark.line + 1}" if mark is not None else ""

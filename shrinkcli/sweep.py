@@ -71,12 +71,14 @@ def _text(v: Any) -> str:
 
 
 def parse_value(text: str) -> Any:
-    """A value as written on the command line: YAML's reading of it ('20' an integer, '0.5' a
-    number, 'ml' text), as in a scenario file."""
+    """A value as written on the command line: YAML's reading of it ('20' an integer, '0.5' and
+    '1e-3' numbers, 'ml' text), as in a scenario file."""
     import yaml
 
+    from .scenario import load_yaml
+
     try:
-        return yaml.safe_load(text)
+        return load_yaml(text)
     except yaml.YAMLError:
         return text
 
@@ -149,8 +151,17 @@ def expand(scenario: Scenario, vary: Mapping[str, list[Any]] | None = None) -> l
             raise ScenarioError(f"{scenario.source or scenario.name}: sweep: the design "
                                 f"{what} is not valid: {msg}") from None
         design._source = scenario.source
-        out.append(Design(design, scenario.name, tuple(zip(keys, combo, strict=True))))
+        # the values as validated (balanced: true is the number 1), as the scenario holds them
+        values = tuple((k, _value_of(design, k)) for k in keys)
+        out.append(Design(design, scenario.name, values))
     return out
+
+
+def _value_of(scenario: Scenario, key: str) -> Any:
+    """A (dotted for model.*) key's value in a validated scenario."""
+    section, _, sub = key.partition(".")
+    value = getattr(scenario, section)
+    return getattr(value, sub) if sub else value
 
 
 def allowed_keys(scenario: Scenario) -> tuple[str, ...]:
@@ -313,7 +324,7 @@ def changed_argument(old: Mapping[str, Any], new: Mapping[str, Any]) -> str | No
     """In words, the first difference between two fingerprints (None: the same run)."""
     for key, flag in (("reps", "--reps"), ("seed", "--seed"), ("ci", "--ci")):
         if old.get(key) != new.get(key):
-            return f"{flag} was {old.get(key)}, now {new.get(key)}"
+            return f"{flag} was {_said(old.get(key))}, now {_said(new.get(key))}"
     od, nd = old.get("designs", []), new.get("designs", [])
     if len(od) != len(nd):
         return f"the sweep had {len(od)} designs, now {len(nd)}"
@@ -321,7 +332,17 @@ def changed_argument(old: Mapping[str, Any], new: Mapping[str, Any]) -> str | No
         if a != b:
             keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
             field = next((k for k in keys if k != "name"), keys[0])  # the name follows the keys
-            return (f"design {b.get('name', '?')}: {field} was {a.get(field)!r}, "
-                    f"now {b.get(field)!r}")
+            return (f"design {b.get('name', '?')}: {field} was {_said(a.get(field))}, "
+                    f"now {_said(b.get(field))}")
     return None
+
+
+def _said(value: Any) -> str:
+    """A value as a scenario file or the command line writes it: 'not given' for an option
+    left out, true/false, text unquoted (never Python's None, True or repr)."""
+    if value is None:
+        return "not given"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 

@@ -322,3 +322,18 @@ def test_fit_keeps_a_and_space_a_as_two_clusters(runner: CliRunner, tmp_path: Pa
     table = pd.read_csv(__import__("io").StringIO(res.stdout), dtype={"cluster": str},
                         skipinitialspace=False, keep_default_na=False)
     assert dict(zip(table["cluster"], table["n"], strict=True)) == {" a": 3, "a": 3, "b": 3}
+
+
+def test_quiet_drops_the_singular_note_and_keeps_the_data(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    from shrinkcli.cli import app
+
+    s = tmp_path / "sing.yaml"
+    s.write_text("sd_slope: 0\nsd_int: 0\nn_cluster: 10\nseed: 2\n")
+    loud = runner.invoke(app, ["fit", str(s)])
+    quiet = runner.invoke(app, ["fit", str(s), "-q"])
+    assert loud.exit_code == quiet.exit_code == 0
+    assert "boundary (singular) fit" in loud.stderr
+    assert quiet.stderr == ""
+    assert quiet.stdout == loud.stdout

@@ -118,7 +118,7 @@ def test_resume_refuses_a_changed_argument(runner: CliRunner, small: str, tmp_pa
     before = _files(out)
     for args, what in (
         (["--reps", "5", *VARY], "--reps was 4, now 5"),
-        (["--reps", "4", *VARY, "--seed", "9"], "--seed was None, now 9"),
+        (["--reps", "4", *VARY, "--seed", "9"], "--seed was not given, now 9"),
         (["--reps", "4", "--vary", "obs_per_cluster=3,7", VARY[2], VARY[3]],
          "obs_per_cluster was 6, now 7"),
     ):

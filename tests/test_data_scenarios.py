@@ -90,7 +90,7 @@ def test_seed_and_rng_stay_they_seed_the_bootstrap() -> None:
     [
         ("data: {y: Reaction}\n", "data.path: missing; give the path of a CSV, TSV or Parquet"),
         ("data: {path: t.csv, yy: Reaction}\n", "unknown key 'yy' in data; did you mean 'y'?"),
-        ("data: {path: t.csv, y: 3}\n", "data.y: must be a column name (got 3)"),
+        ("data: {path: t.csv, y: [3]}\n", "data.y: must be a column name (got [3])"),
         ("data: [t.csv]\n", "data: must be a table's path, or a mapping with keys path"),
     ],
 )
@@ -243,3 +243,104 @@ def test_the_example_scenario_is_sleepstudy() -> None:
     inp = data_input(s)
     pd.testing.assert_frame_equal(inp.data.to_pandas(), pd.read_csv(REAL / "sleepstudy.csv"))
     assert isinstance(s, Scenario)
+
+
+def test_simulate_writes_a_data_scenarios_table_as_read(runner: CliRunner, sleep: Path) -> None:
+    """Nothing to simulate: the three columns the scenario names, under the names y, x and
+    cluster that `simulate` always writes (so `simulate | fit -` reads either kind)."""
+    res = runner.invoke(app, ["simulate", str(sleep)])
+    assert res.exit_code == 0, res.stderr
+    assert res.stderr == ""
+    got = pd.read_csv(io.StringIO(res.stdout))
+    table = pd.read_csv(REAL / "sleepstudy.csv")
+    assert list(got.columns) == ["y", "x", "cluster"]
+    np.testing.assert_array_equal(got["y"], table["Reaction"])
+    np.testing.assert_array_equal(got["x"], table["Days"])
+    np.testing.assert_array_equal(got["cluster"], table["Subject"])
+
+
+def test_simulate_refuses_truth_for_a_data_scenario(
+    runner: CliRunner, sleep: Path, tmp_path: Path
+) -> None:
+    truth = tmp_path / "truth.csv"
+    res = runner.invoke(app, ["simulate", str(sleep), "--truth", str(truth)])
+    assert res.exit_code == 2
+    assert res.stderr == (f"shrink: error: --truth: {sleep} is a data scenario; a data set has "
+                          "no true coefficients (drop --truth)\n")
+    assert res.stdout == "" and not truth.exists()
+
+
+def test_simulate_refuses_a_missing_table_as_fit_does(runner: CliRunner, sleep: Path) -> None:
+    (sleep.parent / "sleepstudy.csv").unlink()
+    res = runner.invoke(app, ["simulate", str(sleep)])
+    assert res.exit_code == 2
+    assert res.stderr.strip() == f"shrink: error: {sleep.parent / 'sleepstudy.csv'}: no such file"
+    assert res.stdout == ""
+
+
+def test_simulate_names_a_column_the_table_lacks(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("a,x,cluster\n1,2,a\n")
+    (tmp_path / "s.yaml").write_text("data: t.csv\n")
+    res = runner.invoke(app, ["simulate", str(tmp_path / "s.yaml")])
+    assert res.exit_code == 1
+    assert res.stderr == (f"shrink: error: {tmp_path / 's.yaml'}: column 'y' not found; columns "
+                          "present: a, x, cluster\n")
+
+
+#: Every command that writes a file, with its output aimed at the data scenario's own table.
+WRITES_A_FILE = [
+    ["fit", "{s}", "-o", "{t}"],
+    ["fit", "{s}", "-f", "json", "-o", "{t}"],
+    ["simulate", "{s}", "-o", "{t}"],
+    ["animate", "{s}", "-o", "{t}"],
+    ["plot", "caterpillar", "{s}", "-o", "{t}"],
+]
+
+
+@pytest.mark.parametrize("args", WRITES_A_FILE, ids=lambda a: " ".join(a[:2]))
+def test_a_data_scenarios_table_is_never_an_output(
+    runner: CliRunner, sleep: Path, args: list[str]
+) -> None:
+    table = sleep.parent / "sleepstudy.csv"
+    before = table.read_bytes()
+    res = runner.invoke(app, [a.format(s=sleep, t=table) for a in args])
+    assert res.exit_code == 2
+    assert res.stderr.count("\n") == 1 and str(table) in res.stderr
+    assert table.read_bytes() == before
+
+
+def test_the_table_is_an_input_of_fit_as_given_directly(runner: CliRunner, sleep: Path) -> None:
+    """Through the scenario or directly, the same refusal."""
+    table = sleep.parent / "sleepstudy.csv"
+    by_scenario = runner.invoke(app, ["fit", str(sleep), "-o", str(table)])
+    direct = runner.invoke(app, ["fit", str(table), "--y", "Reaction", "--x", "Days",
+                                 "--cluster", "Subject", "-o", str(table)])
+    assert by_scenario.stderr == direct.stderr == (
+        f"shrink: error: {table}: is also an input; write the output elsewhere\n")
+
+
+@pytest.mark.parametrize("command", ["report", "study"])
+def test_an_output_folder_holding_a_data_scenarios_table_is_refused(
+    runner: CliRunner, tmp_path: Path, command: str
+) -> None:
+    """The folder is replaced whole: a table inside it (one an earlier run wrote, so the folder
+    is shrink's to replace) would be deleted with it."""
+    from shrinkcli.outfolder import OwnedFolder
+    from shrinkcli.report import MARKER as REPORT_MARKER
+    from shrinkcli.study import MARKER as STUDY_MARKER
+
+    out = tmp_path / "out"
+    marker = REPORT_MARKER if command == "report" else STUDY_MARKER
+    table = (REAL / "sleepstudy.csv").read_bytes()
+    OwnedFolder(command, marker).replace_with(out, {"sleep/data.csv": table})
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("data: {path: out/sleep/data.csv, y: Reaction, x: Days, "
+                        "cluster: Subject}\n")
+    extra = ["-n", "1"] if command == "study" else []
+    for given in (scenario, out / "sleep" / "data.csv"):
+        res = runner.invoke(app, [command, str(given), "-o", str(out), "-q", *extra])
+        assert res.exit_code == 2, res.stderr
+        assert res.stderr == (f"shrink: error: -o/--output: {out}: holds "
+                              f"{out / 'sleep' / 'data.csv'}, an input; it would be replaced "
+                              "with the folder, so write the output elsewhere\n")
+        assert (out / "sleep" / "data.csv").read_bytes() == table

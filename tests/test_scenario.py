@@ -49,6 +49,51 @@ BAD = [
 ]
 
 
+#: Numbers as people write them; Python's float() (an independent reader of decimal notation,
+#: which YAML 1.2's core schema follows) says what each is.
+WRITTEN_NUMBERS = ["1e-3", "1E-3", ".5", "5.", "+1", "+.5", "2.5e+2", "-1.5E2", "1_000.5"]
+
+
+@pytest.mark.parametrize("written", WRITTEN_NUMBERS)
+def test_every_number_a_person_writes_is_read_as_one(written: str) -> None:
+    from shrinkcli.sweep import parse_vary
+
+    s = parse_scenario(f"beta: {written}\nsigma: {written.lstrip('-')}", source="n.yaml")
+    assert s.beta == float(written)
+    assert s.sigma == float(written.lstrip("-"))
+    assert parse_vary([f"beta={written}"]) == {"beta": [float(written)]}
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "expected"),
+    [("name: 007", "name", "007"), ("title: 1e3", "title", "1e3"), ("title: 0.50", "title", "0.50"),
+     ("description: 2020", "description", "2020"), ("title: true", "title", "true")],
+)
+def test_text_keys_are_read_as_written(text: str, field: str, expected: str) -> None:
+    assert getattr(parse_scenario(text, source="t.yaml"), field) == expected
+
+
+def test_text_that_is_no_number_stays_text() -> None:
+    from shrinkcli.sweep import parse_value
+
+    for text in ["ml", "1e", "e3", "1.2.3", "0x", "1e3x", ".", "1_e3"]:
+        assert parse_value(text) == text
+    s = parse_scenario("data: {path: 1e3.csv, cluster: 1e3, y: '2'}", source="d.yaml")
+    assert s.data is not None
+    assert (s.data.path, s.data.cluster, s.data.y) == ("1e3.csv", "1e3", "2")
+
+
+@pytest.mark.parametrize("key", ["intercept", "beta", "sigma", "sd_int", "sd_slope"])
+def test_a_number_whose_square_overflows_is_refused_for_that_reason(key: str) -> None:
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(f"{key}: 1e300", source="big.yaml")
+    assert str(info.value) == (
+        f"big.yaml: {key}: must be at most 1e150 in magnitude: larger values overflow the "
+        "squares the simulation and the fit form (a double ends near 1.8e308) (got 1e+300)"
+    )
+    assert parse_scenario(f"{key}: 1e150", source="ok.yaml")  # the bound itself is allowed
+
+
 @pytest.mark.parametrize(("text", "message"), BAD)
 def test_invalid_scenarios_are_refused_in_one_line(text: str, message: str) -> None:
     with pytest.raises(ScenarioError) as info:

@@ -196,3 +196,15 @@ def test_pictures_for_one_and_two_keys(result, tmp_path: Path) -> None:
     three = run_sweep(expand(_scenario(), {"obs_per_cluster": [3], "sd_slope": [0.1],
                                            "cor": [0.0]}), 3, jobs=1).files()
     assert not any(name.endswith(".png") for name in three)  # no picture for three keys
+
+
+def test_a_resumed_runs_change_is_said_in_the_command_lines_words(result) -> None:
+    designs = list(result.designs)
+    said = changed_argument(fingerprint(designs, 30, None, None), fingerprint(designs, 30, 5, None))
+    assert said == "--seed was not given, now 5"
+
+
+def test_balanced_true_is_the_number_it_stands_for() -> None:
+    designs = expand(_scenario(), parse_vary(["balanced=true,0.5"]))
+    assert [d.values for d in designs] == [(("balanced", 1.0),), (("balanced", 0.5),)]
+    assert all("True" not in d.label for d in designs)

@@ -142,9 +142,11 @@ def _fit_input(
     max_evaluations: int | None = None,
     ci: str | None = None,
     level: float = 0.95,
+    quiet: bool = False,
 ) -> Fit:
     """Fit the model the options and the scenario describe to an input (with confidence
-    intervals when `ci` names a method); warnings to stderr."""
+    intervals when `ci` names a method); warnings to stderr (`quiet`: without the singular-fit
+    note, which explains and warns of nothing wrong; every other warning stays)."""
     from .options import model_spec
 
     spec = model_spec(inp.scenario, random=random, method=method)
@@ -154,7 +156,13 @@ def _fit_input(
         if not exc.message.startswith(f"{inp.source}:"):
             exc.message = f"{inp.source}: {exc.message}"
         raise
-    _warn(result.warnings)
+    if quiet:
+        from ..lmm import singular_note
+
+        note = singular_note(result.model)
+        _warn([w for w in result.warnings if w != note])
+    else:
+        _warn(result.warnings)
     return result
 
 
@@ -207,25 +215,34 @@ def simulate(
     """Simulate a scenario's data (R-identical).
 
     Writes y,x,cluster in the post's row order; with rng r the numbers are exactly those of
-    R's create_data() in the post.
+    R's create_data() in the post. A data scenario has nothing to simulate: its table's three
+    columns are written as read, under the names y,x,cluster, and --truth is refused (real
+    data have no true coefficients).
     """
-    from ..inputs import simulated_input
+    from ..inputs import input_files, load_input
     from ..io import check_output_path, format_of, table_blocks, write_output
-    from ..scenario import load_scenario, with_overrides
+    from ..scenario import load_scenario
 
-    check_output_path(output, inputs=[scenario])
+    spec = load_scenario(scenario)
+    inputs = input_files(scenario, spec)
+    check_output_path(output, inputs=inputs)
     fmt: TableFormat = output_format(output, format, "csv")
     _refuse_binary_on_terminal(output, fmt)
     truth_fmt: TableFormat = fmt
     if truth is not None:
+        if spec.data is not None:
+            raise UsageError(
+                f"--truth: {scenario} is a data scenario; a data set has no true coefficients "
+                "(drop --truth)"
+            )
         if truth == "-":
             raise UsageError("--truth needs a file name (stdout is for the data)")
-        check_output_path(truth, inputs=[scenario])
+        check_output_path(truth, inputs=inputs)
         if output != "-" and Path(truth).resolve() == Path(output).resolve():
             raise UsageError(f"--truth: {truth} is also the data's output (-o); give another")
         truth_fmt = format_of(truth) or fmt
-    sim = simulated_input(with_overrides(load_scenario(scenario), seed=seed, rng=rng))
-    text = table_blocks(sim.data, fmt)
+    sim = load_input(scenario, seed=seed, rng=rng)
+    text = table_blocks(sim.standard_table(), fmt)
     truth_text = None
     if truth is not None and sim.truth is not None:
         truth_text = table_blocks(sim.truth, truth_fmt)
@@ -274,6 +291,7 @@ def fit(
     ] = None,
     ci: CiOpt = None,
     level: LevelOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Fit the mixed model exactly as lme4 does.
 
@@ -296,15 +314,16 @@ def fit(
         raise UsageError("--ci profile: profiling uses the native engine; drop --engine")
     if level is not None and ci is None:
         raise UsageError("--level: sets the level of --ci intervals; add --ci wald or profile")
-    from ..inputs import load_input
+    from ..inputs import input_files, load_input
     from ..io import check_output_path, json_column_blocks, table_bytes, write_output
 
-    check_output_path(output, inputs=[input])
+    check_output_path(output, inputs=input_files(input))
     _refuse_binary_on_terminal(output, fmt)
     inp = load_input(input, seed=seed, rng=rng, y=y, x=x, cluster=cluster)
     result = _fit_input(
         inp, method=method, random=random, engine=engine,
         max_evaluations=max_evaluations, ci=ci, level=0.95 if level is None else level,
+        quiet=quiet,
     )
     text: Payload
     if fmt == "summary":
@@ -395,7 +414,7 @@ def animate(
     Each cluster's by-cluster estimate slides to its mixed-model estimate, pulled toward the
     population average: along a straight line, or along the path pooling really takes.
     """
-    from ..inputs import data_line, is_scenario_path, load_input, parameter_line
+    from ..inputs import data_line, input_files, is_scenario_path, load_input, parameter_line
     from ..io import check_output_path, write_output
     from ..scenario import AnimationOptions, load_scenario
     from .options import animation_options
@@ -408,7 +427,8 @@ def animate(
     )
     inp = load_input(input, seed=seed, rng=rng, y=y, x=x, cluster=cluster)
     gif_path = output if output is not None else f"{inp.name}.gif"
-    check_output_path(gif_path, inputs=[input])
+    inputs = input_files(input, inp.scenario)
+    check_output_path(gif_path, inputs=inputs)
     suffix = gif_path.lower().rsplit(".", 1)[-1] if "." in gif_path else ""
     if gif_path != "-" and suffix not in ("gif", "mp4", "webm"):
         raise UsageError(
@@ -421,7 +441,7 @@ def animate(
     if png is not None:
         if png == "-" or not png.lower().endswith(".png"):
             raise UsageError(f"--png: {png}: give a file name ending in .png")
-        check_output_path(png, inputs=[input])
+        check_output_path(png, inputs=inputs)
     result = _fit_input(inp, method=method, random=random)
 
     from ..animate import render_animation, render_video
@@ -492,12 +512,15 @@ def report(
     directly (or a scenario naming data) gets a page for real data. A scenario that fails is
     shown in the report and the others are still built (exit code 1).
     """
+    from ..inputs import scenario_files
+    from ..outfolder import check_holds_no_input
     from ..report import StudyOptions, build_report, load_scenarios
 
     if output in ("-", ""):
         raise UsageError("the report is a folder; give its name", field="output")
     study = StudyOptions(reps) if reps is not None else None
     loaded = load_scenarios(scenarios, y=y, x=x, cluster=cluster)
+    check_holds_no_input(Path(output), [*scenarios, *scenario_files(loaded)])
     with report_progress(showing(quiet)) as progress:
         result = build_report(loaded, output, jobs=jobs, progress=progress, study=study)
     for r in result.reports:
@@ -599,9 +622,9 @@ def study(
     """
     from pathlib import Path
 
-    from ..inputs import load_source
+    from ..inputs import load_source, scenario_files
     from ..io import write_output
-    from ..outfolder import OwnedFolder
+    from ..outfolder import OwnedFolder, check_holds_no_input
     from ..study import MARKER, run_study
 
     folder = OwnedFolder("study", MARKER)
@@ -610,6 +633,8 @@ def study(
     if format is not None:
         _refuse_binary_on_terminal("-", format)
     loaded = [load_source(p, y=y, x=x, cluster=cluster) for p in scenarios]
+    if output is not None:
+        check_holds_no_input(Path(output), [*scenarios, *scenario_files(loaded)])
     executor = _executor(scheduler)
     if vary or resume or any(s.sweep for s in loaded):  # a sweep of designs
         from ..sweep import parse_vary

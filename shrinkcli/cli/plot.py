@@ -78,7 +78,7 @@ def caterpillar(
     and the true value marked for simulated data.
     """
     from ..caterpillar import caterpillar_png
-    from ..inputs import load_input, parameter_line
+    from ..inputs import input_files, load_input, parameter_line
     from ..io import check_output_path, write_output
     from . import _fit_input, _note
 
@@ -86,7 +86,7 @@ def caterpillar(
         raise UsageError(f"--max-clusters: must be at least 2 (got {max_clusters})")
     inp = load_input(input, seed=seed, rng=rng, y=y, x=x, cluster=cluster)
     path = output if output is not None else f"{inp.name}-caterpillar.png"
-    check_output_path(path, inputs=[input])
+    check_output_path(path, inputs=input_files(input, inp.scenario))
     if path != "-" and not path.lower().endswith(".png"):
         raise UsageError(f"-o/--output: {path}: the picture is a PNG; name it *.png")
     if path == "-" and sys.stdout.isatty():
