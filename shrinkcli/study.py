@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from . import parallel
-from .errors import ShrinkError
+from .errors import DataError, FitError, ShrinkError
 from .model import ModelSpec
 from .scenario import Scenario
 from .table import Table
@@ -205,7 +205,14 @@ def bootstrap_of(scenario: Scenario) -> Bootstrap:
     from .inputs import data_input
 
     inp = data_input(scenario)
-    return Bootstrap.from_data(inp.data, scenario.model.spec, **inp.names)
+    try:
+        return Bootstrap.from_data(inp.data, scenario.model.spec, **inp.names)
+    except (DataError, FitError) as exc:  # about the table: say which, in its own terms
+        if not exc.message.startswith(f"{inp.source}:"):
+            exc.message = f"{inp.source}: {exc.message}"
+        if not inp.source.endswith((".yaml", ".yml")):
+            exc.hint = None  # a table given directly has no model.random to set here
+        raise
 
 
 def replicate(

@@ -19,7 +19,7 @@ from shrinkcli.scenario import parse_scenario
 
 #: The engine's error for too few observations, as it raises it: in scenario terms.
 NOT_IDENTIFIABLE = (
-    "number of observations (10) <= number of random effects (20) for (x | cluster): the "
+    "number of observations (20) <= number of random effects (20) for (x | cluster): the "
     "model is not identifiable; use more observations per cluster"
 )
 
@@ -30,9 +30,10 @@ def _command(name: str):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def not_identifiable(tmp_path: Path) -> str:
-    """A scenario with one observation per cluster, which the engine refuses with a hint."""
+    """A scenario with two observations per cluster, which the engine refuses for a random
+    slope with a hint (a random intercept alone can be fitted)."""
     path = tmp_path / "tiny.yaml"
-    path.write_text("n_cluster: 10\nobs_per_cluster: 1\nanimation:\n  frames: 3\n")
+    path.write_text("n_cluster: 10\nobs_per_cluster: 2\nanimation:\n  frames: 3\n")
     return str(path)
 
 
@@ -142,3 +143,22 @@ def test_the_model_spec_is_the_options_over_the_scenario() -> None:
     assert model_spec(sc) == ModelSpec(random="intercept", method="ml")
     assert model_spec(sc, method="reml") == ModelSpec(random="intercept", method="reml")
     assert model_spec(sc, random="intercept-slope").random == "intercept-slope"
+
+
+def test_no_hint_that_cannot_help(runner: CliRunner, tmp_path: Path) -> None:
+    """One row per cluster: a random intercept alone cannot be fitted either, so nothing
+    suggests it; a table given to study (which has no --random) is named, without YAML."""
+    (tmp_path / "obs1.yaml").write_text("name: obs1\nobs_per_cluster: 1\nn_cluster: 20\n")
+    rows = "".join(f"{i * 0.37 % 1},{i * 0.61 % 1},c{i}\n" for i in range(30))
+    (tmp_path / "single.csv").write_text("y,x,cluster\n" + rows)
+    res = runner.invoke(app, ["fit", str(tmp_path / "obs1.yaml")])
+    assert res.exit_code == 1 and "not identifiable" in res.stderr
+    assert "intercept;" not in res.stderr and "--random" not in res.stderr
+    res = runner.invoke(app, ["study", str(tmp_path / "single.csv"), "--reps", "2", "-j", "1",
+                              "-o", str(tmp_path / "st")])
+    assert res.exit_code == 1
+    line = res.stderr.strip()
+    assert len(line.splitlines()) == 1
+    assert line.startswith(f"shrink: error: {tmp_path / 'single.csv'}: number of observations")
+    assert "model.random" not in line and "--random" not in line
+    assert not (tmp_path / "st").exists()

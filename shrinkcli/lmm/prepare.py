@@ -248,10 +248,12 @@ def check_identifiable(n_obs: int, n_groups: int, model: ModelSpec) -> None:
     term = model.random_term()
     if n_obs <= n_re:
         if model.has_random_slope:
+            # a random intercept alone is a way out only where it can be fitted itself
+            helps = n_obs > n_groups + 1
             raise FitError(
                 f"number of observations ({n_obs}) <= number of random effects ({n_re}) for "
                 f"{term}: the model is not identifiable; use more observations per cluster",
-                hint=("model.random", "intercept"),
+                hint=("model.random", "intercept") if helps else None,
             )
         raise FitError(
             f"number of observations ({n_obs}) <= number of random effects ({n_re}) for "
