@@ -24,9 +24,12 @@ from shrinkcli.model import ModelSpec
 from shrinkcli.table import Table
 
 # Property tests explore the same examples on every run, so that CI is repeatable; run with
-# HYPOTHESIS_PROFILE=explore to draw new ones.
+# HYPOTHESIS_PROFILE=explore to draw new ones, HYPOTHESIS_PROFILE=long for a long search.
 settings.register_profile("repeatable", derandomize=True, deadline=None)
 settings.register_profile("explore", deadline=None)
+# A long search: fifty times the examples of every property test (those of whole commands
+# scale their CI size by it, tests/test_properties_commands.py), new ones on every run.
+settings.register_profile("long", max_examples=5000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 ROOT = Path(__file__).resolve().parents[1]
