@@ -106,3 +106,24 @@ def test_the_uncorrelated_criterion_is_the_dense_one_and_its_fit_converges(
             moved = theta.copy()
             moved[k] *= 1.0 + step
             assert _dense_criterion(data, moved, spec.reml) >= result.criterion - 1e-9
+
+
+@pytest.mark.parametrize("scale", [1e-6, 1e6])
+def test_a_fit_without_intercept_variance_keeps_its_slope_variance_on_any_scale(
+    scale: float,
+) -> None:
+    """Where the intercept's SD is 0, the working coordinates' Λ maps back to Λ = [[0, 0],
+    [0, c]] (not [[0, 0], [c, 0]], which (x || cluster) cannot hold and read as no variance at
+    all): the REML criterion of x · k is the unscaled one + 2 log k, with the same slope SD."""
+    data = pd.DataFrame({
+        "y": [1.202925, 1.014689, 0.445489, 1.657842, 1.372439],
+        "x": [0.553142, 0.061960, -1.012598, 1.195915, 0.736934],
+        "cluster": ["c0", "c0", "c1", "c1", "c1"],
+    })
+    spec = ModelSpec(random="uncorrelated")
+    plain = fit(data, spec)
+    scaled = fit(data.assign(x=data["x"] * scale), spec)
+    assert plain.model.theta[0] == 0.0 and plain.model.theta[1] > 1.0
+    expected = plain.model.criterion + 2.0 * math.log(scale)
+    assert scaled.model.criterion == pytest.approx(expected, rel=1e-8, abs=1e-8)
+    assert scaled.model.theta[1] * scale == pytest.approx(plain.model.theta[1], rel=1e-5)

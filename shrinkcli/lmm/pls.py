@@ -563,6 +563,7 @@ def lambda_back(
     p, r = aw - h * bw, -h * cw  # first row of L
     u, v = bw / scale, cw / scale  # second row
     a = math.hypot(p, r)
-    if a == 0.0:
-        return 0.0, math.hypot(u, v), 0.0
+    if a == 0.0:  # no intercept variance: Σ = [[0, 0], [0, u² + v²]], its factor's c (b = 0,
+        # which (x || cluster) requires and leaves (x | cluster) the same Σ)
+        return 0.0, 0.0, math.hypot(u, v)
     return a, (p * u + r * v) / a, (aw * cw / scale) / a
