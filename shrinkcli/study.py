@@ -742,8 +742,8 @@ def _why(kind: str, coef: str, scenario: Scenario, result: StudyResult) -> str:
     truth = scenario.sd_slope if coef == "slope" else scenario.sd_int
     table = result.replications
     mine = table[(table["scenario"] == scenario.name) & (table["error"] == "")]
-    cover_of = by_coef[by_coef["scenario"] == scenario.name].set_index("replication")
-    cover_of = cover_of[~cover_of.index.duplicated()][f"mixed_{coef}"]
+    of_this = by_coef[by_coef["scenario"] == scenario.name].set_index("replication")
+    cover_of = of_this.loc[~of_this.index.duplicated(), f"mixed_{coef}"]
     est = mine[sd].to_numpy(float)
     cover = cover_of.reindex(mine["replication"].to_numpy()).to_numpy(float)
     ok = np.isfinite(est) & np.isfinite(cover)
