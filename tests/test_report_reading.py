@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from shrinkcli.report.metrics import SAME, Errors, Metrics, compare, reading
+from shrinkcli.report.metrics import RHO, SAME, Errors, Metrics, compare, reading
 from shrinkcli.report.pages import _verdict
 
 BASE = Metrics(
@@ -83,13 +83,30 @@ def test_about_equal_otherwise() -> None:
 def test_left_out_sizes_and_singular_sentences() -> None:
     m = _errors(BASE, left_out=7, clusters=93)
     assert any(s.startswith("7 of 100 clusters have no by-cluster slope") for s in reading(m, 100))
-    sized = replace(BASE, most_shrunk=[{"n": 2}, {"n": 3}], least_shrunk=[{"n": 9}, {"n": 10}])
+    sized = replace(BASE, most_shrunk=[{"n": 2}, {"n": 3}], least_shrunk=[{"n": 9}, {"n": 10}],
+                    size_rho=-0.5)
     assert any("have 2.5 observations on average, the 2 least shrunk 9.5" in s
                for s in reading(sized, 100))
     equal = replace(BASE, most_shrunk=[{"n": 10}], least_shrunk=[{"n": 10}])
     assert not any("observations on average" in s for s in reading(equal, 100))
     assert any("The fit is singular" in s for s in reading(replace(BASE, singular=True), 100))
     assert not any("singular" in s for s in reading(BASE, 100))
+
+
+def test_the_size_sentence_follows_the_rank_correlation_of_all_clusters() -> None:
+    """The extremes may be smaller while over all clusters size has little to do with
+    shrinkage (the data page then says so): the sentence on the extremes needs the same rank
+    correlation, `RHO`, that the data page reads."""
+    sized = replace(BASE, most_shrunk=[{"n": 2}, {"n": 3}], least_shrunk=[{"n": 9}, {"n": 10}])
+    for rho in (-RHO / 2, 0.0, RHO, math.nan):
+        assert not any("observations on average" in s
+                       for s in reading(replace(sized, size_rho=rho), 100))
+    assert any("observations on average" in s
+               for s in reading(replace(sized, size_rho=-RHO), 100))
+    # strongly negative, but the extremes disagree: nothing said of them
+    backwards = replace(sized, most_shrunk=sized.least_shrunk, least_shrunk=sized.most_shrunk,
+                        size_rho=-0.9)
+    assert not any("observations on average" in s for s in reading(backwards, 100))
 
 
 def test_no_truth_no_comparison() -> None:
