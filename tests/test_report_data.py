@@ -93,7 +93,11 @@ def test_the_bootstrap_study_is_in_the_report(data_report: tuple[Path, ReportRes
     summary = pd.read_csv(out / "study" / "summary.csv")
     assert set(summary["scenario"]) == {"growth", "dropout", "small"}
     index = (out / "index.html").read_text()
-    assert "parametric bootstrap" in index and "Jaw growth of 27 children, dropout" in index
+    assert "parametric bootstrap" in index
+    assert "so Jaw growth of 27 children and dropout are\nstudied" in index  # a list with "and"
+    assert ('real,\nwith no truth to compare with: <a href="growth/index.html">Jaw growth of 27 '
+            'children</a> and <a href="dropout/index.html">dropout</a>.') in index
+    assert "own (Jaw growth of 27 children and dropout) by a" in (out / "report.md").read_text()
     growth = summary[summary["scenario"] == "growth"].set_index("quantity")
     fitted = json.loads((out / "growth" / "fit.json").read_text())
     assert growth.loc["intercept", "truth"] == fitted["fixed_effects"][0]["estimate"]

@@ -11,6 +11,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
+from ..words import separator
 from .build import Failure, ScenarioReport
 from .explore import explore_page, report_fragment
 from .metrics import SAME, compare
@@ -66,6 +67,7 @@ def environment() -> jinja2.Environment:
     env.globals["version"] = __version__
     env.globals["same"] = SAME
     env.globals["compare"] = compare
+    env.globals["sep"] = separator  # {{ sep(loop.index0, loop.length) }}: ', ', ' and ', ''
     return env
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..words import join_words
 from .metrics import RHO, spearman
 
 if TYPE_CHECKING:
@@ -292,7 +293,7 @@ def size_reading(d: DataMetrics) -> list[str]:
                          f"value of {d.x}")
         it = ("it", "its", "it") if d.no_slope == 1 else ("they", "their", "them")
         out.append(
-            f"{' and '.join(parts)}: with no line of {it[1]} own {it[0]} "
+            f"{join_words(parts)}: with no line of {it[1]} own {it[0]} "
             f"{'has' if d.no_slope == 1 else 'have'} no shrinkage to show here, yet the mixed "
             f"model gives {it[2]} a line, borrowed mostly from the population."
         )
