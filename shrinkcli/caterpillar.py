@@ -202,7 +202,8 @@ def caterpillar_png(
     dpi = 100.0
     fig = Figure(figsize=(WIDTH_PX / dpi, height / dpi), dpi=dpi)
     fig.patch.set_facecolor("white")
-    regular, bold = font(), font(bold=True)
+    words = (*panels[0].ids, title, subtitle)  # ids may be CJK or emoji: a font that has them
+    regular, bold = font(text=words), font(bold=True, text=words)
     fig.text(12 / WIDTH_PX, 1 - 10 / height, title, fontproperties=bold, fontsize=12.5,
              color=TEXT, va="top")
     if subtitle:

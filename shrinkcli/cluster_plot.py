@@ -68,7 +68,8 @@ def shrinkage_png(
     s = np.asarray(shrinkage, dtype=float)
     fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
     fig.patch.set_facecolor("white")
-    regular, bold = font(), font(bold=True)
+    words = (*labels, cluster)  # ids may be CJK or emoji: a font that has them
+    regular, bold = font(text=words), font(bold=True, text=words)
     ax = fig.add_axes((0.1, 0.15, 0.86, 0.72))
     log = len(n) > 0 and n.min() > 0 and n.max() / n.min() >= 8
     xpos = spread_ties(np.log(n) if log else n, s, 0.08 if log else 0.18 * _step(n))
@@ -173,7 +174,8 @@ def clusters_png(
     h = top_px + bottom_px + rows * (panel_size[1] + row_gap)
     fig = Figure(figsize=(w / DPI, h / DPI), dpi=DPI)
     fig.patch.set_facecolor("white")
-    regular, bold = font(), font(bold=True)
+    words = (*(p.title for p in panels), title, *row_titles, x_name, y_name)
+    regular, bold = font(text=words), font(bold=True, text=words)
     xs = np.concatenate([p.x for p in panels]) if panels else np.zeros(1)
     ys = np.concatenate([p.y for p in panels]) if panels else np.zeros(1)
     x0, x1 = float(np.min(xs)), float(np.max(xs))

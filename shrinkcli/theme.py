@@ -7,9 +7,13 @@ matplotlib is imported only inside the functions that need it, so importing the 
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import io
 import math
 import sys
+import warnings
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -57,14 +61,64 @@ def load_matplotlib() -> None:
         matplotlib.artist.kwdoc = kwdoc
 
 
-def font(bold: bool = False) -> FontProperties:
-    """matplotlib's bundled DejaVu Sans, by file: no font lookup, the same glyphs everywhere."""
-    load_matplotlib()
+#: Installed fonts that hold what DejaVu Sans lacks (CJK, emoji), in the order they are tried.
+#: Colour-bitmap emoji fonts are left out: matplotlib's FreeType renderer cannot scale them.
+FALLBACK_FAMILIES = ("Noto Sans CJK JP", "Noto Sans CJK SC", "Noto Sans CJK TC",
+                     "Source Han Sans", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
+                     "Droid Sans Fallback", "Noto Emoji", "Symbola")
+#: matplotlib's warning for a character no font in use has; pictures catch it (`quiet`).
+MISSING_GLYPH = r"Glyph \d+ .*missing from"
+
+
+def _dejavu_path(bold: bool) -> Path:
     import matplotlib
-    from matplotlib.font_manager import FontProperties
 
     name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
-    return FontProperties(fname=str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name))
+    return Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name
+
+
+@functools.cache
+def _dejavu_characters(bold: bool) -> frozenset[int]:
+    from matplotlib.ft2font import FT2Font
+
+    return frozenset(FT2Font(str(_dejavu_path(bold))).get_charmap())
+
+
+@functools.cache
+def installed_fallbacks() -> tuple[str, ...]:
+    """The `FALLBACK_FAMILIES` this machine has, as matplotlib's font list knows them."""
+    load_matplotlib()
+    from matplotlib.font_manager import fontManager
+
+    known = {f.name for f in fontManager.ttflist}
+    return tuple(name for name in FALLBACK_FAMILIES if name in known)
+
+
+def font(bold: bool = False, text: Iterable[str] = ()) -> FontProperties:
+    """matplotlib's bundled DejaVu Sans, by file: no font lookup, the same glyphs everywhere.
+    When `text` (e.g. the cluster ids a picture writes) holds characters DejaVu Sans lacks
+    (CJK, emoji) and a font with them is installed, DejaVu Sans followed by those fonts as
+    matplotlib's fallback list, so that they are drawn, not boxes."""
+    load_matplotlib()
+    from matplotlib.font_manager import FontProperties
+
+    have = _dejavu_characters(bold)
+    lacking = any(ord(ch) not in have for word in text for ch in word if not ch.isspace())
+    fallbacks = installed_fallbacks() if lacking else ()
+    if not fallbacks:
+        return FontProperties(fname=str(_dejavu_path(bold)))
+    return FontProperties(family=["DejaVu Sans", *fallbacks],
+                          weight="bold" if bold else "normal")
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Inside, matplotlib's warnings of characters missing from the fonts are not shown (the
+    picture then shows a box): a picture is drawn without leaking library warnings, and the
+    warning filters are as they were afterwards."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=MISSING_GLYPH, category=UserWarning)
+        yield
 
 
 _TO_LMS = np.array(
@@ -128,5 +182,6 @@ def figure_png(fig: Figure) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     canvas = FigureCanvasAgg(fig)
-    canvas.draw()
+    with quiet():
+        canvas.draw()
     return encode_png(np.asarray(canvas.buffer_rgba()), dpi=fig.dpi)

@@ -85,6 +85,23 @@ def test_drop_outs_measure_sizes_single_rows_and_a_size_relationship() -> None:
     assert any(s.startswith("Subject 351 (2 rows) was pulled furthest") for s in sentences)
 
 
+def test_both_pages_sentences_on_size_read_one_correlation() -> None:
+    """The page's reading (`metrics.reading`) and the data section's (`size_reading`) take
+    the same rank correlation of size and shrinkage, so they cannot disagree."""
+    from shrinkcli.report.metrics import measure, reading
+
+    for name in ("sleepstudy_dropout", "sleepstudy"):
+        data = read_table(str(REAL / f"{name}.csv"), id_columns=["Subject"])
+        result = fit(data, y="Reaction", x="Days", cluster="Subject")
+        prep = prepare_data(data, y="Reaction", x="Days", cluster="Subject", model=ModelSpec())
+        d = measure_data(result, prep)
+        m = measure(result, prep.x)
+        assert m.size_rho == pytest.approx(d.rho, nan_ok=True)
+        said_smaller = any("observations on average" in s for s in reading(m, d.n_groups))
+        assert said_smaller == any("Smaller clusters were shrunk more" in s
+                                   for s in size_reading(d))
+
+
 def test_the_extremes_are_the_most_and_least_shrunk() -> None:
     data = read_table(str(REAL / "chickweight.csv"), id_columns=["Chick"])
     result = fit(data, y="weight", x="Time", cluster="Chick")

@@ -93,7 +93,11 @@ def test_the_bootstrap_study_is_in_the_report(data_report: tuple[Path, ReportRes
     summary = pd.read_csv(out / "study" / "summary.csv")
     assert set(summary["scenario"]) == {"growth", "dropout", "small"}
     index = (out / "index.html").read_text()
-    assert "parametric bootstrap" in index and "Jaw growth of 27 children, dropout" in index
+    assert "parametric bootstrap" in index
+    assert "so Jaw growth of 27 children and dropout are\nstudied" in index  # a list with "and"
+    assert ('real,\nwith no truth to compare with: <a href="growth/index.html">Jaw growth of 27 '
+            'children</a> and <a href="dropout/index.html">dropout</a>.') in index
+    assert "own (Jaw growth of 27 children and dropout) by a" in (out / "report.md").read_text()
     growth = summary[summary["scenario"] == "growth"].set_index("quantity")
     fitted = json.loads((out / "growth" / "fit.json").read_text())
     assert growth.loc["intercept", "truth"] == fitted["fixed_effects"][0]["estimate"]
@@ -219,3 +223,35 @@ def test_rscript_reproduce_r_gives_the_reports_criterion(r_report: Path, name: s
     ours = (folder / "summary.txt").read_text()
     assert criterion_line(run.stdout) == criterion_line(ours) != ""
     assert run.stdout.splitlines()[:3] == ours.splitlines()[:3]  # model, formula, data
+
+
+def test_a_data_set_is_not_called_simulated(data_report: tuple[Path, ReportResult]) -> None:
+    out, _ = data_report
+    index = (out / "index.html").read_text()
+    assert ('<th colspan="2">Simulated or data</th><th colspan="4">Estimated <span '
+            'class="truth">(truth, where simulated)</span></th>') in index
+    assert '<th colspan="2">Simulated</th>' not in index
+    data_page = (out / "growth" / "index.html").read_text()
+    assert "fits as lme4 computes them.</footer>" in data_page
+    assert "create_data()</code> simulates them" not in data_page
+    assert "create_data()</code> simulates them.</footer>" in (out / "small" / "index.html"
+                                                                ).read_text()
+    md = (out / "report.md").read_text()
+    assert "green" not in md and "The data are simulated, so" not in md
+    assert "A data set of one's own (marked \"data\") has no truth" in md
+
+
+def test_markdown_marks_in_bold_only_the_lower_mixed_rmse() -> None:
+    from dataclasses import replace as change
+
+    from shrinkcli.report.metrics import Errors
+    from shrinkcli.report.pages import _verdict
+
+    class Report:
+        def __init__(self, errors: Errors) -> None:
+            self.metrics = type("M", (), {"errors": errors})()
+
+    e = Errors(clusters=10, left_out=0, ols_intercept=1.0, mixed_intercept=0.5, ols_slope=1.0,
+               mixed_slope=0.5, ols_line=1.0, mixed_line=0.5, closer=8)
+    assert _verdict([Report(e)], "bold").endswith("(the rows with two bold numbers).")  # type: ignore[list-item]
+    assert _verdict([Report(change(e, mixed_slope=1.0))]).startswith("In 0 of 1 scenario")  # type: ignore[list-item]

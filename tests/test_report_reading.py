@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from shrinkcli.report.metrics import SAME, Errors, Metrics, compare, reading
+from shrinkcli.report.metrics import RHO, SAME, Errors, Metrics, compare, reading
 from shrinkcli.report.pages import _verdict
 
 BASE = Metrics(
@@ -83,13 +83,30 @@ def test_about_equal_otherwise() -> None:
 def test_left_out_sizes_and_singular_sentences() -> None:
     m = _errors(BASE, left_out=7, clusters=93)
     assert any(s.startswith("7 of 100 clusters have no by-cluster slope") for s in reading(m, 100))
-    sized = replace(BASE, most_shrunk=[{"n": 2}, {"n": 3}], least_shrunk=[{"n": 9}, {"n": 10}])
+    sized = replace(BASE, most_shrunk=[{"n": 2}, {"n": 3}], least_shrunk=[{"n": 9}, {"n": 10}],
+                    size_rho=-0.5)
     assert any("have 2.5 observations on average, the 2 least shrunk 9.5" in s
                for s in reading(sized, 100))
     equal = replace(BASE, most_shrunk=[{"n": 10}], least_shrunk=[{"n": 10}])
     assert not any("observations on average" in s for s in reading(equal, 100))
     assert any("The fit is singular" in s for s in reading(replace(BASE, singular=True), 100))
     assert not any("singular" in s for s in reading(BASE, 100))
+
+
+def test_the_size_sentence_follows_the_rank_correlation_of_all_clusters() -> None:
+    """The extremes may be smaller while over all clusters size has little to do with
+    shrinkage (the data page then says so): the sentence on the extremes needs the same rank
+    correlation, `RHO`, that the data page reads."""
+    sized = replace(BASE, most_shrunk=[{"n": 2}, {"n": 3}], least_shrunk=[{"n": 9}, {"n": 10}])
+    for rho in (-RHO / 2, 0.0, RHO, math.nan):
+        assert not any("observations on average" in s
+                       for s in reading(replace(sized, size_rho=rho), 100))
+    assert any("observations on average" in s
+               for s in reading(replace(sized, size_rho=-RHO), 100))
+    # strongly negative, but the extremes disagree: nothing said of them
+    backwards = replace(sized, most_shrunk=sized.least_shrunk, least_shrunk=sized.most_shrunk,
+                        size_rho=-0.9)
+    assert not any("observations on average" in s for s in reading(backwards, 100))
 
 
 def test_no_truth_no_comparison() -> None:
@@ -120,3 +137,43 @@ def test_headline_counts_the_rows_the_table_colours(
     green_rows = sum(compare(a, b) == "better" and compare(c, d) == "better"
                      for a, b, c, d in cells)
     assert re.search(rf"\b{green_rows}\b|all", text)
+
+
+def _study_row(title: str, ols: float, mixed: float, shrinkage: float) -> dict:
+    return {"title": title, "rmse_ols": ols, "rmse_mixed": mixed, "reduction": 1 - mixed / ols,
+            "shrinkage": shrinkage, "cover_intercept": math.nan, "cover_beta": math.nan,
+            "failed": 0.0, "singular": 0.0, "reps": 10}
+
+
+def test_the_study_names_each_extreme_once_and_a_tie_as_a_tie() -> None:
+    from shrinkcli.report.study import reading as study_reading
+
+    two = [_study_row("Baseline", 1.0, 0.5, 0.6), _study_row("Unbalanced", 1.0, 0.8, 0.3)]
+    text = study_reading(two)
+    assert text[0].endswith("The RMSE fell most in Baseline (1.000 → 0.500, 50% lower) and "
+                            "least in Unbalanced (1.000 → 0.800, 20%).")
+    assert "was 0.60 in Baseline and 0.30 in Unbalanced." in text[1]
+    # every scenario the same: said once, no scenario named twice
+    same = [_study_row("Baseline", 1.0, 0.5, 0.4), _study_row("Copy", 2.0, 1.0, 0.4)]
+    text = study_reading(same)
+    assert text[0].endswith("The RMSE changed by the same 50% in every scenario.")
+    assert "the mean shrinkage was 0.40 in every scenario." in text[1]
+    # a tie at one end names both
+    tied = [*same, _study_row("Unbalanced", 1.0, 0.8, 0.1)]
+    text = study_reading(tied)
+    assert text[0].endswith("The RMSE fell most, by 50%, in Baseline (1.000 → 0.500) and Copy "
+                            "(2.000 → 1.000), and least, by 20%, in Unbalanced (1.000 → 0.800).")
+    assert "was 0.40 in Baseline and Copy and 0.10 in Unbalanced." in text[1]
+    for t in (two, same, tied):
+        for sentence in study_reading(t):
+            assert sentence.count("Baseline") <= 1
+
+
+def test_a_study_of_one_scenario_names_it() -> None:
+    from shrinkcli.report.study import reading as study_reading
+
+    text = study_reading([_study_row("Baseline", 1.0, 0.5, 0.6)])
+    assert text == ["On average over the replications, the mixed model's cluster estimates were "
+                    "closer to the truth than the by-cluster ones in Baseline."]
+    worse = study_reading([_study_row("Baseline", 1.0, 1.2, 0.6)])
+    assert "were not closer to the truth than the by-cluster ones in Baseline." in worse[0]

@@ -110,3 +110,11 @@ def test_report_shows_the_sweep_only_for_scenarios_with_one(tmp_path: Path) -> N
     assert res.exit_code == 0
     assert 'id="sweep"' not in (out2 / "index.html").read_text()
     assert not (out2 / "study" / "sweep").exists()
+
+
+def test_tied_designs_are_named_together_and_never_twice() -> None:
+    same = reading(_one_key([(3, 0.3), (10, 0.3)]), ["n"], 100)
+    assert "The RMSE changed by the same 30% in every design." in same
+    tied = reading(_one_key([(3, 0.7), (10, 0.7), (30, 0.1)]), ["n"], 100)
+    assert ("The RMSE fell most, by 70%, at n = 3 (1.000 → 0.300) and n = 10 (1.000 → 0.300), "
+            "and least, by 10%, at n = 30 (1.000 → 0.900).") in tied

@@ -5,6 +5,7 @@ say where coverage is poor; and `shrink study` writing and saying them."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from shrinkcli import fit, simulate
 from shrinkcli.cli import app
 from shrinkcli.scenario import Scenario, load_scenario
 from shrinkcli.study import (
+    COEFFICIENT_COVERAGE_COLUMNS,
     COVERAGE_COLUMNS,
     PROFILED,
     QUANTITIES,
@@ -132,12 +134,18 @@ def test_poor_means_short_by_more_than_chance() -> None:
     assert not poor(math.nan, 100) and not poor(0.5, 0)
 
 
-def _synthetic(rows: list[dict[str, float]], reps: pd.DataFrame | None = None) -> StudyResult:
+def _synthetic(rows: list[dict[str, float]], reps: pd.DataFrame | None = None,
+               by_coef: pd.DataFrame | None = None) -> StudyResult:
     scenario = Scenario(name="s", title="Synthetic")
     table = pd.DataFrame([{"scenario": "s", **r} for r in rows], columns=list(COVERAGE_COLUMNS))
     summary = pd.DataFrame(columns=["scenario", "quantity"])
     replications = reps if reps is not None else pd.DataFrame(columns=list(REPLICATION_COLUMNS))
-    return StudyResult(replications, summary, (scenario,), cluster_coverage=table)
+    if by_coef is None and reps is not None:  # each coefficient covered as both together
+        by_coef = pd.DataFrame({"scenario": reps["scenario"], "replication": reps["replication"],
+                                "mixed_intercept": reps["cluster_coverage_mixed"],
+                                "mixed_slope": reps["cluster_coverage_mixed"]})
+    return StudyResult(replications, summary, (scenario,), cluster_coverage=table,
+                       coefficient_coverage=by_coef)
 
 
 def test_findings_when_all_is_well() -> None:
@@ -155,7 +163,7 @@ def test_findings_say_where_coverage_is_poor_and_why() -> None:
         {"n": 8, "clusters": 2000, "ols_clusters": 2000, "ols_intercept": 0.95,
          "ols_slope": 0.95, "mixed_intercept": 0.95, "mixed_slope": 0.90},
     ]
-    reps = pd.DataFrame({"scenario": ["s"] * 4, "error": [""] * 4,
+    reps = pd.DataFrame({"scenario": ["s"] * 4, "replication": [1, 2, 3, 4], "error": [""] * 4,
                          "sd_slope": [0.1, 0.2, 0.3, 0.4], "sd_int": [0.5] * 4,
                          "cluster_coverage_mixed": [0.7, 0.8, 0.93, 0.95]})
     found = coverage_findings(_synthetic(rows, reps))
@@ -163,13 +171,44 @@ def test_findings_say_where_coverage_is_poor_and_why() -> None:
         "In Synthetic, the mixed model's 95% intervals held the true slope of only 80% of the "
         "clusters (the by-cluster ones: 95%). These intervals take the estimated SDs as known: "
         "in the replications whose slope SD came out below the true 0.25 (50% of them) they "
-        "held 75% of the cluster coefficients, in the others 94%.")
+        "held the true slope of 75% of the clusters, in the others 94%.")
     assert found[1] == ("In Synthetic, coverage was poorest for clusters of 2 observations: "
                         "70% for the mixed slopes (2,000 intervals).")
     assert len(found) == 2
     # no "why" when the replications do not show it
     flat = reps.assign(cluster_coverage_mixed=[0.9, 0.9, 0.8, 0.8])
     assert coverage_findings(_synthetic(rows, flat))[0].endswith("(the by-cluster ones: 95%).")
+
+
+def test_why_compares_the_coverage_of_the_coefficient_it_names() -> None:
+    """The replications' joint coverage (intercepts and slopes together) differs from each
+    coefficient's: the sentence on the intercept gives the intercept's."""
+    rows = [{"n": 4, "clusters": 4000, "ols_clusters": 4000, "ols_intercept": 0.95,
+             "ols_slope": 0.95, "mixed_intercept": 0.85, "mixed_slope": 0.95}]
+    reps = pd.DataFrame({"scenario": ["s"] * 4, "replication": [1, 2, 3, 4], "error": [""] * 4,
+                         "sd_slope": [0.25] * 4, "sd_int": [0.2, 0.3, 0.6, 0.7],
+                         "cluster_coverage_mixed": [0.82, 0.82, 0.86, 0.86]})
+    by_coef = pd.DataFrame({"scenario": ["s"] * 4, "replication": [4, 3, 2, 1],
+                            "mixed_intercept": [0.91, 0.89, 0.71, 0.69],
+                            "mixed_slope": [0.97] * 4})
+    found = coverage_findings(_synthetic(rows, reps, by_coef))
+    assert found[0].endswith(
+        "in the replications whose intercept SD came out below the true 0.5 (50% of them) they "
+        "held the true intercept of 70% of the clusters, in the others 90%.")
+    # without each coefficient's own coverage the study says no why
+    alone = coverage_findings(replace(_synthetic(rows, reps), coefficient_coverage=None))
+    assert alone[0].endswith("(the by-cluster ones: 95%).")
+
+
+def test_a_study_keeps_each_coefficients_coverage() -> None:
+    result = _study("few-observations", 5)
+    by_coef = result.coefficient_coverage
+    assert by_coef is not None and list(by_coef.columns) == list(COEFFICIENT_COVERAGE_COLUMNS)
+    reps = result.replications.set_index("replication")
+    for _, r in by_coef.iterrows():
+        joint = reps.loc[r["replication"], "cluster_coverage_mixed"]
+        lo, hi = sorted((r["mixed_intercept"], r["mixed_slope"]))
+        assert lo - 1e-12 <= joint <= hi + 1e-12  # both together lie between the two
 
 
 def test_findings_of_a_real_study() -> None:

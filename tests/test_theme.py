@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import pytest
 from matplotlib.colors import to_rgb
 from PIL import Image
 
@@ -67,3 +68,46 @@ def test_loading_matplotlib_without_docstring_tables_draws_the_same() -> None:
     assert runs["plain"][0] == runs["shrink"][0]  # the same PNG
     assert runs["plain"][1] == "True" and runs["shrink"][1] == "False"  # tables skipped
     assert runs["shrink"][2] == "kwdoc"  # and matplotlib's own function is back
+
+
+CJK_EMOJI = ("中国", "日本", "한국", "😀", "🚀", "東京")
+
+
+def test_pictures_with_cjk_and_emoji_ids_leak_no_warning() -> None:
+    """matplotlib warns of every glyph missing from its fonts; the pictures catch those
+    warnings (drawing with a font that has the glyphs where one is installed)."""
+    import warnings
+
+    import numpy as np
+
+    from shrinkcli.cluster_plot import Panel, clusters_png, shrinkage_png
+
+    x = np.arange(4.0)
+    panels = [Panel(title=f"学校 {c}", x=x, y=x * 0.5, ols=(0.0, 0.5), mixed=(0.1, 0.4))
+              for c in CJK_EMOJI]
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        pngs = [
+            shrinkage_png(np.array([2.0, 3, 4, 5, 6, 7]), np.linspace(0.1, 0.6, 6),
+                          labels=list(CJK_EMOJI[:2]), marked=[0, 1], cluster="学校"),
+            clusters_png(panels, (0.0, 0.5), x_name="時間", y_name="y", title="🚀 学校"),
+        ]
+    assert all(p.startswith(b"\x89PNG") for p in pngs)
+    assert [str(w.message) for w in seen] == []
+
+
+def test_a_fallback_font_only_where_dejavu_lacks_a_character(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from shrinkcli import theme
+
+    plain = theme.font(text=["Subject 308", "Ångström −1"])
+    assert plain.get_file() is not None and plain.get_file().endswith("DejaVuSans.ttf")
+    monkeypatch.setattr(theme, "installed_fallbacks", lambda: ("Noto Sans CJK JP",))
+    assert theme.font(text=["Subject 308"]).get_file() is not None  # ASCII: as always
+    cjk = theme.font(bold=True, text=["中国"])
+    assert cjk.get_file() is None
+    assert cjk.get_family() == ["DejaVu Sans", "Noto Sans CJK JP"]
+    assert cjk.get_weight() == "bold"
+    monkeypatch.setattr(theme, "installed_fallbacks", lambda: ())
+    assert theme.font(text=["中国"]).get_file() is not None  # nothing better: DejaVu, quietly

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 #: Relative change of RMSE below which the report calls two errors about equal.
 SAME = 0.05
+#: Spearman correlations of size and shrinkage beyond ±this are read as a relationship (by
+#: every sentence on size and shrinkage, so that no two of them disagree).
+RHO = 0.3
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,16 @@ class Metrics:
     least_shrunk: list[dict[str, Any]] = field(default_factory=list)
     cluster_size: float = math.nan  # median observations per cluster
     own_intercept_se: float = math.nan  # about σ̂ / √(median size): one cluster's own intercept
+    size_rho: float = math.nan  # Spearman correlation of cluster size and shrinkage
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's rank correlation (average ranks for ties); NaN when either is constant."""
+    import pandas as pd
+
+    if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return math.nan
+    return float(pd.Series(a).rank().corr(pd.Series(b).rank()))
 
 
 def compare(before: float, after: float) -> str:
@@ -148,8 +161,10 @@ def measure(fit: Fit, x: np.ndarray, *, extremes: int = 5) -> Metrics:
     present = np.flatnonzero(~np.isnan(shrinkage))
     shrunk = present[np.argsort(shrinkage[present], kind="stable")]  # least shrunk first
     mean = float(np.mean(shrinkage[present])) if len(present) else math.nan
-    size = float(np.median(np.asarray(fit.table.array("n"), dtype=float)))
+    sizes = np.asarray(fit.table.array("n"), dtype=float)
+    size = float(np.median(sizes))
     return Metrics(
+        size_rho=spearman(sizes[present], shrinkage[present]),
         cluster_size=size,
         own_intercept_se=fit.model.sigma / math.sqrt(size),
         estimates=estimates(fit),
@@ -245,9 +260,9 @@ def reading(m: Metrics, n_clusters: int) -> list[str]:
             )
     most = [r["n"] for r in m.most_shrunk]
     least = [r["n"] for r in m.least_shrunk]
-    if most and least and len(set(most + least)) > 1:
+    if most and least and len(set(most + least)) > 1 and m.size_rho <= -RHO:
         a, b = sum(most) / len(most), sum(least) / len(least)
-        if a < b:
+        if a < b:  # the extremes agree with the rank correlation over all clusters
             out.append(
                 f"The {len(most)} most shrunk clusters have {a:.1f} observations on average, the "
                 f"{len(least)} least shrunk {b:.1f}: the less a cluster's own data say, the "

@@ -11,6 +11,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
+from ..words import separator
 from .build import Failure, ScenarioReport
 from .explore import explore_page, report_fragment
 from .metrics import SAME, compare
@@ -66,6 +67,7 @@ def environment() -> jinja2.Environment:
     env.globals["version"] = __version__
     env.globals["same"] = SAME
     env.globals["compare"] = compare
+    env.globals["sep"] = separator  # {{ sep(loop.index0, loop.length) }}: ', ', ' and ', ''
     return env
 
 
@@ -73,8 +75,9 @@ def stylesheet() -> str:
     return (resources.files("shrinkcli.report") / "static" / "style.css").read_text("utf-8")
 
 
-def _verdict(reports: Sequence[ScenarioReport]) -> str:
-    """One sentence over all scenarios: in how many the mixed estimates had the lower RMSE."""
+def _verdict(reports: Sequence[ScenarioReport], marked: str = "green") -> str:
+    """One sentence over all scenarios: in how many the mixed estimates had the lower RMSE;
+    `marked` says how the table marks a lower one ('green' in HTML, 'bold' in Markdown)."""
     compared = [r.metrics.errors for r in reports if r.metrics.errors is not None]
     if not compared:
         return ""
@@ -85,11 +88,12 @@ def _verdict(reports: Sequence[ScenarioReport]) -> str:
     pct = round(100 * SAME)
     return (f"In {what} {k} scenario{'s' if k != 1 else ''}, the mixed model's estimates of both "
             f"the cluster intercepts and the slopes had an RMSE lower by more than {pct}% "
-            "(the rows with two green numbers).")
+            f"(the rows with two {marked} numbers).")
 
 
 def _context(
-    entries: Sequence[ScenarioReport | Failure], sections: Sequence[Section]
+    entries: Sequence[ScenarioReport | Failure], sections: Sequence[Section],
+    marked: str = "green",
 ) -> dict[str, Any]:
     reports = [e for e in entries if isinstance(e, ScenarioReport)]
     return {
@@ -98,7 +102,8 @@ def _context(
         "data_reports": [r for r in reports if r.kind == "data"],
         "failures": [e for e in entries if isinstance(e, Failure)],
         "sections": list(sections),
-        "verdict": _verdict(reports),
+        "verdict": _verdict(reports, marked),
+        "simulated": any(r.kind == "simulated" for r in reports),
     }
 
 
@@ -117,14 +122,16 @@ def scenario_page(report: ScenarioReport) -> str:
     """NAME/index.html: one scenario's description, numbers, pictures, summary and files (a
     data scenario's page says what can be said without a truth)."""
     template = "data.html.j2" if report.kind == "data" else "scenario.html.j2"
-    return environment().get_template(template).render(r=report, root="../")
+    return environment().get_template(template).render(
+        r=report, root="../", simulated=report.kind == "simulated")
 
 
 def markdown_page(
     entries: Sequence[ScenarioReport | Failure], sections: Sequence[Section] = ()
 ) -> str:
     """report.md: the overview as Markdown, with relative links."""
-    return environment().get_template("report.md.j2").render(_context(entries, sections))
+    return environment().get_template("report.md.j2").render(
+        _context(entries, sections, marked="bold"))
 
 
 #: Columns of summary.csv, in order.

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..words import join_words
+from .metrics import RHO, spearman
+
 if TYPE_CHECKING:
     from ..cluster_plot import Panel
     from ..lmm import Fit, PreparedData
 
-#: Spearman correlations of size and shrinkage beyond ±this are read as a relationship.
-RHO = 0.3
 #: ICC below LOW reads as "clusters differ little", above HIGH as "clusters differ a lot".
 ICC_LOW, ICC_HIGH = 0.1, 0.5
 #: A change of the ICC along x larger than this is worth a sentence.
@@ -73,15 +74,6 @@ def icc_at(covariance: np.ndarray, sigma2: float, x: float) -> float:
     return v / total if total > 0 else math.nan
 
 
-def _spearman(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman's rank correlation (average ranks for ties); NaN when either is constant."""
-    import pandas as pd
-
-    if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
-        return math.nan
-    return float(pd.Series(a).rank().corr(pd.Series(b).rank()))
-
-
 def _row(frame: Any, i: int) -> dict[str, Any]:
     """Cluster, size and shrinkage of row i of a clusters frame (columns read one by one, so
     that an integer id stays an integer)."""
@@ -100,7 +92,7 @@ def measure_data(fit: Fit, prep: PreparedData) -> DataMetrics:
     shrunk = c[c["shrinkage"].notna()]
     ordered = shrunk.sort_values("shrinkage", kind="stable")
     sizes = shrunk["n"].to_numpy(dtype=float)
-    rho = _spearman(sizes, shrunk["shrinkage"].to_numpy(dtype=float))
+    rho = spearman(sizes, shrunk["shrinkage"].to_numpy(dtype=float))
     nan = {"cluster": "", "n": 0, "shrinkage": math.nan}
     return DataMetrics(
         y=fit.names["y"],
@@ -301,7 +293,7 @@ def size_reading(d: DataMetrics) -> list[str]:
                          f"value of {d.x}")
         it = ("it", "its", "it") if d.no_slope == 1 else ("they", "their", "them")
         out.append(
-            f"{' and '.join(parts)}: with no line of {it[1]} own {it[0]} "
+            f"{join_words(parts)}: with no line of {it[1]} own {it[0]} "
             f"{'has' if d.no_slope == 1 else 'have'} no shrinkage to show here, yet the mixed "
             f"model gives {it[2]} a line, borrowed mostly from the population."
         )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
+from ..words import extremes, join_words
 from .pages import Section, environment
 
 if TYPE_CHECKING:
@@ -71,35 +72,64 @@ def _pct(v: float) -> str:
     return "–" if not math.isfinite(v) else f"{100 * v:.0f}%"
 
 
+def _titles(rows: list[dict[str, Any]]) -> str:
+    return join_words(r["title"] for r in rows)
+
+
+def _rmse_extremes(ok: list[dict[str, Any]]) -> str:
+    """Where the RMSE fell most and least (as the table rounds the reduction): each extreme
+    names every scenario that shares it, and one value shared by all is said once."""
+    top, bottom = extremes(ok, lambda r: round(r["reduction"], 2))
+    if top == bottom:
+        return f"The RMSE changed by the same {_pct(top[0]['reduction'])} in every scenario."
+    if len(top) == 1 and len(bottom) == 1:
+        hi, lo = top[0], bottom[0]
+        return (
+            f"The RMSE fell most in {hi['title']} ({hi['rmse_ols']:.3f} → "
+            f"{hi['rmse_mixed']:.3f}, {_pct(hi['reduction'])} lower) and least in "
+            f"{lo['title']} ({lo['rmse_ols']:.3f} → {lo['rmse_mixed']:.3f}, "
+            f"{_pct(lo['reduction'])})."
+        )
+
+    def named(group: list[dict[str, Any]]) -> str:
+        return join_words(f"{r['title']} ({r['rmse_ols']:.3f} → {r['rmse_mixed']:.3f})"
+                          for r in group)
+
+    return (f"The RMSE fell most, by {_pct(top[0]['reduction'])}, in {named(top)}, and least, "
+            f"by {_pct(bottom[0]['reduction'])}, in {named(bottom)}.")
+
+
 def reading(rows: list[dict[str, Any]]) -> list[str]:
     """Sentences that read the study's numbers."""
     out: list[str] = []
     ok = [r for r in rows if math.isfinite(r["reduction"])]
     if ok:
         better = sum(r["reduction"] > 0 for r in ok)
-        hi = max(ok, key=lambda r: r["reduction"])
-        lo = min(ok, key=lambda r: r["reduction"])
-        what = "every" if better == len(ok) else f"{better} of {len(ok)}"
-        text = (
-            f"On average over the replications, the mixed model's cluster estimates were closer "
-            f"to the truth than the by-cluster ones in {what} scenario"
-            f"{'' if what == 'every' else 's'}."
-        )
-        if len(ok) > 1:
-            text += (
-                f" The RMSE fell most in {hi['title']} ({hi['rmse_ols']:.3f} → "
-                f"{hi['rmse_mixed']:.3f}, {_pct(hi['reduction'])} lower) and least in "
-                f"{lo['title']} ({lo['rmse_ols']:.3f} → {lo['rmse_mixed']:.3f}, "
-                f"{_pct(lo['reduction'])})."
+        if len(ok) == 1:
+            text = (
+                f"On average over the replications, the mixed model's cluster estimates were "
+                f"{'' if better else 'not '}closer to the truth than the by-cluster ones in "
+                f"{ok[0]['title']}."
             )
+        else:
+            what = "every" if better == len(ok) else f"{better} of {len(ok)}"
+            text = (
+                f"On average over the replications, the mixed model's cluster estimates were "
+                f"closer to the truth than the by-cluster ones in {what} scenario"
+                f"{'' if what == 'every' else 's'}."
+            )
+            text += " " + _rmse_extremes(ok)
         out.append(text)
-        sh_hi = max(ok, key=lambda r: r["shrinkage"])
-        sh_lo = min(ok, key=lambda r: r["shrinkage"])
         if len(ok) > 1:
+            top, bottom = extremes(ok, lambda r: round(r["shrinkage"], 2))
+            if top == bottom:
+                where = f"{top[0]['shrinkage']:.2f} in every scenario"
+            else:
+                where = (f"{top[0]['shrinkage']:.2f} in {_titles(top)} and "
+                         f"{bottom[0]['shrinkage']:.2f} in {_titles(bottom)}")
             out.append(
                 f"Shrinkage is largest where each cluster says least about itself: the mean "
-                f"shrinkage was {sh_hi['shrinkage']:.2f} in "
-                f"{sh_hi['title']} and {sh_lo['shrinkage']:.2f} in {sh_lo['title']}. This is the "
+                f"shrinkage was {where}. This is the "
                 f"trade the post describes: a little bias toward the average buys a large cut in "
                 f"variance, and it pays most when the by-cluster estimates are noisiest."
             )

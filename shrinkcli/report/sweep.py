@@ -9,6 +9,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..words import extremes, join_words
 from .pages import Section, environment
 
 if TYPE_CHECKING:
@@ -120,13 +121,23 @@ def reading(rows: list[dict[str, Any]], keys: Sequence[str], reps: int) -> list[
     out.append(text)
     ok = [r for r in rows if math.isfinite(r["gain"])]
     if len(ok) > 1:
-        hi = max(ok, key=lambda r: r["gain"])
-        lo = min(ok, key=lambda r: r["gain"])
-        out.append(
-            f"The RMSE fell most at {hi['label']} ({hi['rmse_ols']:.3f} → {hi['rmse_mixed']:.3f}, "
-            f"{_pct(hi['gain'])} lower) and least at {lo['label']} ({lo['rmse_ols']:.3f} → "
-            f"{lo['rmse_mixed']:.3f}, {_pct(lo['gain'])})."
-        )
+        top, bottom = extremes(ok, lambda r: round(r["gain"], 2))  # as the percentages read
+        if top == bottom:
+            out.append(f"The RMSE changed by the same {_pct(top[0]['gain'])} in every design.")
+        elif len(top) == 1 and len(bottom) == 1:
+            hi, lo = top[0], bottom[0]
+            out.append(
+                f"The RMSE fell most at {hi['label']} ({hi['rmse_ols']:.3f} → "
+                f"{hi['rmse_mixed']:.3f}, {_pct(hi['gain'])} lower) and least at {lo['label']} "
+                f"({lo['rmse_ols']:.3f} → {lo['rmse_mixed']:.3f}, {_pct(lo['gain'])})."
+            )
+        else:
+            def named(group: list[dict[str, Any]]) -> str:
+                return join_words(f"{r['label']} ({r['rmse_ols']:.3f} → {r['rmse_mixed']:.3f})"
+                                  for r in group)
+
+            out.append(f"The RMSE fell most, by {_pct(top[0]['gain'])}, at {named(top)}, and "
+                       f"least, by {_pct(bottom[0]['gain'])}, at {named(bottom)}.")
     for key in keys:
         trend = _trend(rows, key, keys)
         if trend:
