@@ -179,11 +179,13 @@ class Scene:
         return np.stack([self.ols[keep], pos, np.full_like(pos, np.nan)], axis=1).reshape(-1, 2)
 
     def tails(self, t: float) -> np.ndarray:
-        """Where each point came from just before progress t (arrowheads point away from it):
-        the start of the straight line, or a few grid points back along the path."""
+        """Where each point whose path is drawn came from just before progress t (arrowheads
+        point away from it): the start of the straight line, or a few grid points back along
+        the path. The same clusters, in the same order, as `trails` and `path_mask`."""
+        keep = self.path_mask
         if self.track is None:
-            return self.ols
-        return self.track.points[max(self.track.passed(t) - 3, 0)]
+            return self.ols[keep]
+        return self.track.points[max(self.track.passed(t) - 3, 0)][keep]
 
     def color_progress(self, t: float) -> float:
         """How far from the by-cluster colour to the mixed one at progress t (the fit's colour

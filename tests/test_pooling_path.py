@@ -209,3 +209,25 @@ def test_pooling_animation_renders_and_its_picture_draws_curves() -> None:
     assert figure.scale_text.get_visible()
     figure.rgba(0.5)
     assert figure.scale_text.get_text().startswith("random-effect SDs × ")
+
+
+@pytest.mark.parametrize("k", [201, 3000])
+def test_a_crowded_pooling_picture_draws_its_arrowheads_on_the_paths_it_draws(k: int) -> None:
+    """Above CROWD clusters a sample of the paths is drawn: the trails, the tails the arrowheads
+    point from and the rings are all of that one sample, in one order."""
+    sim = simulate(load_scenario(str(SCENARIO_DIR / "baseline.yaml")).model_copy(
+        update={"n_cluster": k, "obs_per_cluster": 3}))
+    result = fit(sim.data)
+    options = AnimationOptions(frames=4, path="pooling")
+    figure = ShrinkageFigure.from_fit(result, options, title="t", subtitle="s")
+    scene = figure.scene
+    assert scene.crowded and scene.n_paths < len(scene.rows)
+    for t in (0.3, 1.0):
+        k_passed = scene.track.passed(t)  # type: ignore[union-attr]
+        np.testing.assert_array_equal(
+            scene.tails(t),
+            scene.track.points[max(k_passed - 3, 0)][scene.path_mask])  # type: ignore[union-attr]
+        figure.rgba(t)
+    assert len(figure.heads.get_path().vertices) > 0
+    gif, png = render_animation(result, options, title="t", subtitle="s", jobs=1)
+    assert gif.startswith(b"GIF89a") and png.startswith(b"\x89PNG")
