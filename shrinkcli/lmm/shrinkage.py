@@ -46,7 +46,7 @@ import numpy as np
 
 from ..errors import FitError
 from ..model import ModelSpec
-from .pls import SufficientStats, solve
+from .pls import SufficientStats
 
 
 def has_ols_slope(stats: SufficientStats) -> np.ndarray:
@@ -86,17 +86,96 @@ def shrinkage(
 
 #: The scale at which the pooling path starts, at least ("no pooling").
 NO_POOLING_SCALE = 1e4
-#: Largest start tried when the clusters are not yet on their own lines at a smaller one.
-MAX_NO_POOLING_SCALE = 1e8
-#: How close (relative to 1 + |coefficient|) a cluster must be to its own line at the start.
+#: Largest start tried when the clusters are not yet at the no-pooling limit at a smaller one.
+MAX_NO_POOLING_SCALE = 1e16
+#: How close (relative to 1 + |coefficient|) a cluster must be to its no-pooling limit at the
+#: start.
 NO_POOLING_TOL = 1e-7
+
+
+def path_coefficients(stats: SufficientStats, lam: np.ndarray, s: float) -> np.ndarray:
+    """Every cluster's (intercept, slope) = β(s) + bᵢ(s) at Λ = s·`lam` (s > 0, or math.inf for
+    the no-pooling limit), in the stable form of the module docstring ("Computing the path").
+    Intercepts are of the data's y (the centring `y_shift` added back)."""
+    s = float(s)
+    if not s > 0.0:
+        raise ValueError(f"the scale of the random effects must be > 0 (got {s})")
+    a, b, c = float(lam[0, 0]), float(lam[1, 0]), float(lam[1, 1])
+    s00, s01, s11 = a * a, a * b, b * b + c * c  # Σ₀ = ΛΛᵀ
+    det0 = (a * c) ** 2
+    tau = 0.0 if math.isinf(s) else 1.0 / (s * s)
+    if s00 == 0.0 and s11 == 0.0:  # Λ̂ = 0: no random effects at any scale
+        tau = 1.0
+    n, sx, q, t, w = stats.n, stats.s, stats.q, stats.t, stats.w
+    has = has_ols_slope(stats)
+    dg = np.where(has, stats.det_g, 0.0)  # Dᵢ; 0 where the cluster has no line of its own
+    dc0 = np.where(has, stats.sxx_c * t - stats.sxy_c * sx, 0.0)  # adj(Gᵢ)gᵢ = Dᵢĉᵢ
+    dc1 = np.where(has, n * stats.sxy_c, 0.0)
+    xbar = sx / n
+    tr = n * (a + b * xbar) ** 2 + b * b * stats.sxx_c + c * c * q  # tr(GᵢΣ₀) = ‖XᵢΛ̂‖² ≥ 0
+    # adj(Σ₀)·(Dᵢĉᵢ) and Σ₀gᵢ
+    ad0, ad1 = s11 * dc0 - s01 * dc1, s00 * dc1 - s01 * dc0
+    sg0, sg1 = s00 * t + s01 * w, s01 * t + s11 * w
+    full = det0 > 0.0
+    if full:
+        own = dg > 0.0  # Dᵢ·det Σ₀ > 0
+        d = tau * tau + tau * tr + dg * det0
+        den = np.where(own, d, tau + tr)  # a cluster without a line: d/τ
+        inv = 1.0 / den
+        # Wᵢ/τ and rᵢ/τ: (τGᵢ + Dᵢ adj Σ₀)/dᵢ, or Gᵢ/(τ + tr) where Dᵢ = 0
+        wt = np.where(own, tau, 1.0) * inv
+        w00 = (wt * n + dg * s11 * inv).sum()
+        w01 = (wt * sx - dg * s01 * inv).sum()
+        w11 = (wt * q + dg * s00 * inv).sum()
+        r0 = (wt * t + ad0 * inv).sum()
+        r1 = (wt * w + ad1 * inv).sum()
+        basis = np.eye(2)
+    else:  # Σ₀ = vvᵀ: every dᵢ = τ(τ + tr); solve in the basis (u, v), u ⊥ v
+        den = tau + tr
+        inv = np.divide(1.0, den, out=np.zeros_like(den), where=den > 0.0)
+        w00 = (tau * n * inv + dg * s11 * inv).sum()
+        w01 = (tau * sx * inv - dg * s01 * inv).sum()
+        w11 = (tau * q * inv + dg * s00 * inv).sum()
+        r0 = (tau * t * inv + ad0 * inv).sum()
+        r1 = (tau * w * inv + ad1 * inv).sum()
+        v = np.array([a, b]) if c == 0.0 else np.array([0.0, 1.0])
+        v = v / math.hypot(*v) if v.any() else np.array([0.0, 1.0])
+        basis = np.array([[-v[1], v[0]], [v[0], v[1]]]).T  # columns u, v
+    # β from the 2×2 system in that basis (no cancellation in its determinant)
+    wm = basis.T @ np.array([[w00, w01], [w01, w11]]) @ basis
+    rv = basis.T @ np.array([r0, r1])
+    det = wm[0, 0] * wm[1, 1] - wm[0, 1] * wm[1, 0]
+    if det > 0.0 and math.isfinite(det):
+        beta_b = np.array([wm[1, 1] * rv[0] - wm[0, 1] * rv[1],
+                           wm[0, 0] * rv[1] - wm[1, 0] * rv[0]]) / det
+    elif wm[0, 0] > 0.0:  # τ = 0 with a singular Σ₀: only β's u-part is identified, and only
+        beta_b = np.array([rv[0] / wm[0, 0], 0.0])  # it moves the clusters there
+    else:
+        raise FitError("the pooling path cannot be computed: the fixed effects are not "
+                       "identified at this scale")
+    beta = basis @ beta_b
+    # adj(Gᵢ)adj(Σ₀)β
+    m0 = (q * s11 + sx * s01) * beta[0] - (q * s01 + sx * s00) * beta[1]
+    m1 = -(sx * s11 + n * s01) * beta[0] + (sx * s01 + n * s00) * beta[1]
+    if full:
+        sq = np.where(own, tau, 1.0)
+        num0 = sq * (tau * beta[0] + m0 + sg0) + np.where(own, det0 * dc0, 0.0)
+        num1 = sq * (tau * beta[1] + m1 + sg1) + np.where(own, det0 * dc1, 0.0)
+    else:
+        num0 = tau * beta[0] + m0 + sg0
+        num1 = tau * beta[1] + m1 + sg1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c0 = np.where(den > 0.0, num0 / den, beta[0])
+        c1 = np.where(den > 0.0, num1 / den, beta[1])
+    return np.column_stack([c0 + stats.y_shift, c1])
 
 
 @dataclass(frozen=True)
 class PoolingPath:
     """The exact solutions along Λ = s·Λ̂ of one fit (see the module docstring): `at(s)` gives
-    every cluster's coefficients (β(s) + bᵢ(s), K × 2); `start` is the scale the path starts
-    at, `reaches_own_lines` whether the start is each cluster's own OLS line (Λ̂ of full rank)."""
+    every cluster's coefficients (β(s) + bᵢ(s), K × 2) for 0 < s ≤ ∞ (math.inf: the no-pooling
+    limit); `start` is the scale the path starts at, `reaches_own_lines` whether the start is
+    each cluster's own OLS line (Λ̂ of full rank)."""
 
     stats: SufficientStats
     spec: ModelSpec
@@ -106,52 +185,27 @@ class PoolingPath:
 
     def at(self, s: float) -> np.ndarray:
         """Every cluster's (intercept, slope) with the random effects scaled by s."""
-        sol = solve(np.asarray(self.theta, dtype=float) * float(s), self.stats, self.spec,
-                    modes=True)
-        assert sol.ranef is not None
-        beta = sol.beta.copy()
-        beta[0] += self.stats.y_shift
-        return np.column_stack(sol.ranef) + beta[None, :]
+        return path_coefficients(self.stats, self.spec.lambda_matrix(self.theta), s)
 
 
 def pooling_path(stats: SufficientStats, model: ModelSpec, theta: tuple[float, ...]) -> PoolingPath:
-    """The pooling path of the fit at θ̂ = `theta`, starting at the smallest power of ten from
-    `NO_POOLING_SCALE` up at which every cluster with a line of its own is on it (to
-    `NO_POOLING_TOL`). A singular fit (`ModelSpec.is_singular`) or one without a random slope
-    cannot reach those lines: its path starts at `NO_POOLING_SCALE`, or lower where the fixed
-    effects are no longer separable in floating point there."""
+    """The pooling path of the fit at θ̂ = `theta`. Where Λ̂ has full rank (and the fit is not
+    singular by lme4's tolerance), it starts at the smallest power of ten from
+    `NO_POOLING_SCALE` up at which every cluster is within `NO_POOLING_TOL` of its no-pooling
+    limit (its own OLS line, where it has one); otherwise it cannot reach those lines and starts
+    at `NO_POOLING_SCALE`."""
     theta = tuple(float(v) for v in theta)
     own_lines = model.has_random_slope and not model.is_singular(theta)
-    candidates = [NO_POOLING_SCALE]
+    s = NO_POOLING_SCALE
     if own_lines:
-        while candidates[-1] < MAX_NO_POOLING_SCALE:
-            candidates.append(candidates[-1] * 10.0)
-    own = np.column_stack(ols_by_cluster(stats))
-    has = np.isfinite(own).all(axis=1)
-    best: PoolingPath | None = None
-    for s in candidates:
-        path = PoolingPath(stats, model, theta, s, own_lines)
-        try:
-            start = path.at(s)
-        except FitError:  # the fixed effects no longer separable in floating point
-            break
-        best = path
-        if not own_lines or not has.any():
-            break
-        gap = np.abs(start[has] - own[has]) / (1.0 + np.abs(own[has]))
-        if float(gap.max()) <= NO_POOLING_TOL:
-            break
-    s = NO_POOLING_SCALE / 10.0
-    while best is None and s >= 10.0:  # back off until the start can be solved
-        try:
-            PoolingPath(stats, model, theta, s, own_lines).at(s)
-            best = PoolingPath(stats, model, theta, s, own_lines)
-        except FitError:
-            s /= 10.0
-    if best is None:
-        raise FitError("the pooling path cannot be computed: the fixed effects cannot be "
-                       "separated from the random effects even at ten times their fitted size")
-    return best
+        path = PoolingPath(stats, model, theta, math.inf, True)
+        limit = path.at(math.inf)
+        while s < MAX_NO_POOLING_SCALE:
+            gap = np.abs(path.at(s) - limit) / (1.0 + np.abs(limit))
+            if not float(gap.max(initial=0.0)) > NO_POOLING_TOL:
+                break
+            s *= 10.0
+    return PoolingPath(stats, model, theta, s, own_lines)
 
 
 def log_scales(start: float, end: float, points: int) -> np.ndarray:
