@@ -553,7 +553,7 @@
       if (spec.slope) {
         throw ShrinkError("number of observations (" + nObs + ") <= number of random effects (" +
           nRe + ") for " + term + ": the model is not identifiable; use more observations per " +
-          "cluster", null, ["model.random", "intercept"]);
+          "cluster", null, nObs > nGroups + 1 ? ["model.random", "intercept"] : null);
       }
       throw ShrinkError("number of observations (" + nObs + ") <= number of random effects (" +
         nRe + ") for " + term + ": the model is not identifiable; it needs more than one " +
