@@ -241,7 +241,13 @@ def simulate(
         if output != "-" and Path(truth).resolve() == Path(output).resolve():
             raise UsageError(f"--truth: {truth} is also the data's output (-o); give another")
         truth_fmt = format_of(truth) or fmt
-    sim = load_input(scenario, seed=seed, rng=rng)
+    if spec.data is None:  # simulated from the scenario already read (stdin is read once)
+        from ..inputs import simulated_input
+        from ..scenario import with_overrides
+
+        sim = simulated_input(with_overrides(spec, seed=seed, rng=rng))
+    else:
+        sim = load_input(scenario, seed=seed, rng=rng)
     text = table_blocks(sim.standard_table(), fmt)
     truth_text = None
     if truth is not None and sim.truth is not None:
