@@ -567,9 +567,9 @@ def test_changing_a_control_updates_the_numbers_and_the_picture(
 def test_a_model_that_cannot_be_fitted_is_explained(browser: Any, report_dir: Path) -> None:
     w = Watched(browser, (report_dir / "explore.html").as_uri())
     page = w.page
-    page.evaluate("shrinkExplorer.apply({obs_per_cluster: 1})")
+    page.evaluate("shrinkExplorer.apply({obs_per_cluster: 2})")
     try:
-        fit(simulate(Scenario(obs_per_cluster=1)).data)
+        fit(simulate(Scenario(obs_per_cluster=2)).data)
     except ShrinkError as exc:
         expected = exc.message
     status = page.inner_text("#status")
