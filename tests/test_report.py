@@ -365,3 +365,14 @@ def test_a_scenario_too_large_for_this_machine_is_a_failure(
     assert [f.name for f in result.failures] == ["big"]
     assert "of memory" in result.failures[0].message
     assert result.failures[0].message.startswith(str(big))
+
+
+def test_wide_tables_scroll_in_a_box_that_shows_it() -> None:
+    """A table wider than a phone scrolls inside `.scroll` (numbers never wrap), with a
+    shadow on the side that has more to see."""
+    from shrinkcli.report.pages import stylesheet
+
+    css = stylesheet()
+    block = css[css.index(".scroll {"):css.index("}", css.index(".scroll {"))]
+    assert "overflow-x: auto" in block and "radial-gradient" in block and "local" in block
+    assert "white-space: nowrap" in css[css.index(".numbers td"):]
