@@ -420,8 +420,9 @@ class ScenarioLoader(yaml.SafeLoader):
     refuses duplicate keys (PyYAML silently keeps the last one) and reads every number a person
     writes as one. PyYAML follows YAML 1.1, whose float needs a dot and a signed exponent, so
     `1e-3`, `1E3` and `-.5` were text; here a float is also any form YAML 1.2's core schema
-    reads as one (`1e-3`, `1E-3`, `.5`, `+.5`, `5.`, `1e300`). Integers (`+1`, `007`) and every
-    other scalar resolve as before."""
+    reads as one (`1e-3`, `1E-3`, `.5`, `+.5`, `5.`, `1e300`). Integers (`+1`, `1_000`) and every
+    other scalar resolve as before, except that a leading zero does not make octal (`010` is
+    ten, as in YAML 1.2)."""
 
 
 #: YAML 1.2 core schema floats, with PyYAML's YAML 1.1 forms (`1_000.5`, `1:30.5`) kept.
@@ -506,6 +507,23 @@ ScenarioLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
     _construct_mapping,
 )
+
+
+#: Integers with leading zeros: decimal, as YAML 1.2 and every person read them (`seed: 010` is
+#: ten). PyYAML follows YAML 1.1, where a leading 0 means octal and `010` is eight.
+LEADING_ZERO_INT = re.compile(r"^[-+]?0[0-9_]+$")
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    text = loader.construct_scalar(node)
+    if isinstance(text, str) and LEADING_ZERO_INT.match(text):
+        return int(text.replace("_", ""), 10)
+    return int(loader.construct_yaml_int(node))
+
+
+ScenarioLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+# `08` and `09` are no YAML 1.1 octal, so PyYAML leaves them text: they are integers too.
+ScenarioLoader.add_implicit_resolver("tag:yaml.org,2002:int", LEADING_ZERO_INT, list("-+0"))
 
 
 def _describe(value: Any) -> str:

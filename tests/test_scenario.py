@@ -259,3 +259,12 @@ def test_reading_a_scenario_looks_for_no_pydantic_plugin(tmp_path: Path) -> None
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
     assert out.stderr.splitlines() == ["scenario read", "plugin loaded", "asked about Mine"]
+
+
+@pytest.mark.parametrize(("written", "value"), [("010", 10), ("007", 7), ("-010", -10), ("0", 0),
+                                                ("1_000", 1000), ("+08", 8), ("09", 9)])
+def test_an_integer_with_leading_zeros_is_decimal(written: str, value: int) -> None:
+    from shrinkcli.sweep import parse_vary
+
+    assert parse_scenario(f"seed: {written}", source="s.yaml").seed == value
+    assert parse_vary([f"seed={written}"]) == {"seed": [value]}
