@@ -149,3 +149,15 @@ def test_a_scenario_that_cannot_be_fitted(
     html = (out / "index.html").read_text()
     assert "could not be fitted in any replication" in html
     assert 'href="tiny/index.html"' not in html
+
+
+def test_a_study_where_nothing_could_be_fitted_writes_nothing(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    tiny = tmp_path / "tiny.yaml"
+    tiny.write_text("n_cluster: 10\nobs_per_cluster: 1\n")
+    out = tmp_path / "st"
+    res = runner.invoke(app, ["study", str(tiny), "--reps", "3", "-o", str(out)])
+    assert res.exit_code == 1
+    assert res.stderr.count("\n") == 1 and "tiny: no replication could be fitted" in res.stderr
+    assert res.stdout == "" and not out.exists()

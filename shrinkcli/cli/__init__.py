@@ -663,6 +663,9 @@ def study(
         result = run_study(loaded, reps, jobs=jobs, seed=seed, progress=progress, ci=ci,
                            executor=ex)
     failed_all = _study_failures(result)
+    if failed_all and (result.replications["error"] != "").all():
+        # nothing was fitted: a folder and a table of empty rows would only look like results
+        raise typer.Exit(1)
     from ..study import coverage_findings
 
     for finding in coverage_findings(result):
