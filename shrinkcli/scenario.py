@@ -158,7 +158,7 @@ class DataSource(BaseModel):
     @classmethod
     def _text(cls, v: Any) -> Any:
         if not isinstance(v, str):
-            raise ValueError(f"must be text (got {v!r})")
+            raise ValueError(f"must be text (got {describe(v)})")
         return v
 
 
@@ -206,7 +206,7 @@ class Scenario(BaseModel):
     @classmethod
     def _real(cls, v: Any) -> Any:
         if isinstance(v, bool) or not isinstance(v, int | float):
-            raise ValueError(f"must be a number (got {v!r})")
+            raise ValueError(f"must be a number (got {describe(v)})")
         return _not_too_large(_finite(float(v)))
 
     @field_validator("balanced", mode="before")
@@ -215,7 +215,7 @@ class Scenario(BaseModel):
         if v is True:
             return 1.0
         if v is False or not isinstance(v, int | float):
-            raise ValueError(f"must be a fraction in (0, 1] or true (got {v!r})")
+            raise ValueError(f"must be a fraction in (0, 1] or true (got {describe(v)})")
         return _finite(float(v))
 
     @property
@@ -261,9 +261,9 @@ class Scenario(BaseModel):
                                  f"{', '.join(allowed)})")
             if not isinstance(values, list) or not values:
                 raise ValueError(f"sweep.{key}: must be a non-empty list of values "
-                                 f"(got {_describe(values)})")
+                                 f"(got {describe(values)})")
             if len(set(map(repr, values))) != len(values):
-                raise ValueError(f"sweep.{key}: lists a value twice (got {_describe(values)})")
+                raise ValueError(f"sweep.{key}: lists a value twice (got {describe(values)})")
             for v in values:
                 try:
                     Scenario.model_validate(_with_key(base, key, v))
@@ -272,7 +272,7 @@ class Scenario(BaseModel):
                     rule = msg if _TOO_LARGE in msg else f"be {ALLOWED[key]}"
                     rule = rule.removeprefix("must ")
                     raise ValueError(f"sweep.{key}: every value must {rule} "
-                                     f"(got {_describe(v)})") from None
+                                     f"(got {describe(v)})") from None
         return self
 
     def parameters(self) -> dict[str, Any]:
@@ -526,9 +526,34 @@ ScenarioLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 ScenarioLoader.add_implicit_resolver("tag:yaml.org,2002:int", LEADING_ZERO_INT, list("-+0"))
 
 
-def _describe(value: Any) -> str:
-    text = repr(value)
+def describe(value: Any) -> str:
+    """A value as a person would have written it in YAML (`null`, `true`, `.inf`, `[1, 2]`,
+    `{a: 1}`, text in quotes), cut to 40 characters: what an error message shows as "got"."""
+    text = _yaml_text(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _yaml_text(value: Any, inner: bool = False) -> str:
+    if inner and isinstance(value, str) and re.fullmatch(r"[\w.-]+", value):
+        return value  # a plain word inside a list or mapping, as YAML writes it
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ".nan"
+        if math.isinf(value):
+            return ".inf" if value > 0 else "-.inf"
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_yaml_text(v, True) for v in value) + "]"
+    if isinstance(value, dict):
+        pairs = (f"{_yaml_text(k, True)}: {_yaml_text(v, True)}" for k, v in value.items())
+        return "{" + ", ".join(pairs) + "}"
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)
 
 
 def _message(err: ErrorDetails) -> str:
@@ -550,9 +575,9 @@ def _message(err: ErrorDetails) -> str:
     if loc and loc[0] in ("model", "animation", "data") and len(loc) == 1 and kind.endswith(
         "_type"
     ):
-        return f"{field}: must be {ALLOWED[field]} (got {_describe(err.get('input'))})"
+        return f"{field}: must be {ALLOWED[field]} (got {describe(err.get('input'))})"
     allowed = ALLOWED.get(field)
-    got = _describe(err.get("input"))
+    got = describe(err.get("input"))
     if kind == "value_error" and _TOO_LARGE in str(err["msg"]):
         return f"{field}: {str(err['msg']).removeprefix('Value error, ')} (got {got})"
     if not field:  # a model-level check
@@ -611,7 +636,8 @@ def table_scenario(
     except ValidationError as exc:
         err = exc.errors()[0]
         field = str(err["loc"][0]) if err["loc"] else "data"
-        raise UsageError(f"must be a column name (got {err.get('input')!r})", field=field) from None
+        got = describe(err.get("input"))
+        raise UsageError(f"must be a column name (got {got})", field=field) from None
     s = Scenario(name=default_name(p), title=p.stem or default_name(p), data=data)
     s._source = str(path)
     return s
@@ -657,7 +683,8 @@ def with_overrides(s: Scenario, **changes: Any) -> Scenario:
         field = str(err["loc"][0]) if err["loc"] else ""
         if field in given:
             got = given[field]
-            raise UsageError(f"must be {ALLOWED[field]} (got {got!r})", field=field) from None
+            raise UsageError(f"must be {ALLOWED[field]} (got {describe(got)})",
+                             field=field) from None
         raise ScenarioError(f"{s.name}: {_message(err)}") from None
     new._source = s._source
     return new

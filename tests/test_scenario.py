@@ -23,8 +23,8 @@ BAD = [
     ("sigma: 0", "sigma: must be a finite number > 0"),
     ("sigma: -1", "sigma: must be a finite number > 0"),
     ("sd_int: -0.1", "sd_int: must be a finite number ≥ 0"),
-    ("sd_int: .inf", "sd_int: must be a finite number ≥ 0 (got inf)"),
-    ("beta: .nan", "beta: must be a finite number (got nan)"),
+    ("sd_int: .inf", "sd_int: must be a finite number ≥ 0 (got .inf)"),
+    ("beta: .nan", "beta: must be a finite number (got .nan)"),
     ("sd_slope: -1", "sd_slope: must be a finite number ≥ 0"),
     ("cor: 1.01", "cor: must be a finite number between -1 and 1"),
     ("cor: -2", "cor: must be a finite number between -1 and 1"),
@@ -268,3 +268,19 @@ def test_an_integer_with_leading_zeros_is_decimal(written: str, value: int) -> N
 
     assert parse_scenario(f"seed: {written}", source="s.yaml").seed == value
     assert parse_vary([f"seed={written}"]) == {"seed": [value]}
+
+
+@pytest.mark.parametrize(
+    ("text", "got"),
+    [("sigma: ~", "null"), ("sigma: true", "true"), ("balanced: no", "false"),
+     ("sigma: [1,2]", "[1, 2]"), ("n_cluster: {a: 1}", "{a: 1}"), ("name: [a]", "[a]"),
+     ("title: ~", "null"), ("intercept: .inf", ".inf"), ("cor: .nan", ".nan"),
+     ("model: {method: true}", "true")],
+)
+def test_a_refused_value_is_shown_as_it_is_written_in_yaml(text: str, got: str) -> None:
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(text, source="b.yaml")
+    message = str(err.value)
+    assert message.endswith(f"(got {got})")
+    python = ("None", "True", "False", "got inf", "got nan", "{'")
+    assert not any(word in message for word in python)

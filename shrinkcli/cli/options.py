@@ -249,7 +249,7 @@ def animation_options(base: AnimationOptions, **changes: Any) -> AnimationOption
     a bad value is a UsageError about its field (`animation.fps`, ...)."""
     from pydantic import ValidationError
 
-    from ..scenario import ALLOWED, AnimationOptions, parse_size
+    from ..scenario import ALLOWED, AnimationOptions, describe, parse_size
 
     data = base.model_dump()
     size = changes.pop("size", None)
@@ -265,4 +265,5 @@ def animation_options(base: AnimationOptions, **changes: Any) -> AnimationOption
         err = exc.errors()[0]
         field = f"animation.{err['loc'][0]}" if err["loc"] else "animation"
         allowed = ALLOWED.get(field, "valid")
-        raise UsageError(f"must be {allowed} (got {err.get('input')!r})", field=field) from None
+        got = describe(err.get("input"))
+        raise UsageError(f"must be {allowed} (got {got})", field=field) from None
