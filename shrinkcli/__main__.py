@@ -1,5 +1,5 @@
 """`python -m shrinkcli` runs the `shrink` command."""
 
-from .cli import app
+from .entry import main
 
-app(prog_name="shrink")
+main()

@@ -211,6 +211,31 @@ def test_a_signal_stops_a_large_simulation_at_once(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["huge.yaml"]
 
 
+@pytest.mark.parametrize(("sig", "code", "line"), [(signal.SIGINT, 130, "shrink: interrupted"),
+                                                   (signal.SIGTERM, 143, "shrink: terminated")])
+def test_a_signal_while_the_command_line_is_imported_is_one_line(
+        tmp_path: Path, sig: int, code: int, line: str) -> None:
+    """A signal while the command line is still being imported (a tenth of a second at start):
+    its one line and exit code, no traceback from the module being imported, no file. Python's
+    `-X importtime` says on stderr when each module is imported; the signal is sent as soon as
+    typer has been (the command line's own module is then still loading)."""
+    proc = subprocess.Popen([sys.executable, "-X", "importtime", "-m", "shrinkcli", "fit",
+                             str(SCENARIO_DIR / "baseline.yaml"), "-o", "e.csv"],
+                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, text=True)
+    assert proc.stderr is not None
+    for got in proc.stderr:
+        if got.rsplit("|", 1)[-1].strip() == "typer":
+            proc.send_signal(sig)
+            break
+    else:
+        pytest.fail("typer was never imported")
+    rest = [ln for ln in proc.stderr.read().splitlines() if not ln.startswith("import time:")]
+    proc.wait(timeout=120)
+    assert rest == [line] and proc.returncode == code, "\n".join(rest[-5:])
+    assert not (tmp_path / "e.csv").exists()
+
+
 def test_a_killed_runs_build_folder_is_removed_by_the_next(tmp_path: Path) -> None:
     scenarios = [str(p) for p in sorted(SCENARIO_DIR.glob("*.yaml"))]
     code, _ = _run_and_signal(["report", *scenarios, "-o", "out"], tmp_path, 1.5,
