@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
+from .optimize import working_scale
+from .pls import rescaled
 from .profile import Profiler
 
 if TYPE_CHECKING:
@@ -144,14 +146,19 @@ def profile_intervals(
     """lme4's `confint(mod, method = "profile")` of every parameter (or of `parameters`) of the
     fit of `stats`, from the ML deviance (see `profile.py`)."""
     level = _check_level(level)
-    profiler = Profiler(stats, fit.spec)
+    # Profiled with x divided by a power of two near its spread (exact): the searches over θ
+    # then mean the same for x in millions or millionths as for x around 1; the slope and its
+    # SD are in units of x divided by it, and are multiplied back exactly.
+    scale = working_scale(stats) if fit.spec.has_random_slope else 1.0
+    profiler = Profiler(rescaled(stats, 0.0, scale) if scale != 1.0 else stats, fit.spec)
     est = estimates(fit)
     rows = []
     for p in parameters or fit.spec.parameters():
         prof = profiler.interval(p, level)
+        back = 1.0 / scale if p in ("beta", "sd_slope") else 1.0
         rows.append(
-            Interval(p, fit.spec.parameter_name(p, x, cluster), est[p], prof.lower.value,
-                     prof.upper.value, prof.lower.at_bound, prof.upper.at_bound)
+            Interval(p, fit.spec.parameter_name(p, x, cluster), est[p], prof.lower.value * back,
+                     prof.upper.value * back, prof.lower.at_bound, prof.upper.at_bound)
         )
     return Intervals("profile", level, tuple(rows), profiler.evaluations)
 

@@ -283,9 +283,7 @@ def optimize(
         return _at(stats, model, ctl.theta)
     if not model.has_random_slope:
         return _search(stats, model, ctl)
-    xbar = stats.xbar_c if stats.xbar_c is not None else stats.s / stats.n - stats.x_centre
-    spread = math.sqrt(float(np.sum(stats.sxx_c + stats.n * xbar * xbar)) / stats.n_obs)
-    scale = 2.0 ** round(math.log2(spread)) if spread > 0.0 and math.isfinite(spread) else 1.0
+    scale = working_scale(stats)
     centre = stats.x_centre if model.correlated else 0.0
     if scale == 1.0 and centre == 0.0:
         return _search(stats, model, ctl)
@@ -300,6 +298,14 @@ def optimize(
     summary = replace(summary, theta=tuple(float(v) for v in theta),
                       theta_start=tuple(float(v) for v in back(summary.theta_start)))
     return theta, sol, summary
+
+
+def working_scale(stats: SufficientStats) -> float:
+    """The power of two nearest to x's spread about its mean (1 where there is none): dividing
+    x by it is exact, and gives θ components of the data's own scale."""
+    xbar = stats.xbar_c if stats.xbar_c is not None else stats.s / stats.n - stats.x_centre
+    spread = math.sqrt(float(np.sum(stats.sxx_c + stats.n * xbar * xbar)) / stats.n_obs)
+    return 2.0 ** round(math.log2(spread)) if spread > 0.0 and math.isfinite(spread) else 1.0
 
 
 def _search(

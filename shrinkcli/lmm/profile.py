@@ -156,9 +156,12 @@ class Profiler:
     ) -> tuple[float, np.ndarray, float]:
         """D and its gradient in (a, b, c), and ∂D/∂σ (σ None: profiled out, derivative 0)."""
         self.evaluations += 1
-        pr = penalized_residuals(a, b, c, self.stats, fixed)
+        # The search may step where Λ is so large or small that the system overflows (x in
+        # units a million times its spread): no deviance there, the same as a zero residual.
+        with np.errstate(all="ignore"):
+            pr = penalized_residuals(a, b, c, self.stats, fixed)
         r2 = pr.pwrss
-        if not r2 > 0.0:
+        if not (r2 > 0.0 and math.isfinite(r2) and math.isfinite(pr.logdet_m)):
             return math.inf, np.zeros(3), 0.0
         if sigma is None:
             d = pr.logdet_m + self.n * (1.0 + math.log(2.0 * math.pi * r2 / self.n))
