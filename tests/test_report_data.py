@@ -255,3 +255,47 @@ def test_markdown_marks_in_bold_only_the_lower_mixed_rmse() -> None:
                mixed_slope=0.5, ols_line=1.0, mixed_line=0.5, closer=8)
     assert _verdict([Report(e)], "bold").endswith("(the rows with two bold numbers).")  # type: ignore[list-item]
     assert _verdict([Report(change(e, mixed_slope=1.0))]).startswith("In 0 of 1 scenario")  # type: ignore[list-item]
+
+
+def page_intervals(page: str) -> list[list[str]]:
+    """The rows of the page's intervals table, as the cells' texts (markers dropped)."""
+    import re
+    table = page.split('<table class="numbers intervals">', 1)[1].split("</table>", 1)[0]
+    body = table.split("<tbody>", 1)[1]
+    return [[re.sub(r"<sup>b</sup>", "", c) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row)]
+            for row in re.findall(r"<tr>(.*?)</tr>", body)]
+
+
+@pytest.mark.parametrize("name", ["growth", "dropout"])
+def test_a_data_page_shows_its_uncertainty_without_a_truth(
+    data_report: tuple[Path, ReportResult], name: str
+) -> None:
+    out, result = data_report
+    report = next(r for r in result.reports if r.name == name)
+    page = (out / name / "index.html").read_text()
+    for picture in ("caterpillar.png", "pooling.png"):
+        assert picture in report.files and (out / name / picture).read_bytes()[:4] == b"\x89PNG"
+        assert f'<img src="{picture}"' in page
+    csv = pd.read_csv(out / name / "intervals.csv")
+    rows = page_intervals(page)
+    assert len(rows) == len(csv)
+    for cells, (_, want) in zip(rows, csv.iterrows(), strict=True):
+        assert len(cells) == 4  # parameter, estimated, from, to: no "true" column
+        for text, column in zip(cells[1:], ("estimate", "lower", "upper"), strict=True):
+            assert float(text.replace("−", "-")) == pytest.approx(want[column], abs=5e-4)
+    words = page.lower()
+    for wrong in ("true value", "the truth", "simulated with", "<th>true</th>", "coverage"):
+        assert wrong not in words
+    # every file the page links to exists, and every file written is listed
+    import re
+    linked = set(re.findall(r'(?:href|src)="([^"/#:]+\.(?:png|gif|csv|json|txt|R))"', page))
+    assert linked <= set(os.listdir(out / name))
+    assert set(os.listdir(out / name)) - {"index.html"} <= linked
+    md = (out / "report.md").read_text()
+    section = md.split(f"]({name}/index.html) ·", 1)[0].rsplit("\n## ", 1)[1]
+    for picture in ("caterpillar.png", "pooling.png"):
+        assert f"]({name}/{picture})" in section
+    for (_, want) in csv.iterrows():
+        assert f"| {want['estimate']:.3f} | {want['lower']:.3f} | {want['upper']:.3f} |".replace(
+            "-", "−") in section or f"| {want['estimate']:.3f} | {want['lower']:.3f} | " \
+            f"{want['upper']:.3f} |" in section

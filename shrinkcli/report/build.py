@@ -170,7 +170,8 @@ def run_scenario(
         unc_files, path_scene = uncertainty_files(
             result, intervals, sc.animation, title=inp.title, subtitle=subtitle
         )
-        uncertainty = measure_uncertainty(result, intervals, sc, path_scene)
+        # a data set has no truth: its scenario's parameters are defaults, not what made the data
+        uncertainty = measure_uncertainty(result, intervals, None if sc.is_data else sc, path_scene)
         uncertainty = replace(uncertainty, reading=uncertainty_reading(uncertainty))
         stage("write")
         folder.mkdir()  # a fresh folder: nothing in it that this scenario did not write
