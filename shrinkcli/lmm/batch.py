@@ -26,7 +26,7 @@ import numpy as np
 
 from ..model import N_FIXED, ModelSpec
 from .optimize import GRADIENT_TOL, HESSIAN_TOL
-from .pls import SufficientStats, cluster_blocks
+from .pls import SufficientStats, cluster_blocks, lambda_back
 
 _LOG_2PI = math.log(2.0 * math.pi)
 #: Smallest diagonal entry of Λ for which a batched estimate is accepted (lme4's singular
@@ -63,6 +63,8 @@ class BatchStats:
     yty: np.ndarray
     n_obs: np.ndarray  # rows per data set (float)
     y_shift: np.ndarray
+    x_centre: np.ndarray  # m, each data set's mean of x
+    xbar_c: np.ndarray  # x̄ᵢ − m, from the sums of x − m (0 where a cluster is empty)
 
     @property
     def size(self) -> int:
@@ -82,6 +84,25 @@ class BatchStats:
             xtx=np.array([[self.xtx00[r], self.xtx01[r]], [self.xtx01[r], self.xtx11[r]]]),
             xty=np.array([self.xty0[r], self.xty1[r]]), yty=float(self.yty[r]),
             n_obs=int(self.n_obs[r]), y_shift=float(self.y_shift[r]),
+            x_centre=float(self.x_centre[r]), xbar_c=self.xbar_c[r][has],
+        )
+
+    def centred(self) -> BatchStats:
+        """The same data sets with x replaced by x − m (m each data set's mean of x), formed
+        from the centred sums: the coordinates in which `pls.py` evaluates the criterion, where
+        no sum of large x is differenced."""
+        n, xb = self.n, self.xbar_c
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ybar = np.where(n > 0, self.t / n, 0.0)
+        s = n * xb
+        q = self.sxx_c + n * xb * xb
+        w = self.sxy_c + n * xb * ybar
+        return BatchStats(
+            n=n, s=s, q=q, t=self.t, w=w, det_g=self.det_g, sxx_c=self.sxx_c,
+            sxy_c=self.sxy_c, syy_c=self.syy_c, xtx00=self.xtx00, xtx01=s.sum(axis=1),
+            xtx11=q.sum(axis=1), xty0=self.xty0, xty1=w.sum(axis=1), yty=self.yty,
+            n_obs=self.n_obs, y_shift=self.y_shift, x_centre=np.zeros_like(self.x_centre),
+            xbar_c=xb,
         )
 
 
@@ -104,12 +125,15 @@ def batch_stats(y: np.ndarray, x: np.ndarray, codes: np.ndarray, k: int) -> Batc
     n = np.bincount(flat, minlength=size).reshape(r_, k).astype(np.float64)
     y_shift = y.mean(axis=1)
     yc = y - y_shift[:, None]
+    x_centre = x.mean(axis=1)
+    xc = x - x_centre[:, None]
     s = sums(x)
     t = sums(yc)
     with np.errstate(divide="ignore", invalid="ignore"):
+        xbar_c = np.where(n > 0, sums(xc) / n, 0.0)
         xbar = np.where(n > 0, s / n, 0.0)
         ybar = np.where(n > 0, t / n, 0.0)
-    dx = x - np.take_along_axis(xbar, codes, axis=1)
+    dx = xc - np.take_along_axis(xbar_c, codes, axis=1)
     dy = yc - np.take_along_axis(ybar, codes, axis=1)
     sxx_c = sums(dx * dx)
     sxy_c = sums(dx * dy)
@@ -121,7 +145,7 @@ def batch_stats(y: np.ndarray, x: np.ndarray, codes: np.ndarray, k: int) -> Batc
         xtx00=n.sum(axis=1), xtx01=s.sum(axis=1), xtx11=q.sum(axis=1),
         xty0=t.sum(axis=1), xty1=w.sum(axis=1),
         yty=syy_c.sum(axis=1) + (n * ybar * ybar).sum(axis=1),
-        n_obs=np.full(r_, float(n_rows)), y_shift=y_shift,
+        n_obs=np.full(r_, float(n_rows)), y_shift=y_shift, x_centre=x_centre, xbar_c=xbar_c,
     )
 
 
@@ -351,7 +375,43 @@ class BatchFit:
 
 def fit_batch(st: BatchStats, spec: ModelSpec) -> BatchFit:
     """Minimise every data set's profiled criterion together (module docstring), and say which
-    estimates the single-fit engine would reach too."""
+    estimates the single-fit engine would reach too.
+
+    For (x | cluster) and (1 | cluster) a shift of x is a reparametrisation (`pls.py`, centred
+    coordinates: Λ' = TΛ, β' = Tβ, T = [[1, m], [0, 1]], the criterion unchanged), so the search
+    runs on the centred sums, where nothing cancels when x̄ ≫ sd(x), and θ, β, S⁻¹, the modes
+    and H are mapped back (`pls.lambda_back`; b₀ = b₀' − m b₁, H = T⁻¹H'T⁻ᵀ). For (x || cluster)
+    a shift changes the model, and the sums stay x's own."""
+    if spec.has_random_slope and not spec.correlated:
+        return _fit(st, spec)
+    return _uncentred(_fit(st.centred(), spec), st)
+
+
+def _uncentred(fit: BatchFit, st: BatchStats) -> BatchFit:
+    """A fit to the centred data sets (`BatchStats.centred`) in x's own coordinates."""
+    spec, m = fit.spec, st.x_centre
+    a, b, c = lambda_entries(spec, fit.theta)
+    back = np.array([lambda_back((float(a[r]), float(b[r]), float(c[r])), float(m[r]), 1.0)
+                     for r in range(st.size)]).reshape(st.size, 3)
+    theta = _canonical(spec, back[:, list(spec.free)])
+    sol = fit.solution
+    assert sol.ranef is not None and sol.h is not None
+    mc = m[:, None]
+    h11, h12, h22 = sol.h
+    i00 = sol.i00 - 2.0 * m * sol.i01 + m * m * sol.i11
+    i01 = sol.i01 - m * sol.i11
+    solution = BatchSolution(
+        sol.criterion, None, sol.beta0 - m * sol.beta1, sol.beta1, i00, i01, sol.i11, sol.rho2,
+        (sol.ranef[0] - mc * sol.ranef[1], sol.ranef[1]),
+        (h11 - 2.0 * mc * h12 + mc * mc * h22, h12 - mc * h22, h22),
+    )
+    beta = np.column_stack([fit.beta[:, 0] - m * fit.beta[:, 1], fit.beta[:, 1]])
+    se = np.sqrt(np.maximum(np.column_stack([fit.sigma2 * i00, fit.sigma2 * sol.i11]), 0.0))
+    return BatchFit(spec, theta, fit.criterion, fit.accepted, solution, fit.sigma2, beta, se)
+
+
+def _fit(st: BatchStats, spec: ModelSpec) -> BatchFit:
+    """`fit_batch` in the coordinates of `st`."""
     theta, ok = _bfgs(spec, st, _BFGS_GTOL * np.maximum(1.0, st.n_obs / 1000.0))
     theta = _canonical(spec, theta)
     diag = list(spec.diagonal)

@@ -403,7 +403,10 @@ class Profiler:
             last = abs(v - prev_v)
             if slope * direction > 0.0:
                 nxt = v + (target - zv) / slope
+                # at most z/8 of ζ per step (lme4's profile step): a long secant jump could pass
+                # over a stretch where ζ rises above z and falls back, and miss the first crossing
                 move = min(max(abs(nxt - v) * 1.02, 0.1 * last), 8.0 * last)
+                move = min(move, max(z / 8.0 / abs(slope), 0.1 * last))
             else:  # flat or turning: widen the step
                 move = 2.0 * last
             prev_v, prev_z = v, zv

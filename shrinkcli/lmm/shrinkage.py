@@ -46,7 +46,7 @@ import numpy as np
 
 from ..errors import FitError
 from ..model import ModelSpec
-from .pls import SufficientStats
+from .pls import SufficientStats, lambda_back, rescaled
 
 
 def has_ols_slope(stats: SufficientStats) -> np.ndarray:
@@ -101,6 +101,21 @@ def path_coefficients(stats: SufficientStats, lam: np.ndarray, s: float) -> np.n
     if not s > 0.0:
         raise ValueError(f"the scale of the random effects must be > 0 (got {s})")
     a, b, c = float(lam[0, 0]), float(lam[1, 0]), float(lam[1, 1])
+    m = stats.x_centre
+    if m == 0.0:
+        return _path_coefficients(stats, a, b, c, s)
+    # in the centred coordinates x' = x − m (Λ' = TΛ, T = [[1, m], [0, 1]], as `pls.py`): the
+    # sums Σx², Σxy there have no large terms to cancel; the intercepts are moved back to x = 0
+    a, b, c = lambda_back((a, b, c), -m, 1.0)
+    coef = _path_coefficients(rescaled(stats, m, 1.0), a, b, c, s)
+    coef[:, 0] -= m * coef[:, 1]
+    return coef
+
+
+def _path_coefficients(
+    stats: SufficientStats, a: float, b: float, c: float, s: float
+) -> np.ndarray:
+    """`path_coefficients` at Λ = [[a, 0], [b, c]] in the coordinates of `stats`."""
     s00, s01, s11 = a * a, a * b, b * b + c * c  # Σ₀ = ΛΛᵀ
     det0 = (a * c) ** 2
     tau = 0.0 if math.isinf(s) else 1.0 / (s * s)

@@ -1138,6 +1138,16 @@
 
   // ===== the fit ===============================================================================
 
+  /** Λ's (a, b, c) for x from Λ' = [[a', 0], [b', c']] fitted for x' = x − m (pls.lambda_back):
+   *  the lower-triangular factor of T⁻¹Λ'Λ'ᵀT⁻ᵀ, T = [[1, m], [0, 1]], by a rotation of the
+   *  rows of T⁻¹Λ'. */
+  function lambdaBack(aw, bw, cw, m) {
+    var p = aw - m * bw, r = -m * cw;
+    var a = Math.hypot(p, r);
+    if (a === 0) return [0, 0, Math.hypot(bw, cw)];
+    return [a, (p * bw + r * cw) / a, (aw * cw) / a];
+  }
+
   /** Each cluster's own OLS line (lme4's lmList); no slope (null) with one row or constant x. */
   function olsByCluster(st) {
     var k = st.k;
@@ -1201,18 +1211,35 @@
     var spec = new ModelSpec(o.random, o.method);
     var prep = prepare(data, spec);
     var st = sufficientStats(prep.y, prep.x, prep.codes, prep.nGroups);
-    var opt = optimize(st, spec);
-    var theta = opt.theta;
-    var sol = solve(theta, st, spec, false, true);
+    var xs = meanVar(prep.x);
+    // (x | cluster) and (1 | cluster): fitted in x' = x − x̄, as pls.py evaluates (there Σx² and
+    // Σxy have no large terms to cancel when x̄ ≫ sd(x)); (x || cluster) changes under a shift
+    var m = spec.random === "uncorrelated" ? 0 : xs.mean;
+    var stFit = st;
+    if (m !== 0) {
+      var xc = new Float64Array(prep.x.length);
+      for (var r = 0; r < xc.length; r++) xc[r] = prep.x[r] - m;
+      stFit = sufficientStats(prep.y, xc, prep.codes, prep.nGroups);
+    }
+    var opt = optimize(stFit, spec);
+    var sol = solve(opt.theta, stFit, spec, false, true);
     if (!isFinite(sol.criterion)) {
       throw ShrinkError("the fit failed: the residual sum of squares is zero (y fits exactly)");
+    }
+    var theta = opt.theta;
+    if (m !== 0) {
+      var abc = spec.lambdaEntries(theta);
+      theta = spec.canonical(spec.thetaOf(lambdaBack(abc[0], abc[1], abc[2], m)));
+      var i00c = sol.i00, i01c = sol.i01;
+      sol.i00 = i00c - 2 * m * i01c + m * m * sol.i11;
+      sol.beta0 -= m * sol.beta1;
+      for (var j = 0; j < sol.b0.length; j++) sol.b0[j] -= m * sol.b1[j];
     }
     var dof = spec.reml ? st.nObs - N_FIXED : st.nObs;
     var sigma2 = sol.rho2 / dof;
     var beta = [sol.beta0 + st.yShift, sol.beta1];
     var se = [Math.sqrt(Math.max(sigma2 * sol.i00, 0)), Math.sqrt(Math.max(sigma2 * sol.i11, 0))];
     var ols = olsByCluster(st);
-    var xs = meanVar(prep.x);
     var clusters = [];
     for (var i = 0; i < prep.nGroups; i++) {
       var mi = beta[0] + sol.b0[i];
