@@ -231,6 +231,7 @@ class ShrinkageFigure:
         from matplotlib.patheffects import withStroke
 
         crowded = self.scene.crowded
+        self.overlays: list[Any] = []  # drawn over the moving points in every frame
         for e, style in zip(self.scene.ellipses, ELLIPSE_STYLES, strict=False):  # none when off
             line = self.ax.plot(
                 e[:, 0],
@@ -243,6 +244,7 @@ class ShrinkageFigure:
             )
             if crowded:
                 line[0].set_path_effects([withStroke(linewidth=3.0, foreground="white")])
+                self.overlays.append(line[0])
 
     def _draw_truth(self) -> None:
         """The true coefficients as faint crosses, when known and asked for."""
@@ -299,8 +301,11 @@ class ShrinkageFigure:
             linewidths=0.8,
             zorder=2.2,
         )
+        # A crowded picture's points have no edge: thousands of opaque white edges would paint
+        # the view white, over the faded points and everything under them.
         self.points = ax.scatter(
-            s.ols[:, 0], s.ols[:, 1], s=s.sizes, linewidths=0.5, edgecolors="white", zorder=3
+            s.ols[:, 0], s.ols[:, 1], s=s.sizes, linewidths=0.0 if s.crowded else 0.5,
+            edgecolors="none" if s.crowded else "white", zorder=3
         )
         # The average: one round marker of 190 pt² (a line's marker draws the same pixels as a
         # one-point scatter, without the collection's extent check of the circle on every frame).
@@ -477,7 +482,11 @@ class ShrinkageFigure:
         """Draw everything that does not move once, and keep it as the base of every frame.
         What changes with every frame is animated; the rings and the phase label change only
         with the phase, so they go into one background per phase."""
-        self.animated = [self.paths, self.heads, self.points, self.hole, self.phase]
+        # Animated artists are drawn after the static base, in this order, whatever their
+        # zorder: a crowded picture's ellipses go after the points so that the crowd cannot
+        # cover them.
+        self.animated = [self.paths, self.heads, self.points, *self.overlays, self.hole,
+                         self.phase]
         if self.scene.track is not None:
             self.animated.append(self.scale_text)
         for a in (*self.animated, self.rings, self.phase_text, self.scale_text):

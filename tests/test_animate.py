@@ -330,3 +330,35 @@ def test_a_pool_worker_renders_in_process() -> None:
         kwargs = {"title": "U", "subtitle": "s", "jobs": 2}
         gif = pool.apply(render_gif, (fit, options), kwargs)
     assert gif == one
+
+
+def test_a_crowded_picture_keeps_the_ellipses_and_the_mixed_points_in_sight(tmp_path) -> None:
+    """At 20,000 clusters the final frame still shows the 50% contour in the ellipse colour and
+    the mixed points in the mixed colour: the crowd's points neither paint white edges over
+    everything nor cover the contours, which are drawn over them."""
+    from shrinkcli import fit, load_scenario, simulate
+    from shrinkcli.scene import ELLIPSE_LEVELS
+    from shrinkcli.theme import ELLIPSE
+
+    path = tmp_path / "crowd.yaml"
+    path.write_text("name: crowd\nn_cluster: 20000\n")
+    sim = simulate(load_scenario(str(path)))
+    result = fit(sim.data, truth=sim.truth)
+    options = AnimationOptions(ellipses=True)
+    figure = ShrinkageFigure.from_fit(result, options, title="", subtitle="")
+    scene = figure.scene
+    assert scene.crowded and ELLIPSE_LEVELS[0] == 0.5
+    image = figure.rgba(1.0)[:, :, :3].astype(float) / 255.0
+    # the pixels on the 50% contour: most of them close to the ellipse colour
+    ring = np.round(figure.pixels(scene.ellipses[0])).astype(int)
+    on_ring = image[ring[:, 1], ring[:, 0]]
+    near = np.abs(on_ring - np.asarray(to_rgb(ELLIPSE))).max(axis=1) < 0.2
+    assert near.mean() > 0.5
+    # inside the 50% contour the crowd of mixed points is seen in the mixed colour's hue:
+    # blue clearly above red (white edges would leave it near white or grey)
+    inner = np.round(figure.pixels(scene.center + 0.5 * (scene.ellipses[0] - scene.center)))
+    inner = inner.astype(int)
+    seen = image[inner[:, 1], inner[:, 0]]
+    mixed = np.asarray(to_rgb(MIXED))
+    assert mixed[2] - mixed[0] > 0.5
+    assert np.median(seen[:, 2] - seen[:, 0]) > 0.25
