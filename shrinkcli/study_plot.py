@@ -12,6 +12,8 @@ import numpy as np
 from .theme import BY_CLUSTER, MIXED, MUTED, TEXT, figure_png, font, load_matplotlib
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from .study import StudyResult
 
 #: Estimates shown in the distribution grid, with their labels.
@@ -27,6 +29,11 @@ ESTIMATES = (
 
 def estimates_png(study: StudyResult) -> bytes:
     """Histograms of every estimate (rows: scenarios, columns: quantities), truth marked."""
+    return figure_png(estimates_figure(study))
+
+
+def estimates_figure(study: StudyResult) -> Figure:
+    """The figure of `estimates_png`, undrawn, so that its layout can be inspected."""
     load_matplotlib()
     from matplotlib.figure import Figure
 
@@ -64,9 +71,12 @@ def estimates_png(study: StudyResult) -> bytes:
                 ax.set_title(label, fontproperties=bold, fontsize=9, color=TEXT)
             if j == 0:
                 ax.set_ylabel(s.name, fontproperties=regular, fontsize=8, color=TEXT)
-    fig.subplots_adjust(left=0.07, right=0.98, top=1 - 0.75 / fig.get_figheight(), bottom=0.04,
+    # Margins in inches, not in fractions of the height: a fraction that suits many rows leaves
+    # a one-row figure no room below its axes, and the x tick labels fall off the picture.
+    height = fig.get_figheight()
+    fig.subplots_adjust(left=0.07, right=0.98, top=1 - 0.75 / height, bottom=0.3 / height,
                         hspace=0.55, wspace=0.12)
-    return figure_png(fig)
+    return fig
 
 
 def rmse_png(study: StudyResult) -> bytes:
