@@ -12,6 +12,8 @@ import numpy as np
 from .theme import BY_CLUSTER, MIXED, MUTED, TEXT, figure_png, font, load_matplotlib
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from .study import StudyResult
 
 #: Estimates shown in the distribution grid, with their labels.
@@ -27,6 +29,11 @@ ESTIMATES = (
 
 def estimates_png(study: StudyResult) -> bytes:
     """Histograms of every estimate (rows: scenarios, columns: quantities), truth marked."""
+    return figure_png(estimates_figure(study))
+
+
+def estimates_figure(study: StudyResult) -> Figure:
+    """The figure of `estimates_png`, undrawn, so that its layout can be inspected."""
     load_matplotlib()
     from matplotlib.figure import Figure
 
@@ -64,64 +71,74 @@ def estimates_png(study: StudyResult) -> bytes:
                 ax.set_title(label, fontproperties=bold, fontsize=9, color=TEXT)
             if j == 0:
                 ax.set_ylabel(s.name, fontproperties=regular, fontsize=8, color=TEXT)
-    fig.subplots_adjust(left=0.07, right=0.98, top=1 - 0.75 / fig.get_figheight(), bottom=0.04,
+    # Margins in inches, not in fractions of the height: a fraction that suits many rows leaves
+    # a one-row figure no room below its axes, and the x tick labels fall off the picture.
+    height = fig.get_figheight()
+    fig.subplots_adjust(left=0.07, right=0.98, top=1 - 0.75 / height, bottom=0.3 / height,
                         hspace=0.55, wspace=0.12)
-    return figure_png(fig)
+    return fig
 
 
 def rmse_png(study: StudyResult) -> bytes:
     """Mean RMSE of the cluster coefficients against the truth, by-cluster OLS vs mixed model,
-    one row per scenario (means over replications)."""
+    one row per scenario (means over replications), each row on its own scale."""
+    return figure_png(rmse_figure(study))
+
+
+def rmse_figure(study: StudyResult) -> Figure:
+    """The figure of `rmse_png`, undrawn. Each scenario has its own axis from 0 to a little past
+    its larger RMSE: scenarios' RMSEs can differ by orders of magnitude (reaction times in ms
+    against a simulated unit scale), and on one shared axis the smaller would be a dot at 0."""
     load_matplotlib()
     from matplotlib.figure import Figure
 
     summary = study.summary
     names = [s.name for s in study.scenarios]
-    fig = Figure(figsize=(7.5, 0.55 * len(names) + 1.6), dpi=100)
+    fig = Figure(figsize=(7.5, 0.75 * len(names) + 1.4), dpi=100)
     regular, bold = font(), font(bold=True)
-    ax = fig.add_subplot(1, 1, 1)
-    ypos = np.arange(len(names))[::-1]
-    xmax = 0.0
-    for y, name in zip(ypos, names, strict=True):
+    axes = fig.subplots(len(names), 1, squeeze=False)[:, 0]
+    for ax, name in zip(axes, names, strict=True):
         means = summary[summary["scenario"] == name].set_index("quantity")["mean"]
         ols = float(means.to_dict().get("cluster_rmse_ols", math.nan))
         mix = float(means.to_dict().get("cluster_rmse_mixed", math.nan))
+        xmax = max((v for v in (ols, mix) if math.isfinite(v)), default=0.0)
         if math.isfinite(ols) and math.isfinite(mix):
             ax.annotate(
                 "",
-                xy=(mix, y),
-                xytext=(ols, y),
+                xy=(mix, 0),
+                xytext=(ols, 0),
                 arrowprops={"arrowstyle": "-|>", "color": "#9A9A9A", "linewidth": 1.2},
             )
         outward = 1 if not math.isfinite(mix) or ols >= mix else -1
         for value, color, sign in ((ols, BY_CLUSTER, outward), (mix, MIXED, -outward)):
             if math.isfinite(value):
-                ax.plot([value], [y], "o", color=color, markersize=9)
-                ax.annotate(f"{value:.3f}", (value, y), xytext=(9 * sign, 0),
+                ax.plot([value], [0], "o", color=color, markersize=9)
+                ax.annotate(f"{value:.3g}", (value, 0), xytext=(9 * sign, 0),
                             textcoords="offset points", va="center",
                             ha="left" if sign > 0 else "right",
                             fontproperties=regular, fontsize=8, color=color)
-                xmax = max(xmax, value)
-    ax.set_yticks(ypos)
-    ax.set_yticklabels(names, fontproperties=regular, fontsize=10, color=TEXT)
-    for tick in ax.get_xticklabels():
-        tick.set_fontproperties(regular)
-    ax.set_xlim(-0.16 * xmax if xmax > 0 else 0, xmax * 1.15 if xmax > 0 else 1)
-    ax.set_xticks([t for t in ax.get_xticks() if 0 <= t <= xmax * 1.15])
-    ax.axvline(0, color="#BBBBBB", linewidth=0.8)
-    ax.spines["left"].set_visible(False)
-    ax.tick_params(axis="y", length=0)
-    ax.set_ylim(-0.6, len(names) - 0.4)
-    ax.set_xlabel("RMSE of the cluster intercepts and slopes against the truth "
-                  "(mean over replications)", fontproperties=regular, fontsize=9, color=MUTED)
-    ax.set_title("Mixed-model estimates (blue) vs by-cluster OLS (orange)",
+        ax.set_yticks([0])
+        ax.set_yticklabels([name], fontproperties=regular, fontsize=10, color=TEXT)
+        ax.set_xlim(-0.16 * xmax if xmax > 0 else 0, xmax * 1.15 if xmax > 0 else 1)
+        ax.set_xticks([t for t in ax.get_xticks() if 0 <= t <= (xmax * 1.15 if xmax > 0 else 1)])
+        for tick in ax.get_xticklabels():
+            tick.set_fontproperties(regular)
+            tick.set_fontsize(8)
+        ax.tick_params(axis="x", colors=MUTED)
+        ax.axvline(0, color="#BBBBBB", linewidth=0.8)
+        ax.tick_params(axis="y", length=0)
+        ax.set_ylim(-0.6, 0.6)
+        ax.grid(axis="x", color="#E5E5E5")
+        ax.set_axisbelow(True)
+        for side in ("top", "right", "left"):
+            ax.spines[side].set_visible(False)
+    axes[-1].set_xlabel("RMSE of the cluster intercepts and slopes against the truth "
+                        "\n(mean over replications; each scenario on its own scale)",
+                        fontproperties=regular, fontsize=9, color=MUTED)
+    fig.suptitle("Mixed-model estimates (blue) vs by-cluster OLS (orange)",
                  fontproperties=bold, fontsize=12, color=TEXT)
-    ax.grid(axis="x", color="#E5E5E5")
-    ax.set_axisbelow(True)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
     fig.tight_layout()
-    return figure_png(fig)
+    return fig
 
 
 #: The four kinds of cluster interval drawn in the coverage picture: column, colour, marker,

@@ -88,3 +88,30 @@ def test_data_pictures_and_every_cluster_up_to_a_limit() -> None:
     chicks = fit(data, y="weight", x="Time", cluster="Chick")
     prep2 = prepare_data(data, y="weight", x="Time", cluster="Chick")
     assert len(chicks.clusters) == 50 and "every-cluster.png" in pictures(chicks, prep2)
+
+
+def test_every_cluster_picture_lists_numeric_text_ids_by_value(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    import shrinkcli.cluster_plot as cluster_plot
+
+    rng = np.random.default_rng(3)
+    ids = [str(i) for i in range(1, 13)]
+    rows = [(str(c), float(x)) for c in ids for x in range(5)]
+    frame = pd.DataFrame({
+        "cluster": [c for c, _ in rows],
+        "x": [x for _, x in rows],
+        "y": [0.5 * x + int(c) * 0.1 + rng.normal() for c, x in rows],
+    })
+    result = fit(frame, y="y", x="x", cluster="cluster")
+    prep = prepare_data(frame, y="y", x="x", cluster="cluster")
+    assert result.clusters["cluster"].tolist() == sorted(ids)  # lme4's order stays in the fit
+    drawn: list[list[str]] = []
+
+    def record(panels, *args, **kwargs):  # type: ignore[no-untyped-def]
+        drawn.append([p.title.split("\n")[0].split(" ")[-1] for p in panels])
+        return b""
+
+    monkeypatch.setattr(cluster_plot, "clusters_png", record)
+    pictures(result, prep)  # type: ignore[arg-type]
+    assert drawn[-1] == ids

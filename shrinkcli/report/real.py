@@ -162,6 +162,7 @@ def pictures(fit: Fit, prep: PreparedData) -> dict[str, bytes]:
     """The data page's pictures by file name: shrinkage against size, the most and least
     shrunk clusters with their data, and (up to EVERY clusters) every cluster."""
     from ..cluster_plot import clusters_png, shrinkage_png
+    from ..natural import natural_order
 
     c = fit.clusters
     names = fit.names
@@ -185,7 +186,7 @@ def pictures(fit: Fit, prep: PreparedData) -> dict[str, bytes]:
         )
     if len(c) <= EVERY:
         files["every-cluster.png"] = clusters_png(
-            panels(fit, prep, list(range(len(c))), names["cluster"]), beta,
+            panels(fit, prep, natural_order(c["cluster"]), names["cluster"]), beta,
             x_name=names["x"], y_name=names["y"], columns=6, panel_size=(170.0, 150.0),
         )
     return files
