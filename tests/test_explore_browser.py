@@ -656,3 +656,33 @@ def test_downloaded_scenario_reproduces_the_fit(
     assert row["scenario"] == "my-explore"
     check_numbers(page, row)
     w.close()
+
+
+@pytest.mark.parametrize("name", POST_SCENARIOS)
+def test_the_explorer_opens_in_the_reports_view(browser: Any, report_dir: Path, name: str) -> None:
+    """The explorer opens in the view of the report's pictures (`animation.zoom: auto`), and
+    each of the three views holds the same box and leaves the same clusters outside as
+    scene.py's for the same data: the caption's count is the report's."""
+    from shrinkcli.scene import build_scene
+
+    scenario = load_scenario(SCENARIO_DIR / f"{name}.yaml")
+    w = Watched(browser, (report_dir / "explore.html").as_uri() + f"#scenario={name}")
+    assert w.page.evaluate("shrinkExplorer.settings().zoom") == "auto"
+    assert w.page.input_value("#c-zoom") == "auto"
+    result = fit(simulate(scenario).data, scenario.model.spec)
+    for zoom in ("auto", "baseline", "data"):
+        scene = build_scene(result, AnimationOptions(zoom=zoom))
+        w.page.evaluate("z => shrinkExplorer.apply({zoom: z})", zoom)
+        got = w.page.evaluate("({view: shrinkExplorer.current.scene.view, "
+                              "outside: shrinkExplorer.current.scene.outside})")
+        assert got["outside"] == scene.n_outside, (zoom, got["outside"], scene.n_outside)
+        for js, py in ((got["view"]["x"], scene.xlim), (got["view"]["y"], scene.ylim)):
+            span = py[1] - py[0]
+            # the engines agree to about 1e-6 (their optima), the boxes to that of their span
+            assert abs(js[0] - py[0]) <= 1e-4 * span and abs(js[1] - py[1]) <= 1e-4 * span, zoom
+        caption = w.page.inner_text("#caption")
+        if scene.n_outside:
+            assert f"{scene.n_outside} cluster" in caption and "outside the view" in caption
+        else:
+            assert "outside the view" not in caption
+    w.close()

@@ -124,7 +124,7 @@ def palette(steps: int = 32) -> list[str]:
 def page_data(entries: Sequence[ScenarioReport | Failure]) -> dict[str, Any]:
     """Everything the page's script is told: presets, slider values, colours, the defaults."""
     from .. import theme
-    from ..scene import BASELINE_HALF_WIDTH, ELLIPSE_LEVELS, POINT_AREA
+    from ..scene import AUTO_OUTSIDE, BASELINE_HALF_WIDTH, ELLIPSE_LEVELS, POINT_AREA
     from .metrics import SAME
 
     return {
@@ -135,6 +135,7 @@ def page_data(entries: Sequence[ScenarioReport | Failure]) -> dict[str, Any]:
                    "path": theme.PATH, "ellipse": theme.ELLIPSE, "truth": theme.TRUTH,
                    "text": theme.TEXT, "muted": theme.MUTED},
         "baseline_half_width": list(BASELINE_HALF_WIDTH),
+        "auto_outside": AUTO_OUTSIDE,
         "ellipse_levels": list(ELLIPSE_LEVELS),
         "point_area": POINT_AREA,
         "same": SAME,

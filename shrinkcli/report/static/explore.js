@@ -12,6 +12,8 @@
   var SINGULAR_TOL = 1e-4;
   var MOTION_SECONDS = 2.4;
   var HOLD_SECONDS = 0.5;
+  /** The views, as `animation.zoom` names them; the first is the report's default. */
+  var ZOOMS = ["auto", "baseline", "data"];
   var PHASES = {start: "by-cluster estimates", moving: "pooling toward the average",
     end: "mixed-model estimates"};
 
@@ -85,7 +87,7 @@
       random: preset.random,
       ellipses: true,
       truth: false,
-      zoom: false
+      zoom: "auto"
     };
   }
 
@@ -101,7 +103,7 @@
     $("c-random").value = s.random;
     $("c-ellipses").checked = s.ellipses;
     $("c-truth").checked = s.truth;
-    $("c-zoom").checked = s.zoom;
+    $("c-zoom").value = s.zoom;
     if (s.preset && presetNamed(s.preset)) $("preset").value = s.preset;
     $("c-name").value = s.name;
     nameEdited = Boolean(s.customName);
@@ -124,7 +126,7 @@
       random: $("c-random").value,
       ellipses: $("c-ellipses").checked,
       truth: $("c-truth").checked,
-      zoom: $("c-zoom").checked
+      zoom: $("c-zoom").value
     };
   }
 
@@ -161,7 +163,7 @@
     pairs.push(["method", s.method], ["random", s.random]);
     if (!s.ellipses) pairs.push(["ellipses", "0"]);
     if (s.truth) pairs.push(["truth", "1"]);
-    if (s.zoom) pairs.push(["zoom", "data"]);
+    if (s.zoom !== "auto") pairs.push(["zoom", s.zoom]);
     return pairs.map(function (p) {
       return p[0] + "=" + encodeURIComponent(p[1]);
     }).join("&");
@@ -190,7 +192,7 @@
     if (fields.random) s.random = fields.random;
     if (fields.ellipses !== undefined) s.ellipses = fields.ellipses !== "0";
     if (fields.truth !== undefined) s.truth = fields.truth === "1";
-    if (fields.zoom !== undefined) s.zoom = fields.zoom === "data";
+    if (ZOOMS.indexOf(fields.zoom) >= 0) s.zoom = fields.zoom;
     return s;
   }
 
@@ -253,7 +255,7 @@
     E.DATA_KEYS.forEach(function (k) { lines.push(k + ": " + yamlNumber(s.params[k])); });
     lines.push("model:", "  method: " + s.method, "  random: " + s.random);
     lines.push("animation:", "  ellipses: " + s.ellipses, "  truth: " + s.truth,
-      "  zoom: " + (s.zoom ? "data" : "baseline"));
+      "  zoom: " + s.zoom);
     return lines.join("\n") + "\n";
   }
 
@@ -371,7 +373,12 @@
     var median = n.length ? quantile(sortedN, 0.5) : 1;
     var areas = n.map(function (k) { return equal ? DATA.point_area : DATA.point_area * k / median; });
     var truthPts = s.truth ? tr.filter(function (p) { return p !== null; }) : [];
-    var view = s.zoom ? dataView(ols, mixed, truthPts, center, areas) : baselineView(center);
+    var ellipses = s.ellipses ? DATA.ellipse_levels.map(function (lv) {
+      return ellipsePoints(center, cov, lv);
+    }) : [];
+    var view = s.zoom === "data" ? dataView(ols, mixed, truthPts, center, areas)
+      : s.zoom === "baseline" ? baselineView(center)
+      : autoView(ols, mixed, truthPts, center, areas, ellipses);
     var inside = function (p) {
       return p[0] >= view.x[0] && p[0] <= view.x[1] && p[1] >= view.y[0] && p[1] <= view.y[1];
     };
@@ -385,9 +392,7 @@
       alpha: opacity(ols, center, cov),
       truth: truthPts,
       center: center,
-      ellipses: s.ellipses ? DATA.ellipse_levels.map(function (lv) {
-        return ellipsePoints(center, cov, lv);
-      }) : [],
+      ellipses: ellipses,
       view: view,
       leftOut: fit.clusters.length - ols.length,
       outside: outside,
@@ -399,6 +404,80 @@
   function baselineView(center) {
     var h = DATA.baseline_half_width;
     return {x: [center[0] - h[0], center[0] + h[0]], y: [center[1] - h[1], center[1] + h[1]]};
+  }
+
+  /**
+   * The report's default view (scene.py's _auto_view): the smallest that holds every mixed
+   * estimate, the population average, the ellipses, the truth shown and all but at most
+   * DATA.auto_outside of the by-cluster estimates, the furthest left out one by one.
+   */
+  function autoView(ols, mixed, truth, center, areas, ellipses) {
+    var must = mixed.concat(truth, [center]);
+    ellipses.forEach(function (e) { must = must.concat(e); });
+    var lo = [Infinity, Infinity], hi = [-Infinity, -Infinity];
+    must.forEach(function (p) {
+      for (var j = 0; j < 2; j++) {
+        if (isFinite(p[j])) { lo[j] = Math.min(lo[j], p[j]); hi[j] = Math.max(hi[j], p[j]); }
+      }
+    });
+    var keep = trimOutliers(ols, lo, hi, Math.floor(DATA.auto_outside * ols.length));
+    return dataView(ols.filter(function (_, i) { return keep[i]; }), must, [], center, areas);
+  }
+
+  /**
+   * Which points stay in a box that must hold [lo, hi] after leaving out at most `allowed`:
+   * greedily the one whose leaving shrinks the box's area most (scene.py's trim_outliers).
+   */
+  function trimOutliers(points, lo, hi, allowed) {
+    var m = points.length, keep = points.map(function () { return true; });
+    if (m === 0 || allowed <= 0) return keep;
+    var orders = [0, 1].map(function (d) {
+      return points.map(function (_, i) { return i; }).sort(function (a, b) {
+        return points[a][d] - points[b][d] || a - b;
+      });
+    });
+    var full = [0, 1].map(function (d) {
+      var top = hi[d], bottom = lo[d];
+      points.forEach(function (p) { top = Math.max(top, p[d]); bottom = Math.min(bottom, p[d]); });
+      return Math.max(top - bottom, 1e-300);
+    });
+    function extremes(skip) {
+      var out = [];
+      [0, 1].forEach(function (d) {
+        [0, 1].forEach(function (end) {
+          var order = orders[d], i = 0, k = -1;
+          for (; i < m; i++) {
+            var j = end === 0 ? order[i] : order[m - 1 - i];
+            if (keep[j] && j !== skip) { k = j; break; }
+          }
+          out.push([d, end, k]);
+        });
+      });
+      return out;
+    }
+    function logArea(ext) {
+      var total = 0;
+      [0, 1].forEach(function (d) {
+        var a = ext[2 * d][2], b = ext[2 * d + 1][2];
+        var low = a >= 0 ? Math.min(points[a][d], lo[d]) : lo[d];
+        var high = b >= 0 ? Math.max(points[b][d], hi[d]) : hi[d];
+        total += Math.log(Math.max((high - low) / full[d], 1e-12));
+      });
+      return total;
+    }
+    for (var step = 0; step < allowed; step++) {
+      var ext = extremes(-1), now = logArea(ext), best = -1, gain = 0;
+      var candidates = ext.map(function (e) { return e[2]; }).filter(function (i, k, all) {
+        return i >= 0 && all.indexOf(i) === k;
+      }).sort(function (a, b) { return a - b; });
+      candidates.forEach(function (i) {
+        var g = now - logArea(extremes(i));
+        if (g > gain + 1e-12) { best = i; gain = g; }
+      });
+      if (best < 0) break;
+      keep[best] = false;
+    }
+    return keep;
   }
 
   /** A view that fits every point, with a margin for the markers. */
