@@ -127,3 +127,23 @@ def test_a_fit_without_intercept_variance_keeps_its_slope_variance_on_any_scale(
     expected = plain.model.criterion + 2.0 * math.log(scale)
     assert scaled.model.criterion == pytest.approx(expected, rel=1e-8, abs=1e-8)
     assert scaled.model.theta[1] * scale == pytest.approx(plain.model.theta[1], rel=1e-5)
+
+
+
+def test_conditional_variances_do_not_move_with_x_in_millionths_about_a_million() -> None:
+    """lme4's condVar of the random slope is a variance per unit of x: a shift of x leaves it.
+    With x = x₀·1e-6 + 1e6 (Λ's entries 10¹³ apart in x's own coordinates) it was computed at θ̂
+    there and lost five digits to cancellation; the fit now keeps the optimizer's, computed in
+    its working coordinates, and says them for x."""
+    x0 = np.array([-0.226137, -0.483972, 0.288555, -0.246968, -1.16838, -0.271116, 0.671289,
+                   0.31437])
+    data = pd.DataFrame({
+        "y": [1.225789, 1.74771, 0.356625, 1.356766, 0.716737, 1.032144, 1.180051, 1.229182],
+        "x": x0 * 1e-6 + 1e6, "cluster": ["a"] * 4 + ["b"] * 4})
+    near_zero = data.assign(x=data["x"] - 1e6)  # exact (Sterbenz)
+    spec = ModelSpec("intercept-slope", "reml")
+    ref, got = fit(near_zero, spec), fit(data, spec)
+    assert got.model.criterion == pytest.approx(ref.model.criterion, rel=1e-13)
+    for column in ("condvar_slope", "mixed_slope_se", "ranef_slope"):
+        np.testing.assert_allclose(np.asarray(got.table[column]),
+                                   np.asarray(ref.table[column]), rtol=1e-11)

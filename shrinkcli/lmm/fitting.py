@@ -128,6 +128,7 @@ def model_fit(
         ranef=ranef,
         optimizer=summary,
         scaled_residual_quantiles=quants,
+        conditional=sol.conditional,
     )
 
 
@@ -175,7 +176,7 @@ def cluster_table(
         true_int, true_slope = match_truth(truth, prep.ids)
     ols_se = ols_standard_errors(stats)
     cv_int, cv_cov, cv_slope = conditional_covariances(
-        stats, result.spec, result.theta, result.sigma2
+        stats, result.spec, result.theta, result.sigma2, result.conditional
     )
     columns = {
         "cluster": prep.ids,

@@ -43,7 +43,15 @@ from typing import Any
 import numpy as np
 
 from ..model import SINGULAR_TOL, ModelSpec
-from .pls import Solution, SufficientStats, lambda_back, rescaled, solve
+from .pls import (
+    Solution,
+    SufficientStats,
+    conditional_blocks,
+    lambda_back,
+    rescaled,
+    solution_back,
+    solve,
+)
 
 #: Step sizes tried off a boundary θ before declaring the boundary optimum genuine.
 _PROBE_STEPS = (1e-3, 1e-2, 0.05, 0.2, 0.5, 1.0, 3.0, 10.0, 100.0)
@@ -277,7 +285,9 @@ def optimize(
     data's own variation, and BFGS's start and tolerances mean the same for a covariate of
     years or of millions as for one around 0 (in x's own coordinates, θ of such data has
     components 10⁶ apart and the search stops far from the minimum). θ̂ is mapped back and the
-    solution computed there, on `stats`."""
+    solution (β, S⁻¹, the modes, the conditional blocks Hᵢ) with it: re-solved at θ̂ in x's own
+    coordinates, where Λ's entries of such data are 10¹³ apart, it loses digits to
+    cancellation."""
     ctl = control or FitControl()
     if ctl.theta is not None:
         return _at(stats, model, ctl.theta)
@@ -287,14 +297,16 @@ def optimize(
     centre = stats.x_centre if model.correlated else 0.0
     if scale == 1.0 and centre == 0.0:
         return _search(stats, model, ctl)
-    theta_w, _, summary = _search(rescaled(stats, centre, scale), model, ctl)
+    working = rescaled(stats, centre, scale)
+    theta_w, sol_w, summary = _search(working, model, ctl)
 
     def back(th: Any) -> np.ndarray:
         return model.canonical(model.theta_of(lambda_back(model.lambda_entries(th), centre,
                                                           scale)))
 
     theta = back(theta_w)
-    sol = solve(theta, stats, model, grad=True, modes=True)
+    sol = solution_back(sol_w, centre, scale, model.reml,
+                        conditional_blocks(theta_w, working, model))
     summary = replace(summary, theta=tuple(float(v) for v in theta),
                       theta_start=tuple(float(v) for v in back(summary.theta_start)))
     return theta, sol, summary

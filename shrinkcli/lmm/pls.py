@@ -187,6 +187,8 @@ class Solution:
     s_inv: np.ndarray
     rho2: float
     ranef: tuple[np.ndarray, np.ndarray] | None
+    # Hᵢ = ΛMᵢ⁻¹Λᵀ per cluster as (h11, h12, h22), where computed with the solution
+    conditional: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
 @dataclass
@@ -549,6 +551,35 @@ def rescaled(stats: SufficientStats, centre: float, scale: float) -> SufficientS
         xty=np.array([float(stats.t.sum()), float(w.sum())]), yty=stats.yty,
         n_obs=stats.n_obs, y_shift=stats.y_shift, x_centre=x_centre, xbar_c=xbar_c,
     )
+
+
+def solution_back(
+    sol: Solution, centre: float, scale: float, reml: bool,
+    conditional: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> Solution:
+    """A solution for x_w = (x − centre) / scale said for x: β = T⁻¹β_w, S⁻¹ = T⁻¹S_w⁻¹T⁻ᵀ and
+    each cluster's modes b = T⁻¹b_w (T = [[1, centre], [0, scale]]); ρ² and log det M are the
+    same in both, and S = TᵀS_wT, so REML's log det S gains 2 log(scale) (exact for a power of
+    two). `conditional`, the working Hᵢ, goes back as T⁻¹HᵢT⁻ᵀ. The gradient (with respect to
+    the working θ) is dropped."""
+    h = centre / scale
+    beta = np.array([float(sol.beta[0]) - h * float(sol.beta[1]), float(sol.beta[1]) / scale])
+    c00, c01, c11 = float(sol.s_inv[0, 0]), float(sol.s_inv[0, 1]), float(sol.s_inv[1, 1])
+    c01s, c11s = c01 / scale, c11 / (scale * scale)
+    s_inv = np.array([[c00 - 2.0 * h * c01 + h * h * c11, c01s - h * scale * c11s],
+                      [c01s - h * scale * c11s, c11s]])
+    ranef = None
+    if sol.ranef is not None:
+        b0, b1 = sol.ranef
+        ranef = (b0 - h * b1, b1 / scale)
+    h_back = None
+    if conditional is not None:
+        h11, h12, h22 = conditional
+        h_back = (h11 - 2.0 * h * h12 + h * h * h22, (h12 - h * h22) / scale,
+                  h22 / (scale * scale))
+    crit = sol.criterion + 2.0 * math.log(scale) if reml else sol.criterion
+    return Solution(criterion=crit, gradient=None, beta=beta, s_inv=s_inv,
+                    rho2=sol.rho2, ranef=ranef, conditional=h_back)
 
 
 def lambda_back(

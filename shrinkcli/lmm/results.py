@@ -94,6 +94,9 @@ class ModelFit:
     ranef: np.ndarray
     optimizer: OptSummary
     scaled_residual_quantiles: tuple[float, float, float, float, float] | None = None
+    # Hᵢ = ΛMᵢ⁻¹Λᵀ per cluster (h11, h12, h22) where the optimizer computed them in its working
+    # coordinates (`optimize.optimize`); None: computed from θ when asked for
+    conditional: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
     def method(self) -> str:

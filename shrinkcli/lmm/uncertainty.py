@@ -36,12 +36,17 @@ from .shrinkage import has_ols_slope
 
 
 def conditional_covariances(
-    stats: SufficientStats, model: ModelSpec, theta: Any, sigma2: float
+    stats: SufficientStats,
+    model: ModelSpec,
+    theta: Any,
+    sigma2: float,
+    blocks: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per cluster, the conditional variance of the random intercept, the covariance of the
     random intercept and slope, and the variance of the random slope (NaN without a random
-    slope): σ²ΛMᵢ⁻¹Λᵀ, lme4's `condVar`."""
-    h11, h12, h22 = conditional_blocks(theta, stats, model)
+    slope): σ²ΛMᵢ⁻¹Λᵀ, lme4's `condVar`. `blocks`, the Hᵢ the fit computed (`ModelFit.
+    conditional`), are used where given; otherwise they are computed at θ."""
+    h11, h12, h22 = blocks if blocks is not None else conditional_blocks(theta, stats, model)
     var_int = sigma2 * h11
     if not model.has_random_slope:
         nan = np.full_like(var_int, np.nan)
