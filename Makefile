@@ -31,6 +31,7 @@ chromium:
 
 lint: install
 	$(BIN)/ruff check shrinkcli tests bench
+	$(BIN)/ruff format --check shrinkcli tests bench
 	$(BIN)/mypy shrinkcli
 
 test: lint chromium

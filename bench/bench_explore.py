@@ -15,8 +15,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 SIZES = ((100, 10), (1000, 10), (1000, 100))
 WARMUP, REPEAT = 5, 25
 
@@ -38,8 +43,9 @@ def browser_updates(page: Path) -> dict[tuple[int, int], dict[str, float]]:
     out: dict[tuple[int, int], dict[str, float]] = {}
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        ctx = browser.new_context(viewport={"width": 1280, "height": 900}, offline=True,
-                                  reduced_motion="reduce")
+        ctx = browser.new_context(
+            viewport={"width": 1280, "height": 900}, offline=True, reduced_motion="reduce"
+        )
         p = ctx.new_page()
         p.goto(page.as_uri())
         p.wait_for_function("window.shrinkExplorer && shrinkExplorer.current")
@@ -58,8 +64,10 @@ def browser_updates(page: Path) -> dict[tuple[int, int], dict[str, float]]:
                 }""",
                 [k, n, WARMUP, REPEAT],
             )
-            out[(k, n)] = {key: statistics.median(r[key] for r in runs)
-                           for key in ("simulate", "fit", "draw", "total", "frame")}
+            out[(k, n)] = {
+                key: statistics.median(r[key] for r in runs)
+                for key in ("simulate", "fit", "draw", "total", "frame")
+            }
         browser.close()
     return out
 
@@ -96,14 +104,18 @@ def main() -> None:
         browser = browser_updates(page)
     python = python_updates()
     print(f"explore.html with its scripts: {weight / 1000:.0f} KB (limit 300 KB)")
-    print("one update in the browser, medians over "
-          f"{REPEAT} seeds (ms): simulate / fit+measure / numbers+first frame = total; "
-          "one more frame of the motion; the Python package's simulate+fit+measure")
+    print(
+        "one update in the browser, medians over "
+        f"{REPEAT} seeds (ms): simulate / fit+measure / numbers+first frame = total; "
+        "one more frame of the motion; the Python package's simulate+fit+measure"
+    )
     for (k, n), b in browser.items():
         target = "  (target ≤ 50 ms)" if (k, n) == (100, 10) else ""
-        print(f"  {k:>5} clusters × {n:<3}: {b['simulate']:6.1f} / {b['fit']:6.1f} / "
-              f"{b['draw']:5.1f} = {b['total']:6.1f} ms{target}; frame {b['frame']:5.1f} ms; "
-              f"Python {python[(k, n)]:6.1f} ms ({python[(k, n)] / b['total']:.1f}× the page)")
+        print(
+            f"  {k:>5} clusters × {n:<3}: {b['simulate']:6.1f} / {b['fit']:6.1f} / "
+            f"{b['draw']:5.1f} = {b['total']:6.1f} ms{target}; frame {b['frame']:5.1f} ms; "
+            f"Python {python[(k, n)]:6.1f} ms ({python[(k, n)] / b['total']:.1f}× the page)"
+        )
 
 
 if __name__ == "__main__":

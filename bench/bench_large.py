@@ -33,8 +33,10 @@ def run(argv: list[str]) -> tuple[float, float]:
 def main() -> None:
     sizes = tuple(int(a) for a in sys.argv[1:]) or SIZES
     shrink = str(Path(sys.executable).with_name("shrink"))
-    print(f"machine: {platform.machine()} {platform.processor() or ''} cores: {os.cpu_count()}; "
-          f"Python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()} {platform.processor() or ''} cores: {os.cpu_count()}; "
+        f"Python {platform.python_version()}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for k in sizes:
             yaml = Path(tmp) / f"c{k}.yaml"
@@ -42,9 +44,19 @@ def main() -> None:
             repeat = 3 if k <= 2_000 else 1
             for what, argv in (
                 ("report", [shrink, "report", str(yaml), "-o", str(Path(tmp) / f"r{k}"), "-q"]),
-                ("animate --path pooling",
-                 [shrink, "animate", str(yaml), "--path", "pooling", "-o",
-                  str(Path(tmp) / f"c{k}.gif"), "-q"]),
+                (
+                    "animate --path pooling",
+                    [
+                        shrink,
+                        "animate",
+                        str(yaml),
+                        "--path",
+                        "pooling",
+                        "-o",
+                        str(Path(tmp) / f"c{k}.gif"),
+                        "-q",
+                    ],
+                ),
             ):
                 runs = []
                 for _ in range(repeat):
@@ -52,8 +64,10 @@ def main() -> None:
                     runs.append(run(argv))
                 t = statistics.median(r[0] for r in runs)
                 mb = max(r[1] for r in runs)
-                print(f"{k:>7,} clusters  {what:24s} {t:7.2f} s  peak RSS {mb:6.0f} MB"
-                      + (f"  (median of {repeat})" if repeat > 1 else ""))
+                print(
+                    f"{k:>7,} clusters  {what:24s} {t:7.2f} s  peak RSS {mb:6.0f} MB"
+                    + (f"  (median of {repeat})" if repeat > 1 else "")
+                )
 
 
 if __name__ == "__main__":

@@ -85,9 +85,14 @@ def run_once(run: Run, cwd: Path) -> None:
         stdin = None
         for i, argv in enumerate(run.argvs):
             last = i == len(run.argvs) - 1
-            p = subprocess.Popen(argv, cwd=cwd, env=ENV, stdin=stdin,
-                                 stdout=subprocess.DEVNULL if last else subprocess.PIPE,
-                                 stderr=errors[i])
+            p = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env=ENV,
+                stdin=stdin,
+                stdout=subprocess.DEVNULL if last else subprocess.PIPE,
+                stderr=errors[i],
+            )
             if stdin is not None:
                 stdin.close()
             stdin = p.stdout
@@ -116,8 +121,13 @@ def run_once(run: Run, cwd: Path) -> None:
 def mixedlm_python() -> str | None:
     """An interpreter that can import mixedlm and pandas: this one, or SHRINK_BENCH_PEER_PYTHON."""
     for python in (PY, os.environ.get("SHRINK_BENCH_PEER_PYTHON")):
-        if python and subprocess.run([python, "-c", "import mixedlm, pandas"],
-                                     capture_output=True).returncode == 0:
+        if (
+            python
+            and subprocess.run(
+                [python, "-c", "import mixedlm, pandas"], capture_output=True
+            ).returncode
+            == 0
+        ):
             return python
     return None
 
@@ -125,8 +135,7 @@ def mixedlm_python() -> str | None:
 def lme4_available() -> bool:
     if shutil.which("Rscript") is None:
         return False
-    out = subprocess.run(["Rscript", "-e", "suppressMessages(library(lme4))"],
-                         capture_output=True)
+    out = subprocess.run(["Rscript", "-e", "suppressMessages(library(lme4))"], capture_output=True)
     return out.returncode == 0
 
 
@@ -160,20 +169,28 @@ def main() -> None:
     # shrink's bytecode compiled, as an installed package has it (see the Makefile's bench)
     compileall.compile_dir(ROOT / "shrinkcli", quiet=1)
     load = os.getloadavg()
-    print(f"whole processes: {os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} "
-          f"/ {load[2]:.1f} at the start; medians of {ROUNDS} rounds (every command once a "
-          "round)")
+    print(
+        f"whole processes: {os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} "
+        f"/ {load[2]:.1f} at the start; medians of {ROUNDS} rounds (every command once a "
+        "round)"
+    )
     peer_py = mixedlm_python()
     has_r = lme4_available()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         (work / "big.yaml").write_text(BIG_SCENARIO)
-        subprocess.run([*SHRINK, "simulate", "big.yaml", "-o", "big.csv"], cwd=work, env=ENV,
-                       check=True)
-        subprocess.run([*SHRINK, "simulate", str(ROOT / "scenarios" / "baseline.yaml"), "-o",
-                        "baseline.csv"], cwd=work, env=ENV, check=True)
-        subprocess.run([*SHRINK, "fit", "baseline.csv", "-o", "estimates.csv"], cwd=work,
-                       env=ENV, check=True)
+        subprocess.run(
+            [*SHRINK, "simulate", "big.yaml", "-o", "big.csv"], cwd=work, env=ENV, check=True
+        )
+        subprocess.run(
+            [*SHRINK, "simulate", str(ROOT / "scenarios" / "baseline.yaml"), "-o", "baseline.csv"],
+            cwd=work,
+            env=ENV,
+            check=True,
+        )
+        subprocess.run(
+            [*SHRINK, "fit", "baseline.csv", "-o", "estimates.csv"], cwd=work, env=ENV, check=True
+        )
         scenarios = sorted(str(p) for p in (ROOT / "scenarios").glob("*.yaml"))
         baseline = str(ROOT / "scenarios" / "baseline.yaml")
 
@@ -182,55 +199,81 @@ def main() -> None:
             "floor": floor,
             "help": Run("shrink --help", [[*SHRINK, "--help"]]),
             "fit": Run("shrink fit scenarios/baseline.yaml", [[*SHRINK, "fit", baseline]]),
-            "frameworks": Run("  its libraries: numpy.random, yaml, typer._adapters",
-                              [[PY, "-c", "import numpy.random, yaml, typer._adapters"]]),
-            "typer_floor": Run("  the same command on the same libraries, no shrink",
-                               [[PY, str(ROOT / "bench" / "typer_floor.py"), "fit", baseline]]),
+            "frameworks": Run(
+                "  its libraries: numpy.random, yaml, typer._adapters",
+                [[PY, "-c", "import numpy.random, yaml, typer._adapters"]],
+            ),
+            "typer_floor": Run(
+                "  the same command on the same libraries, no shrink",
+                [[PY, str(ROOT / "bench" / "typer_floor.py"), "fit", baseline]],
+            ),
         }
         if has_r:
-            quick["fit_r"] = Run("  R: Rscript + lme4 on the same CSV",
-                                 [["Rscript", str(work / "lme4.R"), "baseline.csv"]])
+            quick["fit_r"] = Run(
+                "  R: Rscript + lme4 on the same CSV",
+                [["Rscript", str(work / "lme4.R"), "baseline.csv"]],
+            )
             (work / "lme4.R").write_text(_LME4)
         if "quick" in STAGES:
             rounds(list(quick.values()), work, max(ROUNDS, 7))
 
         heavy = {
             "floor": Run(floor.label, floor.argvs),
-            "animate": Run("shrink animate scenarios/baseline.yaml",
-                           [[*SHRINK, "animate", baseline, "-o", "a.gif", "-q"]]),
-            "naive": Run("  naive matplotlib loop (peer)",
-                         [[PY, str(ROOT / "bench" / "naive_animation.py"), "estimates.csv",
-                           "naive.gif"]]),
-            "report": Run("shrink report scenarios/*.yaml",
-                          [[*SHRINK, "report", *scenarios, "-o", "report", "-q"]]),
+            "animate": Run(
+                "shrink animate scenarios/baseline.yaml",
+                [[*SHRINK, "animate", baseline, "-o", "a.gif", "-q"]],
+            ),
+            "naive": Run(
+                "  naive matplotlib loop (peer)",
+                [[PY, str(ROOT / "bench" / "naive_animation.py"), "estimates.csv", "naive.gif"]],
+            ),
+            "report": Run(
+                "shrink report scenarios/*.yaml",
+                [[*SHRINK, "report", *scenarios, "-o", "report", "-q"]],
+            ),
         }
         if "heavy" in STAGES:
-            rounds(list(heavy.values()), work, max(ROUNDS // 2, 3),
-                   before=lambda: shutil.rmtree(work / "report", ignore_errors=True))
+            rounds(
+                list(heavy.values()),
+                work,
+                max(ROUNDS // 2, 3),
+                before=lambda: shutil.rmtree(work / "report", ignore_errors=True),
+            )
 
         big = {
             "floor": Run(floor.label, floor.argvs),
-            "simulate": Run("shrink simulate big.yaml -o big2.csv (1M rows)",
-                            [[*SHRINK, "simulate", "big.yaml", "-o", "big2.csv"]]),
-            "pipe": Run("shrink simulate big.yaml | shrink fit -",
-                        [[*SHRINK, "simulate", "big.yaml"], [*SHRINK, "fit", "-"]]),
-            "pipe_parquet": Run("  the same pipe in Parquet (-f parquet | fit -)",
-                                [[*SHRINK, "simulate", "big.yaml", "-f", "parquet"],
-                                 [*SHRINK, "fit", "-"]]),
-            "json": Run("shrink fit big.csv -f json", [[*SHRINK, "fit", "big.csv", "-f", "json",
-                                                         "-o", "fit.json"]]),
-            "parquet": Run("shrink fit big.csv -f parquet",
-                           [[*SHRINK, "fit", "big.csv", "-f", "parquet", "-o", "fit.parquet"]]),
+            "simulate": Run(
+                "shrink simulate big.yaml -o big2.csv (1M rows)",
+                [[*SHRINK, "simulate", "big.yaml", "-o", "big2.csv"]],
+            ),
+            "pipe": Run(
+                "shrink simulate big.yaml | shrink fit -",
+                [[*SHRINK, "simulate", "big.yaml"], [*SHRINK, "fit", "-"]],
+            ),
+            "pipe_parquet": Run(
+                "  the same pipe in Parquet (-f parquet | fit -)",
+                [[*SHRINK, "simulate", "big.yaml", "-f", "parquet"], [*SHRINK, "fit", "-"]],
+            ),
+            "json": Run(
+                "shrink fit big.csv -f json",
+                [[*SHRINK, "fit", "big.csv", "-f", "json", "-o", "fit.json"]],
+            ),
+            "parquet": Run(
+                "shrink fit big.csv -f parquet",
+                [[*SHRINK, "fit", "big.csv", "-f", "parquet", "-o", "fit.parquet"]],
+            ),
         }
         if peer_py is not None:
             (work / "mixedlm_fit.py").write_text(_MIXEDLM)
-            big["mixedlm"] = Run("  mixedlm: pd.read_csv + lmer (peer)",
-                                 [[peer_py, "mixedlm_fit.py", "big.csv"]])
+            big["mixedlm"] = Run(
+                "  mixedlm: pd.read_csv + lmer (peer)", [[peer_py, "mixedlm_fit.py", "big.csv"]]
+            )
         if "big" in STAGES:
             rounds(list(big.values()), work, ROUNDS)
         if has_r and "big" in STAGES:
-            lme4_big = Run("  R: Rscript + lme4 (one run)",
-                           [["Rscript", str(work / "lme4.R"), "big.csv"]])
+            lme4_big = Run(
+                "  R: Rscript + lme4 (one run)", [["Rscript", str(work / "lme4.R"), "big.csv"]]
+            )
             run_once(lme4_big, work)
         else:
             lme4_big = None
@@ -275,8 +318,10 @@ def main() -> None:
     for key in ("simulate", "pipe", "pipe_parquet", "json", "parquet", "mixedlm"):
         run = big.get(key)
         if run is not None and run.rss:
-            print(f"  {run.label.strip():<48} {max(run.rss):6.0f} MB   "
-                  f"{'target ≤ 300 MB' if key != 'mixedlm' else ''}")
+            print(
+                f"  {run.label.strip():<48} {max(run.rss):6.0f} MB   "
+                f"{'target ≤ 300 MB' if key != 'mixedlm' else ''}"
+            )
     load = os.getloadavg()
     print(f"\nload average at the end: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
 

@@ -47,8 +47,9 @@ def splits() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             for i, p in enumerate(SCENARIOS):
                 sc = load_scenario(p)
-                build.run_scenario(sc, Path(tmp) / sc.name, index=i, total=len(SCENARIOS),
-                                   gif_jobs=gif_jobs)
+                build.run_scenario(
+                    sc, Path(tmp) / sc.name, index=i, total=len(SCENARIOS), gif_jobs=gif_jobs
+                )
 
     def parallel() -> None:
         with tempfile.TemporaryDirectory() as tmp:
@@ -92,10 +93,11 @@ def main() -> None:
     cores = count_cores()
     print(f"shrink report, {len(SCENARIOS)} scenarios, {cores} cores, median of {REPEAT} runs")
     default = whole_process(None)
-    print(f"  whole process, default --jobs {cores} (scenarios in parallel): {default:.2f} s "
-          f"(target ≤ 8 s)")
-    print(f"  whole process, --jobs 1 (one process, no pool):             "
-          f"{whole_process(1):.2f} s")
+    print(
+        f"  whole process, default --jobs {cores} (scenarios in parallel): {default:.2f} s "
+        f"(target ≤ 8 s)"
+    )
+    print(f"  whole process, --jobs 1 (one process, no pool):             {whole_process(1):.2f} s")
     print("splitting the work (in process, warm, median):")
     splits()
     print("seconds per stage (in process, --jobs 1):")

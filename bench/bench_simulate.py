@@ -54,11 +54,17 @@ def main() -> None:
         f"{process_time([SHRINK, 'fit', 'scenarios/baseline.yaml']):.3f} s"
     )
     mods = subprocess.run(
-        [sys.executable, "-c", "import sys, shrinkcli.cli as c; "
-         "sys.argv=['shrink','fit','scenarios/baseline.yaml','-o','/dev/null'];\n"
-         "try:\n c.app()\nexcept SystemExit: pass\n"
-         "print('matplotlib' in sys.modules)"],
-        capture_output=True, text=True, cwd=ROOT,
+        [
+            sys.executable,
+            "-c",
+            "import sys, shrinkcli.cli as c; "
+            "sys.argv=['shrink','fit','scenarios/baseline.yaml','-o','/dev/null'];\n"
+            "try:\n c.app()\nexcept SystemExit: pass\n"
+            "print('matplotlib' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     ).stdout.strip()
     print(f"  shrink fit imports matplotlib: {mods}")
 

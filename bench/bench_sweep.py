@@ -35,7 +35,9 @@ R_REPS = int(os.environ.get("BENCH_SWEEP_R_REPS", "40"))
 # The post's create_data() (the text `reproduce.R` carries) and lmer(), once per replication,
 # each timed on its own; prints the median in seconds.
 R_LOOP = (
-    'suppressMessages({library(dplyr); library(tibble); library(lme4)})\n' + CREATE_DATA + r"""
+    "suppressMessages({library(dplyr); library(tibble); library(lme4)})\n"
+    + CREATE_DATA
+    + r"""
 reps <- as.integer(commandArgs(TRUE)[1])
 invisible(lmer(y ~ x + (x | cluster), create_data()))  # warm up
 times <- vapply(seq_len(reps), function(k) {
@@ -57,8 +59,9 @@ def r_loop(reps: int) -> float | None:
         script = Path(tmp) / "loop.R"
         script.write_text(R_LOOP)
         try:
-            out = subprocess.run(["Rscript", str(script), str(reps)], capture_output=True,
-                                 text=True, timeout=600)
+            out = subprocess.run(
+                ["Rscript", str(script), str(reps)], capture_output=True, text=True, timeout=600
+            )
         except subprocess.TimeoutExpired:
             print("  R loop: skipped (timed out)")
             return None
@@ -71,8 +74,10 @@ def r_loop(reps: int) -> float | None:
 
 def main() -> None:
     s = load_scenario(ROOT / "scenarios" / "baseline.yaml")
-    print(f"one replication of the baseline design (1,000 rows, 100 clusters), "
-          f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"one replication of the baseline design (1,000 rows, 100 clusters), "
+        f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"
+    )
     run_study([s], BATCH, jobs=1)  # warm up (imports, caches)
     batched = []
     for i in range(ROUNDS):  # a study of REPS fresh replications each round
@@ -85,23 +90,31 @@ def main() -> None:
         replicate(s, k)
         single.append(time.perf_counter() - t)
     ms = statistics.median(batched) * 1e3
-    print(f"  shrink, a study of {REPS:,} replications (simulate + fit + by-cluster fits + "
-          f"summary) in batches of {BATCH}, 1 process: {ms:.2f} ms per replication "
-          f"(median of {ROUNDS} studies)")
-    print(f"  shrink, one replication at a time (the single fit): "
-          f"{statistics.median(single) * 1e3:.2f} ms")
+    print(
+        f"  shrink, a study of {REPS:,} replications (simulate + fit + by-cluster fits + "
+        f"summary) in batches of {BATCH}, 1 process: {ms:.2f} ms per replication "
+        f"(median of {ROUNDS} studies)"
+    )
+    print(
+        f"  shrink, one replication at a time (the single fit): "
+        f"{statistics.median(single) * 1e3:.2f} ms"
+    )
     r = r_loop(R_REPS)
     if r is not None:
-        print(f"  R loop, create_data() + lmer(): {r * 1e3:.1f} ms per replication "
-              f"(median of {R_REPS})")
+        print(
+            f"  R loop, create_data() + lmer(): {r * 1e3:.1f} ms per replication "
+            f"(median of {R_REPS})"
+        )
         print(f"  ratio shrink / R: {ms / (r * 1e3):.3f}  (target ≤ 0.04)")
     designs = expand(s, parse_vary(["obs_per_cluster=3,10,30", "n_cluster=20,100"]))
     jobs = cores()
     t = time.perf_counter()
     run_sweep(designs, 200, jobs=jobs)
     wall = time.perf_counter() - t
-    print(f"sweep: 6 designs × 200 replications on {jobs} processes: {wall:.1f} s "
-          f"({wall / 1200 * 1e3:.2f} ms per replication)")
+    print(
+        f"sweep: 6 designs × 200 replications on {jobs} processes: {wall:.1f} s "
+        f"({wall / 1200 * 1e3:.2f} ms per replication)"
+    )
 
 
 if __name__ == "__main__":

@@ -24,8 +24,14 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "tests" / "data" / "reference"
-SCENARIOS = ("baseline", "more-subject-variance", "more-slope-variance", "few-observations",
-             "more-observations", "unbalanced")
+SCENARIOS = (
+    "baseline",
+    "more-subject-variance",
+    "more-slope-variance",
+    "few-observations",
+    "more-observations",
+    "unbalanced",
+)
 
 
 def median_time(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
@@ -44,7 +50,7 @@ def lme4_confint(name: str) -> float | None:
         return None
     script = textwrap.dedent(f"""
         suppressMessages(library(lme4))
-        df <- read.csv("{REFERENCE / name / 'data.csv'}")
+        df <- read.csv("{REFERENCE / name / "data.csv"}")
         mod <- lmer(y ~ x + (x | cluster), df)
         t <- replicate(3, system.time(suppressMessages(suppressWarnings(
           confint(mod, method = "profile"))))[["elapsed"]])
@@ -65,8 +71,10 @@ def main() -> None:
     from shrinkcli.lmm import fit, profile_intervals
 
     print("profile intervals of every parameter (in-process, median of 5)")
-    print(f"{'scenario':24s} {'evals':>6s} {'fit':>8s} {'profile':>8s} {'ratio':>6s} "
-          f"{'lme4':>8s} {'speed-up':>8s}")
+    print(
+        f"{'scenario':24s} {'evals':>6s} {'fit':>8s} {'profile':>8s} {'ratio':>6s} "
+        f"{'lme4':>8s} {'speed-up':>8s}"
+    )
     for name in SCENARIOS:
         data = pd.read_csv(REFERENCE / name / "data.csv")
         result = fit(data)
@@ -76,8 +84,10 @@ def main() -> None:
         t_r = lme4_confint(name)
         r_text = f"{t_r:8.2f}" if t_r is not None else "       –"
         up = f"{t_r / t_prof:7.0f}×" if t_r is not None else "       –"
-        print(f"{name:24s} {evals:6d} {t_fit * 1e3:6.1f}ms {t_prof * 1e3:6.0f}ms "
-              f"{t_prof / t_fit:5.0f}× {r_text}s {up}")
+        print(
+            f"{name:24s} {evals:6d} {t_fit * 1e3:6.1f}ms {t_prof * 1e3:6.0f}ms "
+            f"{t_prof / t_fit:5.0f}× {r_text}s {up}"
+        )
 
     from shrinkcli import load_scenario, simulate
     from shrinkcli.animate import render_gif, render_video
@@ -91,15 +101,25 @@ def main() -> None:
     options = AnimationOptions()
     sizes = {}
     times = {}
-    times["gif"] = median_time(lambda: sizes.__setitem__("gif", len(render_gif(
-        result, options, title="t", subtitle="s", jobs=1))), 3)
+    times["gif"] = median_time(
+        lambda: sizes.__setitem__(
+            "gif", len(render_gif(result, options, title="t", subtitle="s", jobs=1))
+        ),
+        3,
+    )
     for fmt in ("mp4", "webm"):
-        times[fmt] = median_time(lambda f=fmt: sizes.__setitem__(f, len(render_video(
-            result, options, title="t", subtitle="s", format=f)[0])), 3)
+        times[fmt] = median_time(
+            lambda f=fmt: sizes.__setitem__(
+                f, len(render_video(result, options, title="t", subtitle="s", format=f)[0])
+            ),
+            3,
+        )
     print("baseline animation, 120 frames 600x450, one process:")
     for fmt in ("gif", "mp4", "webm"):
-        print(f"  {fmt:5s} {times[fmt]:.2f} s  {sizes[fmt] / 1e6:.2f} MB "
-              f"({sizes[fmt] / sizes['gif']:.2f} of the GIF)")
+        print(
+            f"  {fmt:5s} {times[fmt]:.2f} s  {sizes[fmt] / 1e6:.2f} MB "
+            f"({sizes[fmt] / sizes['gif']:.2f} of the GIF)"
+        )
     path = AnimationOptions(path="pooling")
     t_path = median_time(lambda: render_gif(result, path, title="t", subtitle="s", jobs=1), 3)
     print(f"  pooling path GIF: {t_path:.2f} s ({t_path / times['gif']:.2f}× the straight one)")

@@ -281,10 +281,38 @@ def render_animation(
 
 #: Video formats by file suffix: the codec and its settings (constant quality, one thread).
 VIDEO_CODECS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "mp4": ("libx264", ("-crf", "18", "-preset", "veryfast", "-tune", "animation",
-                        "-movflags", "+faststart", "-threads", "1")),
-    "webm": ("libvpx-vp9", ("-crf", "33", "-b:v", "0", "-deadline", "realtime",
-                            "-cpu-used", "8", "-row-mt", "0", "-threads", "1")),
+    "mp4": (
+        "libx264",
+        (
+            "-crf",
+            "18",
+            "-preset",
+            "veryfast",
+            "-tune",
+            "animation",
+            "-movflags",
+            "+faststart",
+            "-threads",
+            "1",
+        ),
+    ),
+    "webm": (
+        "libvpx-vp9",
+        (
+            "-crf",
+            "33",
+            "-b:v",
+            "0",
+            "-deadline",
+            "realtime",
+            "-cpu-used",
+            "8",
+            "-row-mt",
+            "0",
+            "-threads",
+            "1",
+        ),
+    ),
 }
 VIDEO_FORMATS = tuple(VIDEO_CODECS)
 
@@ -323,8 +351,14 @@ def render_video(
     with tempfile.TemporaryDirectory(prefix="shrink-video-") as tmp:
         path = Path(tmp) / f"animation.{format}"
         writer = imageio.get_writer(
-            str(path), format="FFMPEG", mode="I", fps=options.fps, codec=codec,
-            pixelformat="yuv420p", macro_block_size=1, ffmpeg_log_level="error",
+            str(path),
+            format="FFMPEG",
+            mode="I",
+            fps=options.fps,
+            codec=codec,
+            pixelformat="yuv420p",
+            macro_block_size=1,
+            ffmpeg_log_level="error",
             output_params=["-fflags", "+bitexact", "-map_metadata", "-1", *params],
         )
         try:

@@ -66,8 +66,9 @@ def ols_degrees_of_freedom(fit: Fit) -> int:
     from .lmm.uncertainty import pooled_degrees_of_freedom
 
     c = fit.table
-    return pooled_degrees_of_freedom(np.asarray(c.array("n")),
-                                     np.isfinite(np.asarray(c.array("ols_slope"), dtype=float)))
+    return pooled_degrees_of_freedom(
+        np.asarray(c.array("n")), np.isfinite(np.asarray(c.array("ols_slope"), dtype=float))
+    )
 
 
 def caterpillar_panels(
@@ -91,8 +92,7 @@ def caterpillar_panels(
         ols = np.asarray(c.array(f"ols_{coef}"), dtype=float)
         ose = np.asarray(c.array(f"ols_{coef}_se"), dtype=float)
         if coef == "intercept":  # a cluster without a slope has a mean, not an intercept
-            ols = np.where(np.isfinite(np.asarray(c.array("ols_slope"), dtype=float)), ols,
-                           np.nan)
+            ols = np.where(np.isfinite(np.asarray(c.array("ols_slope"), dtype=float)), ols, np.nan)
         tru = np.asarray(c.array(f"true_{coef}"), dtype=float) if truth and fit.has_truth else None
         order = np.lexsort((np.nan_to_num(ols, nan=np.inf), mixed))  # ties: by own estimate
         rows = _thin(order, max_rows)
@@ -105,15 +105,28 @@ def caterpillar_panels(
         o_lo, o_hi = o - q * os_, o + q * os_
         random = bool(np.isfinite(mse).any())
         xlim = _range(m_lo, m_hi, m, t_, pop, o, o_lo, o_hi, whole_ols=not random)
-        inside = (np.isnan(o) | ((o >= xlim[0]) & (o <= xlim[1])))
+        inside = np.isnan(o) | ((o >= xlim[0]) & (o <= xlim[1]))
         ends = (np.isnan(o_lo) | (o_lo >= xlim[0])) & (np.isnan(o_hi) | (o_hi <= xlim[1]))
-        panels.append(Panel(
-            coefficient=coef, label=label, ids=tuple(ids[pick]), mixed=m, mixed_lo=m_lo,
-            mixed_hi=m_hi, ols=o, ols_lo=o_lo, ols_hi=o_hi, truth=t_, population=pop, xlim=xlim,
-            n_clusters=len(c), n_clipped=int(np.sum(~(inside & ends))),
-            n_without_ols=int(np.sum(np.isnan(ols))),
-            mixed_has_intervals=random,
-        ))
+        panels.append(
+            Panel(
+                coefficient=coef,
+                label=label,
+                ids=tuple(ids[pick]),
+                mixed=m,
+                mixed_lo=m_lo,
+                mixed_hi=m_hi,
+                ols=o,
+                ols_lo=o_lo,
+                ols_hi=o_hi,
+                truth=t_,
+                population=pop,
+                xlim=xlim,
+                n_clusters=len(c),
+                n_clipped=int(np.sum(~(inside & ends))),
+                n_without_ols=int(np.sum(np.isnan(ols))),
+                mixed_has_intervals=random,
+            )
+        )
     return panels[0], panels[1]
 
 
@@ -127,8 +140,16 @@ def _thin(order: np.ndarray, max_rows: int) -> np.ndarray | None:
 
 
 def _range(
-    lo: np.ndarray, hi: np.ndarray, mixed: np.ndarray, truth: np.ndarray | None, pop: float,
-    ols: np.ndarray, ols_lo: np.ndarray, ols_hi: np.ndarray, *, whole_ols: bool = False,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    mixed: np.ndarray,
+    truth: np.ndarray | None,
+    pop: float,
+    ols: np.ndarray,
+    ols_lo: np.ndarray,
+    ols_hi: np.ndarray,
+    *,
+    whole_ols: bool = False,
 ) -> tuple[float, float]:
     """The axis: every mixed interval, the truth and the population value, and the by-cluster
     estimates and interval ends within `OLS_REACH` spans of them (`whole_ols`: every by-cluster
@@ -164,17 +185,23 @@ def captions(panels: tuple[Panel, Panel], model_has_slope: bool) -> list[str]:
     notes = ["each panel sorted by the mixed estimate"]
     if first.thinned:
         step = first.n_clusters / len(first.ids)
-        notes.append(f"{len(first.ids)} of {first.n_clusters:,} clusters shown, evenly spaced "
-                     f"in rank (about 1 in {step:.0f}, the extremes included)")
+        notes.append(
+            f"{len(first.ids)} of {first.n_clusters:,} clusters shown, evenly spaced "
+            f"in rank (about 1 in {step:.0f}, the extremes included)"
+        )
     clipped = sum(p.n_clipped for p in panels)
     if clipped:
-        notes.append(f"{clipped} by-cluster estimate{'s' if clipped != 1 else ''} or interval"
-                     f"{'s' if clipped != 1 else ''} run past the edge (arrows)")
+        notes.append(
+            f"{clipped} by-cluster estimate{'s' if clipped != 1 else ''} or interval"
+            f"{'s' if clipped != 1 else ''} run past the edge (arrows)"
+        )
     if panels[1].n_without_ols:
         k = panels[1].n_without_ols
         whose = "its" if k == 1 else "their"
-        notes.append(f"{k} cluster{'s' if k != 1 else ''} without a slope of {whose} own: no "
-                     "by-cluster estimate")
+        notes.append(
+            f"{k} cluster{'s' if k != 1 else ''} without a slope of {whose} own: no "
+            "by-cluster estimate"
+        )
     if not model_has_slope:
         notes.append("the slope is not random: every cluster's mixed slope is the population slope")
     return notes
@@ -204,36 +231,67 @@ def caterpillar_png(
     fig.patch.set_facecolor("white")
     words = (*panels[0].ids, title, subtitle)  # ids may be CJK or emoji: a font that has them
     regular, bold = font(text=words), font(bold=True, text=words)
-    fig.text(12 / WIDTH_PX, 1 - 10 / height, title, fontproperties=bold, fontsize=12.5,
-             color=TEXT, va="top")
+    fig.text(
+        12 / WIDTH_PX,
+        1 - 10 / height,
+        title,
+        fontproperties=bold,
+        fontsize=12.5,
+        color=TEXT,
+        va="top",
+    )
     if subtitle:
-        fig.text(12 / WIDTH_PX, 1 - 32 / height, subtitle, fontproperties=regular, fontsize=8.5,
-                 color=MUTED, va="top")
+        fig.text(
+            12 / WIDTH_PX,
+            1 - 32 / height,
+            subtitle,
+            fontproperties=regular,
+            fontsize=8.5,
+            color=MUTED,
+            va="top",
+        )
     pct = f"{100 * level:g}%"
     df = ols_degrees_of_freedom(fit)
     z = NormalDist().inv_cdf(0.5 + level / 2)
-    fig.text(12 / WIDTH_PX, 1 - 50 / height,
-             f"{pct} intervals. By-cluster: its least-squares line, t on the residual SD pooled "
-             f"over clusters ({df:,} df).\nMixed: ±{z:.2f} conditional SD of the random effects "
-             "(lme4's condVar), given the estimated fixed effects and variances.",
-             fontproperties=regular, fontsize=8, color=MUTED, va="top", linespacing=1.4)
+    fig.text(
+        12 / WIDTH_PX,
+        1 - 50 / height,
+        f"{pct} intervals. By-cluster: its least-squares line, t on the residual SD pooled "
+        f"over clusters ({df:,} df).\nMixed: ±{z:.2f} conditional SD of the random effects "
+        "(lme4's condVar), given the estimated fixed effects and variances.",
+        fontproperties=regular,
+        fontsize=8,
+        color=MUTED,
+        va="top",
+        linespacing=1.4,
+    )
     label_px = max(len(i) for p in panels for i in p.ids) * 6.2 + 14
     gap = 36.0
     left = 14.0 + label_px
     width = (WIDTH_PX - left - gap - label_px - 16.0) / 2
     for k, panel in enumerate(panels):
         x0 = left + k * (width + gap + label_px)
-        ax = fig.add_axes((x0 / WIDTH_PX, bottom / height, width / WIDTH_PX,
-                           (height - TOP_PX - bottom) / height))
+        ax = fig.add_axes(
+            (x0 / WIDTH_PX, bottom / height, width / WIDTH_PX, (height - TOP_PX - bottom) / height)
+        )
         _draw_panel(ax, panel, regular, bold, show_ids=rows <= MAX_ROWS)
     _legend(fig, panels, regular, height)
-    fig.text(12 / WIDTH_PX, 8 / height, "\n".join(notes), fontproperties=regular, fontsize=8,
-             color=MUTED, va="bottom", linespacing=1.4)
+    fig.text(
+        12 / WIDTH_PX,
+        8 / height,
+        "\n".join(notes),
+        fontproperties=regular,
+        fontsize=8,
+        color=MUTED,
+        va="bottom",
+        linespacing=1.4,
+    )
     return figure_png(fig)
 
 
-def _draw_panel(ax: Axes, p: Panel, regular: FontProperties, bold: FontProperties, *,
-                show_ids: bool) -> None:
+def _draw_panel(
+    ax: Axes, p: Panel, regular: FontProperties, bold: FontProperties, *, show_ids: bool
+) -> None:
     """One panel: the rows, their intervals, the population line, the truth."""
     n = len(p.ids)
     y = np.arange(n, dtype=float)
@@ -248,24 +306,31 @@ def _draw_panel(ax: Axes, p: Panel, regular: FontProperties, bold: FontPropertie
     o_lo = np.clip(p.ols_lo, lo_x, hi_x)
     o_hi = np.clip(p.ols_hi, lo_x, hi_x)
     ok = np.isfinite(p.ols)
-    ax.hlines(y[ok] + off, o_lo[ok], o_hi[ok], color=BY_CLUSTER, linewidth=lw, alpha=0.75,
-              zorder=2)
+    ax.hlines(y[ok] + off, o_lo[ok], o_hi[ok], color=BY_CLUSTER, linewidth=lw, alpha=0.75, zorder=2)
     inside = ok & (p.ols >= lo_x) & (p.ols <= hi_x)
-    ax.scatter(p.ols[inside], y[inside] + off, s=size, color=BY_CLUSTER, zorder=3,
-               linewidths=0)
+    ax.scatter(p.ols[inside], y[inside] + off, s=size, color=BY_CLUSTER, zorder=3, linewidths=0)
     for end, edge, marker in ((p.ols_lo, lo_x, "<"), (p.ols_hi, hi_x, ">")):
         past = ok & np.isfinite(end) & ((end < lo_x) if marker == "<" else (end > hi_x))
         if past.any():
-            ax.scatter(np.full(int(past.sum()), edge), y[past] + off, s=size * 0.9,
-                       marker=marker, color=BY_CLUSTER, zorder=3, linewidths=0, clip_on=False)
+            ax.scatter(
+                np.full(int(past.sum()), edge),
+                y[past] + off,
+                s=size * 0.9,
+                marker=marker,
+                color=BY_CLUSTER,
+                zorder=3,
+                linewidths=0,
+                clip_on=False,
+            )
     # mixed: blue, just below
     if p.mixed_has_intervals:
         ax.hlines(y - off, p.mixed_lo, p.mixed_hi, color=MIXED, linewidth=lw, zorder=2)
     ax.scatter(p.mixed, y - off, s=size, color=MIXED, zorder=3, linewidths=0)
     if p.truth is not None:
         ok_t = np.isfinite(p.truth)
-        ax.scatter(p.truth[ok_t], y[ok_t], s=size * 1.3, marker="|", color=TRUTH,
-                   linewidths=1.3, zorder=4)
+        ax.scatter(
+            p.truth[ok_t], y[ok_t], s=size * 1.3, marker="|", color=TRUTH, linewidths=1.3, zorder=4
+        )
     # The title where matplotlib would place it (nothing above the panel); said outright, it is
     # not placed by measuring every tick label again.
     ax.set_title(p.label, fontproperties=bold, fontsize=10, color=TEXT, loc="left", y=1.0)
@@ -286,8 +351,9 @@ def _draw_panel(ax: Axes, p: Panel, regular: FontProperties, bold: FontPropertie
     ax.yaxis.set_label_coords(0.0, 0.5)
 
 
-def _row_labels(ax: Axes, y: np.ndarray, ids: tuple[str, ...], regular: FontProperties, *,
-                size: float) -> None:
+def _row_labels(
+    ax: Axes, y: np.ndarray, ids: tuple[str, ...], regular: FontProperties, *, size: float
+) -> None:
     """The clusters' names left of the rows, as the y axis's tick labels would be drawn (3
     points from the axis, right-aligned, centered on the row): plain texts, without the tick
     machinery matplotlib would build for every row."""
@@ -295,9 +361,21 @@ def _row_labels(ax: Axes, y: np.ndarray, ids: tuple[str, ...], regular: FontProp
 
     transform, va, ha = ax.get_yaxis_text1_transform(3.0)
     for row, name in zip(y, ids, strict=True):
-        ax.add_artist(Text(0.0, float(row), name, fontproperties=regular, fontsize=size,
-                           color=MUTED, va=va, ha=ha, transform=transform, clip_on=False,
-                           zorder=ax.yaxis.get_zorder()))  # the axis's layer
+        ax.add_artist(
+            Text(
+                0.0,
+                float(row),
+                name,
+                fontproperties=regular,
+                fontsize=size,
+                color=MUTED,
+                va=va,
+                ha=ha,
+                transform=transform,
+                clip_on=False,
+                zorder=ax.yaxis.get_zorder(),
+            )
+        )  # the axis's layer
 
 
 def _legend(fig: object, panels: tuple[Panel, Panel], regular: object, height: float) -> None:
@@ -311,11 +389,24 @@ def _legend(fig: object, panels: tuple[Panel, Panel], regular: object, height: f
     ]
     labels = ["by-cluster (OLS) and interval", "mixed model and interval", "population value"]
     if panels[0].truth is not None:
-        handles.append(Line2D([], [], color=TRUTH, marker="|", markersize=8, linestyle="none",
-                              markeredgewidth=1.3))
+        handles.append(
+            Line2D(
+                [], [], color=TRUTH, marker="|", markersize=8, linestyle="none", markeredgewidth=1.3
+            )
+        )
         labels.append("true value")
     fig.legend(  # type: ignore[attr-defined]
-        handles, labels, loc="upper left", bbox_to_anchor=(12 / WIDTH_PX, 1 - 84 / height),
-        ncol=len(handles), frameon=False, prop=regular, fontsize=8.5, handlelength=2.2,
-        columnspacing=1.6, borderaxespad=0, borderpad=0, labelcolor=TEXT,
+        handles,
+        labels,
+        loc="upper left",
+        bbox_to_anchor=(12 / WIDTH_PX, 1 - 84 / height),
+        ncol=len(handles),
+        frameon=False,
+        prop=regular,
+        fontsize=8.5,
+        handlelength=2.2,
+        columnspacing=1.6,
+        borderaxespad=0,
+        borderpad=0,
+        labelcolor=TEXT,
     )

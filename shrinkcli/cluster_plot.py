@@ -78,12 +78,12 @@ def shrinkage_png(
     ax.axhline(1.0, color="#9E9E9E", linewidth=0.8, linestyle="--", zorder=1)
     if len(s):
         ax.axhline(float(np.mean(s)), color=MIXED, linewidth=0.9, alpha=0.6, zorder=1)
-    ax.scatter(xpos, s, s=26, color=MIXED, alpha=0.75, linewidths=0.5, edgecolors="white",
-               zorder=3)
+    ax.scatter(xpos, s, s=26, color=MIXED, alpha=0.75, linewidths=0.5, edgecolors="white", zorder=3)
     labelled = list(zip(marked, labels, strict=False))
     for i, _ in labelled:
-        ax.scatter([xpos[i]], [s[i]], s=46, facecolors="none", edgecolors=TEXT, linewidths=1.0,
-                   zorder=4)
+        ax.scatter(
+            [xpos[i]], [s[i]], s=46, facecolors="none", edgecolors=TEXT, linewidths=1.0, zorder=4
+        )
     if log:
         ax.set_xscale("log")
         ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
@@ -104,20 +104,46 @@ def shrinkage_png(
     ax.set_ylim(low - 0.06, high + 0.06)
     x_lo, x_hi = ax.get_xlim()
     for i, label in labelled:  # a label toward the middle of the plot, never off its edge
-        where = (math.log(xpos[i] / x_lo) / math.log(x_hi / x_lo) if log
-                 else (xpos[i] - x_lo) / (x_hi - x_lo))
+        where = (
+            math.log(xpos[i] / x_lo) / math.log(x_hi / x_lo)
+            if log
+            else (xpos[i] - x_lo) / (x_hi - x_lo)
+        )
         right = where > 0.6
-        ax.annotate(label, (xpos[i], s[i]), xytext=(-7 if right else 7, 4),
-                    textcoords="offset points", ha="right" if right else "left",
-                    fontproperties=regular, fontsize=7.5, color=TEXT, zorder=5)
+        ax.annotate(
+            label,
+            (xpos[i], s[i]),
+            xytext=(-7 if right else 7, 4),
+            textcoords="offset points",
+            ha="right" if right else "left",
+            fontproperties=regular,
+            fontsize=7.5,
+            color=TEXT,
+            zorder=5,
+        )
     _style(ax, regular, 8)
-    ax.set_xlabel(f"rows in the cluster ({cluster})", fontproperties=regular, fontsize=9,
-                  color=TEXT)
+    ax.set_xlabel(
+        f"rows in the cluster ({cluster})", fontproperties=regular, fontsize=9, color=TEXT
+    )
     ax.set_ylabel("shrinkage", fontproperties=regular, fontsize=9, color=TEXT)
-    fig.text(0.1, 0.95, "How far each cluster was pulled toward the population line",
-             fontproperties=bold, fontsize=10.5, color=TEXT, va="top")
-    fig.text(0.1, 0.895, "0: kept its own line · 1 (dashed): on the population line · "
-             "blue line: the mean", fontproperties=regular, fontsize=8, color=MUTED, va="top")
+    fig.text(
+        0.1,
+        0.95,
+        "How far each cluster was pulled toward the population line",
+        fontproperties=bold,
+        fontsize=10.5,
+        color=TEXT,
+        va="top",
+    )
+    fig.text(
+        0.1,
+        0.895,
+        "0: kept its own line · 1 (dashed): on the population line · blue line: the mean",
+        fontproperties=regular,
+        fontsize=8,
+        color=MUTED,
+        va="top",
+    )
     return figure_png(fig)
 
 
@@ -196,8 +222,15 @@ def clusters_png(
         left = (left_px + c * panel_size[0] + 6) / w
         bottom = 1 - (top_px + (r + 1) * (panel_size[1] + row_gap) - 22) / h
         ax = fig.add_axes((left, bottom, (panel_size[0] - 22) / w, (panel_size[1] - 50) / h))
-        ax.plot(grid, population[0] + population[1] * grid, color=HOLE, linewidth=1.0,
-                linestyle="--", alpha=0.7, zorder=2)
+        ax.plot(
+            grid,
+            population[0] + population[1] * grid,
+            color=HOLE,
+            linewidth=1.0,
+            linestyle="--",
+            alpha=0.7,
+            zorder=2,
+        )
         if p.ols is not None:  # over the cluster's own x values: a line fitted to them
             own = _span(p.x)
             ax.plot(own, p.ols[0] + p.ols[1] * own, color=BY_CLUSTER, linewidth=1.4, zorder=3)
@@ -212,21 +245,42 @@ def clusters_png(
             ax.set_yticklabels([])
         if r < rows - 1 and i + cols < k:
             ax.set_xticklabels([])
-        ax.set_title(p.title, fontproperties=regular, fontsize=7.5, color=TEXT, pad=3,
-                     linespacing=1.25)
+        ax.set_title(
+            p.title, fontproperties=regular, fontsize=7.5, color=TEXT, pad=3, linespacing=1.25
+        )
     for r, text in enumerate(row_titles[:rows]):
         y = 1 - (top_px + r * (panel_size[1] + row_gap) + 4) / h
         fig.text(left_px / w, y, text, fontproperties=bold, fontsize=9, color=TEXT, va="top")
     if title:
-        fig.text(left_px / w, 1 - 10 / h, title, fontproperties=bold, fontsize=10.5, color=TEXT,
-                 va="top")
-    legend = [("own least-squares line", BY_CLUSTER, "-"), ("mixed model", MIXED, "-"),
-              ("population", HOLE, "--")]
+        fig.text(
+            left_px / w, 1 - 10 / h, title, fontproperties=bold, fontsize=10.5, color=TEXT, va="top"
+        )
+    legend = [
+        ("own least-squares line", BY_CLUSTER, "-"),
+        ("mixed model", MIXED, "-"),
+        ("population", HOLE, "--"),
+    ]
     _legend(fig, legend, regular, x=left_px / w, y=12 / h)
-    fig.text(0.5, 30 / h, x_name, fontproperties=regular, fontsize=9, color=TEXT, ha="center",
-             va="bottom")
-    fig.text(12 / w, 0.5, y_name, fontproperties=regular, fontsize=9, color=TEXT, va="center",
-             rotation=90)
+    fig.text(
+        0.5,
+        30 / h,
+        x_name,
+        fontproperties=regular,
+        fontsize=9,
+        color=TEXT,
+        ha="center",
+        va="bottom",
+    )
+    fig.text(
+        12 / w,
+        0.5,
+        y_name,
+        fontproperties=regular,
+        fontsize=9,
+        color=TEXT,
+        va="center",
+        rotation=90,
+    )
     return figure_png(fig)
 
 
@@ -235,15 +289,34 @@ def _span(x: np.ndarray) -> np.ndarray:
     return np.array([float(np.min(x)), float(np.max(x))])
 
 
-def _legend(fig: Figure, entries: Sequence[tuple[str, str, str]], regular: FontProperties, *,
-            x: float, y: float) -> None:
+def _legend(
+    fig: Figure,
+    entries: Sequence[tuple[str, str, str]],
+    regular: FontProperties,
+    *,
+    x: float,
+    y: float,
+) -> None:
     """A one-line legend of line styles at figure fractions (x, y)."""
     from matplotlib.lines import Line2D
 
-    handles = [Line2D([], [], color=color, linewidth=1.5, linestyle=style)  # type: ignore[arg-type]
-               for _, color, style in entries]
+    handles = [
+        Line2D([], [], color=color, linewidth=1.5, linestyle=style)  # type: ignore[arg-type]
+        for _, color, style in entries
+    ]
     handles.append(Line2D([], [], marker="o", linestyle="none", markersize=4, color="#4D4D4D"))
     labels = [label for label, _, _ in entries] + ["the cluster's rows"]
-    fig.legend(handles, labels, loc="lower left", bbox_to_anchor=(x, y), ncol=len(handles),
-               frameon=False, prop=regular, fontsize=8, handlelength=1.8, columnspacing=1.2,
-               borderaxespad=0, borderpad=0)
+    fig.legend(
+        handles,
+        labels,
+        loc="lower left",
+        bbox_to_anchor=(x, y),
+        ncol=len(handles),
+        frameon=False,
+        prop=regular,
+        fontsize=8,
+        handlelength=1.8,
+        columnspacing=1.2,
+        borderaxespad=0,
+        borderpad=0,
+    )

@@ -34,16 +34,17 @@ def dask_executor(address: str, timeout: float = 10.0) -> Iterator[Executor]:
     try:
         from dask.distributed import Client
     except ImportError:
-        raise UsageError("needs Dask's distributed scheduler: pip install 'shrinkcli[dask]'",
-                         field="scheduler") from None
+        raise UsageError(
+            "needs Dask's distributed scheduler: pip install 'shrinkcli[dask]'", field="scheduler"
+        ) from None
     try:
         client = Client(address, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UsageError(f"cannot reach a Dask scheduler at {address}: {reason}",
-                         field="scheduler") from None
+        raise UsageError(
+            f"cannot reach a Dask scheduler at {address}: {reason}", field="scheduler"
+        ) from None
     try:
         yield client.get_executor(pure=False)
     finally:
         client.close()
-

@@ -11,8 +11,10 @@ import signal
 from types import FrameType
 
 #: The line and exit code of each signal, as the command line says them once it is running.
-_STOPPED = {signal.SIGINT: (b"shrink: interrupted\n", 130),
-            signal.SIGTERM: (b"shrink: terminated\n", 143)}
+_STOPPED = {
+    signal.SIGINT: (b"shrink: interrupted\n", 130),
+    signal.SIGTERM: (b"shrink: terminated\n", 143),
+}
 
 
 def _stop_while_loading(signum: int, frame: FrameType | None) -> None:

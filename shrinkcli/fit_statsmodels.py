@@ -100,9 +100,12 @@ def fit_statsmodels(
     # statsmodels' own notes (an optimizer it fell back from, its warnings) describe how it got
     # there, not a problem with the fit: they go with the optimizer's record. Real problems are
     # what the convergence check finds at its θ, and those are warnings.
-    notes = list(dict.fromkeys(
-        fallback + [f"{w.category.__name__}: {' '.join(str(w.message).split())}" for w in caught]
-    ))
+    notes = list(
+        dict.fromkeys(
+            fallback
+            + [f"{w.category.__name__}: {' '.join(str(w.message).split())}" for w in caught]
+        )
+    )
     messages = list(prep.warnings)
     st = sufficient_stats(prep.y, prep.x, prep.codes, prep.n_groups)
     ranef = np.zeros((prep.n_groups, 2))

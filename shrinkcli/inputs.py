@@ -105,9 +105,7 @@ def load_input(
         _refuse_seed(seed, rng, f"simulated scenarios, not to {source}, a data scenario")
         given = {k: v for k, v in columns.items() if v is not None}
         if given:  # the command line wins over the scenario's data: section
-            scenario = scenario.model_copy(
-                update={"data": scenario.data.model_copy(update=given)}
-            )
+            scenario = scenario.model_copy(update={"data": scenario.data.model_copy(update=given)})
         return data_input(scenario)
     _refuse_seed(seed, rng, "scenario files (.yaml), not to data files")
     names = {"y": y or "y", "x": x or "x", "cluster": cluster or "cluster"}
@@ -117,16 +115,19 @@ def load_input(
         if stdin_text is not None:
             table = read_table("<stdin>", text=stdin_text, id_columns=[names["cluster"]])
         else:
-            table = read_table("<stdin>", stream=stdin_stream("table"),
-                               id_columns=[names["cluster"]])
-        return Input("stdin", "<stdin>", table, y=names["y"], x=names["x"],
-                     cluster=names["cluster"])
+            table = read_table(
+                "<stdin>", stream=stdin_stream("table"), id_columns=[names["cluster"]]
+            )
+        return Input(
+            "stdin", "<stdin>", table, y=names["y"], x=names["x"], cluster=names["cluster"]
+        )
     p = Path(source)
     if not is_table_path(source):
         raise unknown_kind(source)
     table = read_table(source, id_columns=[names["cluster"]])
-    return Input(p.stem or "data", source, table, y=names["y"], x=names["x"],
-                 cluster=names["cluster"])
+    return Input(
+        p.stem or "data", source, table, y=names["y"], x=names["x"], cluster=names["cluster"]
+    )
 
 
 def input_files(source: str, scenario: Scenario | None = None) -> list[str]:
@@ -153,9 +154,7 @@ def scenario_files(scenarios: Sequence[object]) -> list[str]:
     return files
 
 
-def load_source(
-    path: str, *, y: str = "y", x: str = "x", cluster: str = "cluster"
-) -> Scenario:
+def load_source(path: str, *, y: str = "y", x: str = "x", cluster: str = "cluster") -> Scenario:
     """A SCENARIO argument of `report` or `study`: a scenario file, or a table given directly,
     which becomes a data scenario named after its file with columns `y`, `x` and `cluster`."""
     from .scenario import load_scenario, table_scenario
@@ -172,8 +171,7 @@ def load_source(
 def _refuse_seed(seed: int | None, rng: str | None, what: str) -> None:
     """--seed and --rng apply to `what` only."""
     if seed is not None or rng is not None:
-        raise UsageError(f"applies to {what}",
-                         field="seed" if seed is not None else "rng")
+        raise UsageError(f"applies to {what}", field="seed" if seed is not None else "rng")
 
 
 def scenario_input(scenario: Scenario) -> Input:
@@ -191,8 +189,16 @@ def data_input(scenario: Scenario) -> Input:
     if not is_table_path(d.path):
         raise unknown_kind(d.path)
     table = read_table(d.path, id_columns=[d.cluster])
-    return Input(scenario.name, scenario.source or d.path, table, None, scenario,
-                 y=d.y, x=d.x, cluster=d.cluster)
+    return Input(
+        scenario.name,
+        scenario.source or d.path,
+        table,
+        None,
+        scenario,
+        y=d.y,
+        x=d.x,
+        cluster=d.cluster,
+    )
 
 
 def simulated_input(scenario: Scenario) -> Input:

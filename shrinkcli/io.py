@@ -34,7 +34,11 @@ TableFormat = Literal["csv", "tsv", "json", "parquet"]
 BINARY_FORMATS = ("parquet",)
 #: The table format a file's name says, by its suffix.
 SUFFIX_FORMATS: dict[str, TableFormat] = {
-    ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".json": "json", ".parquet": "parquet",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".json": "json",
+    ".parquet": "parquet",
     ".pq": "parquet",
 }
 
@@ -51,8 +55,7 @@ def _check_parent(path: str, folder: Path, field: str | None = None) -> None:
         for above in folder.parents:
             if above.exists():
                 if not above.is_dir():
-                    raise UsageError(f"{path}: {str(above)!r} is a file, not a folder",
-                                     field=field)
+                    raise UsageError(f"{path}: {str(above)!r} is a file, not a folder", field=field)
                 break
         raise UsageError(f"{path}: folder {str(folder)!r} does not exist", field=field)
     if not folder.is_dir():
@@ -300,8 +303,9 @@ def _json_rows(table: Table, depth: int) -> Iterator[Bytes]:
     import orjson
 
     pad = "  " * depth
-    fields = ",\n".join(f'{pad}  {orjson.dumps(name).decode().replace("%", "%%")}: %b'
-                        for name in table.names)
+    fields = ",\n".join(
+        f"{pad}  {orjson.dumps(name).decode().replace('%', '%%')}: %b" for name in table.names
+    )
     row = f"{pad}{{\n{fields}\n{pad}}}".encode()
     columns = [table.array(name) for name in table.names]
     for start in range(0, len(table), _JSON_BLOCK):
@@ -336,8 +340,11 @@ def _arrow_json_rows(table: Table, depth: int) -> Iterator[Bytes]:
 
     pad = "  " * depth
     keys = [orjson.dumps(name).decode() for name in table.names]
-    pieces = [f"{pad}{{\n{pad}  {keys[0]}: ", *(f",\n{pad}  {k}: " for k in keys[1:]),
-              f"\n{pad}}},\n"]  # each row ends in ",\n", the last one's cut off at the end
+    pieces = [
+        f"{pad}{{\n{pad}  {keys[0]}: ",
+        *(f",\n{pad}  {k}: " for k in keys[1:]),
+        f"\n{pad}}},\n",
+    ]  # each row ends in ",\n", the last one's cut off at the end
     rows = min(max(_JSON_ARROW_BLOCK // len(keys), 1), len(table))
     constants = []  # each piece of text as an array, once per row of a block
     for piece in pieces:
@@ -363,8 +370,11 @@ def _arrow_text(data: bytes, offsets: np.ndarray) -> Any:
     import numpy as np
     import pyarrow as pa
 
-    return pa.Array.from_buffers(pa.string(), offsets.shape[0] - 1, [
-        None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)])
+    return pa.Array.from_buffers(
+        pa.string(),
+        offsets.shape[0] - 1,
+        [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)],
+    )
 
 
 def _arrow_json_texts(column: np.ndarray) -> Any:
@@ -404,8 +414,13 @@ def _json_texts(column: np.ndarray) -> list[bytes]:
     if column.dtype.kind in "fiub":  # one dump of the array, split at its commas
         whole = orjson.dumps(np.ascontiguousarray(column), option=orjson.OPT_SERIALIZE_NUMPY)
         return whole[1:-1].split(b",")
-    return [orjson.dumps(None if isinstance(v, float) and not math.isfinite(v) else v,
-                         option=orjson.OPT_SERIALIZE_NUMPY) for v in column.tolist()]
+    return [
+        orjson.dumps(
+            None if isinstance(v, float) and not math.isfinite(v) else v,
+            option=orjson.OPT_SERIALIZE_NUMPY,
+        )
+        for v in column.tolist()
+    ]
 
 
 def to_json_text(obj: Any) -> str:
@@ -623,8 +638,9 @@ def _ascii_strings(values: list[Any]) -> Any:
     np.cumsum(np.fromiter(map(len, values), dtype=np.int64, count=len(values)), out=offsets[1:])
     kind, width = (pa.string(), np.int32) if offsets[-1] < 2**31 else (pa.large_string(), np.int64)
     return pa.Array.from_buffers(
-        kind, len(values), [None, pa.py_buffer(offsets.astype(width)),
-                            pa.py_buffer(joined.encode("ascii"))]
+        kind,
+        len(values),
+        [None, pa.py_buffer(offsets.astype(width)), pa.py_buffer(joined.encode("ascii"))],
     )
 
 
@@ -642,8 +658,9 @@ def _arrow_strings(values: list[str | None]) -> Any:
     kind, width = (pa.string(), np.int32) if offsets[-1] < 2**31 else (pa.large_string(), np.int64)
     valid = _validity([v is not None for v in values])
     return pa.Array.from_buffers(
-        kind, len(values), [valid, pa.py_buffer(offsets.astype(width)),
-                            pa.py_buffer(b"".join(encoded))]
+        kind,
+        len(values),
+        [valid, pa.py_buffer(offsets.astype(width)), pa.py_buffer(b"".join(encoded))],
     )
 
 
@@ -692,8 +709,10 @@ def _arrow_column(col: Column, *, csv: bool) -> Any:
     if plain is not None:
         return plain
     return _arrow_strings(
-        [None if v is None or (isinstance(v, float) and v != v) else _object_text(v)
-         for v in values]
+        [
+            None if v is None or (isinstance(v, float) and v != v) else _object_text(v)
+            for v in values
+        ]
     )
 
 
@@ -724,9 +743,7 @@ def _arrow_delimited(t: Table, sep: str) -> Iterator[Bytes]:
     yield from formatted_ahead(block, range(0, len(t), BLOCK_ROWS))
 
 
-def formatted_ahead(
-    format_block: Callable[[int], Bytes], starts: Sequence[int]
-) -> Iterator[Bytes]:
+def formatted_ahead(format_block: Callable[[int], Bytes], starts: Sequence[int]) -> Iterator[Bytes]:
     """`format_block(start)` for each of `starts`, in order, formatted by as many threads as
     Arrow uses and this process has cores for (pyarrow's formatting runs without the GIL, one
     block per core), one a thread ahead of the block asked for; the same bytes as one at a
@@ -745,7 +762,8 @@ def formatted_ahead(
     pool = ThreadPoolExecutor(workers, thread_name_prefix="shrink-format")
     waiting = iter(starts)
     pending: collections.deque[Future[Bytes]] = collections.deque(
-        pool.submit(format_block, s) for s in itertools.islice(waiting, workers))
+        pool.submit(format_block, s) for s in itertools.islice(waiting, workers)
+    )
     try:
         while pending:
             block = pending.popleft().result()
@@ -783,9 +801,7 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def read_text(
-    path: str | Path, *, error: type[ShrinkError], kind: str, expected: str
-) -> str:
+def read_text(path: str | Path, *, error: type[ShrinkError], kind: str, expected: str) -> str:
     """A text file's content ('-': standard input). An input that is missing or cannot be
     opened is a usage error (exit 2: the command line names it); content that is not text is
     `error`."""
@@ -867,8 +883,9 @@ def read_table(
     if named == "json":
         return _json_table(source, _read_bytes(source, kind="data file"), id_columns)
     if text is not None:
-        return _read_csv(source, io.BytesIO(text.encode() if isinstance(text, str) else text),
-                         None, id_columns)
+        return _read_csv(
+            source, io.BytesIO(text.encode() if isinstance(text, str) else text), None, id_columns
+        )
     if stream is not None:
         return _read_csv(source, stream, None, id_columns)
     with _open_input(source, "data file") as f:
@@ -897,17 +914,16 @@ def _read_head(f: BinaryIO) -> tuple[bytes, bool]:
                 return head, False
 
 
-def _read_csv(
-    source: str, f: BinaryIO, path: str | None, id_columns: Collection[str]
-) -> Table:
+def _read_csv(source: str, f: BinaryIO, path: str | None, id_columns: Collection[str]) -> Table:
     """A table from a stream `f` (the file at `path`, if it is one): delimited text, or JSON or
     Parquet by its first bytes."""
     head, ended = _read_head(f)
     if head.startswith(PARQUET_MAGIC):  # a Parquet file on stdin, or under another name
         import pyarrow as pa
 
-        return _read_parquet(source, id_columns,
-                             pa.BufferReader(head if ended else head + f.read()))
+        return _read_parquet(
+            source, id_columns, pa.BufferReader(head if ended else head + f.read())
+        )
     start = 3 if head.startswith(b"\xef\xbb\xbf") else 0
     try:
         head[start : start + _HEAD].decode("utf-8")
@@ -929,8 +945,10 @@ def _read_csv(
     sep = "\t" if tsv else ","
     import csv
 
-    names = [n.strip() or f"Unnamed: {i}"  # (a trailing separator: pandas' name for it)
-             for i, n in enumerate(next(csv.reader([header], delimiter=sep)))]
+    names = [
+        n.strip() or f"Unnamed: {i}"  # (a trailing separator: pandas' name for it)
+        for i, n in enumerate(next(csv.reader([header], delimiter=sep)))
+    ]
     seen: set[str] = set()
     for n in names:
         if n in seen:
@@ -974,8 +992,9 @@ def _quoted_numbers(
         if name in id_columns:
             continue
         column = [row[j] for row in cells if j < len(row) and row[j].strip()]
-        if column and all(len(c) >= 2 and c[0] == c[-1] == '"' and _is_number(c[1:-1])
-                          for c in column):
+        if column and all(
+            len(c) >= 2 and c[0] == c[-1] == '"' and _is_number(c[1:-1]) for c in column
+        ):
             out.append(name)
     return out
 
@@ -1010,7 +1029,11 @@ class _Joined(io.RawIOBase):
 
 
 def _read_delimited(
-    source: str, body: Any, names: list[str], sep: str, id_columns: Collection[str],
+    source: str,
+    body: Any,
+    names: list[str],
+    sep: str,
+    id_columns: Collection[str],
     quoted: Collection[str] = (),
 ) -> Table:
     import pyarrow as pa
@@ -1049,15 +1072,20 @@ def _read_parquet(source: str, id_columns: Collection[str], data: Any = None) ->
         _read_bytes(source, kind="data file", size=4)  # missing, a folder, ...
     try:
         schema = pq.read_schema(where)
-        text = [c for c in schema.names if pa.types.is_string(schema.field(c).type)
-                or pa.types.is_large_string(schema.field(c).type)]
+        text = [
+            c
+            for c in schema.names
+            if pa.types.is_string(schema.field(c).type)
+            or pa.types.is_large_string(schema.field(c).type)
+        ]
         # (a ParquetFile, not pq.read_table: that imports pyarrow.dataset, and pandas with it)
         with pq.ParquetFile(where, read_dictionary=[c for c in id_columns if c in text]) as pf:
             arrow = pf.read()
     except (pa.ArrowException, OSError) as exc:
         lines = str(exc).strip().splitlines()
-        raise DataError(f"{source}: cannot read the Parquet file: {lines[0] if lines else exc}"
-                        ) from None
+        raise DataError(
+            f"{source}: cannot read the Parquet file: {lines[0] if lines else exc}"
+        ) from None
     if arrow.num_rows == 0:
         raise DataError(f"{source}: the table has no rows")
     return _from_arrow(arrow.unify_dictionaries(), id_columns, text_ids=False)
@@ -1076,8 +1104,10 @@ def _json_table(source: str, data: bytes, id_columns: Collection[str]) -> Table:
     except orjson.JSONDecodeError as exc:
         raise DataError(f"{source}: not valid JSON: {exc.msg} (line {exc.lineno})") from None
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-        raise DataError(f"{source}: expected a JSON array of row objects, e.g. "
-                        '[{"y": 1.2, "x": 0.5, "cluster": 1}, ...]')
+        raise DataError(
+            f"{source}: expected a JSON array of row objects, e.g. "
+            '[{"y": 1.2, "x": 0.5, "cluster": 1}, ...]'
+        )
     if not rows:
         raise DataError(f"{source}: the table has no rows")
     _check_json_cells(source, rows)
@@ -1154,8 +1184,10 @@ def _numpy_numbers(arr: Any) -> np.ndarray:
         bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8), bitorder="little")
         values: np.ndarray = bits[offset : offset + n].astype(bool)
     else:
-        kind = "f" if pa.types.is_floating(arr.type) else (
-            "u" if pa.types.is_unsigned_integer(arr.type) else "i"
+        kind = (
+            "f"
+            if pa.types.is_floating(arr.type)
+            else ("u" if pa.types.is_unsigned_integer(arr.type) else "i")
         )
         dtype = np.dtype(f"{kind}{arr.type.bit_width // 8}")
         values = np.frombuffer(data, dtype=dtype, count=n, offset=offset * dtype.itemsize)
@@ -1201,8 +1233,11 @@ def _arrow_ids(col: Any, *, text: bool) -> Column:
     codes = np.where(np.isnan(codes), -1, codes) if codes.dtype.kind == "f" else codes
     codes = codes.astype(np.int64, copy=False)
     levels = encoded.dictionary
-    if text and len(levels) and pc.all(pc.match_substring_regex(levels, _CANONICAL_INTEGER)
-                                       ).as_py():
+    if (
+        text
+        and len(levels)
+        and pc.all(pc.match_substring_regex(levels, _CANONICAL_INTEGER)).as_py()
+    ):
         with contextlib.suppress(pa.ArrowInvalid):  # beyond int64: text
             ints = _numpy_numbers(pc.cast(levels, pa.int64()))
             if (codes >= 0).all():
@@ -1250,8 +1285,11 @@ def _ids(codes: np.ndarray, levels: np.ndarray, *, text: bool) -> Column:
     if keys != given or any(s in MISSING for s in stripped):
         uniq: dict[str, int] = {}
         remap = np.array(
-            [-1 if s in MISSING else uniq.setdefault(k, len(uniq))
-             for s, k in zip(stripped, keys, strict=True)] + [-1],
+            [
+                -1 if s in MISSING else uniq.setdefault(k, len(uniq))
+                for s, k in zip(stripped, keys, strict=True)
+            ]
+            + [-1],
             dtype=np.int64,
         )
         codes = remap[codes]  # code −1 picks the −1 at the end

@@ -203,7 +203,6 @@ class ModelSpec:
             return ((cluster, "(Intercept)"), ("", x))
         return ((cluster, "(Intercept)"), (f"{cluster}.1", x))
 
-
     # -- the parameters of confidence intervals -------------------------------------------------
 
     def parameters(self) -> tuple[str, ...]:

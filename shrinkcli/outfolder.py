@@ -118,16 +118,20 @@ def check_holds_no_input(outdir: Path, inputs: Iterable[str]) -> None:
         if source in ("-", ""):
             continue
         if Path(os.path.realpath(source)).is_relative_to(root):
-            raise UsageError(f"{outdir}: holds {source}, an input; it would be replaced with "
-                             "the folder, so write the output elsewhere", field="output")
+            raise UsageError(
+                f"{outdir}: holds {source}, an input; it would be replaced with "
+                "the folder, so write the output elsewhere",
+                field="output",
+            )
 
 
 def new_build_folder(outdir: Path) -> Path:
     """An empty temporary folder beside `outdir` (same file system, so the move is a rename),
     holding only the id of this process (`BUILDING`) until the work is done."""
     try:
-        build = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", suffix=".building",
-                                      dir=outdir.parent))
+        build = Path(
+            tempfile.mkdtemp(prefix=f".{outdir.name}.", suffix=".building", dir=outdir.parent)
+        )
         umask = os.umask(0o22)
         os.umask(umask)
         os.chmod(build, 0o777 & ~umask)  # mkdtemp's 0700 would make the folder private
@@ -206,16 +210,18 @@ def install(build: Path, outdir: Path, kind: OwnedFolder) -> list[str]:
         try:
             os.rename(outdir, aside)
         except OSError as exc:
-            raise OutputError(f"{outdir}: cannot move the earlier {kind.kind} aside: "
-                              f"{exc.strerror}") from None
+            raise OutputError(
+                f"{outdir}: cannot move the earlier {kind.kind} aside: {exc.strerror}"
+            ) from None
     try:
         os.rename(build, outdir)
     except OSError as exc:
         if aside is not None:
             with contextlib.suppress(OSError):
                 os.rename(aside, outdir)
-        raise OutputError(f"{outdir}: cannot move the new {kind.kind} into place: "
-                          f"{exc.strerror}") from None
+        raise OutputError(
+            f"{outdir}: cannot move the new {kind.kind} into place: {exc.strerror}"
+        ) from None
     if aside is not None and not _remove_listed(aside, kind.marker):
         return [f"kept {aside}: it holds files shrink did not write"]
     return []

@@ -97,7 +97,9 @@ def pool(
         yield None
         return
     with ProcessPoolExecutor(
-        workers, mp_context=context or mp_context(), initializer=_initialize,
+        workers,
+        mp_context=context or mp_context(),
+        initializer=_initialize,
         initargs=(initializer, initargs),
     ) as executor:
         yield executor
@@ -153,7 +155,8 @@ def ordered_map(
     try:
         while pending:
             done, pending = wait(
-                pending, timeout=interval if tick is not None else None,
+                pending,
+                timeout=interval if tick is not None else None,
                 return_when=FIRST_COMPLETED,
             )
             if tick is not None:

@@ -73,19 +73,27 @@ def captions(scene: Scene) -> list[str]:
     if scene.n_left_out:
         notes.append(f"{_plural(scene.n_left_out, 'cluster')} without a by-cluster slope not shown")
     if scene.crowded:
-        notes.append(f"{scene.n_paths:,} of {len(scene.ols):,} paths drawn, points shrunk and "
-                     "faded")
+        notes.append(
+            f"{scene.n_paths:,} of {len(scene.ols):,} paths drawn, points shrunk and faded"
+        )
     track = scene.track
     if track is not None and not track.path.reaches_own_lines:
-        why = ("the slope is not random" if not track.path.spec.has_random_slope
-               else "the fit is singular")
-        notes.append(f"{why}: the path starts at the model's no-pooling limit, not at each "
-                     "cluster's own line")
+        why = (
+            "the slope is not random"
+            if not track.path.spec.has_random_slope
+            else "the fit is singular"
+        )
+        notes.append(
+            f"{why}: the path starts at the model's no-pooling limit, not at each "
+            "cluster's own line"
+        )
     elif scene.n_from_limit:
         k = scene.n_from_limit
         whose, verb, them = ("its", "starts", "it") if k == 1 else ("their", "start", "them")
-        notes.append(f"{_plural(k, 'cluster')} without a line of {whose} own {verb} where no "
-                     f"pooling puts {them}")
+        notes.append(
+            f"{_plural(k, 'cluster')} without a line of {whose} own {verb} where no "
+            f"pooling puts {them}"
+        )
     return notes
 
 
@@ -304,8 +312,12 @@ class ShrinkageFigure:
         # A crowded picture's points have no edge: thousands of opaque white edges would paint
         # the view white, over the faded points and everything under them.
         self.points = ax.scatter(
-            s.ols[:, 0], s.ols[:, 1], s=s.sizes, linewidths=0.0 if s.crowded else 0.5,
-            edgecolors="none" if s.crowded else "white", zorder=3
+            s.ols[:, 0],
+            s.ols[:, 1],
+            s=s.sizes,
+            linewidths=0.0 if s.crowded else 0.5,
+            edgecolors="none" if s.crowded else "white",
+            zorder=3,
         )
         # The average: one round marker of 190 pt² (a line's marker draws the same pixels as a
         # one-point scatter, without the collection's extent check of the circle on every frame).
@@ -348,8 +360,13 @@ class ShrinkageFigure:
         if self.scene.path == "pooling-complete":
             mid = (x0 + x1) / 2
             self.figure.add_artist(
-                Line2D([mid, mid], [y_track - 5 * px_y, y_track + 5 * px_y],
-                       transform=self.figure.transFigure, color=MIXED, linewidth=1.2)
+                Line2D(
+                    [mid, mid],
+                    [y_track - 5 * px_y, y_track + 5 * px_y],
+                    transform=self.figure.transFigure,
+                    color=MIXED,
+                    linewidth=1.2,
+                )
             )
         self.phase_column = (col0, col1)
         self.phase_track = (x0, x1, y_track)
@@ -485,8 +502,7 @@ class ShrinkageFigure:
         # Animated artists are drawn after the static base, in this order, whatever their
         # zorder: a crowded picture's ellipses go after the points so that the crowd cannot
         # cover them.
-        self.animated = [self.paths, self.heads, self.points, *self.overlays, self.hole,
-                         self.phase]
+        self.animated = [self.paths, self.heads, self.points, *self.overlays, self.hole, self.phase]
         if self.scene.track is not None:
             self.animated.append(self.scale_text)
         for a in (*self.animated, self.rings, self.phase_text, self.scale_text):
@@ -520,9 +536,7 @@ class ShrinkageFigure:
             va=va,
         )
 
-    def _fit_text(
-        self, text: Any, room: float, *, smallest: float, along: str = "width"
-    ) -> None:
+    def _fit_text(self, text: Any, room: float, *, smallest: float, along: str = "width") -> None:
         """Shrink a line of text to `room` pixels along its `along` ("width", or "height" for
         a rotated axis label), down to `smallest` points, then shorten it with an ellipsis."""
         renderer = self.canvas.get_renderer()

@@ -61,12 +61,13 @@ def simulate_batch(
         z = np.empty((r_, 2 * n_total + 2 * k))
         for i, seed in enumerate(seeds):
             g = np.random.Generator(np.random.PCG64(int(seed) % 2**32))
-            z[i] = np.concatenate([g.standard_normal(n_total), g.standard_normal(2 * k),
-                                   g.standard_normal(n_total)])
+            z[i] = np.concatenate(
+                [g.standard_normal(n_total), g.standard_normal(2 * k), g.standard_normal(n_total)]
+            )
             streams.append(g)
     x = z[:, :n_total]
-    re = z[:, n_total:n_total + 2 * k].reshape(r_, k, 2) @ factor
-    noise = s.sigma * z[:, n_total + 2 * k:]
+    re = z[:, n_total : n_total + 2 * k].reshape(r_, k, 2) @ factor
+    noise = s.sigma * z[:, n_total + 2 * k :]
     idx = np.repeat(np.arange(k), m)
     y = (s.intercept + re[:, idx, 0]) + (s.beta + re[:, idx, 1]) * x + noise
     codes = np.broadcast_to(idx, (r_, n_total))
@@ -96,7 +97,7 @@ def replicate_batch(
     ks = list(ks)
     out: list[dict[str, Any]] = []
     for first in range(0, len(ks), step):
-        out += _replicate_batch(scenario, ks[first:first + step], bootstrap)
+        out += _replicate_batch(scenario, ks[first : first + step], bootstrap)
     return out
 
 
@@ -131,17 +132,25 @@ def _replicate_batch(
     if idx:
         sub = st.take(np.asarray(idx))
         bf = fit_batch(sub, spec)
-        made = _rows(scenario, [ks[i] for i in idx], [seeds[i] for i in idx], sub, bf,
-                     x[idx], truth[idx])
+        made = _rows(
+            scenario, [ks[i] for i in idx], [seeds[i] for i in idx], sub, bf, x[idx], truth[idx]
+        )
         for j, i in enumerate(idx):
             rows[i] = made[j]
-    return [row if row is not None else replicate(scenario, k, bootstrap)
-            for row, k in zip(rows, ks, strict=True)]
+    return [
+        row if row is not None else replicate(scenario, k, bootstrap)
+        for row, k in zip(rows, ks, strict=True)
+    ]
 
 
 def _rows(
-    scenario: Scenario, ks: Sequence[int], seeds: Sequence[int], st: BatchStats, bf: BatchFit,
-    x: np.ndarray, truth: np.ndarray,
+    scenario: Scenario,
+    ks: Sequence[int],
+    seeds: Sequence[int],
+    st: BatchStats,
+    bf: BatchFit,
+    x: np.ndarray,
+    truth: np.ndarray,
 ) -> list[dict[str, Any] | None]:
     """The study rows of the accepted fits (None for the others): the same quantities, by the
     same formulas, as `study._fit_row` on the single fit."""
@@ -164,6 +173,7 @@ def _rows(
     true_i, true_s = truth[:, :, 0], truth[:, :, 1]
     count = has.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
+
         def joint(di: np.ndarray, ds: np.ndarray) -> np.ndarray:
             mi = np.where(has, di * di, 0.0).sum(axis=1) / count
             ms = np.where(has, ds * ds, 0.0).sum(axis=1) / count
@@ -187,20 +197,28 @@ def _rows(
         dof = (n - np.where(has, 2.0, 1.0)).sum(axis=1).astype(np.int64)
         pooled = np.where(dof > 0, np.sqrt(np.maximum(rss.sum(axis=1), 0.0) / dof), np.nan)
         ols_se_s = np.where(has, pooled[:, None] / np.sqrt(st.sxx_c), np.nan)
-        ols_se_i = np.where(has, pooled[:, None] * np.sqrt(1.0 / n + xbar**2 / st.sxx_c),
-                            pooled[:, None] / np.sqrt(n))
+        ols_se_i = np.where(
+            has,
+            pooled[:, None] * np.sqrt(1.0 / n + xbar**2 / st.sxx_c),
+            pooled[:, None] / np.sqrt(n),
+        )
         sig2 = bf.sigma2[:, None]
         mix_se_i = np.sqrt(sig2 * sol.h[0])
-        mix_se_s = (np.sqrt(sig2 * sol.h[2]) if spec.has_random_slope
-                    else np.full_like(mix_se_i, np.nan))
+        mix_se_s = (
+            np.sqrt(sig2 * sol.h[2]) if spec.has_random_slope else np.full_like(mix_se_i, np.nan)
+        )
     # cluster coverage, as `study.cluster_coverage`
     z = float(NormalDist().inv_cdf(0.5 + LEVEL / 2.0))
     tq = np.array([t_quantile(0.5 + LEVEL / 2.0, int(d)) for d in dof])[:, None, None]
     tru = np.stack([true_i, true_s], axis=2)
     covered: dict[str, np.ndarray] = {}
     for kind, est, se, mult in (
-        ("ols", np.stack([np.where(has, ols_i, np.nan), ols_s], axis=2),
-         np.stack([ols_se_i, ols_se_s], axis=2), tq),
+        (
+            "ols",
+            np.stack([np.where(has, ols_i, np.nan), ols_s], axis=2),
+            np.stack([ols_se_i, ols_se_s], axis=2),
+            tq,
+        ),
         ("mixed", np.stack([mix_i, mix_s], axis=2), np.stack([mix_se_i, mix_se_s], axis=2), z),
     ):
         with np.errstate(invalid="ignore"):
@@ -233,26 +251,28 @@ def _rows(
         if not bf.accepted[r]:
             out.append(None)
             continue
-        out.append({
-            "scenario": scenario.name,
-            "replication": k,
-            "seed": seed,
-            "intercept": float(bf.beta[r, 0]),
-            "intercept_se": float(bf.std_errors[r, 0]),
-            "beta": float(bf.beta[r, 1]),
-            "beta_se": float(bf.std_errors[r, 1]),
-            "sd_int": math.sqrt(float(iv[r])),
-            "sd_slope": math.sqrt(float(sv[r])) if spec.has_random_slope else nan,
-            "cor": float(cor[r]) if spec.correlated else nan,
-            "sigma": math.sqrt(float(s2[r])),
-            "singular": False,  # accepted fits are interior (`lmm.batch.INTERIOR`)
-            "converged": True,  # and passed the convergence check
-            "mean_shrinkage": float(mean_shrink[r]) if finite_shrink[r].any() else nan,
-            "cluster_rmse_ols": float(rmse_ols[r]),
-            "cluster_rmse_mixed": float(rmse_mix[r]),
-            "cluster_coverage_ols": float(cov_ols[r]),
-            "cluster_coverage_mixed": float(cov_mix[r]),
-            "error": "",
-            _BY_SIZE: _by_size(n[r], {"ols": covered["ols"][r], "mixed": covered["mixed"][r]}),
-        })
+        out.append(
+            {
+                "scenario": scenario.name,
+                "replication": k,
+                "seed": seed,
+                "intercept": float(bf.beta[r, 0]),
+                "intercept_se": float(bf.std_errors[r, 0]),
+                "beta": float(bf.beta[r, 1]),
+                "beta_se": float(bf.std_errors[r, 1]),
+                "sd_int": math.sqrt(float(iv[r])),
+                "sd_slope": math.sqrt(float(sv[r])) if spec.has_random_slope else nan,
+                "cor": float(cor[r]) if spec.correlated else nan,
+                "sigma": math.sqrt(float(s2[r])),
+                "singular": False,  # accepted fits are interior (`lmm.batch.INTERIOR`)
+                "converged": True,  # and passed the convergence check
+                "mean_shrinkage": float(mean_shrink[r]) if finite_shrink[r].any() else nan,
+                "cluster_rmse_ols": float(rmse_ols[r]),
+                "cluster_rmse_mixed": float(rmse_mix[r]),
+                "cluster_coverage_ols": float(cov_ols[r]),
+                "cluster_coverage_mixed": float(cov_mix[r]),
+                "error": "",
+                _BY_SIZE: _by_size(n[r], {"ols": covered["ols"][r], "mixed": covered["mixed"][r]}),
+            }
+        )
     return out

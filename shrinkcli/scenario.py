@@ -79,8 +79,9 @@ _TOO_LARGE = "must be at most 1e150 in magnitude: larger values overflow the squ
 
 def _not_too_large(value: float) -> float:
     if abs(value) > MAX_MAGNITUDE:
-        raise ValueError(f"{_TOO_LARGE} the simulation and the fit form (a double ends near "
-                         "1.8e308)")
+        raise ValueError(
+            f"{_TOO_LARGE} the simulation and the fit form (a double ends near 1.8e308)"
+        )
     return value
 
 
@@ -257,11 +258,13 @@ class Scenario(BaseModel):
             if key not in allowed:
                 close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
-                raise ValueError(f"sweep: cannot vary '{key}'{hint} (keys that can vary: "
-                                 f"{', '.join(allowed)})")
+                raise ValueError(
+                    f"sweep: cannot vary '{key}'{hint} (keys that can vary: {', '.join(allowed)})"
+                )
             if not isinstance(values, list) or not values:
-                raise ValueError(f"sweep.{key}: must be a non-empty list of values "
-                                 f"(got {describe(values)})")
+                raise ValueError(
+                    f"sweep.{key}: must be a non-empty list of values (got {describe(values)})"
+                )
             if len(set(map(repr, values))) != len(values):
                 raise ValueError(f"sweep.{key}: lists a value twice (got {describe(values)})")
             for v in values:
@@ -271,8 +274,9 @@ class Scenario(BaseModel):
                     msg = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
                     rule = msg if _TOO_LARGE in msg else f"be {ALLOWED[key]}"
                     rule = rule.removeprefix("must ")
-                    raise ValueError(f"sweep.{key}: every value must {rule} "
-                                     f"(got {describe(v)})") from None
+                    raise ValueError(
+                        f"sweep.{key}: every value must {rule} (got {describe(v)})"
+                    ) from None
         return self
 
     def parameters(self) -> dict[str, Any]:
@@ -473,8 +477,11 @@ def _text_as_written(node: yaml.Node) -> None:
 
 def _plain(node: yaml.Node) -> bool:
     """A plain (unquoted, untagged) scalar other than null: its type came from its look."""
-    return (isinstance(node, yaml.ScalarNode) and node.style is None
-            and node.tag != "tag:yaml.org,2002:null")
+    return (
+        isinstance(node, yaml.ScalarNode)
+        and node.style is None
+        and node.tag != "tag:yaml.org,2002:null"
+    )
 
 
 def load_yaml(text: str, *, scenario: bool = False) -> Any:
@@ -572,8 +579,11 @@ def _message(err: ErrorDetails) -> str:
         return f"animation.size: {str(err['msg']).removeprefix('Value error, ')}"
     if kind == "missing" and field in ALLOWED:
         return f"{field}: missing; give {ALLOWED[field]}"
-    if loc and loc[0] in ("model", "animation", "data") and len(loc) == 1 and kind.endswith(
-        "_type"
+    if (
+        loc
+        and loc[0] in ("model", "animation", "data")
+        and len(loc) == 1
+        and kind.endswith("_type")
     ):
         return f"{field}: must be {ALLOWED[field]} (got {describe(err.get('input'))})"
     allowed = ALLOWED.get(field)
@@ -649,9 +659,9 @@ def default_name(p: Path) -> str:
     return stem
 
 
-def parse_scenario(text: str, *, source: str = "<scenario>", default_name: str = "scenario") -> (
-    Scenario
-):
+def parse_scenario(
+    text: str, *, source: str = "<scenario>", default_name: str = "scenario"
+) -> Scenario:
     """Parse YAML text into a validated Scenario."""
     try:
         raw = load_yaml(text, scenario=True)
@@ -683,8 +693,9 @@ def with_overrides(s: Scenario, **changes: Any) -> Scenario:
         field = str(err["loc"][0]) if err["loc"] else ""
         if field in given:
             got = given[field]
-            raise UsageError(f"must be {ALLOWED[field]} (got {describe(got)})",
-                             field=field) from None
+            raise UsageError(
+                f"must be {ALLOWED[field]} (got {describe(got)})", field=field
+            ) from None
         raise ScenarioError(f"{s.name}: {_message(err)}") from None
     new._source = s._source
     return new

@@ -151,6 +151,7 @@ class Scene:
     @property
     def crowded(self) -> bool:
         return self.crowd_scale < 1.0
+
     track: PathTrack | None = None  # the pooling path (None: the straight line)
     n_from_limit: int = 0  # clusters without a line of their own, moving from the start's limit
 
@@ -201,8 +202,9 @@ class Scene:
     def legend_areas(self) -> tuple[float, ...]:
         """Marker areas (points², at the base size) of the cluster sizes in the size legend."""
         ref = float(np.median(self.n))
-        return tuple(max(POINT_AREA * self.crowd_scale * k / ref, MIN_AREA)
-                     for k in self.size_legend)
+        return tuple(
+            max(POINT_AREA * self.crowd_scale * k / ref, MIN_AREA) for k in self.size_legend
+        )
 
 
 def build_scene(fit: Fit, options: AnimationOptions) -> Scene:
@@ -221,8 +223,9 @@ def build_scene(fit: Fit, options: AnimationOptions) -> Scene:
     else:  # every cluster moves, from where the path starts
         keep = np.isfinite(mixed_all).all(axis=1)
         n_from_limit = int((keep & ~np.isfinite(ols_all).all(axis=1)).sum())
-        track = path_track(_pooling_path(fit), np.flatnonzero(keep),
-                           options.path == "pooling-complete")
+        track = path_track(
+            _pooling_path(fit), np.flatnonzero(keep), options.path == "pooling-complete"
+        )
         ols_all = np.full_like(ols_all, np.nan)
         ols_all[keep] = track.points[0]
     rows = np.flatnonzero(keep)
@@ -297,6 +300,8 @@ def path_sample(ols: np.ndarray, mixed: np.ndarray, inside: np.ndarray, k: int) 
     mask = np.zeros(len(ols), dtype=bool)
     mask[order[picks]] = True
     return mask
+
+
 def _pooling_path(fit: Fit) -> PoolingPath:
     """The fit's pooling path; it needs the per-cluster sums the fit was computed from."""
     from .lmm.shrinkage import pooling_path
@@ -386,8 +391,9 @@ def _auto_view(
     if truth is not None:
         fixed.append(truth[np.isfinite(truth).all(axis=1)])
     must = np.vstack(fixed)
-    keep = trim_outliers(ols, must.min(axis=0), must.max(axis=0),
-                         int(math.floor(AUTO_OUTSIDE * len(ols))))
+    keep = trim_outliers(
+        ols, must.min(axis=0), must.max(axis=0), int(math.floor(AUTO_OUTSIDE * len(ols)))
+    )
     return _data_view(ols[keep], must, None, center, sizes)
 
 
@@ -400,8 +406,9 @@ def trim_outliers(points: np.ndarray, lo: np.ndarray, hi: np.ndarray, allowed: i
     if m == 0 or allowed <= 0:
         return keep
     orders = [np.argsort(points[:, d], kind="stable") for d in (0, 1)]
-    full = np.maximum(np.maximum(points.max(axis=0), hi) - np.minimum(points.min(axis=0), lo),
-                      1e-300)
+    full = np.maximum(
+        np.maximum(points.max(axis=0), hi) - np.minimum(points.min(axis=0), lo), 1e-300
+    )
     ptr = {(d, end): 0 for d in (0, 1) for end in (0, 1)}
 
     def extremes(skip: int = -1) -> dict[tuple[int, int], int]:

@@ -68,8 +68,11 @@ def simulate(scenario: Scenario) -> SimulatedData:
     factor = random_effect_factor(s.sd_int, s.sd_slope, s.cor)
     if s.rng == "r":
         r = RRandom(s.seed)
-        normals = [r.rnorm_deferred(n_total), r.rnorm_deferred(2 * s.n_cluster),
-                   r.rnorm_deferred(n_total, 0.0, s.sigma)]
+        normals = [
+            r.rnorm_deferred(n_total),
+            r.rnorm_deferred(2 * s.n_cluster),
+            r.rnorm_deferred(n_total, 0.0, s.sigma),
+        ]
         if n_total < OVERLAP_ROWS:
             rows = r.sample_int(n_total, keep) - 1
             x, re, noise = (normals.pop(0)() for _ in range(3))

@@ -83,8 +83,19 @@ QUANTITIES = (
 #: Columns of the summary: a mean's Monte Carlo standard error (`mcse`: sd/√n; for a share the
 #: binomial √(p(1 − p)/n)), a coverage's binomial standard error (`coverage_se`), and `n` the
 #: replications a row is computed from.
-SUMMARY_COLUMNS = ("scenario", "quantity", "truth", "mean", "mcse", "sd", "bias", "rmse",
-                   "coverage", "coverage_se", "n")
+SUMMARY_COLUMNS = (
+    "scenario",
+    "quantity",
+    "truth",
+    "mean",
+    "mcse",
+    "sd",
+    "bias",
+    "rmse",
+    "coverage",
+    "coverage_se",
+    "n",
+)
 #: Quantities whose mean is a share of the replications (binomial standard error).
 SHARES = ("singular_share", "failed_share")
 
@@ -146,17 +157,28 @@ class Bootstrap:
 
     @classmethod
     def from_data(
-        cls, data: Table, spec: ModelSpec, *, y: str = "y", x: str = "x",
+        cls,
+        data: Table,
+        spec: ModelSpec,
+        *,
+        y: str = "y",
+        x: str = "x",
         cluster: str = "cluster",
     ) -> Bootstrap:
         """Fit `spec` to a table (rows with missing values dropped, as `fit` does)."""
         from .lmm import fit_arrays, prepare_data
 
         prep = prepare_data(data, y=y, x=x, cluster=cluster, model=spec)
-        res = fit_arrays(prep.y, prep.x, prep.codes, prep.n_groups, spec,
-                         residual_quantiles=False)
-        return cls(prep.x, prep.codes, prep.n_groups, spec, np.array(res.beta, dtype=float),
-                   tuple(res.theta), float(res.sigma))
+        res = fit_arrays(prep.y, prep.x, prep.codes, prep.n_groups, spec, residual_quantiles=False)
+        return cls(
+            prep.x,
+            prep.codes,
+            prep.n_groups,
+            spec,
+            np.array(res.beta, dtype=float),
+            tuple(res.theta),
+            float(res.sigma),
+        )
 
     def truths(self) -> dict[str, float]:
         """The fitted values, the truth of every replication, by quantity."""
@@ -228,8 +250,9 @@ def replicate(
     if scenario.is_data:
         boot = bootstrap if bootstrap is not None else bootstrap_of(scenario)
         y, coef = boot.draw(seed, scenario.rng)
-        return _fit_row(scenario, k, seed, y, boot.x, boot.codes, boot.n_groups,
-                        coef[:, 0], coef[:, 1], ci)
+        return _fit_row(
+            scenario, k, seed, y, boot.x, boot.codes, boot.n_groups, coef[:, 0], coef[:, 1], ci
+        )
     from .lmm import match_truth
     from .simulate import simulate
 
@@ -237,8 +260,18 @@ def replicate(
     data = sim.table
     ids, codes = np.unique(data.array("cluster"), return_inverse=True)
     true_i, true_s = match_truth(sim.truth_table, ids)
-    return _fit_row(scenario, k, seed, data.array("y"), data.array("x"), codes,
-                    int(ids.shape[0]), true_i, true_s, ci)
+    return _fit_row(
+        scenario,
+        k,
+        seed,
+        data.array("y"),
+        data.array("x"),
+        codes,
+        int(ids.shape[0]),
+        true_i,
+        true_s,
+        ci,
+    )
 
 
 def _fit_row(
@@ -264,8 +297,14 @@ def _fit_row(
         res = model_fit(st, prep, spec, residual_quantiles=False)
     except ShrinkError as exc:  # a draw the model cannot be fitted to: recorded, not fatal
         row: dict[str, Any] = dict.fromkeys(REPLICATION_COLUMNS, math.nan)
-        row.update(scenario=scenario.name, replication=k, seed=seed, singular=False,
-                   converged=False, error=str(exc))
+        row.update(
+            scenario=scenario.name,
+            replication=k,
+            seed=seed,
+            singular=False,
+            converged=False,
+            error=str(exc),
+        )
         if ci == "profile":
             row.update({f"{p}_{end}": math.nan for p in PROFILED for end in ("lower", "upper")})
         return row
@@ -311,7 +350,10 @@ def _fit_row(
 
 
 def cluster_coverage(
-    clusters: Table, true_int: np.ndarray, true_slope: np.ndarray, df: int,
+    clusters: Table,
+    true_int: np.ndarray,
+    true_slope: np.ndarray,
+    df: int,
     level: float = LEVEL,
 ) -> dict[str, np.ndarray]:
     """Per cluster and coefficient (K × 2: intercept, slope), whether each kind of interval
@@ -325,10 +367,15 @@ def cluster_coverage(
     has_line = np.isfinite(np.asarray(clusters.array("ols_slope"), dtype=float))
     out = {}
     for kind, mult in (("ols", q), ("mixed", z)):
-        est = np.column_stack([np.asarray(clusters.array(f"{kind}_{c}"), dtype=float)
-                               for c in ("intercept", "slope")])
-        se = np.column_stack([np.asarray(clusters.array(f"{kind}_{c}_se"), dtype=float)
-                              for c in ("intercept", "slope")])
+        est = np.column_stack(
+            [np.asarray(clusters.array(f"{kind}_{c}"), dtype=float) for c in ("intercept", "slope")]
+        )
+        se = np.column_stack(
+            [
+                np.asarray(clusters.array(f"{kind}_{c}_se"), dtype=float)
+                for c in ("intercept", "slope")
+            ]
+        )
         if kind == "ols":  # a cluster without a slope has a mean, not an intercept
             est[~has_line] = np.nan
         with np.errstate(invalid="ignore"):
@@ -346,8 +393,12 @@ def _share(hits: np.ndarray) -> float:
 
 #: The counts `_by_size` keeps per cluster size: for each kind and coefficient, how many
 #: intervals there were and how many held the truth.
-_COUNTS = tuple(f"{kind}_{coef}_{what}" for kind in ("ols", "mixed")
-                for coef in ("intercept", "slope") for what in ("intervals", "held"))
+_COUNTS = tuple(
+    f"{kind}_{coef}_{what}"
+    for kind in ("ols", "mixed")
+    for coef in ("intercept", "slope")
+    for what in ("intervals", "held")
+)
 
 
 def _by_size(n: np.ndarray, covered: dict[str, np.ndarray]) -> list[tuple[float, ...]]:
@@ -401,7 +452,10 @@ def _run_chunk(task: Task) -> list[dict[str, Any]]:
 
 
 def _chunks(
-    scenarios: Sequence[Scenario], boots: dict[str, Bootstrap], reps: int, size: int,
+    scenarios: Sequence[Scenario],
+    boots: dict[str, Bootstrap],
+    reps: int,
+    size: int,
     ci: str | None = None,
 ) -> list[Task]:
     tasks: list[Task] = []
@@ -498,8 +552,9 @@ def run_study(
     if seed is not None:
         scenarios = [with_overrides(s, seed=seed) for s in scenarios]
     scenarios = tuple(scenarios)
-    boots = {s.name: (bootstraps or {}).get(s.name) or bootstrap_of(s)
-             for s in scenarios if s.is_data}
+    boots = {
+        s.name: (bootstraps or {}).get(s.name) or bootstrap_of(s) for s in scenarios if s.is_data
+    }
     jobs = jobs or parallel.cores()
     # a chunk of replications is fitted as one batch: its size must not depend on the jobs
     size = BATCH if profile is None else max(1, min(50, math.ceil(reps / (4 * jobs))))
@@ -510,9 +565,7 @@ def run_study(
             progress(tasks[i][0].name, len(chunk))
 
     workers = min(jobs, len(tasks))
-    with (
-        contextlib.nullcontext(executor) if executor is not None else parallel.pool(workers)
-    ) as ex:
+    with contextlib.nullcontext(executor) if executor is not None else parallel.pool(workers) as ex:
         rows = parallel.ordered_map(_run_chunk, tasks, executor=ex, on_result=done)
     flat = [r for chunk in rows for r in chunk]
     by_coef = coefficient_coverage(flat)
@@ -522,8 +575,14 @@ def run_study(
         columns += [f"{p}_{end}" for p in PROFILED for end in ("lower", "upper")]
     table = pd.DataFrame(flat, columns=columns)
     truths = {s.name: truths_of(s, boots.get(s.name)) for s in scenarios}
-    return StudyResult(table, summarize(table, scenarios, truths), scenarios, truths,
-                       coverage_by_size(by_size, scenarios), by_coef)
+    return StudyResult(
+        table,
+        summarize(table, scenarios, truths),
+        scenarios,
+        truths,
+        coverage_by_size(by_size, scenarios),
+        by_coef,
+    )
 
 
 def coefficient_coverage(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
@@ -547,18 +606,21 @@ def coverage_by_size(
     counts: Sequence[tuple[str, tuple[float, ...]]], scenarios: Sequence[Scenario]
 ) -> pd.DataFrame:
     """`COVERAGE_COLUMNS` from every replication's counts by cluster size (`_by_size`)."""
-    raw = pd.DataFrame([(name, *c) for name, c in counts],
-                       columns=["scenario", "n", "clusters", *_COUNTS])
+    raw = pd.DataFrame(
+        [(name, *c) for name, c in counts], columns=["scenario", "n", "clusters", *_COUNTS]
+    )
     total = raw.groupby(["scenario", "n"], sort=True).sum()
     order = [s.name for s in scenarios]
     total = total.reindex(sorted(total.index, key=lambda key: (order.index(key[0]), key[1])))
     total = total.reset_index()
-    out = pd.DataFrame({
-        "scenario": total["scenario"],
-        "n": total["n"].astype(np.int64),
-        "clusters": total["clusters"].astype(np.int64),
-        "ols_clusters": total["ols_intercept_intervals"].astype(np.int64),
-    })
+    out = pd.DataFrame(
+        {
+            "scenario": total["scenario"],
+            "n": total["n"].astype(np.int64),
+            "clusters": total["clusters"].astype(np.int64),
+            "ols_clusters": total["ols_intercept_intervals"].astype(np.int64),
+        }
+    )
     for kind in ("ols", "mixed"):
         for coef in ("intercept", "slope"):
             many = total[f"{kind}_{coef}_intervals"].to_numpy(float)
@@ -566,7 +628,6 @@ def coverage_by_size(
             with np.errstate(invalid="ignore", divide="ignore"):
                 out[f"{kind}_{coef}"] = np.where(many > 0, held / many, np.nan)
     return out.loc[:, list(COVERAGE_COLUMNS)]
-
 
 
 def summarize(
@@ -584,8 +645,11 @@ def summarize(
         mine = table[table["scenario"] == s.name]
         failed = (mine["error"] != "").to_numpy(dtype=float)
         t = mine[mine["error"] == ""]  # the fits that succeeded
-        truths_s = {**((truths or {}).get(s.name) or truths_of(s)),
-                    "cluster_coverage_ols": LEVEL, "cluster_coverage_mixed": LEVEL}
+        truths_s = {
+            **((truths or {}).get(s.name) or truths_of(s)),
+            "cluster_coverage_ols": LEVEL,
+            "cluster_coverage_mixed": LEVEL,
+        }
         for q in QUANTITIES:
             row: dict[str, Any] = {"scenario": s.name, "quantity": q}
             if q == "singular_share":
@@ -643,8 +707,7 @@ def summary_text(summary: pd.DataFrame) -> str:
     """The summary as an aligned text table for a terminal: a block per scenario, numbers
     rounded to four decimals (coverage and shares as percentages), blanks where undefined."""
     percent = {"coverage", "coverage_se"}
-    header = ("quantity", "truth", "mean", "mcse", "sd", "bias", "rmse", "coverage",
-              "coverage_se")
+    header = ("quantity", "truth", "mean", "mcse", "sd", "bias", "rmse", "coverage", "coverage_se")
     lines: list[str] = []
     for name, block in summary.groupby("scenario", sort=False):
         rows: list[tuple[str, ...]] = [header]
@@ -698,8 +761,10 @@ def coverage_findings(result: StudyResult) -> list[str]:
         if part.empty:
             continue
         title = s.title or s.name
-        counts = {"ols": part["ols_clusters"].to_numpy(float),
-                  "mixed": part["clusters"].to_numpy(float)}
+        counts = {
+            "ols": part["ols_clusters"].to_numpy(float),
+            "mixed": part["clusters"].to_numpy(float),
+        }
         for coef in ("intercept", "slope"):
             share: dict[str, float] = {}
             total: dict[str, float] = {}
@@ -707,28 +772,39 @@ def coverage_findings(result: StudyResult) -> list[str]:
                 v = part[f"{kind}_{coef}"].to_numpy(float)
                 ok = np.isfinite(v)
                 total[kind] = float(counts[kind][ok].sum())
-                share[kind] = (float((v[ok] * counts[kind][ok]).sum() / total[kind])
-                               if total[kind] > 0 else math.nan)
+                share[kind] = (
+                    float((v[ok] * counts[kind][ok]).sum() / total[kind])
+                    if total[kind] > 0
+                    else math.nan
+                )
             for kind, other in (("mixed", "ols"), ("ols", "mixed")):
                 if not poor(share[kind], total[kind]):
                     continue
                 who = "mixed model's" if kind == "mixed" else "by-cluster"
-                text = (f"In {title}, the {who} 95% intervals held the true {coef} of only "
-                        f"{_pct(share[kind])} of the clusters")
+                text = (
+                    f"In {title}, the {who} 95% intervals held the true {coef} of only "
+                    f"{_pct(share[kind])} of the clusters"
+                )
                 if math.isfinite(share[other]):
-                    text += (f" (the {'by-cluster' if other == 'ols' else 'mixed'} ones: "
-                             f"{_pct(share[other])})")
+                    text += (
+                        f" (the {'by-cluster' if other == 'ols' else 'mixed'} ones: "
+                        f"{_pct(share[other])})"
+                    )
                 out.append(text + "." + _why(kind, coef, s, result))
         worst = _poorest_size(part)
         if worst is not None:
             n, kind, coef, lowest, count = worst
             who = "mixed" if kind == "mixed" else "by-cluster"
-            out.append(f"In {title}, coverage was poorest for clusters of {n} observation"
-                       f"{'s' if n != 1 else ''}: {_pct(lowest)} for the {who} {coef}s "
-                       f"({count:,} intervals).")
+            out.append(
+                f"In {title}, coverage was poorest for clusters of {n} observation"
+                f"{'s' if n != 1 else ''}: {_pct(lowest)} for the {who} {coef}s "
+                f"({count:,} intervals)."
+            )
     if not out:
-        out.append("In every scenario the clusters' 95% intervals, by-cluster and mixed, held "
-                   "the true coefficients about 95% of the time (within what chance allows).")
+        out.append(
+            "In every scenario the clusters' 95% intervals, by-cluster and mixed, held "
+            "the true coefficients about 95% of the time (within what chance allows)."
+        )
     return out
 
 
@@ -758,10 +834,12 @@ def _why(kind: str, coef: str, scenario: Scenario, result: StudyResult) -> str:
     if not (low.any() and high.any()) or cover[low].mean() >= cover[high].mean():
         return ""
     what = "slope" if coef == "slope" else "intercept"
-    return (f" These intervals take the estimated SDs as known: in the replications whose "
-            f"{what} SD came out below the true {truth:g} ({_pct(float(low.mean()))} of them) "
-            f"they held the true {what} of {_pct(float(cover[low].mean()))} of the clusters, in "
-            f"the others {_pct(float(cover[high].mean()))}.")
+    return (
+        f" These intervals take the estimated SDs as known: in the replications whose "
+        f"{what} SD came out below the true {truth:g} ({_pct(float(low.mean()))} of them) "
+        f"they held the true {what} of {_pct(float(cover[low].mean()))} of the clusters, in "
+        f"the others {_pct(float(cover[high].mean()))}."
+    )
 
 
 def _poorest_size(part: pd.DataFrame) -> tuple[int, str, str, float, int] | None:
@@ -776,7 +854,10 @@ def _poorest_size(part: pd.DataFrame) -> tuple[int, str, str, float, int] | None
             count = int(row["clusters"] if kind == "mixed" else row["ols_clusters"])
             for coef in ("intercept", "slope"):
                 share = float(row[f"{kind}_{coef}"])
-                if count >= FINDING_MIN_INTERVALS and poor(share, count) and (
-                        best is None or share < best[3]):
+                if (
+                    count >= FINDING_MIN_INTERVALS
+                    and poor(share, count)
+                    and (best is None or share < best[3])
+                ):
                     best = (int(row["n"]), kind, coef, share, count)
     return best

@@ -74,8 +74,9 @@ def estimates_figure(study: StudyResult) -> Figure:
     # Margins in inches, not in fractions of the height: a fraction that suits many rows leaves
     # a one-row figure no room below its axes, and the x tick labels fall off the picture.
     height = fig.get_figheight()
-    fig.subplots_adjust(left=0.07, right=0.98, top=1 - 0.75 / height, bottom=0.3 / height,
-                        hspace=0.55, wspace=0.12)
+    fig.subplots_adjust(
+        left=0.07, right=0.98, top=1 - 0.75 / height, bottom=0.3 / height, hspace=0.55, wspace=0.12
+    )
     return fig
 
 
@@ -113,10 +114,17 @@ def rmse_figure(study: StudyResult) -> Figure:
         for value, color, sign in ((ols, BY_CLUSTER, outward), (mix, MIXED, -outward)):
             if math.isfinite(value):
                 ax.plot([value], [0], "o", color=color, markersize=9)
-                ax.annotate(f"{value:.3g}", (value, 0), xytext=(9 * sign, 0),
-                            textcoords="offset points", va="center",
-                            ha="left" if sign > 0 else "right",
-                            fontproperties=regular, fontsize=8, color=color)
+                ax.annotate(
+                    f"{value:.3g}",
+                    (value, 0),
+                    xytext=(9 * sign, 0),
+                    textcoords="offset points",
+                    va="center",
+                    ha="left" if sign > 0 else "right",
+                    fontproperties=regular,
+                    fontsize=8,
+                    color=color,
+                )
         ax.set_yticks([0])
         ax.set_yticklabels([name], fontproperties=regular, fontsize=10, color=TEXT)
         ax.set_xlim(-0.16 * xmax if xmax > 0 else 0, xmax * 1.15 if xmax > 0 else 1)
@@ -132,11 +140,19 @@ def rmse_figure(study: StudyResult) -> Figure:
         ax.set_axisbelow(True)
         for side in ("top", "right", "left"):
             ax.spines[side].set_visible(False)
-    axes[-1].set_xlabel("RMSE of the cluster intercepts and slopes against the truth "
-                        "\n(mean over replications; each scenario on its own scale)",
-                        fontproperties=regular, fontsize=9, color=MUTED)
-    fig.suptitle("Mixed-model estimates (blue) vs by-cluster OLS (orange)",
-                 fontproperties=bold, fontsize=12, color=TEXT)
+    axes[-1].set_xlabel(
+        "RMSE of the cluster intercepts and slopes against the truth "
+        "\n(mean over replications; each scenario on its own scale)",
+        fontproperties=regular,
+        fontsize=9,
+        color=MUTED,
+    )
+    fig.suptitle(
+        "Mixed-model estimates (blue) vs by-cluster OLS (orange)",
+        fontproperties=bold,
+        fontsize=12,
+        color=TEXT,
+    )
     fig.tight_layout()
     return fig
 
@@ -166,8 +182,12 @@ def coverage_png(study: StudyResult) -> bytes:
     rows = math.ceil(len(names) / cols)
     fig = Figure(figsize=(max(3.3 * cols + 0.6, 10.6), 2.5 * rows + 1.3), dpi=100)
     regular, bold = font(), font(bold=True)
-    fig.suptitle("How often the clusters' 95% intervals held the true coefficient, by cluster "
-                 "size", fontproperties=bold, fontsize=12, color=TEXT)
+    fig.suptitle(
+        "How often the clusters' 95% intervals held the true coefficient, by cluster size",
+        fontproperties=bold,
+        fontsize=12,
+        color=TEXT,
+    )
     axes = fig.subplots(rows, cols, squeeze=False)
     values = table[[c for c, *_ in COVERAGE_SERIES]].to_numpy(float)
     low = float(np.nanmin(values)) if np.isfinite(values).any() else math.nan
@@ -179,16 +199,26 @@ def coverage_png(study: StudyResult) -> bytes:
         part = table[table["scenario"] == names[k]]
         ax.set_title(titles[names[k]], fontproperties=bold, fontsize=9, color=TEXT)
         if part.empty:
-            ax.text(0.5, 0.5, "no replication\ncould be fitted", transform=ax.transAxes,
-                    ha="center", va="center", fontproperties=regular, fontsize=9, color=MUTED)
+            ax.text(
+                0.5,
+                0.5,
+                "no replication\ncould be fitted",
+                transform=ax.transAxes,
+                ha="center",
+                va="center",
+                fontproperties=regular,
+                fontsize=9,
+                color=MUTED,
+            )
             ax.set_axis_off()
             continue
         n = part["n"].to_numpy(float)
         count = part["clusters"].to_numpy(float)
         band = 2 * np.sqrt(0.95 * 0.05 / np.maximum(count, 1))
         if len(n) > 1:
-            ax.fill_between(n, 0.95 - band, np.minimum(0.95 + band, 1.0), color="#E3E3E3",
-                            linewidth=0)
+            ax.fill_between(
+                n, 0.95 - band, np.minimum(0.95 + band, 1.0), color="#E3E3E3", linewidth=0
+            )
         else:
             ax.errorbar(n, [0.95], yerr=[band], color="#C8C8C8", linewidth=6, capsize=0)
         ax.axhline(0.95, color="#7A7A7A", linewidth=0.9, linestyle=":")
@@ -196,8 +226,16 @@ def coverage_png(study: StudyResult) -> bytes:
             v = part[column].to_numpy(float)
             ok = np.isfinite(v)
             if ok.any():
-                ax.plot(n[ok], v[ok], color=color, marker=marker, linestyle=style,
-                        markersize=4, linewidth=1.2, alpha=0.9)
+                ax.plot(
+                    n[ok],
+                    v[ok],
+                    color=color,
+                    marker=marker,
+                    linestyle=style,
+                    markersize=4,
+                    linewidth=1.2,
+                    alpha=0.9,
+                )
         ax.set_ylim(bottom, 1.0)
         if len(n) == 1:
             ax.set_xlim(n[0] - 1, n[0] + 1)
@@ -212,17 +250,34 @@ def coverage_png(study: StudyResult) -> bytes:
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
         if k // cols == rows - 1:
-            ax.set_xlabel("observations in the cluster", fontproperties=regular, fontsize=8,
-                          color=MUTED)
-    handles = [Line2D([], [], color=c, marker=m, linestyle=ls, markersize=4, linewidth=1.2)
-               for _, c, m, ls, _ in COVERAGE_SERIES]
+            ax.set_xlabel(
+                "observations in the cluster", fontproperties=regular, fontsize=8, color=MUTED
+            )
+    handles = [
+        Line2D([], [], color=c, marker=m, linestyle=ls, markersize=4, linewidth=1.2)
+        for _, c, m, ls, _ in COVERAGE_SERIES
+    ]
     labels = [label for *_, label in COVERAGE_SERIES]
     handles.append(Line2D([], [], color="#E3E3E3", linewidth=6))
     labels.append("95% ± chance (2 Monte Carlo SE)")
-    fig.legend(handles, labels, loc="lower center", ncol=5, frameon=False, prop=regular,
-               fontsize=8, labelcolor=TEXT)
-    fig.subplots_adjust(left=0.07, right=0.98, top=1 - 0.62 / fig.get_figheight(),
-                        bottom=0.72 / fig.get_figheight(), hspace=0.55, wspace=0.22)
+    fig.legend(
+        handles,
+        labels,
+        loc="lower center",
+        ncol=5,
+        frameon=False,
+        prop=regular,
+        fontsize=8,
+        labelcolor=TEXT,
+    )
+    fig.subplots_adjust(
+        left=0.07,
+        right=0.98,
+        top=1 - 0.62 / fig.get_figheight(),
+        bottom=0.72 / fig.get_figheight(),
+        hspace=0.55,
+        wspace=0.22,
+    )
     return figure_png(fig)
 
 

@@ -91,11 +91,11 @@ def parse_vary(specs: Sequence[str]) -> dict[str, list[Any]]:
         key, sep, values = spec.partition("=")
         key = key.strip()
         if not sep or not key or not values.strip():
-            raise UsageError(f"expected KEY=V1,V2,... (e.g. n_cluster=20,50,100), got {spec!r}",
-                             field="sweep")
+            raise UsageError(
+                f"expected KEY=V1,V2,... (e.g. n_cluster=20,50,100), got {spec!r}", field="sweep"
+            )
         if key in out:
-            raise UsageError(f"'{key}' is varied twice; give its values in one list",
-                             field="sweep")
+            raise UsageError(f"'{key}' is varied twice; give its values in one list", field="sweep")
         out[key] = [parse_value(v.strip()) for v in values.split(",")]
     return out
 
@@ -134,8 +134,9 @@ def expand(scenario: Scenario, vary: Mapping[str, list[Any]] | None = None) -> l
         data = dict(base)
         for k, v in zip(keys, combo, strict=True):
             data = _with_key(data, k, v)
-        name = ".".join([scenario.name, *(f"{k}-{_text(v)}" for k, v in zip(keys, combo,
-                                                                              strict=True))])
+        name = ".".join(
+            [scenario.name, *(f"{k}-{_text(v)}" for k, v in zip(keys, combo, strict=True))]
+        )
         if len(name) > 100 or not all(ch.isalnum() or ch in "._-" for ch in name):
             name = f"{scenario.name}.{i + 1}"
         data["name"] = name
@@ -148,8 +149,9 @@ def expand(scenario: Scenario, vary: Mapping[str, list[Any]] | None = None) -> l
                 raise
             what = ", ".join(f"{k}={_text(v)}" for k, v in zip(keys, combo, strict=True))
             msg = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
-            raise ScenarioError(f"{scenario.source or scenario.name}: sweep: the design "
-                                f"{what} is not valid: {msg}") from None
+            raise ScenarioError(
+                f"{scenario.source or scenario.name}: sweep: the design {what} is not valid: {msg}"
+            ) from None
         design._source = scenario.source
         # the values as validated (balanced: true is the number 1), as the scenario holds them
         values = tuple((k, _value_of(design, k)) for k in keys)
@@ -192,7 +194,8 @@ class SweepResult:
             # a varied key that is also a column (sd_slope: the estimate) is design_KEY
             column = f"design_{key}" if key in rest.columns else key
             cols[column] = frame["scenario"].map(
-                lambda n, key=key: dict(by_name[n].values).get(key, math.nan))
+                lambda n, key=key: dict(by_name[n].values).get(key, math.nan)
+            )
         return pd.concat([pd.DataFrame(cols, index=frame.index), rest], axis=1)
 
     @property
@@ -224,12 +227,16 @@ class SweepResult:
             out["cluster_coverage.csv"] = table_text(cc, "csv")
         summary = self.summary
         for base in dict.fromkeys(d.base for d in self.designs):
-            keys = [k for k in self.keys
-                    if any(d.base == base and k in dict(d.values) for d in self.designs)]
+            keys = [
+                k
+                for k in self.keys
+                if any(d.base == base and k in dict(d.values) for d in self.designs)
+            ]
             if 1 <= len(keys) <= 2:
                 title = next(d.scenario.title for d in self.designs if d.base == base) or base
-                out[f"sweep-{base}.png"] = sweep_png(summary[summary["scenario"] == base],
-                                                     keys, title, self.reps)
+                out[f"sweep-{base}.png"] = sweep_png(
+                    summary[summary["scenario"] == base], keys, title, self.reps
+                )
         return out
 
 
@@ -291,8 +298,7 @@ def run_sweep(
     workers = max(1, min(jobs, len(tasks)))
     if tasks:
         with (
-            contextlib.nullcontext(executor) if executor is not None
-            else parallel.pool(workers)
+            contextlib.nullcontext(executor) if executor is not None else parallel.pool(workers)
         ) as ex:
             parallel.ordered_map(_run_chunk, tasks, executor=ex, on_result=on_result)
     flat = [dict(r) for i in range(len(designs)) for r in finished[i]]
@@ -302,8 +308,13 @@ def run_sweep(
         columns += [f"{p}_{end}" for p in PROFILED for end in ("lower", "upper")]
     table = pd.DataFrame(flat, columns=columns)
     truths = {s.name: truths_of(s, boots.get(s.name)) for s in scenarios}
-    study = StudyResult(table, summarize(table, scenarios, truths), tuple(scenarios), truths,
-                        coverage_by_size(by_size, scenarios))
+    study = StudyResult(
+        table,
+        summarize(table, scenarios, truths),
+        tuple(scenarios),
+        truths,
+        coverage_by_size(by_size, scenarios),
+    )
     return SweepResult(tuple(designs), study, reps)
 
 
@@ -314,9 +325,10 @@ def fingerprint(designs: Sequence[Design], reps: int, seed: int | None, ci: str 
         "reps": reps,
         "seed": seed,
         "ci": ci or "wald",
-        "designs": [d.scenario.model_dump(mode="json", exclude={"title", "description",
-                                                                 "animation"})
-                    for d in designs],
+        "designs": [
+            d.scenario.model_dump(mode="json", exclude={"title", "description", "animation"})
+            for d in designs
+        ],
     }
 
 
@@ -332,8 +344,10 @@ def changed_argument(old: Mapping[str, Any], new: Mapping[str, Any]) -> str | No
         if a != b:
             keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
             field = next((k for k in keys if k != "name"), keys[0])  # the name follows the keys
-            return (f"design {b.get('name', '?')}: {field} was {_said(a.get(field))}, "
-                    f"now {_said(b.get(field))}")
+            return (
+                f"design {b.get('name', '?')}: {field} was {_said(a.get(field))}, "
+                f"now {_said(b.get(field))}"
+            )
     return None
 
 
@@ -345,4 +359,3 @@ def _said(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-

@@ -55,8 +55,16 @@ def _lines(summary: pd.DataFrame, key: str, name: str, reps: int) -> bytes:
     regular, bold = font(), font(bold=True)
     fig = Figure(figsize=(12, 4.3), dpi=100)
     fig.suptitle(f"When does pooling pay? {name}", fontproperties=bold, fontsize=12, color=TEXT)
-    fig.text(0.5, 0.905, f"over {key}, {reps:,} replications per design; bands: ±1.96 Monte "
-             "Carlo SE", ha="center", va="top", fontproperties=regular, fontsize=9, color=MUTED)
+    fig.text(
+        0.5,
+        0.905,
+        f"over {key}, {reps:,} replications per design; bands: ±1.96 Monte Carlo SE",
+        ha="center",
+        va="top",
+        fontproperties=regular,
+        fontsize=9,
+        color=MUTED,
+    )
     axes = fig.subplots(1, 3)
     values, _, _ = _series(summary, key, "cluster_rmse_ols")
     numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
@@ -65,28 +73,45 @@ def _lines(summary: pd.DataFrame, key: str, name: str, reps: int) -> bytes:
 
     def draw(ax: Any, quantity: str, color: str, label: str, scale: float = 1.0) -> None:
         _, m, se = _series(summary, key, quantity)
-        ax.plot(pos, m * scale, color=color, marker="o", markersize=4, linewidth=1.8,
-                label=label)
+        ax.plot(pos, m * scale, color=color, marker="o", markersize=4, linewidth=1.8, label=label)
         ok = np.isfinite(se)
-        ax.fill_between(pos[ok], (m - _Z * se)[ok] * scale, (m + _Z * se)[ok] * scale,
-                        color=color, alpha=0.2, linewidth=0)
+        ax.fill_between(
+            pos[ok],
+            (m - _Z * se)[ok] * scale,
+            (m + _Z * se)[ok] * scale,
+            color=color,
+            alpha=0.2,
+            linewidth=0,
+        )
 
     ax = axes[0]
     draw(ax, "cluster_rmse_ols", BY_CLUSTER, "by-cluster")
     draw(ax, "cluster_rmse_mixed", MIXED, "mixed")
-    ax.set_title("clusters' coefficients: RMSE vs truth\n(lower is better)",
-                 fontproperties=regular, fontsize=10, color=TEXT)
+    ax.set_title(
+        "clusters' coefficients: RMSE vs truth\n(lower is better)",
+        fontproperties=regular,
+        fontsize=10,
+        color=TEXT,
+    )
     ax.set_ylim(bottom=0)
     ax = axes[1]
     draw(ax, "cluster_coverage_ols", BY_CLUSTER, "by-cluster", 100.0)
     draw(ax, "cluster_coverage_mixed", MIXED, "mixed", 100.0)
     ax.axhline(95.0, color="black", linewidth=1, linestyle="--", label="nominal 95%")
-    ax.set_title("clusters' 95% intervals: % that held the truth",
-                 fontproperties=regular, fontsize=10, color=TEXT)
+    ax.set_title(
+        "clusters' 95% intervals: % that held the truth",
+        fontproperties=regular,
+        fontsize=10,
+        color=TEXT,
+    )
     ax = axes[2]
     draw(ax, "singular_share", TEXT, "singular fits", 100.0)
-    ax.set_title("singular fits (% of replications)\n(a variance estimated as 0)",
-                 fontproperties=regular, fontsize=10, color=TEXT)
+    ax.set_title(
+        "singular fits (% of replications)\n(a variance estimated as 0)",
+        fontproperties=regular,
+        fontsize=10,
+        color=TEXT,
+    )
     ax.set_ylim(bottom=0)
     for ax in axes:
         if log:
@@ -127,23 +152,44 @@ def _heatmaps(summary: pd.DataFrame, row: str, col: str, name: str, reps: int) -
         gain = 100.0 * (1.0 - mixed / ols)
     width = max(10.0, 2 * (1.6 + 0.85 * len(cols)) + 1.0)
     fig = Figure(figsize=(width, 2.5 + 0.55 * len(rows)), dpi=100)
-    fig.suptitle(f"When does pooling pay? {name} ({reps:,} replications per cell)",
-                 fontproperties=bold, fontsize=12, color=TEXT)
-    fig.text(0.5, 1.0 - 0.5 / fig.get_figheight(),
-             "darker blue: pooling pays more (orange: it costs); darker grey: more fits with a "
-             "variance estimated at 0", ha="center", va="top",
-             fontproperties=regular, fontsize=9, color=MUTED)
+    fig.suptitle(
+        f"When does pooling pay? {name} ({reps:,} replications per cell)",
+        fontproperties=bold,
+        fontsize=12,
+        color=TEXT,
+    )
+    fig.text(
+        0.5,
+        1.0 - 0.5 / fig.get_figheight(),
+        "darker blue: pooling pays more (orange: it costs); darker grey: more fits with a "
+        "variance estimated at 0",
+        ha="center",
+        va="top",
+        fontproperties=regular,
+        fontsize=9,
+        color=MUTED,
+    )
     axes = fig.subplots(1, 2)
     gains = LinearSegmentedColormap.from_list("gain", [BY_CLUSTER, "#FFFFFF", MIXED])
     top = float(np.nanmax(np.abs(gain))) if np.isfinite(gain).any() else 1.0
     top = max(top, 1.0)
     panels = (
-        (axes[0], gain, gains, TwoSlopeNorm(0.0, -top, top),
-         "RMSE gain of mixed over by-cluster\n(% lower error of the clusters' coefficients)",
-         "{:.0f}%"),
-        (axes[1], 100.0 * singular,
-         LinearSegmentedColormap.from_list("sing", ["#FFFFFF", "#595959"]), None,
-         "singular fits (% of replications)", "{:.0f}%"),
+        (
+            axes[0],
+            gain,
+            gains,
+            TwoSlopeNorm(0.0, -top, top),
+            "RMSE gain of mixed over by-cluster\n(% lower error of the clusters' coefficients)",
+            "{:.0f}%",
+        ),
+        (
+            axes[1],
+            100.0 * singular,
+            LinearSegmentedColormap.from_list("sing", ["#FFFFFF", "#595959"]),
+            None,
+            "singular fits (% of replications)",
+            "{:.0f}%",
+        ),
     )
     for ax, values, cmap, norm, title, fmt in panels:
         kwargs: dict[str, Any] = {"norm": norm} if norm is not None else {"vmin": 0, "vmax": 100}
@@ -154,8 +200,16 @@ def _heatmaps(summary: pd.DataFrame, row: str, col: str, name: str, reps: int) -
                 if not math.isfinite(v):
                     continue
                 shade = abs(v) / top if norm is not None else v / 100.0
-                ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=9,
-                        fontproperties=regular, color="white" if shade > 0.6 else TEXT)
+                ax.text(
+                    j,
+                    i,
+                    fmt.format(v),
+                    ha="center",
+                    va="center",
+                    fontsize=9,
+                    fontproperties=regular,
+                    color="white" if shade > 0.6 else TEXT,
+                )
         ax.set_xticks(range(len(cols)), [_tick(v) for v in cols])
         ax.set_yticks(range(len(rows)), [_tick(v) for v in rows])
         ax.set_xlabel(col, fontproperties=regular, fontsize=9, color=MUTED)
@@ -165,6 +219,7 @@ def _heatmaps(summary: pd.DataFrame, row: str, col: str, name: str, reps: int) -
         for side in ("left", "bottom"):
             ax.spines[side].set_visible(False)
     height = fig.get_figheight()
-    fig.subplots_adjust(left=0.08, right=0.99, bottom=0.62 / height, top=1.0 - 1.25 / height,
-                        wspace=0.25)
+    fig.subplots_adjust(
+        left=0.08, right=0.99, bottom=0.62 / height, top=1.0 - 1.25 / height, wspace=0.25
+    )
     return figure_png(fig)

@@ -56,7 +56,8 @@ def missing(column: Column) -> np.ndarray:
     if column.dtype.kind == "O":
         return np.fromiter(
             (v is None or (isinstance(v, float) and v != v) for v in column),
-            dtype=bool, count=column.shape[0],
+            dtype=bool,
+            count=column.shape[0],
         )
     return np.zeros(column.shape[0], dtype=bool)
 

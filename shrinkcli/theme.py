@@ -36,8 +36,13 @@ MUTED = "#595959"
 
 #: The matplotlib modules shrink draws with, imported together by `load_matplotlib`.
 _MATPLOTLIB = (
-    "matplotlib.figure", "matplotlib.backends.backend_agg", "matplotlib.collections",
-    "matplotlib.lines", "matplotlib.patches", "matplotlib.legend_handler", "matplotlib.ticker",
+    "matplotlib.figure",
+    "matplotlib.backends.backend_agg",
+    "matplotlib.collections",
+    "matplotlib.lines",
+    "matplotlib.patches",
+    "matplotlib.legend_handler",
+    "matplotlib.ticker",
 )
 
 
@@ -63,9 +68,17 @@ def load_matplotlib() -> None:
 
 #: Installed fonts that hold what DejaVu Sans lacks (CJK, emoji), in the order they are tried.
 #: Colour-bitmap emoji fonts are left out: matplotlib's FreeType renderer cannot scale them.
-FALLBACK_FAMILIES = ("Noto Sans CJK JP", "Noto Sans CJK SC", "Noto Sans CJK TC",
-                     "Source Han Sans", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
-                     "Droid Sans Fallback", "Noto Emoji", "Symbola")
+FALLBACK_FAMILIES = (
+    "Noto Sans CJK JP",
+    "Noto Sans CJK SC",
+    "Noto Sans CJK TC",
+    "Source Han Sans",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "Droid Sans Fallback",
+    "Noto Emoji",
+    "Symbola",
+)
 #: matplotlib's warning for a character no font in use has; pictures catch it (`quiet`).
 MISSING_GLYPH = r"Glyph \d+ .*missing from"
 
@@ -107,8 +120,7 @@ def font(bold: bool = False, text: Iterable[str] = ()) -> FontProperties:
     fallbacks = installed_fallbacks() if lacking else ()
     if not fallbacks:
         return FontProperties(fname=str(_dejavu_path(bold)))
-    return FontProperties(family=["DejaVu Sans", *fallbacks],
-                          weight="bold" if bold else "normal")
+    return FontProperties(family=["DejaVu Sans", *fallbacks], weight="bold" if bold else "normal")
 
 
 @contextlib.contextmanager

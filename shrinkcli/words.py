@@ -30,5 +30,7 @@ def extremes(rows: Sequence[T], value: Callable[[T], float]) -> tuple[list[T], l
         return [], []
     values = [value(r) for r in rows]
     hi, lo = max(values), min(values)
-    return ([r for r, v in zip(rows, values, strict=True) if v == hi],
-            [r for r, v in zip(rows, values, strict=True) if v == lo])
+    return (
+        [r for r, v in zip(rows, values, strict=True) if v == hi],
+        [r for r, v in zip(rows, values, strict=True) if v == lo],
+    )

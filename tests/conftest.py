@@ -65,8 +65,10 @@ def chromium() -> Path:
     path = find_chromium()
     if path is None or not path.exists():
         what = f"SHRINK_CHROMIUM={path}" if path else "no chromium on the PATH"
-        message = (f"{what}: install Debian's chromium (`make test` does, where apt-get and root "
-                   "or sudo are available) or set SHRINK_CHROMIUM=/path/to/chromium")
+        message = (
+            f"{what}: install Debian's chromium (`make test` does, where apt-get and root "
+            "or sudo are available) or set SHRINK_CHROMIUM=/path/to/chromium"
+        )
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)

@@ -108,9 +108,18 @@ def test_tables_from_files_need_no_pandas(tmp_path) -> None:  # type: ignore[no-
     lines = data.read_text().splitlines()
     for ids in (("007", " 7", "12"), ("a", " b ", "NA"), ("7", "", "12")):
         table = tmp_path / "ids.csv"
-        table.write_text("\n".join([lines[0], *(
-            f"{line.rsplit(',', 1)[0]},{ids[i % 3] if i % 50 == 0 else line.rsplit(',', 1)[1]}"
-            for i, line in enumerate(lines[1:]))]) + "\n")
+        table.write_text(
+            "\n".join(
+                [
+                    lines[0],
+                    *(
+                        f"{head},{ids[i % 3] if i % 50 == 0 else tail}"
+                        for i, (head, tail) in enumerate(line.rsplit(",", 1) for line in lines[1:])
+                    ),
+                ]
+            )
+            + "\n"
+        )
         used = imported_by(["fit", str(table), "-o", str(tmp_path / "ids.out.csv")])
         assert "pandas" not in used, ids
     code = (  # large JSON: rows joined by Arrow
@@ -153,8 +162,9 @@ def test_a_command_run_by_name_builds_only_itself() -> None:
     env = {**os.environ, "COLUMNS": "100"}
 
     def run(code: str, *argv: str) -> tuple[str, int, list[str]]:
-        out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True,
-                             text=True, env=env)
+        out = subprocess.run(
+            [sys.executable, "-c", code, *argv], capture_output=True, text=True, env=env
+        )
         lines = out.stderr.strip().splitlines()
         if code is watch:
             return out.stdout + "\n".join(lines[:-1]), out.returncode, lines[-1:]
@@ -166,8 +176,13 @@ def test_a_command_run_by_name_builds_only_itself() -> None:
 
     names = sorted(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
     assert {"fit", "plot", "simulate", "study"} <= set(names)
-    for argv in (["fit", "--help"], ["fit", "--bogus"], ["plot", "--help"], ["study", "--help"],
-                 ["fit", "no-such-file.csv"]):
+    for argv in (
+        ["fit", "--help"],
+        ["fit", "--bogus"],
+        ["plot", "--help"],
+        ["study", "--help"],
+        ["fit", "no-such-file.csv"],
+    ):
         said, code, built = run(watch, *argv)
         assert ast.literal_eval(built[0]) == [[argv[0]]], argv
         assert (said, code) == run(whole, *argv)[:2], argv
@@ -187,12 +202,19 @@ def test_importing_shrink_limits_blas_threads_not_arrows() -> None:
         "import pyarrow as pa\n"
         "print(pa.cpu_count(), os.environ.get('OPENBLAS_NUM_THREADS'))\n"
     )
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    }
 
     def run(which: str, **extra: str) -> str:
-        out = subprocess.run([sys.executable, "-c", code, which], capture_output=True,
-                             text=True, env={**env, **extra})
+        out = subprocess.run(
+            [sys.executable, "-c", code, which],
+            capture_output=True,
+            text=True,
+            env={**env, **extra},
+        )
         assert out.returncode == 0, out.stderr
         return out.stdout.strip()
 

@@ -144,7 +144,9 @@ def test_batched_draws_are_simulates(changes: dict) -> None:
             order = ["cluster", "x"]
             pd.testing.assert_frame_equal(
                 mine.sort_values(order).reset_index(drop=True),
-                data.sort_values(order).reset_index(drop=True), check_dtype=False)
+                data.sort_values(order).reset_index(drop=True),
+                check_dtype=False,
+            )
 
 
 def _close_rows(batch: list[dict], single: list[dict]) -> None:
@@ -172,8 +174,9 @@ def test_rows_are_the_single_paths(changes: dict) -> None:
 def test_bootstrap_rows_are_the_single_paths() -> None:
     s = load_scenario(ROOT / "examples" / "sleepstudy.yaml")
     boot = bootstrap_of(s)
-    _close_rows(replicate_batch(s, range(1, 21), boot), [replicate(s, k, boot) for k in
-                                                          range(1, 21)])
+    _close_rows(
+        replicate_batch(s, range(1, 21), boot), [replicate(s, k, boot) for k in range(1, 21)]
+    )
 
 
 def test_a_replication_does_not_depend_on_its_batch() -> None:
@@ -197,7 +200,9 @@ def test_singular_and_unfittable_replications_are_the_single_fits_exactly() -> N
             mine.pop("_by_size")
             assert mine == single or all(
                 (isinstance(v, float) and math.isnan(v) and math.isnan(single[key]))
-                or v == single[key] for key, v in mine.items())
+                or v == single[key]
+                for key, v in mine.items()
+            )
     bad = _scenario(obs_per_cluster=1, n_cluster=20)  # fewer rows than random effects
     rows = replicate_batch(bad, range(1, 4))
     assert all(r["error"] for r in rows)

@@ -42,8 +42,12 @@ def test_a_shifted_covariate_gives_the_centred_criterion(
     assert centred.accepted[0]
     assert math.isclose(shifted.criterion[0], centred.criterion[0], rel_tol=1e-8)
     prep = prepare_arrays(y, x + shift, codes, int(codes.max()) + 1, spec)
-    one = model_fit(sufficient_stats(prep.y, prep.x, prep.codes, prep.n_groups), prep, spec,
-                    residual_quantiles=False)
+    one = model_fit(
+        sufficient_stats(prep.y, prep.x, prep.codes, prep.n_groups),
+        prep,
+        spec,
+        residual_quantiles=False,
+    )
     assert shifted.accepted[0]
     assert abs(one.criterion - shifted.criterion[0]) <= 1e-8 * abs(one.criterion)
     assert np.max(np.abs(np.array(one.theta) - shifted.theta[0])) <= 1e-6 * max(1.0, shift)

@@ -23,8 +23,10 @@ REAL = Path(__file__).resolve().parent / "data" / "real"
 
 def sleep(**keys: object) -> Scenario:
     extra = "".join(f"{k}: {v}\n" for k, v in keys.items())
-    s = parse_scenario(f"name: sleep\ndata: {{path: {REAL / 'sleepstudy.csv'}, y: Reaction, "
-                       f"x: Days, cluster: Subject}}\n{extra}")
+    s = parse_scenario(
+        f"name: sleep\ndata: {{path: {REAL / 'sleepstudy.csv'}, y: Reaction, "
+        f"x: Days, cluster: Subject}}\n{extra}"
+    )
     return s
 
 
@@ -69,8 +71,9 @@ def test_replication_k_uses_seed_plus_k_minus_1() -> None:
     assert row["intercept"] == pytest.approx(again.fixed_effects[0].estimate, rel=1e-9)
     assert row["sigma"] == pytest.approx(again.model.sigma, rel=1e-9)
     ols = again.clusters[["ols_intercept", "ols_slope"]].to_numpy()
-    want = math.sqrt((np.mean((ols[:, 0] - coef[:, 0]) ** 2)
-                      + np.mean((ols[:, 1] - coef[:, 1]) ** 2)) / 2)
+    want = math.sqrt(
+        (np.mean((ols[:, 0] - coef[:, 0]) ** 2) + np.mean((ols[:, 1] - coef[:, 1]) ** 2)) / 2
+    )
     assert row["cluster_rmse_ols"] == pytest.approx(want, rel=1e-9)
 
 
@@ -83,8 +86,9 @@ def test_identical_for_any_number_of_jobs_and_seeded() -> None:
     c = run_study(scenarios, 9, jobs=2, seed=7)
     assert not np.allclose(a.replications["intercept"], c.replications["intercept"])
     numpy = run_study([sleep(rng="numpy")], 9, jobs=1)
-    assert not np.allclose(numpy.replications["intercept"],
-                           a.replications["intercept"].to_numpy()[:9])
+    assert not np.allclose(
+        numpy.replications["intercept"], a.replications["intercept"].to_numpy()[:9]
+    )
 
 
 def test_the_bootstrap_measures_what_a_study_measures() -> None:
@@ -110,8 +114,10 @@ def test_a_table_that_cannot_be_read_stops_the_study_before_any_work(tmp_path: P
 
 
 def test_single_row_clusters_are_drawn_and_refitted() -> None:
-    s = parse_scenario(f"data: {{path: {REAL / 'sleepstudy_dropout.csv'}, y: Reaction, x: Days, "
-                       "cluster: Subject}\nname: dropout\n")
+    s = parse_scenario(
+        f"data: {{path: {REAL / 'sleepstudy_dropout.csv'}, y: Reaction, x: Days, "
+        "cluster: Subject}\nname: dropout\n"
+    )
     result = run_study([s], 5, jobs=1)
     assert (result.replications["error"] == "").all()
     data = read_table(str(REAL / "sleepstudy_dropout.csv"), id_columns=["Subject"])

@@ -26,8 +26,7 @@ def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The full report of the post's six scenarios, built once for this module."""
     out = tmp_path_factory.mktemp("browser") / "report"
     paths = [str(SCENARIO_DIR / f"{name}.yaml") for name in POST_SCENARIOS]
-    result = CliRunner().invoke(app, ["report", *paths, "-o", str(out), "--quiet",
-                                      "--reps", "20"])
+    result = CliRunner().invoke(app, ["report", *paths, "-o", str(out), "--quiet", "--reps", "20"])
     assert result.exit_code == 0, result.output
     return out
 
@@ -99,9 +98,7 @@ def report_root(page_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("device", list(WIDTHS))
-def test_every_page_renders(
-    browser: Any, report_dir: Path, device: str, tmp_path: Path
-) -> None:
+def test_every_page_renders(browser: Any, report_dir: Path, device: str, tmp_path: Path) -> None:
     pages = _pages(report_dir)
     assert len(pages) == 1 + len(POST_SCENARIOS)
     for page_path in pages:
@@ -127,19 +124,36 @@ def data_report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = Path(__file__).resolve().parents[1]
     folder = tmp_path_factory.mktemp("browser-data")
     dropout = folder / "dropout.yaml"
-    dropout.write_text(f"title: Sleep deprivation with drop-outs\ndata: {{path: "
-                       f"{real / 'sleepstudy_dropout.csv'}, y: Reaction, x: Days, "
-                       "cluster: Subject}\n")
+    dropout.write_text(
+        f"title: Sleep deprivation with drop-outs\ndata: {{path: "
+        f"{real / 'sleepstudy_dropout.csv'}, y: Reaction, x: Days, "
+        "cluster: Subject}\n"
+    )
     # a file path longer than a phone's width, as a user's may be: the page must wrap it
     deep = folder / "AFolderNameFarTooLongForOneLineOfAPhoneScreenWithNoPlaceToBreakIt" / "data"
     deep.mkdir(parents=True)
     shutil.copy(real / "orthodont.csv", deep / "orthodont.csv")
     out = folder / "report"
-    result = CliRunner().invoke(app, [
-        "report", str(root / "examples" / "sleepstudy.yaml"), str(deep / "orthodont.csv"),
-        str(dropout), "--y", "distance", "--x", "age", "--cluster", "Subject", "-o", str(out),
-        "--quiet", "--reps", "10",
-    ])
+    result = CliRunner().invoke(
+        app,
+        [
+            "report",
+            str(root / "examples" / "sleepstudy.yaml"),
+            str(deep / "orthodont.csv"),
+            str(dropout),
+            "--y",
+            "distance",
+            "--x",
+            "age",
+            "--cluster",
+            "Subject",
+            "-o",
+            str(out),
+            "--quiet",
+            "--reps",
+            "10",
+        ],
+    )
     assert result.exit_code == 0, result.output
     return out
 

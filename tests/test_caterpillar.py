@@ -43,15 +43,14 @@ def test_panels_hold_every_cluster_sorted_with_its_intervals() -> None:
         assert np.all(np.diff(panel.mixed) >= 0)  # sorted bottom to top
         rows = c.loc[list(panel.ids)]
         np.testing.assert_array_equal(panel.mixed, rows[f"mixed_{coef}"])
-        np.testing.assert_allclose(panel.mixed_hi - panel.mixed,
-                                   1.959963984540054 * rows[f"mixed_{coef}_se"], rtol=1e-12)
+        np.testing.assert_allclose(
+            panel.mixed_hi - panel.mixed, 1.959963984540054 * rows[f"mixed_{coef}_se"], rtol=1e-12
+        )
         q = student_t.ppf(0.975, 800)
-        np.testing.assert_allclose(panel.ols - panel.ols_lo, q * rows[f"ols_{coef}_se"],
-                                   rtol=1e-12)
+        np.testing.assert_allclose(panel.ols - panel.ols_lo, q * rows[f"ols_{coef}_se"], rtol=1e-12)
         assert panel.truth is not None
         np.testing.assert_array_equal(panel.truth, rows[f"true_{coef}"])
-        assert panel.population == pytest.approx(result.model.beta[0 if coef == "intercept"
-                                                                    else 1])
+        assert panel.population == pytest.approx(result.model.beta[0 if coef == "intercept" else 1])
         assert panel.xlim[0] <= panel.mixed_lo.min() and panel.xlim[1] >= panel.mixed_hi.max()
     assert ols_degrees_of_freedom(result) == 800
 
@@ -70,8 +69,9 @@ def test_a_thousand_clusters_are_thinned_evenly_with_the_extremes() -> None:
 
 
 def test_ten_clusters_get_more_room_per_row() -> None:
-    small = Image.open(io.BytesIO(caterpillar_png(_scenario_fit("baseline", n_cluster=10),
-                                                  title="t")))
+    small = Image.open(
+        io.BytesIO(caterpillar_png(_scenario_fit("baseline", n_cluster=10), title="t"))
+    )
     large = Image.open(io.BytesIO(caterpillar_png(_scenario_fit("baseline"), title="t")))
     assert small.size[0] == large.size[0] == 920
     assert small.size[1] < 400 < large.size[1]
@@ -108,15 +108,36 @@ def test_truth_can_be_left_out() -> None:
 
 def test_cli_plot_caterpillar(runner: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "c.png"
-    res = runner.invoke(app, ["plot", "caterpillar", str(SCENARIO_DIR / "baseline.yaml"),
-                              "-o", str(out), "--max-clusters", "40"])
+    res = runner.invoke(
+        app,
+        [
+            "plot",
+            "caterpillar",
+            str(SCENARIO_DIR / "baseline.yaml"),
+            "-o",
+            str(out),
+            "--max-clusters",
+            "40",
+        ],
+    )
     assert res.exit_code == 0, res.stderr
     assert res.stdout == "" and f"wrote {out}" in res.stderr
     image = Image.open(out)
     assert image.format == "PNG" and image.size[0] == 920
     again = tmp_path / "d.png"
-    runner.invoke(app, ["plot", "caterpillar", str(SCENARIO_DIR / "baseline.yaml"),
-                        "-o", str(again), "--max-clusters", "40", "-q"])
+    runner.invoke(
+        app,
+        [
+            "plot",
+            "caterpillar",
+            str(SCENARIO_DIR / "baseline.yaml"),
+            "-o",
+            str(again),
+            "--max-clusters",
+            "40",
+            "-q",
+        ],
+    )
     assert again.read_bytes() == out.read_bytes()  # reproducible
 
 

@@ -50,8 +50,22 @@ def test_command_line_wins_over_the_scenario(
 ) -> None:
     gif = tmp_path / "b.gif"
     res = runner.invoke(
-        app, ["animate", str(small), "-o", str(gif), "--frames", "3", "--size", "200x150",
-              "--fps", "4", "--quiet", "-j", "1"]
+        app,
+        [
+            "animate",
+            str(small),
+            "-o",
+            str(gif),
+            "--frames",
+            "3",
+            "--size",
+            "200x150",
+            "--fps",
+            "4",
+            "--quiet",
+            "-j",
+            "1",
+        ],
     )
     assert res.exit_code == 0, res.stderr
     assert res.stderr == ""
@@ -59,8 +73,9 @@ def test_command_line_wins_over_the_scenario(
         assert im.size == (200, 150) and im.n_frames == 3 and im.info["duration"] == 250
 
 
-def test_default_output_name(runner: CliRunner, tmp_path: Path, small: Path,
-                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_output_name(
+    runner: CliRunner, tmp_path: Path, small: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     res = runner.invoke(app, ["animate", str(small), "-j", "1"])
     assert res.exit_code == 0, res.stderr

@@ -46,13 +46,29 @@ def test_type_errors_in_plain_words(runner: CliRunner) -> None:
 
 def test_shell_completion_is_on() -> None:
     env = {**os.environ, "_SHRINK_COMPLETE": "source_bash"}
-    out = subprocess.run([sys.executable, "-m", "shrinkcli"], env=env, capture_output=True,
-                         text=True, stdin=subprocess.DEVNULL, check=False)
+    out = subprocess.run(
+        [sys.executable, "-m", "shrinkcli"],
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
     assert out.returncode == 0 and "_shrink_completion" in out.stdout, out.stderr
-    env = {**os.environ, "_SHRINK_COMPLETE": "complete_bash", "COMP_WORDS": "shrink rep",
-           "COMP_CWORD": "1"}
-    out = subprocess.run([sys.executable, "-m", "shrinkcli"], env=env, capture_output=True,
-                         text=True, stdin=subprocess.DEVNULL, check=False)
+    env = {
+        **os.environ,
+        "_SHRINK_COMPLETE": "complete_bash",
+        "COMP_WORDS": "shrink rep",
+        "COMP_CWORD": "1",
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "shrinkcli"],
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
     assert out.stdout.split() == ["report"]
 
 
@@ -66,12 +82,16 @@ def test_simulate_reads_a_scenario_on_stdin_and_fit_reads_json(runner: CliRunner
     from_csv = runner.invoke(app, ["fit", "-"], input=direct.stdout)
     assert fitted.exit_code == 0, fitted.stderr
     assert fitted.stdout == from_csv.stdout
-    text_ids = json.dumps([{"y": float(i % 7), "x": float(i % 5), "cluster": f"0{i % 3}"}
-                           for i in range(30)])
+    text_ids = json.dumps(
+        [{"y": float(i % 7), "x": float(i % 5), "cluster": f"0{i % 3}"} for i in range(30)]
+    )
     res = runner.invoke(app, ["fit", "-"], input=text_ids)
     assert res.exit_code == 0, res.stderr
     assert read_csv_text(res.stdout)["cluster"].astype(str).str.zfill(2).tolist() == [
-        "00", "01", "02"]
+        "00",
+        "01",
+        "02",
+    ]
     assert "00" in res.stdout.splitlines()[1]  # ids kept as given: '00', not 0
 
 
@@ -83,9 +103,11 @@ def test_one_rule_for_exit_codes(runner: CliRunner, tmp_path: Path) -> None:
         assert res.exit_code == 2 and "none.yaml: no such file" in res.stderr, res.stderr
     # outputs that cannot be written: named, before any work
     readme = Path(__file__).resolve().parents[1] / "README.md"
-    for out, words in ((f"{readme}/x.csv", "is a file, not a folder"),
-                       (f"{readme}/x/y.csv", "is a file, not a folder"),
-                       ("/proc/x.csv", "cannot create files in '/proc'")):
+    for out, words in (
+        (f"{readme}/x.csv", "is a file, not a folder"),
+        (f"{readme}/x/y.csv", "is a file, not a folder"),
+        ("/proc/x.csv", "cannot create files in '/proc'"),
+    ):
         res = runner.invoke(app, ["fit", BASELINE, "-o", out])
         assert res.exit_code == 2 and words in res.stderr, res.stderr
     res = runner.invoke(app, ["study", BASELINE, "-n", "2", "-o", "/proc/study"])
@@ -108,8 +130,17 @@ def test_an_output_may_not_be_an_input(runner: CliRunner, tmp_path: Path) -> Non
     scenario.write_text(Path(BASELINE).read_text())
     res = runner.invoke(app, ["simulate", str(scenario), "-o", str(scenario)])
     assert res.exit_code == 2 and "is also an input" in res.stderr
-    res = runner.invoke(app, ["simulate", str(scenario), "-o", str(tmp_path / "d.csv"),
-                              "--truth", str(tmp_path / "d.csv")])
+    res = runner.invoke(
+        app,
+        [
+            "simulate",
+            str(scenario),
+            "-o",
+            str(tmp_path / "d.csv"),
+            "--truth",
+            str(tmp_path / "d.csv"),
+        ],
+    )
     assert res.exit_code == 2 and "--truth" in res.stderr
 
 
@@ -133,8 +164,9 @@ def test_study_owns_its_folder(runner: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "study"
     assert runner.invoke(app, ["study", BASELINE, "-n", "2", "-o", str(out)]).exit_code == 0
     marker = json.loads((out / ".shrink-study").read_text())
-    assert sorted(marker["files"]) == sorted(p.name for p in out.iterdir()
-                                             if p.name != ".shrink-study")
+    assert sorted(marker["files"]) == sorted(
+        p.name for p in out.iterdir() if p.name != ".shrink-study"
+    )
     # an earlier study is replaced whole
     assert runner.invoke(app, ["study", BASELINE, "-n", "3", "-o", str(out)]).exit_code == 0
     assert len(read_csv_text((out / "replications.csv").read_text())) == 3
@@ -142,9 +174,14 @@ def test_study_owns_its_folder(runner: CliRunner, tmp_path: Path) -> None:
 
 
 def _run_and_signal(args: list[str], cwd: Path, after: float, sig: int) -> tuple[int, str]:
-    proc = subprocess.Popen([sys.executable, "-m", "shrinkcli", *args], cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            stdin=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "shrinkcli", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
     time.sleep(after)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
@@ -153,12 +190,15 @@ def _run_and_signal(args: list[str], cwd: Path, after: float, sig: int) -> tuple
 
 def test_sigterm_stops_a_report_cleanly(tmp_path: Path) -> None:
     scenarios = [str(p) for p in sorted(SCENARIO_DIR.glob("*.yaml"))]
-    first = subprocess.run([sys.executable, "-m", "shrinkcli", "report", *scenarios, "-o",
-                            "out", "-q"], cwd=tmp_path, capture_output=True, check=False)
+    first = subprocess.run(
+        [sys.executable, "-m", "shrinkcli", "report", *scenarios, "-o", "out", "-q"],
+        cwd=tmp_path,
+        capture_output=True,
+        check=False,
+    )
     assert first.returncode == 0
     before = {p: p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file()}
-    code, err = _run_and_signal(["report", *scenarios, "-o", "out"], tmp_path, 1.5,
-                                signal.SIGTERM)
+    code, err = _run_and_signal(["report", *scenarios, "-o", "out"], tmp_path, 1.5, signal.SIGTERM)
     assert code == 143 and err.strip().splitlines()[-1] == "shrink: terminated", err
     assert "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no build folder left
@@ -178,25 +218,38 @@ def huge_simulation_seconds(tmp_path_factory: pytest.TempPathFactory) -> float:
     folder = tmp_path_factory.mktemp("huge")
     (folder / "huge.yaml").write_text(HUGE)
     started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "shrinkcli", "simulate", "huge.yaml", "-o", "h.csv"],
-                   cwd=folder, capture_output=True, check=True, timeout=600)
+    subprocess.run(
+        [sys.executable, "-m", "shrinkcli", "simulate", "huge.yaml", "-o", "h.csv"],
+        cwd=folder,
+        capture_output=True,
+        check=True,
+        timeout=600,
+    )
     seconds = time.monotonic() - started
     (folder / "h.csv").unlink()
     return seconds
 
 
-@pytest.mark.parametrize(("sig", "code", "line"), [(signal.SIGINT, 130, "shrink: interrupted"),
-                                                (signal.SIGTERM, 143, "shrink: terminated")])
+@pytest.mark.parametrize(
+    ("sig", "code", "line"),
+    [(signal.SIGINT, 130, "shrink: interrupted"), (signal.SIGTERM, 143, "shrink: terminated")],
+)
 def test_a_signal_stops_a_large_simulation_at_once(
-        tmp_path: Path, huge_simulation_seconds: float, sig: int, code: int, line: str) -> None:
+    tmp_path: Path, huge_simulation_seconds: float, sig: int, code: int, line: str
+) -> None:
     """Ctrl-C or SIGTERM while ten million rows are drawn (the sample in a thread beside the
     normals, the text formatted by Arrow's threads): one line, no file, and no waiting for work
     that nobody needs any more. "At once" is relative to the work skipped, not a speed: the
     run must end in well under half the time the rest of the simulation would have taken."""
     (tmp_path / "huge.yaml").write_text(HUGE)
-    proc = subprocess.Popen([sys.executable, "-m", "shrinkcli", "simulate", "huge.yaml", "-o",
-                             "h.csv"], cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "shrinkcli", "simulate", "huge.yaml", "-o", "h.csv"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
     time.sleep(SIGNAL_AFTER)
     proc.send_signal(sig)
     signalled = time.monotonic()
@@ -206,23 +259,41 @@ def test_a_signal_stops_a_large_simulation_at_once(
     assert skipped > 2, f"the whole simulation took {huge_simulation_seconds:.1f} s: too short"
     assert stopping < skipped / 2, (
         f"the run went on {stopping:.1f} s after the signal; the whole work would have taken "
-        f"{skipped:.1f} s more")
+        f"{skipped:.1f} s more"
+    )
     assert proc.returncode == code and err.strip().splitlines() == [line], err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["huge.yaml"]
 
 
-@pytest.mark.parametrize(("sig", "code", "line"), [(signal.SIGINT, 130, "shrink: interrupted"),
-                                                   (signal.SIGTERM, 143, "shrink: terminated")])
+@pytest.mark.parametrize(
+    ("sig", "code", "line"),
+    [(signal.SIGINT, 130, "shrink: interrupted"), (signal.SIGTERM, 143, "shrink: terminated")],
+)
 def test_a_signal_while_the_command_line_is_imported_is_one_line(
-        tmp_path: Path, sig: int, code: int, line: str) -> None:
+    tmp_path: Path, sig: int, code: int, line: str
+) -> None:
     """A signal while the command line is still being imported (a tenth of a second at start):
     its one line and exit code, no traceback from the module being imported, no file. Python's
     `-X importtime` says on stderr when each module is imported; the signal is sent as soon as
     typer has been (the command line's own module is then still loading)."""
-    proc = subprocess.Popen([sys.executable, "-X", "importtime", "-m", "shrinkcli", "fit",
-                             str(SCENARIO_DIR / "baseline.yaml"), "-o", "e.csv"],
-                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            stdin=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-m",
+            "shrinkcli",
+            "fit",
+            str(SCENARIO_DIR / "baseline.yaml"),
+            "-o",
+            "e.csv",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
     assert proc.stderr is not None
     for got in proc.stderr:
         if got.rsplit("|", 1)[-1].strip() == "typer":
@@ -238,16 +309,19 @@ def test_a_signal_while_the_command_line_is_imported_is_one_line(
 
 def test_a_killed_runs_build_folder_is_removed_by_the_next(tmp_path: Path) -> None:
     scenarios = [str(p) for p in sorted(SCENARIO_DIR.glob("*.yaml"))]
-    code, _ = _run_and_signal(["report", *scenarios, "-o", "out"], tmp_path, 1.5,
-                              signal.SIGKILL)
+    code, _ = _run_and_signal(["report", *scenarios, "-o", "out"], tmp_path, 1.5, signal.SIGKILL)
     assert code == -signal.SIGKILL
     time.sleep(0.5)
     stale = list(tmp_path.glob(".out.*.building"))
     assert stale, "a killed run leaves its build folder"
     foreign = tmp_path / ".out.notours.building"
     foreign.mkdir()  # not shrink's (no process id inside): left alone
-    res = subprocess.run([sys.executable, "-m", "shrinkcli", "report", scenarios[0], "-o",
-                          "out", "-q"], cwd=tmp_path, capture_output=True, check=False)
+    res = subprocess.run(
+        [sys.executable, "-m", "shrinkcli", "report", scenarios[0], "-o", "out", "-q"],
+        cwd=tmp_path,
+        capture_output=True,
+        check=False,
+    )
     assert res.returncode == 0
     assert list(tmp_path.glob(".out.*.building")) == [foreign]
 
@@ -255,8 +329,9 @@ def test_a_killed_runs_build_folder_is_removed_by_the_next(tmp_path: Path) -> No
 def test_the_statsmodels_engine_reports_only_real_problems(runner: CliRunner) -> None:
     """statsmodels falls back from lbfgs and warns of a singular covariance on this
     non-singular random-intercept fit: its notes go with the optimizer's record, not stderr."""
-    res = runner.invoke(app, ["fit", BASELINE, "--engine", "statsmodels", "--random",
-                              "intercept", "-f", "json"])
+    res = runner.invoke(
+        app, ["fit", BASELINE, "--engine", "statsmodels", "--random", "intercept", "-f", "json"]
+    )
     assert res.exit_code == 0 and res.stderr == ""
     out = json.loads(res.stdout)
     assert out["converged"] is True and out["singular"] is False and out["warnings"] == []
@@ -274,8 +349,11 @@ def test_devices_pipes_and_links_are_written_not_replaced(tmp_path: Path) -> Non
     got: list[bytes] = []
     reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
     reader.start()
-    res = subprocess.run([sys.executable, "-m", "shrinkcli", "simulate", BASELINE, "-o",
-                          str(fifo)], capture_output=True, check=False)
+    res = subprocess.run(
+        [sys.executable, "-m", "shrinkcli", "simulate", BASELINE, "-o", str(fifo)],
+        capture_output=True,
+        check=False,
+    )
     reader.join(timeout=60)
     assert res.returncode == 0, res.stderr
     assert stat.S_ISFIFO(fifo.stat().st_mode) and got[0].startswith(b"y,x,cluster\n")
@@ -283,13 +361,20 @@ def test_devices_pipes_and_links_are_written_not_replaced(tmp_path: Path) -> Non
     target.write_text("old\n")
     link = tmp_path / "link.csv"
     link.symlink_to(target)
-    res = subprocess.run([sys.executable, "-m", "shrinkcli", "simulate", BASELINE, "-o",
-                          str(link)], capture_output=True, check=False)
+    res = subprocess.run(
+        [sys.executable, "-m", "shrinkcli", "simulate", BASELINE, "-o", str(link)],
+        capture_output=True,
+        check=False,
+    )
     assert res.returncode == 0 and link.is_symlink()
     assert target.read_text().startswith("y,x,cluster\n")
     full = Path("/dev/full")
     if full.exists() and stat.S_ISCHR(full.stat().st_mode):
-        res = subprocess.run([sys.executable, "-m", "shrinkcli", "simulate", BASELINE, "-o",
-                              str(full)], capture_output=True, text=True, check=False)
+        res = subprocess.run(
+            [sys.executable, "-m", "shrinkcli", "simulate", BASELINE, "-o", str(full)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert res.returncode == 1 and "No space left" in res.stderr
         assert stat.S_ISCHR(full.stat().st_mode)  # still the device

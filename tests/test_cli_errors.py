@@ -70,8 +70,10 @@ def test_field_and_hint_are_worded_per_command() -> None:
 def test_fit_and_animate_name_their_random_flag(
     runner: CliRunner, not_identifiable: str, tmp_path: Path
 ) -> None:
-    for args in (["fit", not_identifiable],
-                 ["animate", not_identifiable, "-o", str(tmp_path / "t.gif")]):
+    for args in (
+        ["fit", not_identifiable],
+        ["animate", not_identifiable, "-o", str(tmp_path / "t.gif")],
+    ):
         res = runner.invoke(app, args)
         assert res.exit_code == 1, res.stderr
         line = res.stderr.strip()
@@ -154,8 +156,19 @@ def test_no_hint_that_cannot_help(runner: CliRunner, tmp_path: Path) -> None:
     res = runner.invoke(app, ["fit", str(tmp_path / "obs1.yaml")])
     assert res.exit_code == 1 and "not identifiable" in res.stderr
     assert "intercept;" not in res.stderr and "--random" not in res.stderr
-    res = runner.invoke(app, ["study", str(tmp_path / "single.csv"), "--reps", "2", "-j", "1",
-                              "-o", str(tmp_path / "st")])
+    res = runner.invoke(
+        app,
+        [
+            "study",
+            str(tmp_path / "single.csv"),
+            "--reps",
+            "2",
+            "-j",
+            "1",
+            "-o",
+            str(tmp_path / "st"),
+        ],
+    )
     assert res.exit_code == 1
     line = res.stderr.strip()
     assert len(line.splitlines()) == 1

@@ -15,8 +15,17 @@ from shrinkcli.cli import app
 
 BASELINE = str(SCENARIO_DIR / "baseline.yaml")
 CSV_COLUMNS = [
-    "cluster", "n", "ols_intercept", "ols_slope", "mixed_intercept", "mixed_slope", "shrinkage",
-    "ols_intercept_se", "ols_slope_se", "mixed_intercept_se", "mixed_slope_se",
+    "cluster",
+    "n",
+    "ols_intercept",
+    "ols_slope",
+    "mixed_intercept",
+    "mixed_slope",
+    "shrinkage",
+    "ols_intercept_se",
+    "ols_slope_se",
+    "mixed_intercept_se",
+    "mixed_slope_se",
 ]
 
 
@@ -155,8 +164,12 @@ def test_unreadable_and_unknown_inputs(runner: CliRunner, tmp_path: Path) -> Non
 
 
 def test_bad_options_exit_2(runner: CliRunner) -> None:
-    for args in (["--method", "bayes"], ["--random", "slope"], ["--engine", "lme4"],
-                 ["--format", "xlsx"]):
+    for args in (
+        ["--method", "bayes"],
+        ["--random", "slope"],
+        ["--engine", "lme4"],
+        ["--format", "xlsx"],
+    ):
         res = runner.invoke(app, ["fit", BASELINE, *args])
         assert res.exit_code == 2 and len(res.stderr.strip().splitlines()) == 1
     res = runner.invoke(app, ["fit", str(SCENARIO_DIR / "baseline.yaml"), "--seed", "x"])
@@ -190,8 +203,9 @@ def test_the_uncorrelated_model_from_the_command_line(runner: CliRunner, tmp_pat
     assert "Formula: y ~ x + ((1 | cluster) + (0 + x | cluster))" in res.stdout
     assert " cluster.1 x " in res.stdout and "Corr" not in res.stdout
     scenario = tmp_path / "unc.yaml"
-    scenario.write_text("name: unc\nn_cluster: 30\nmodel: {random: uncorrelated}\n"
-                        "animation: {frames: 4}\n")
+    scenario.write_text(
+        "name: unc\nn_cluster: 30\nmodel: {random: uncorrelated}\nanimation: {frames: 4}\n"
+    )
     js = runner.invoke(app, ["fit", str(scenario), "-f", "json"])
     out = json.loads(js.stdout)
     assert out["random"] == "uncorrelated" and out["formula"] == "y ~ x + (x || cluster)"
@@ -261,8 +275,10 @@ def test_the_output_names_its_format(runner: CliRunner, tmp_path: Path) -> None:
     assert data.read_bytes()[:4] == b"PAR1"
     assert truth.read_text().startswith("cluster,true_intercept,true_slope\n")
     untyped = tmp_path / "t"
-    res = runner.invoke(app, ["simulate", BASELINE, "-f", "json", "-o", str(tmp_path / "d"),
-                              "--truth", str(untyped)])
+    res = runner.invoke(
+        app,
+        ["simulate", BASELINE, "-f", "json", "-o", str(tmp_path / "d"), "--truth", str(untyped)],
+    )
     assert res.exit_code == 0, res.stderr
     assert json.loads(untyped.read_text())[0]["cluster"] == 1  # the data's format
     fit_json = tmp_path / "fit.json"
@@ -273,10 +289,14 @@ def test_the_output_names_its_format(runner: CliRunner, tmp_path: Path) -> None:
     assert runner.invoke(app, ["fit", BASELINE, "-o", str(tsv)]).exit_code == 0
     assert tsv.read_text().startswith("cluster\tn\t")
     for args, said in (
-        (["simulate", BASELINE, "-f", "csv", "-o", "x.parquet"],
-         "-o/--output: x.parquet: the name says parquet but -f csv was given"),
-        (["fit", BASELINE, "-f", "summary", "-o", "s.csv"],
-         "-o/--output: s.csv: the name says csv but -f summary was given"),
+        (
+            ["simulate", BASELINE, "-f", "csv", "-o", "x.parquet"],
+            "-o/--output: x.parquet: the name says parquet but -f csv was given",
+        ),
+        (
+            ["fit", BASELINE, "-f", "summary", "-o", "s.csv"],
+            "-o/--output: s.csv: the name says csv but -f summary was given",
+        ),
         (["fit", BASELINE, "--ci", "wald", "-o", "e.csv"], "--ci: the intervals go into -f json"),
     ):
         res = runner.invoke(app, [*args[:-1], str(tmp_path / args[-1])])
@@ -299,8 +319,11 @@ def test_parquet_is_refused_on_a_terminal(tmp_path: Path) -> None:
     try:
         out = subprocess.run(
             [sys.executable, "-m", "shrinkcli", "fit", BASELINE, "-f", "parquet"],
-            stdout=follower, stderr=subprocess.PIPE, cwd=tmp_path,
-            env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120,
+            stdout=follower,
+            stderr=subprocess.PIPE,
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            timeout=120,
         )
     finally:
         os.close(follower)
@@ -314,13 +337,26 @@ def test_parquet_is_refused_on_a_terminal(tmp_path: Path) -> None:
 def test_fit_keeps_a_and_space_a_as_two_clusters(runner: CliRunner, tmp_path: Path) -> None:
     """As R's read.csv does: 'a' and ' a' are two clusters of three rows, not one of six."""
     path = tmp_path / "sp.csv"
-    rows = [(1, 0.1, "a"), (2, 0.5, "a"), (3, 0.2, "a"), (1.5, 0.9, " a"), (2.5, 0.3, " a"),
-            (0.5, 0.7, " a"), (4, 0.1, "b"), (5, 0.8, "b"), (3, 0.4, "b")]
+    rows = [
+        (1, 0.1, "a"),
+        (2, 0.5, "a"),
+        (3, 0.2, "a"),
+        (1.5, 0.9, " a"),
+        (2.5, 0.3, " a"),
+        (0.5, 0.7, " a"),
+        (4, 0.1, "b"),
+        (5, 0.8, "b"),
+        (3, 0.4, "b"),
+    ]
     path.write_text("y,x,cluster\n" + "".join(f"{y},{x},{c}\n" for y, x, c in rows))
     res = runner.invoke(app, ["fit", str(path), "--random", "intercept"])
     assert res.exit_code == 0, res.stderr
-    table = pd.read_csv(__import__("io").StringIO(res.stdout), dtype={"cluster": str},
-                        skipinitialspace=False, keep_default_na=False)
+    table = pd.read_csv(
+        __import__("io").StringIO(res.stdout),
+        dtype={"cluster": str},
+        skipinitialspace=False,
+        keep_default_na=False,
+    )
     assert dict(zip(table["cluster"], table["n"], strict=True)) == {" a": 3, "a": 3, "b": 3}
 
 

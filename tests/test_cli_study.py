@@ -114,8 +114,17 @@ def test_table_format_for_people(runner: CliRunner, two: list[str]) -> None:
     assert res.exit_code == 0, res.stderr
     lines = res.stdout.splitlines()
     assert lines[0] == "tiny-a"
-    assert lines[1].split() == ["quantity", "truth", "mean", "mcse", "sd", "bias", "rmse",
-                                "coverage", "coverage_se"]
+    assert lines[1].split() == [
+        "quantity",
+        "truth",
+        "mean",
+        "mcse",
+        "sd",
+        "bias",
+        "rmse",
+        "coverage",
+        "coverage_se",
+    ]
     intercept = lines[2].split()
     assert intercept[0] == "intercept" and intercept[-1].endswith("%")
     assert len(intercept) == 9  # every cell filled: the fixed effects have Wald coverage

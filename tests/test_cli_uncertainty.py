@@ -21,7 +21,11 @@ def test_csv_has_standard_errors_always(runner: CliRunner) -> None:
     assert res.exit_code == 0 and res.stderr == ""
     table = read_csv_text(res.stdout)
     assert list(table.columns[7:11]) == [
-        "ols_intercept_se", "ols_slope_se", "mixed_intercept_se", "mixed_slope_se"]
+        "ols_intercept_se",
+        "ols_slope_se",
+        "mixed_intercept_se",
+        "mixed_slope_se",
+    ]
     ref = json.loads((REFERENCE / "baseline" / "lme4-uncertainty.json").read_text())["clusters"]
     by_id = {int(c["cluster"]): c for c in ref}
     want = np.array([np.sqrt(by_id[k]["condvar_slope"]) for k in table["cluster"]])
@@ -49,15 +53,16 @@ def test_summary_with_wald_intervals_at_another_level(runner: CliRunner) -> None
     assert res.exit_code == 0, res.stderr
     plain = runner.invoke(app, ["fit", BASELINE, "-f", "summary"]).stdout
     assert res.stdout.startswith(plain)
-    tail = res.stdout[len(plain):].splitlines()
+    tail = res.stdout[len(plain) :].splitlines()
     assert tail[1].startswith("Wald confidence intervals")
     assert tail[2].split() == ["5", "%", "95", "%"]
     assert tail[3].split() == ["sd_(Intercept)|cluster", "NA", "NA"]
 
 
 def test_statsmodels_engine_gets_wald(runner: CliRunner) -> None:
-    res = runner.invoke(app, ["fit", BASELINE, "-f", "json", "--ci", "wald",
-                              "--engine", "statsmodels"])
+    res = runner.invoke(
+        app, ["fit", BASELINE, "-f", "json", "--ci", "wald", "--engine", "statsmodels"]
+    )
     assert res.exit_code == 0, res.stderr
     assert json.loads(res.stdout)["intervals"]["method"] == "wald"
 
@@ -66,8 +71,10 @@ def test_statsmodels_engine_gets_wald(runner: CliRunner) -> None:
     ("args", "message"),
     [
         (["--ci", "wald"], "--ci: the intervals go into -f json or -f summary"),
-        (["--ci", "profile", "-f", "json", "--engine", "statsmodels"],
-         "--ci profile: profiling uses the native engine"),
+        (
+            ["--ci", "profile", "-f", "json", "--engine", "statsmodels"],
+            "--ci profile: profiling uses the native engine",
+        ),
         (["--level", "0.9"], "--level: sets the level of --ci intervals"),
         (["--ci", "both", "-f", "json"], "must be 'wald' or 'profile'"),
         (["--ci", "wald", "-f", "json", "--level", "0"], "must be a number between 0 and 1"),

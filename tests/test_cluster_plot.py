@@ -71,8 +71,14 @@ def test_panels_show_each_cluster_with_its_rows_and_lines() -> None:
 def test_cluster_picture_draws_own_mixed_and_population_lines() -> None:
     x = np.arange(5.0)
     p = Panel("c", x, 1 + 2 * x, ols=(1.0, 2.0), mixed=(1.5, 1.5))
-    png = clusters_png([p, Panel("d", x[:1], x[:1], None, (0.0, 1.0))], (0.0, 1.0),
-                       x_name="x", y_name="y", columns=2, title="Two clusters")
+    png = clusters_png(
+        [p, Panel("d", x[:1], x[:1], None, (0.0, 1.0))],
+        (0.0, 1.0),
+        x_name="x",
+        y_name="y",
+        columns=2,
+        title="Two clusters",
+    )
     pixels = image(png)
     assert has_color(pixels, BY_CLUSTER) and has_color(pixels, MIXED)
     im = Image.open(io.BytesIO(png))
@@ -98,11 +104,13 @@ def test_every_cluster_picture_lists_numeric_text_ids_by_value(monkeypatch) -> N
     rng = np.random.default_rng(3)
     ids = [str(i) for i in range(1, 13)]
     rows = [(str(c), float(x)) for c in ids for x in range(5)]
-    frame = pd.DataFrame({
-        "cluster": [c for c, _ in rows],
-        "x": [x for _, x in rows],
-        "y": [0.5 * x + int(c) * 0.1 + rng.normal() for c, x in rows],
-    })
+    frame = pd.DataFrame(
+        {
+            "cluster": [c for c, _ in rows],
+            "x": [x for _, x in rows],
+            "y": [0.5 * x + int(c) * 0.1 + rng.normal() for c, x in rows],
+        }
+    )
     result = fit(frame, y="y", x="x", cluster="cluster")
     prep = prepare_data(frame, y="y", x="x", cluster="cluster")
     assert result.clusters["cluster"].tolist() == sorted(ids)  # lme4's order stays in the fit

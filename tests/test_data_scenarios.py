@@ -141,8 +141,19 @@ def test_parquet_reads_as_the_csv_does(tmp_path: Path) -> None:
 
 def test_fit_takes_a_data_scenario_as_it_takes_the_table(runner: CliRunner, sleep: Path) -> None:
     by_file = runner.invoke(app, ["fit", str(sleep)])
-    by_flags = runner.invoke(app, ["fit", str(REAL / "sleepstudy.csv"), "--y", "Reaction",
-                                   "--x", "Days", "--cluster", "Subject"])
+    by_flags = runner.invoke(
+        app,
+        [
+            "fit",
+            str(REAL / "sleepstudy.csv"),
+            "--y",
+            "Reaction",
+            "--x",
+            "Days",
+            "--cluster",
+            "Subject",
+        ],
+    )
     assert by_file.exit_code == 0, by_file.stderr
     assert by_file.stdout == by_flags.stdout
     summary = runner.invoke(app, ["fit", str(sleep), "-f", "summary"]).stdout
@@ -198,12 +209,24 @@ def test_animate_a_data_scenario(runner: CliRunner, sleep: Path, tmp_path: Path)
     assert Image.open(png).size == (300, 225)
 
 
-def test_study_mixes_both_kinds_and_the_bootstrap_is_seeded(
-    runner: CliRunner, sleep: Path
-) -> None:
-    args = ["study", str(sleep), str(SCENARIO_DIR / "few-observations.yaml"),
-            str(REAL / "orthodont.csv"), "--y", "distance", "--x", "age", "--cluster", "Subject",
-            "--reps", "6", "-f", "csv", "-q"]
+def test_study_mixes_both_kinds_and_the_bootstrap_is_seeded(runner: CliRunner, sleep: Path) -> None:
+    args = [
+        "study",
+        str(sleep),
+        str(SCENARIO_DIR / "few-observations.yaml"),
+        str(REAL / "orthodont.csv"),
+        "--y",
+        "distance",
+        "--x",
+        "age",
+        "--cluster",
+        "Subject",
+        "--reps",
+        "6",
+        "-f",
+        "csv",
+        "-q",
+    ]
     one = runner.invoke(app, [*args, "-j", "1"])
     two = runner.invoke(app, [*args, "-j", "2"])
     assert one.exit_code == 0, one.stderr
@@ -224,9 +247,24 @@ def test_report_takes_tables_and_both_kinds_of_scenario(
     small = tmp_path / "small.yaml"
     small.write_text("n_cluster: 12\nobs_per_cluster: 4\nanimation: {frames: 3, size: 300x225}\n")
     out = tmp_path / "rep"
-    res = runner.invoke(app, ["report", str(sleep), str(small), str(REAL / "orthodont.csv"),
-                              "--y", "distance", "--x", "age", "--cluster", "Subject",
-                              "-o", str(out), "-q"])
+    res = runner.invoke(
+        app,
+        [
+            "report",
+            str(sleep),
+            str(small),
+            str(REAL / "orthodont.csv"),
+            "--y",
+            "distance",
+            "--x",
+            "age",
+            "--cluster",
+            "Subject",
+            "-o",
+            str(out),
+            "-q",
+        ],
+    )
     assert res.exit_code == 0, res.stderr
     summary = pd.read_csv(out / "summary.csv").set_index("scenario")
     assert list(summary.index) == ["sleep", "small", "orthodont"]
@@ -265,8 +303,10 @@ def test_simulate_refuses_truth_for_a_data_scenario(
     truth = tmp_path / "truth.csv"
     res = runner.invoke(app, ["simulate", str(sleep), "--truth", str(truth)])
     assert res.exit_code == 2
-    assert res.stderr == (f"shrink: error: --truth: {sleep} is a data scenario; a data set has "
-                          "no true coefficients (drop --truth)\n")
+    assert res.stderr == (
+        f"shrink: error: --truth: {sleep} is a data scenario; a data set has "
+        "no true coefficients (drop --truth)\n"
+    )
     assert res.stdout == "" and not truth.exists()
 
 
@@ -283,8 +323,10 @@ def test_simulate_names_a_column_the_table_lacks(runner: CliRunner, tmp_path: Pa
     (tmp_path / "s.yaml").write_text("data: t.csv\n")
     res = runner.invoke(app, ["simulate", str(tmp_path / "s.yaml")])
     assert res.exit_code == 1
-    assert res.stderr == (f"shrink: error: {tmp_path / 's.yaml'}: column 'y' not found; columns "
-                          "present: a, x, cluster\n")
+    assert res.stderr == (
+        f"shrink: error: {tmp_path / 's.yaml'}: column 'y' not found; columns "
+        "present: a, x, cluster\n"
+    )
 
 
 #: Every command that writes a file, with its output aimed at the data scenario's own table.
@@ -313,10 +355,26 @@ def test_the_table_is_an_input_of_fit_as_given_directly(runner: CliRunner, sleep
     """Through the scenario or directly, the same refusal."""
     table = sleep.parent / "sleepstudy.csv"
     by_scenario = runner.invoke(app, ["fit", str(sleep), "-o", str(table)])
-    direct = runner.invoke(app, ["fit", str(table), "--y", "Reaction", "--x", "Days",
-                                 "--cluster", "Subject", "-o", str(table)])
-    assert by_scenario.stderr == direct.stderr == (
-        f"shrink: error: {table}: is also an input; write the output elsewhere\n")
+    direct = runner.invoke(
+        app,
+        [
+            "fit",
+            str(table),
+            "--y",
+            "Reaction",
+            "--x",
+            "Days",
+            "--cluster",
+            "Subject",
+            "-o",
+            str(table),
+        ],
+    )
+    assert (
+        by_scenario.stderr
+        == direct.stderr
+        == (f"shrink: error: {table}: is also an input; write the output elsewhere\n")
+    )
 
 
 @pytest.mark.parametrize("command", ["report", "study"])
@@ -334,13 +392,16 @@ def test_an_output_folder_holding_a_data_scenarios_table_is_refused(
     table = (REAL / "sleepstudy.csv").read_bytes()
     OwnedFolder(command, marker).replace_with(out, {"sleep/data.csv": table})
     scenario = tmp_path / "s.yaml"
-    scenario.write_text("data: {path: out/sleep/data.csv, y: Reaction, x: Days, "
-                        "cluster: Subject}\n")
+    scenario.write_text(
+        "data: {path: out/sleep/data.csv, y: Reaction, x: Days, cluster: Subject}\n"
+    )
     extra = ["-n", "1"] if command == "study" else []
     for given in (scenario, out / "sleep" / "data.csv"):
         res = runner.invoke(app, [command, str(given), "-o", str(out), "-q", *extra])
         assert res.exit_code == 2, res.stderr
-        assert res.stderr == (f"shrink: error: -o/--output: {out}: holds "
-                              f"{out / 'sleep' / 'data.csv'}, an input; it would be replaced "
-                              "with the folder, so write the output elsewhere\n")
+        assert res.stderr == (
+            f"shrink: error: -o/--output: {out}: holds "
+            f"{out / 'sleep' / 'data.csv'}, an input; it would be replaced "
+            "with the folder, so write the output elsewhere\n"
+        )
         assert (out / "sleep" / "data.csv").read_bytes() == table

@@ -48,7 +48,13 @@ def test_every_option_is_in_the_readme() -> None:
             if not longs or longs[0] == "--help":
                 continue
             if name in ("animate", "study") and longs[0] in (
-                "--y", "--x", "--cluster", "--method", "--random", "--seed", "--rng"
+                "--y",
+                "--x",
+                "--cluster",
+                "--method",
+                "--random",
+                "--seed",
+                "--rng",
             ):
                 continue  # documented once under fit ("the model options of fit")
             assert any(o in section or o.split("/")[0] in section for o in longs), (name, longs)
@@ -59,7 +65,8 @@ def test_readme_lists_every_scenario_key() -> None:
     schema = set(Scenario.model_fields) - {"model", "animation"}
     schema |= {f"model.{k}" for k in ModelOptions.model_fields}
     schema |= {f"animation.{k}" for k in AnimationOptions.model_fields} - {
-        "animation.width", "animation.height"
+        "animation.width",
+        "animation.height",
     }
     schema |= {"animation.size"}
     assert schema <= keys, schema - keys
@@ -85,8 +92,14 @@ def test_every_readme_command_runs_as_written(tmp_path: Path) -> None:
     wrapper.chmod(0o755)
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     for command in commands:
-        out = subprocess.run(["bash", "-c", f"set -o pipefail; {command} > /dev/null"],
-                             cwd=tmp_path, env=env, capture_output=True, text=True,
-                             stdin=subprocess.DEVNULL, check=False)
+        out = subprocess.run(
+            ["bash", "-c", f"set -o pipefail; {command} > /dev/null"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
         assert out.returncode == 0, (command, out.stderr)
         assert "Traceback" not in out.stderr, command

@@ -33,8 +33,13 @@ from shrinkcli.rrng import RRandom, qnorm
 from shrinkcli.scenario import AnimationOptions, Scenario, load_scenario
 from shrinkcli.simulate import random_effect_factor, simulate
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 WIDTHS = {"desktop": 1280, "phone": 390}
 #: Agreement of the page's engine with the Python package.
 DATA_TOL = 1e-12  # simulated data, relative to max(1, |value|)
@@ -48,8 +53,10 @@ def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("explore-browser") / "report"
     paths = [SCENARIO_DIR / f"{name}.yaml" for name in POST_SCENARIOS]
     few_frames = AnimationOptions(frames=2)  # the animations are not what is tested here
-    scenarios = [s.model_copy(update={"animation": few_frames}) if isinstance(s, Scenario) else s
-                 for s in load_scenarios(paths)]
+    scenarios = [
+        s.model_copy(update={"animation": few_frames}) if isinstance(s, Scenario) else s
+        for s in load_scenarios(paths)
+    ]
     result = build_report(scenarios, out, jobs=2)
     assert result.ok
     return out
@@ -71,16 +78,29 @@ def browser(chromium: Path) -> Iterator[Any]:
 class Watched:
     """A page with its console errors, uncaught exceptions and requests recorded."""
 
-    def __init__(self, browser: Any, url: str, *, width: int = 1280, motion: bool = False,
-                 downloads: bool = False, ready: bool = True) -> None:
+    def __init__(
+        self,
+        browser: Any,
+        url: str,
+        *,
+        width: int = 1280,
+        motion: bool = False,
+        downloads: bool = False,
+        ready: bool = True,
+    ) -> None:
         self.context = browser.new_context(
-            viewport={"width": width, "height": 900}, offline=True, accept_downloads=downloads,
-            reduced_motion="no-preference" if motion else "reduce")
+            viewport={"width": width, "height": 900},
+            offline=True,
+            accept_downloads=downloads,
+            reduced_motion="no-preference" if motion else "reduce",
+        )
         self.page = self.context.new_page()
         self.problems: list[str] = []
         self.requests: list[str] = []
-        self.page.on("console", lambda m: self.problems.append(m.text)
-                     if m.type in ("error", "warning") else None)
+        self.page.on(
+            "console",
+            lambda m: self.problems.append(m.text) if m.type in ("error", "warning") else None,
+        )
         self.page.on("pageerror", lambda e: self.problems.append(str(e)))
         self.page.on("request", lambda r: self.requests.append(r.url))
         self.page.goto(url, wait_until="load")
@@ -128,14 +148,20 @@ def random_settings(n: int, seed: int) -> list[dict[str, Any]]:
         p["seed"] = int(rng.integers(-(2**31) + 1, 2**31 - 1))
         if round(p["n_cluster"] * p["obs_per_cluster"] * p["balanced"]) < 1:
             continue
-        out.append({"params": p, "method": str(rng.choice(["reml", "ml"])),
-                    "random": str(rng.choice(["intercept-slope", "uncorrelated", "intercept"]))})
+        out.append(
+            {
+                "params": p,
+                "method": str(rng.choice(["reml", "ml"])),
+                "random": str(rng.choice(["intercept-slope", "uncorrelated", "intercept"])),
+            }
+        )
     return out
 
 
 def scenario_of(setting: dict[str, Any]) -> Scenario:
-    return Scenario(**setting["params"], model={"method": setting["method"],
-                                                "random": setting["random"]})
+    return Scenario(
+        **setting["params"], model={"method": setting["method"], "random": setting["random"]}
+    )
 
 
 SIMULATE_JS = """text => JSON.stringify(JSON.parse(text).map(s => {
@@ -179,12 +205,15 @@ STREAMS = json.loads((REFERENCE / "r-rng.json").read_text())
 
 
 def test_generator_gives_rs_own_streams(engine: Any) -> None:
-    got = engine.evaluate("""seeds => seeds.map(s => {
+    got = engine.evaluate(
+        """seeds => seeds.map(s => {
       const u = new shrinkEngine.RRandom(s).runif(10), z = new shrinkEngine.RRandom(s).rnorm(10);
       return {runif: Array.from(u), rnorm: Array.from(z),
               a: Array.from(new shrinkEngine.RRandom(s).sampleInt(1000, 10)),
               b: Array.from(new shrinkEngine.RRandom(s).sampleInt(7))};
-    })""", [int(s) for s in STREAMS])
+    })""",
+        [int(s) for s in STREAMS],
+    )
     for seed, g in zip(STREAMS, got, strict=True):
         r = STREAMS[seed]
         np.testing.assert_allclose(g["runif"], r["runif"], rtol=1e-13, atol=0)
@@ -195,13 +224,22 @@ def test_generator_gives_rs_own_streams(engine: Any) -> None:
 
 def test_generator_equals_the_python_one(engine: Any) -> None:
     """Bit for bit: raw uniforms and normals, both samplers (the hashed one for n > 1e7)."""
-    cases = [(888, 70_000, 70_000), (-5, 5_000, 2_000), (2**31 - 1, 3, 3),
-             (12345, 20_000_000, 2_000), (7, 30_000_001, 10)]
-    got = run(engine, """text => JSON.stringify(JSON.parse(text).map(([seed, n, size]) => {
+    cases = [
+        (888, 70_000, 70_000),
+        (-5, 5_000, 2_000),
+        (2**31 - 1, 3, 3),
+        (12345, 20_000_000, 2_000),
+        (7, 30_000_001, 10),
+    ]
+    got = run(
+        engine,
+        """text => JSON.stringify(JSON.parse(text).map(([seed, n, size]) => {
       const r = new shrinkEngine.RRandom(seed);
       const u = Array.from(r.runif(700)), z = Array.from(r.rnorm(5000));
       return {u, z, s: Array.from(r.sampleInt(n, size)), after: r.unifRand()};
-    }))""", cases)
+    }))""",
+        cases,
+    )
     for (seed, n, size), g in zip(cases, got, strict=True):
         r = RRandom(seed)
         assert g["u"] == r.runif(700).tolist()
@@ -211,8 +249,12 @@ def test_generator_equals_the_python_one(engine: Any) -> None:
 
 
 def test_qnorm_is_rs(engine: Any) -> None:
-    p = np.concatenate([np.linspace(1e-6, 1 - 1e-6, 2001), [1e-300, 1e-100, 1e-20, 1e-10, 0.02425,
-                                                           0.075, 0.5, 0.925, 1 - 1e-12]])
+    p = np.concatenate(
+        [
+            np.linspace(1e-6, 1 - 1e-6, 2001),
+            [1e-300, 1e-100, 1e-20, 1e-10, 0.02425, 0.075, 0.5, 0.925, 1 - 1e-12],
+        ]
+    )
     got = np.array(engine.evaluate("ps => ps.map(shrinkEngine.qnorm)", p.tolist()))
     want = qnorm(p)
     assert np.all(np.abs(got - want) <= 1e-15 * np.maximum(1.0, np.abs(want)))
@@ -222,12 +264,28 @@ def test_random_effect_factor_is_mvtnorms(engine: Any) -> None:
     """The eigen square root, including a correlation of ±1 (an eigenvalue of 0, whose square
     root magnifies any rounding) and equal variances (any eigenvector basis)."""
     rng = np.random.default_rng(3)
-    cases = [(0.5, 0.25, 0.0), (1.0, 1.0, 1.0), (0.5, 0.25, -1.0), (2.0, 0.1, 1.0),
-             (0.0, 0.5, 0.3), (0.0, 0.0, 0.0), (1.0, 1.0, 0.0), (0.7, 0.7, -1.0)]
-    cases += [(float(rng.uniform(0, 3)), float(rng.uniform(0, 3)),
-               float(rng.choice([-1.0, 1.0, rng.uniform(-1, 1)]))) for _ in range(300)]
-    got = engine.evaluate("cs => cs.map(c => shrinkEngine.randomEffectFactor(c[0], c[1], c[2]))",
-                          [list(c) for c in cases])
+    cases = [
+        (0.5, 0.25, 0.0),
+        (1.0, 1.0, 1.0),
+        (0.5, 0.25, -1.0),
+        (2.0, 0.1, 1.0),
+        (0.0, 0.5, 0.3),
+        (0.0, 0.0, 0.0),
+        (1.0, 1.0, 0.0),
+        (0.7, 0.7, -1.0),
+    ]
+    cases += [
+        (
+            float(rng.uniform(0, 3)),
+            float(rng.uniform(0, 3)),
+            float(rng.choice([-1.0, 1.0, rng.uniform(-1, 1)])),
+        )
+        for _ in range(300)
+    ]
+    got = engine.evaluate(
+        "cs => cs.map(c => shrinkEngine.randomEffectFactor(c[0], c[1], c[2]))",
+        [list(c) for c in cases],
+    )
     for c, g in zip(cases, got, strict=True):
         want = random_effect_factor(*c)
         assert np.max(np.abs(np.array(g) - want)) <= 1e-15 * max(1.0, c[0], c[1]), c
@@ -245,15 +303,19 @@ def test_simulate_equals_shrink_simulate(engine: Any, runner: CliRunner, tmp_pat
     for s, g in zip(settings, got, strict=True):
         sim = simulate(scenario_of(s))
         assert g["cluster"] == sim.data["cluster"].tolist()
-        for key, want in (("y", sim.data["y"]), ("x", sim.data["x"]),
-                          ("true_intercept", sim.truth["true_intercept"]),
-                          ("true_slope", sim.truth["true_slope"])):
+        for key, want in (
+            ("y", sim.data["y"]),
+            ("x", sim.data["x"]),
+            ("true_intercept", sim.truth["true_intercept"]),
+            ("true_slope", sim.truth["true_slope"]),
+        ):
             worst = max(worst, _gap(g[key], want, relative=True))
     assert worst <= DATA_TOL
     for name, g in zip(POST_SCENARIOS, got, strict=False):
         truth = tmp_path / f"{name}-truth.csv"
-        res = runner.invoke(app, ["simulate", str(SCENARIO_DIR / f"{name}.yaml"),
-                                  "--truth", str(truth)])
+        res = runner.invoke(
+            app, ["simulate", str(SCENARIO_DIR / f"{name}.yaml"), "--truth", str(truth)]
+        )
         assert res.exit_code == 0, res.output
         data = pd.read_csv(__import__("io").StringIO(res.stdout))
         assert _gap(g["y"], data["y"], relative=True) <= DATA_TOL
@@ -264,10 +326,18 @@ def test_simulate_equals_shrink_simulate(engine: Any, runner: CliRunner, tmp_pat
 
 
 def test_simulate_refuses_what_the_schema_refuses(engine: Any) -> None:
-    got = engine.evaluate("""ps => ps.map(p => {
+    got = engine.evaluate(
+        """ps => ps.map(p => {
       try { shrinkEngine.simulate(p); return null; } catch (e) { return e.message; }
-    })""", [{"sigma": 0}, {"n_cluster": 1}, {"cor": 1.5}, {"obs_per_cluster": 2.5},
-            {"balanced": 0.0001, "n_cluster": 2, "obs_per_cluster": 1}])
+    })""",
+        [
+            {"sigma": 0},
+            {"n_cluster": 1},
+            {"cor": 1.5},
+            {"obs_per_cluster": 2.5},
+            {"balanced": 0.0001, "n_cluster": 2, "obs_per_cluster": 1},
+        ],
+    )
     assert got[0].startswith("sigma: must be a number > 0")
     assert got[1].startswith("n_cluster: must be an integer ≥ 2")
     assert got[2].startswith("cor: must be a number between -1 and 1")
@@ -294,13 +364,17 @@ def compare_fit(js: dict[str, Any], jm: dict[str, Any], py: Fit, pm: Metrics) ->
     assert js["singular"] == m.singular
     c = py.clusters
     est = [
-        (js["beta"], m.beta), (js["se"], m.std_errors), ([js["sigma"]], [m.sigma]),
+        (js["beta"], m.beta),
+        (js["se"], m.std_errors),
+        ([js["sigma"]], [m.sigma]),
         (js["covariance"], m.covariance),
         ([q["mixed_intercept"] for q in js["clusters"]], c["mixed_intercept"]),
         ([q["mixed_slope"] for q in js["clusters"]], c["mixed_slope"]),
         ([q["ols_intercept"] for q in js["clusters"]], c["ols_intercept"]),
-        ([np.nan if q["ols_slope"] is None else q["ols_slope"] for q in js["clusters"]],
-         c["ols_slope"]),
+        (
+            [np.nan if q["ols_slope"] is None else q["ols_slope"] for q in js["clusters"]],
+            c["ols_slope"],
+        ),
     ]
     if not m.singular:
         est.append((js["theta"], m.theta))
@@ -314,12 +388,19 @@ def compare_fit(js: dict[str, Any], jm: dict[str, Any], py: Fit, pm: Metrics) ->
         measures.append((jm["estimates"][key], value))
     e = pm.errors
     assert e is not None
-    for key in ("ols_intercept", "mixed_intercept", "ols_slope", "mixed_slope", "ols_line",
-                "mixed_line"):
+    for key in (
+        "ols_intercept",
+        "mixed_intercept",
+        "ols_slope",
+        "mixed_slope",
+        "ols_line",
+        "mixed_line",
+    ):
         measures.append((jm["errors"][key], getattr(e, key)))
     assert (jm["errors"]["clusters"], jm["errors"]["left_out"]) == (e.clusters, e.left_out)
-    gaps["measures"] = max(_gap(np.nan if a is None else a, np.nan if b is None else b)
-                           for a, b in measures)
+    gaps["measures"] = max(
+        _gap(np.nan if a is None else a, np.nan if b is None else b) for a, b in measures
+    )
     assert gaps["criterion"] <= CRITERION_TOL, gaps
     assert gaps["estimates"] <= ESTIMATE_TOL, gaps
     assert gaps["measures"] <= ESTIMATE_TOL, gaps
@@ -329,11 +410,18 @@ def compare_fit(js: dict[str, Any], jm: dict[str, Any], py: Fit, pm: Metrics) ->
 def _fit_both(engine: Any, settings: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     """Each setting's data (simulated by the Python package) fitted by the page and by Python."""
     sims = [simulate(scenario_of(s)) for s in settings]
-    cases = [{"data": {"y": sim.data["y"].tolist(), "x": sim.data["x"].tolist(),
-                       "cluster": sim.data["cluster"].tolist()},
-              "truth": {k: sim.truth[k].tolist() for k in sim.truth.columns},
-              "model": {"method": s["method"], "random": s["random"]}}
-             for s, sim in zip(settings, sims, strict=True)]
+    cases = [
+        {
+            "data": {
+                "y": sim.data["y"].tolist(),
+                "x": sim.data["x"].tolist(),
+                "cluster": sim.data["cluster"].tolist(),
+            },
+            "truth": {k: sim.truth[k].tolist() for k in sim.truth.columns},
+            "model": {"method": s["method"], "random": s["random"]},
+        }
+        for s, sim in zip(settings, sims, strict=True)
+    ]
     got = run(engine, FIT_JS, cases)
     out = []
     for s, sim, g in zip(settings, sims, got, strict=True):
@@ -379,9 +467,14 @@ def test_fit_takes_clusters_as_lme4_orders_them(engine: Any) -> None:
     data = sim.data.copy()
     data["cluster"] = ["c" + str(v) for v in data["cluster"]]
     data.loc[3, "y"] = np.nan
-    got = engine.evaluate("d => shrinkEngine.fit(d, {})", {
-        "y": [None if math.isnan(v) else v for v in data["y"]], "x": data["x"].tolist(),
-        "cluster": data["cluster"].tolist()})
+    got = engine.evaluate(
+        "d => shrinkEngine.fit(d, {})",
+        {
+            "y": [None if math.isnan(v) else v for v in data["y"]],
+            "x": data["x"].tolist(),
+            "cluster": data["cluster"].tolist(),
+        },
+    )
     py = fit(data)
     assert [c["cluster"] for c in got["clusters"]] == py.clusters["cluster"].tolist()
     assert got["warnings"] == ["dropped 1 row with missing values"] == list(py.warnings)
@@ -394,17 +487,35 @@ def test_fit_takes_clusters_as_lme4_orders_them(engine: Any) -> None:
 def _numbers(page: Any) -> dict[str, tuple[str, float | None]]:
     cells = page.eval_on_selector_all(
         "#explorer td[data-key]",
-        "els => els.map(e => [e.dataset.key, e.textContent, e.dataset.value ?? null])")
+        "els => els.map(e => [e.dataset.key, e.textContent, e.dataset.value ?? null])",
+    )
     return {k: (text, None if v is None else float(v)) for k, text, v in cells}
 
 
 #: The numbers panel's cells and the summary.csv column (or function of a row) each shows.
 SUMMARY_OF_CELL: dict[str, Any] = {
-    **{k: k for k in ("est_intercept", "est_intercept_se", "est_beta", "est_beta_se",
-                      "est_sd_int", "est_sd_slope", "est_cor", "est_sigma", "criterion",
-                      "mean_shrinkage", "n_obs", "n_groups")},
-    **{f"{w}_{q}": f"rmse_{w}_{q}" for w in ("ols", "mixed")
-       for q in ("intercept", "slope", "line")},
+    **{
+        k: k
+        for k in (
+            "est_intercept",
+            "est_intercept_se",
+            "est_beta",
+            "est_beta_se",
+            "est_sd_int",
+            "est_sd_slope",
+            "est_cor",
+            "est_sigma",
+            "criterion",
+            "mean_shrinkage",
+            "n_obs",
+            "n_groups",
+        )
+    },
+    **{
+        f"{w}_{q}": f"rmse_{w}_{q}"
+        for w in ("ols", "mixed")
+        for q in ("intercept", "slope", "line")
+    },
     "closer": "mixed_closer",
     "ols_closer": lambda row: row["rmse_clusters"] - row["mixed_closer"],
 }
@@ -424,8 +535,12 @@ def check_numbers(page: Any, row: pd.Series) -> None:
         assert value is not None, cell
         tol = CRITERION_TOL if cell == "criterion" else ESTIMATE_TOL
         assert abs(value - float(want)) <= tol, (cell, value, want)
-        if isinstance(want, (int, np.integer)) or cell in ("n_obs", "n_groups", "closer",
-                                                           "ols_closer"):
+        if isinstance(want, (int, np.integer)) or cell in (
+            "n_obs",
+            "n_groups",
+            "closer",
+            "ols_closer",
+        ):
             assert text == str(int(want))
         else:
             assert text == fmt(value, DECIMALS.get(cell, ".3f")), (cell, text)
@@ -461,7 +576,8 @@ def test_controls_are_labelled_and_reachable_by_keyboard(browser: Any, report_di
         "input, select, button",
         """els => els.filter(e => !((e.labels && e.labels.length)
              || e.getAttribute('aria-label') || e.getAttribute('aria-labelledby')
-             || (e.tagName === 'BUTTON' && e.textContent.trim()))).map(e => e.id || e.outerHTML)""")
+             || (e.tagName === 'BUTTON' && e.textContent.trim()))).map(e => e.id || e.outerHTML)""",
+    )
     assert not unlabelled
     order = []
     for _ in range(40):  # Tab through the page: every control is reached
@@ -480,9 +596,7 @@ def test_controls_are_labelled_and_reachable_by_keyboard(browser: Any, report_di
 
 
 @pytest.mark.parametrize("name", POST_SCENARIOS)
-def test_each_scenario_page_opens_its_scenario(
-    browser: Any, report_dir: Path, name: str
-) -> None:
+def test_each_scenario_page_opens_its_scenario(browser: Any, report_dir: Path, name: str) -> None:
     """Following a scenario page's link, the explorer shows that scenario and the numbers the
     report (the command line) computed for it."""
     w = Watched(browser, (report_dir / name / "index.html").as_uri(), ready=False)
@@ -512,11 +626,24 @@ def _python_row(settings: dict[str, Any]) -> pd.Series:
     sim = simulate(s)
     result = fit(sim.data, s.model.spec, truth=sim.truth)
     entry = ScenarioReport(
-        name=s.name, title=s.title, description="", source="",
-        parameters={**s.parameters(), "rng": s.rng}, subtitle="", method=s.model.method,
-        random=s.model.random, formula="", n_obs=result.model.n_obs,
-        n_groups=result.model.n_groups, metrics=measure(result, sim.data["x"].to_numpy(float)),
-        summary="", reading=[], files=(), width=600, height=450)
+        name=s.name,
+        title=s.title,
+        description="",
+        source="",
+        parameters={**s.parameters(), "rng": s.rng},
+        subtitle="",
+        method=s.model.method,
+        random=s.model.random,
+        formula="",
+        n_obs=result.model.n_obs,
+        n_groups=result.model.n_groups,
+        metrics=measure(result, sim.data["x"].to_numpy(float)),
+        summary="",
+        reading=[],
+        files=(),
+        width=600,
+        height=450,
+    )
     return summary_table([entry]).to_pandas().iloc[0]
 
 
@@ -583,9 +710,11 @@ def test_a_model_that_cannot_be_fitted_is_explained(browser: Any, report_dir: Pa
 #: The motion has ended: the scrubber at its end and Play no longer pressed. Both, since the
 #: scrubber shows the rounded position (1000 from u = 0.9995, while the motion still runs);
 #: waited for with a bound far above any machine's, as the state asserted, not a time.
-AT_THE_END_AND_STOPPED = ("document.getElementById('scrub').value === '1000' && "
-                          "document.getElementById('play').getAttribute('aria-pressed') "
-                          "=== 'false'")
+AT_THE_END_AND_STOPPED = (
+    "document.getElementById('scrub').value === '1000' && "
+    "document.getElementById('play').getAttribute('aria-pressed') "
+    "=== 'false'"
+)
 
 
 def test_play_pause_and_scrubber(browser: Any, report_dir: Path) -> None:
@@ -646,8 +775,13 @@ def test_downloaded_scenario_reproduces_the_fit(
     assert _gap(page_fit["beta"], [f["estimate"] for f in cli["fixed_effects"]]) <= ESTIMATE_TOL
     assert _gap(page_fit["se"], [f["std_error"] for f in cli["fixed_effects"]]) <= ESTIMATE_TOL
     assert abs(page_fit["sigma"] - cli["residual"]["sd"]) <= ESTIMATE_TOL
-    assert _gap([c["mixed_slope"] for c in page_fit["clusters"]],
-                [c["mixed_slope"] for c in cli["clusters"]]) <= ESTIMATE_TOL
+    assert (
+        _gap(
+            [c["mixed_slope"] for c in page_fit["clusters"]],
+            [c["mixed_slope"] for c in cli["clusters"]],
+        )
+        <= ESTIMATE_TOL
+    )
 
     out = tmp_path / "rep"
     res = runner.invoke(app, ["report", str(path), "-o", str(out), "--quiet", "--jobs", "1"])
@@ -673,8 +807,10 @@ def test_the_explorer_opens_in_the_reports_view(browser: Any, report_dir: Path, 
     for zoom in ("auto", "baseline", "data"):
         scene = build_scene(result, AnimationOptions(zoom=zoom))
         w.page.evaluate("z => shrinkExplorer.apply({zoom: z})", zoom)
-        got = w.page.evaluate("({view: shrinkExplorer.current.scene.view, "
-                              "outside: shrinkExplorer.current.scene.outside})")
+        got = w.page.evaluate(
+            "({view: shrinkExplorer.current.scene.view, "
+            "outside: shrinkExplorer.current.scene.outside})"
+        )
         assert got["outside"] == scene.n_outside, (zoom, got["outside"], scene.n_outside)
         for js, py in ((got["view"]["x"], scene.xlim), (got["view"]["y"], scene.ylim)):
             span = py[1] - py[0]

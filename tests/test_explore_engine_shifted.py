@@ -25,22 +25,26 @@ pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
 
 
 def _js_fit(data: pd.DataFrame, random: str) -> dict:
-    script = (ENGINE.read_text() + "\nconst d = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
-              "\nconst f = shrinkEngine.fit(d.data, {random: d.random, method: 'reml'});"
-              "\nprocess.stdout.write(JSON.stringify({criterion: f.criterion, beta: f.beta,"
-              " theta: f.theta}));")
+    script = (
+        ENGINE.read_text() + "\nconst d = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+        "\nconst f = shrinkEngine.fit(d.data, {random: d.random, method: 'reml'});"
+        "\nprocess.stdout.write(JSON.stringify({criterion: f.criterion, beta: f.beta,"
+        " theta: f.theta}));"
+    )
     payload = json.dumps({"random": random, "data": {c: data[c].tolist() for c in data}})
     assert NODE is not None
-    out = subprocess.run([NODE, "-e", script], input=payload, capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [NODE, "-e", script], input=payload, capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout)
 
 
 @pytest.mark.parametrize("random", ["intercept-slope", "intercept"])
 @pytest.mark.parametrize("shift", [2000.0, 1e6])
 @pytest.mark.parametrize("name", ["baseline", "more-slope-variance"])
-def test_the_js_engine_is_exact_for_a_shifted_covariate(name: str, shift: float,
-                                                          random: str) -> None:
+def test_the_js_engine_is_exact_for_a_shifted_covariate(
+    name: str, shift: float, random: str
+) -> None:
     data = pd.read_csv(DATA / name / "data.csv")
     data = data.assign(x=data["x"] + shift, cluster=data["cluster"].astype(str))
     js = _js_fit(data, random)

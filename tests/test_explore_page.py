@@ -33,8 +33,10 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A report of two post scenarios (a small one keeps this quick) and a numpy-generator one."""
     root = tmp_path_factory.mktemp("explore")
     numpy_one = root / "drawn-by-numpy.yaml"
-    numpy_one.write_text("title: By numpy\nn_cluster: 20\nobs_per_cluster: 5\nrng: numpy\n"
-                         "model:\n  method: ml\n  random: uncorrelated\nanimation:\n  frames: 3\n")
+    numpy_one.write_text(
+        "title: By numpy\nn_cluster: 20\nobs_per_cluster: 5\nrng: numpy\n"
+        "model:\n  method: ml\n  random: uncorrelated\nanimation:\n  frames: 3\n"
+    )
     paths = [SCENARIO_DIR / "unbalanced.yaml", SCENARIO_DIR / "few-observations.yaml", numpy_one]
     out = root / "report"
     result = build_report(load_scenarios(paths), out, jobs=1)
@@ -96,8 +98,9 @@ def test_presets_are_the_reports_scenarios(report: Path) -> None:
     assert numpy_one["random"] == "uncorrelated"
     assert numpy_one["parameters"]["n_cluster"] == 20
     unbalanced = data["presets"][0]["parameters"]
-    assert unbalanced == {k: getattr(load_scenario(SCENARIO_DIR / "unbalanced.yaml"), k)
-                          for k in DATA_KEYS}
+    assert unbalanced == {
+        k: getattr(load_scenario(SCENARIO_DIR / "unbalanced.yaml"), k) for k in DATA_KEYS
+    }
 
 
 def test_without_scenarios_the_explorer_starts_from_the_posts_defaults() -> None:

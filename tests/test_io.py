@@ -73,10 +73,34 @@ def test_table_text_round_trips_floats() -> None:
 
 #: Doubles whose text is easy to get wrong: both ends of the range, subnormals, negative zero,
 #: powers of ten around the switches between positional and exponent notation.
-SPECIAL = [0.0, -0.0, 5e-324, -5e-324, 2.2250738585072014e-308, 1.7976931348623157e308,
-           -1.7976931348623157e308, 0.1 + 0.2, 1 / 3, 1.0, -1.0, 100.0, 123456789.0,
-           9999999999.0, 1e10, 1.5e10, 1e-6, 1.5e-6, 9.999999999999999e-7, 1e-7, 1e21, 1e22,
-           2.5e-310, 123456789012345680.0, 0.000123, 12345.678]
+SPECIAL = [
+    0.0,
+    -0.0,
+    5e-324,
+    -5e-324,
+    2.2250738585072014e-308,
+    1.7976931348623157e308,
+    -1.7976931348623157e308,
+    0.1 + 0.2,
+    1 / 3,
+    1.0,
+    -1.0,
+    100.0,
+    123456789.0,
+    9999999999.0,
+    1e10,
+    1.5e10,
+    1e-6,
+    1.5e-6,
+    9.999999999999999e-7,
+    1e-7,
+    1e21,
+    1e22,
+    2.5e-310,
+    123456789012345680.0,
+    0.000123,
+    12345.678,
+]
 
 
 def random_doubles(n: int, seed: int = 1) -> np.ndarray:
@@ -86,7 +110,7 @@ def random_doubles(n: int, seed: int = 1) -> np.ndarray:
     bits = rng.integers(0, 2**64, size=n // 4, dtype=np.uint64).view(np.float64)
     bits = bits[np.isfinite(bits)]
     scaled = rng.standard_normal(n // 4) * 10.0 ** rng.integers(-12, 16, size=n // 4)
-    integers = rng.integers(-10**6, 10**6, size=n // 4).astype(np.float64)
+    integers = rng.integers(-(10**6), 10**6, size=n // 4).astype(np.float64)
     out = np.concatenate([bits, scaled, integers, SPECIAL, [np.nan] * 100])
     return np.concatenate([out, rng.standard_normal(n - out.shape[0])])
 
@@ -94,8 +118,10 @@ def random_doubles(n: int, seed: int = 1) -> np.ndarray:
 def same_doubles(a: np.ndarray, b: np.ndarray) -> bool:
     """Equal as doubles bit for bit (so −0.0 ≠ 0.0), NaN equal to NaN."""
     nan = np.isnan(a)
-    return bool(np.array_equal(nan, np.isnan(b))
-                and np.array_equal(a[~nan].view(np.int64), b[~nan].view(np.int64)))
+    return bool(
+        np.array_equal(nan, np.isnan(b))
+        and np.array_equal(a[~nan].view(np.int64), b[~nan].view(np.int64))
+    )
 
 
 def test_a_million_doubles_read_back_exactly() -> None:
@@ -133,21 +159,28 @@ def test_the_python_and_the_arrow_writers_write_the_same_bytes() -> None:
 
     values = random_doubles(200_000, seed=7)
     rng = np.random.default_rng(3)
-    table = Table({
-        "v": values,
-        "n": rng.integers(-5, 10**12, size=values.shape[0]),
-        "ok": rng.integers(0, 2, size=values.shape[0]).astype(bool),
-        "id": Factor(rng.integers(-1, 3, size=values.shape[0]),
-                     np.array(["007", "north", "a b"], dtype=object)),
-        "name": np.array([f"c{i:06d}" for i in range(values.shape[0])], dtype=object),
-        "town": np.array(["Zoë", "Łódź", "x"], dtype=object)[rng.integers(0, 3, values.shape[0])],
-    })
+    table = Table(
+        {
+            "v": values,
+            "n": rng.integers(-5, 10**12, size=values.shape[0]),
+            "ok": rng.integers(0, 2, size=values.shape[0]).astype(bool),
+            "id": Factor(
+                rng.integers(-1, 3, size=values.shape[0]),
+                np.array(["007", "north", "a b"], dtype=object),
+            ),
+            "name": np.array([f"c{i:06d}" for i in range(values.shape[0])], dtype=object),
+            "town": np.array(["Zoë", "Łódź", "x"], dtype=object)[
+                rng.integers(0, 3, values.shape[0])
+            ],
+        }
+    )
     for sep in (",", "\t"):
         assert b"".join(_arrow_delimited(table, sep)) == _python_delimited(table, sep).encode()
 
 
 def test_blocks_formatted_ahead_come_in_order_and_stop_with_their_reader(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Blocks formatted by several threads come out in order, whichever finishes first; a
     formatting error reaches the reader; a reader that stops leaves no thread behind."""
     import random
@@ -199,7 +232,8 @@ def test_blocks_formatted_ahead_come_in_order_and_stop_with_their_reader(
 
 
 def test_the_python_and_the_arrow_json_rows_are_the_same_bytes(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """JSON rows are assembled in Python for small tables, by Arrow for large ones (the same
     dumps of the values either way): the same text, in blocks or whole."""
     import shrinkcli.io as sio
@@ -208,17 +242,20 @@ def test_the_python_and_the_arrow_json_rows_are_the_same_bytes(
     values[::997] = np.nan
     values[1::1999] = np.inf
     rng = np.random.default_rng(4)
-    text = np.array(['a,b', 'say "hi"', "Zoë", "7%", "", "tab\there", "line\nbreak"],
-                    dtype=object)
-    table = Table({
-        "v": values,
-        "n%s": rng.integers(-5, 10**12, size=values.shape[0]),
-        "ok": rng.integers(0, 2, size=values.shape[0]).astype(bool),
-        "id": Factor(rng.integers(-1, 3, size=values.shape[0]),
-                     np.array(["007", "north", "a b"], dtype=object)),
-        "text": text[rng.integers(0, text.shape[0], size=values.shape[0])],
-        "plain": np.array([f"c{i:06d}" for i in range(values.shape[0])], dtype=object),
-    })
+    text = np.array(["a,b", 'say "hi"', "Zoë", "7%", "", "tab\there", "line\nbreak"], dtype=object)
+    table = Table(
+        {
+            "v": values,
+            "n%s": rng.integers(-5, 10**12, size=values.shape[0]),
+            "ok": rng.integers(0, 2, size=values.shape[0]).astype(bool),
+            "id": Factor(
+                rng.integers(-1, 3, size=values.shape[0]),
+                np.array(["007", "north", "a b"], dtype=object),
+            ),
+            "text": text[rng.integers(0, text.shape[0], size=values.shape[0])],
+            "plain": np.array([f"c{i:06d}" for i in range(values.shape[0])], dtype=object),
+        }
+    )
     monkeypatch.setattr(sio, "JSON_ARROW_CELLS", (10**12, 10**12))
     python = sio.table_bytes(table, "json")
     python_fit = sio.to_json_columns({"a": [1, 2]}, "rows", table)
@@ -227,13 +264,18 @@ def test_the_python_and_the_arrow_json_rows_are_the_same_bytes(
     assert b"".join(sio.table_blocks(table, "json")) == python
     assert sio.to_json_columns({"a": [1, 2]}, "rows", table) == python_fit
     assert json.loads(python_fit)["rows"][1]["id"] == table.array("id")[1]
-    assert sio.table_bytes(Table({"v": values[:1]}), "json") == b"[\n  {\n    \"v\": " + (
-        sio._json_texts(values[:1])[0] + b"\n  }\n]\n")
+    assert sio.table_bytes(Table({"v": values[:1]}), "json") == b'[\n  {\n    "v": ' + (
+        sio._json_texts(values[:1])[0] + b"\n  }\n]\n"
+    )
 
 
 def test_text_that_needs_quotes_is_quoted() -> None:
-    table = Table({"name": np.array(["a,b", 'say "hi"', "plain", None], dtype=object),
-                   "x": np.array([1.0, 2.0, 3.0, 4.0])})
+    table = Table(
+        {
+            "name": np.array(["a,b", 'say "hi"', "plain", None], dtype=object),
+            "x": np.array([1.0, 2.0, 3.0, 4.0]),
+        }
+    )
     text = table_text(table, "csv")
     assert text.splitlines() == ["name,x", '"a,b",1', '"say ""hi""",2', "plain,3", ",4"]
     back = read_table("t", text=text)
@@ -241,8 +283,9 @@ def test_text_that_needs_quotes_is_quoted() -> None:
 
 
 def test_parquet_in_and_out(tmp_path: Path) -> None:
-    table = Table({"y": [1.5, np.nan], "x": [0.25, -0.0], "cluster": np.array(["007", "b"],
-                                                                              dtype=object)})
+    table = Table(
+        {"y": [1.5, np.nan], "x": [0.25, -0.0], "cluster": np.array(["007", "b"], dtype=object)}
+    )
     path = tmp_path / "d.parquet"
     path.write_bytes(table_bytes(table, "parquet"))
     back = read_table(str(path), id_columns=["cluster"])
@@ -322,13 +365,25 @@ def test_json_from_columns_is_the_dump_of_the_rows() -> None:
     rows = json.loads(whole)["clusters"]
     assert rows[0]["cluster"] == 1 and any(r["ols_slope"] is None for r in rows)
     assert to_json_columns(result.to_dict(clusters=False), "clusters", result.table) == whole
-    ids = np.array(['a,b', 'say "hi"', "Zoë", "7%"], dtype=object)
-    table = Table({"cluster": ids, "n%b": np.array([1, 2, 3, 4]),
-                   "v": np.array([0.1, np.nan, np.inf, -1e-300]),
-                   "ok": np.array([True, False, True, True])})
-    records = [{"cluster": c, "n%b": n, "v": v, "ok": o} for c, n, v, o in zip(
-        ids.tolist(), [1, 2, 3, 4], [0.1, None, None, -1e-300], [True, False, True, True],
-        strict=True)]
+    ids = np.array(["a,b", 'say "hi"', "Zoë", "7%"], dtype=object)
+    table = Table(
+        {
+            "cluster": ids,
+            "n%b": np.array([1, 2, 3, 4]),
+            "v": np.array([0.1, np.nan, np.inf, -1e-300]),
+            "ok": np.array([True, False, True, True]),
+        }
+    )
+    records = [
+        {"cluster": c, "n%b": n, "v": v, "ok": o}
+        for c, n, v, o in zip(
+            ids.tolist(),
+            [1, 2, 3, 4],
+            [0.1, None, None, -1e-300],
+            [True, False, True, True],
+            strict=True,
+        )
+    ]
     assert to_json_columns({"a": 1}, "rows", table) == to_json_bytes({"a": 1, "rows": records})
     assert to_json_columns({"a": 1}, "c", Table({})) == to_json_bytes({"a": 1, "c": []})
 

@@ -27,9 +27,13 @@ def _table(tmp_path: Path, column: str, factor: float) -> str:
 
 @pytest.mark.parametrize(
     ("column", "factor", "says"),
-    [("y", 1e300, "holds values up to"), ("y", -1e300, "holds values up to"),
-     ("x", 1e300, "holds values up to"), ("y", 1e-300, "varies by only"),
-     ("x", 1e-300, "varies by only")],
+    [
+        ("y", 1e300, "holds values up to"),
+        ("y", -1e300, "holds values up to"),
+        ("x", 1e300, "holds values up to"),
+        ("y", 1e-300, "varies by only"),
+        ("x", 1e-300, "varies by only"),
+    ],
 )
 def test_a_column_beyond_double_precision_is_refused_in_one_line(
     runner: CliRunner, tmp_path: Path, column: str, factor: float, says: str

@@ -83,7 +83,8 @@ def test_formulas_and_summary_rows() -> None:
     )
     assert ModelSpec("intercept").random_term() == "(1 | cluster)"
     assert ModelSpec("uncorrelated").variance_rows() == (
-        ("cluster", "(Intercept)"), ("cluster.1", "x"),
+        ("cluster", "(Intercept)"),
+        ("cluster.1", "x"),
     )
     assert ModelSpec().variance_rows() == (("cluster", "(Intercept)"), ("", "x"))
     assert ModelSpec().reml and not ModelSpec(method="ml").reml

@@ -51,8 +51,9 @@ def test_the_start_method_is_fork_only_without_other_threads() -> None:
 def test_results_come_in_input_order_from_any_executor() -> None:
     seen: list[int] = []
     with ThreadPoolExecutor(4) as ex:
-        out = parallel.ordered_map(_slow_square, range(5), executor=ex,
-                                   on_result=lambda i, r: seen.append(i))
+        out = parallel.ordered_map(
+            _slow_square, range(5), executor=ex, on_result=lambda i, r: seen.append(i)
+        )
     assert out == [0, 1, 4, 9, 16]
     assert sorted(seen) == [0, 1, 2, 3, 4]
     assert parallel.ordered_map(_slow_square, range(5)) == out  # in this process
@@ -74,13 +75,16 @@ def _fail_on_two(x: int) -> int:
 
 def test_errors_become_results_or_propagate() -> None:
     with ThreadPoolExecutor(2) as ex:
-        out = parallel.ordered_map(_fail_on_two, range(4), executor=ex,
-                                   on_error=lambda i, exc: -i)
+        out = parallel.ordered_map(_fail_on_two, range(4), executor=ex, on_error=lambda i, exc: -i)
         assert out == [0, 1, -2, 3]
         with pytest.raises(ValueError, match="two"):
             parallel.ordered_map(_fail_on_two, range(4), executor=ex)
     assert parallel.ordered_map(_fail_on_two, range(4), on_error=lambda i, e: str(e)) == [
-        0, 1, "two", 3]
+        0,
+        1,
+        "two",
+        3,
+    ]
 
 
 def test_an_interrupt_cancels_what_has_not_started() -> None:
@@ -117,8 +121,9 @@ def test_tick_runs_while_waiting() -> None:
             ticked.set()
 
     with ThreadPoolExecutor(1) as ex:
-        parallel.ordered_map(lambda x: ticked.wait(60) and x, [1], executor=ex, tick=tick,
-                             interval=0.02)
+        parallel.ordered_map(
+            lambda x: ticked.wait(60) and x, [1], executor=ex, tick=tick, interval=0.02
+        )
     assert ticked.is_set() and len(ticks) >= 3
 
 

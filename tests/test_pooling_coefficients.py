@@ -22,8 +22,9 @@ SETS = sorted(p.name for p in REFERENCE.iterdir() if (p / "data.csv").exists())
 def _stats(data: pd.DataFrame):  # noqa: ANN202
     ids = sorted(data["cluster"].unique())
     codes = np.searchsorted(ids, data["cluster"].to_numpy())
-    return sufficient_stats(data["y"].to_numpy(float), data["x"].to_numpy(float), codes,
-                            len(ids)), codes
+    return sufficient_stats(
+        data["y"].to_numpy(float), data["x"].to_numpy(float), codes, len(ids)
+    ), codes
 
 
 def test_there_are_six_reference_sets() -> None:
@@ -95,8 +96,7 @@ def test_a_covariate_far_from_zero_gives_the_same_lines(name: str, shift: float)
         base = path_coefficients(st, lam, s)
         got = path_coefficients(st_m, lam_m, s)
         np.testing.assert_allclose(got[:, 1], base[:, 1], rtol=1e-6, atol=1e-7)
-        np.testing.assert_allclose(got[:, 0] + shift * got[:, 1], base[:, 0], rtol=1e-6,
-                                   atol=1e-6)
+        np.testing.assert_allclose(got[:, 0] + shift * got[:, 1], base[:, 0], rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("seed", range(8))

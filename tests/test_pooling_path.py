@@ -100,8 +100,9 @@ def test_paths_curve_and_some_clusters_move_away_from_the_mean_in_one_coordinate
     length = np.hypot(*chord.T)
     rel = track.points - start
     # distance of every path point from its straight chord
-    off = np.abs(rel[:, :, 0] * chord[:, 1] - rel[:, :, 1] * chord[:, 0]) / np.maximum(length,
-                                                                                     1e-12)
+    off = np.abs(rel[:, :, 0] * chord[:, 1] - rel[:, :, 1] * chord[:, 0]) / np.maximum(
+        length, 1e-12
+    )
     assert (off.max(axis=0) > 0.05 * length).sum() >= 10  # at least ten paths bend visibly
     beta = result.model.beta
     dist = np.abs(track.points - beta)  # per coordinate, from the population value
@@ -151,22 +152,29 @@ def test_a_cluster_without_its_own_line_starts_at_no_pooling_and_is_said() -> No
     path = scene.track.path  # type: ignore[union-attr]
     np.testing.assert_array_equal(scene.ols[lone], path.at(path.start)[100])
     assert math.isfinite(scene.ols[lone, 1])
-    assert ("1 cluster without a line of its own starts where no pooling puts it"
-            in captions(scene))
+    assert "1 cluster without a line of its own starts where no pooling puts it" in captions(scene)
 
 
-@pytest.mark.parametrize(("data", "random", "why"), [
-    ("baseline", "intercept", "the slope is not random"),
-    ("singular-slope", "intercept-slope", "the fit is singular"),
-])
+@pytest.mark.parametrize(
+    ("data", "random", "why"),
+    [
+        ("baseline", "intercept", "the slope is not random"),
+        ("singular-slope", "intercept-slope", "the fit is singular"),
+    ],
+)
 def test_a_model_that_cannot_reach_the_own_lines_says_so(data: str, random: str, why: str) -> None:
-    path = (REFERENCE / data / "data.csv" if data == "baseline"
-            else REFERENCE.parent / "uncertainty" / f"{data}.csv")
+    path = (
+        REFERENCE / data / "data.csv"
+        if data == "baseline"
+        else REFERENCE.parent / "uncertainty" / f"{data}.csv"
+    )
     result = fit(pd.read_csv(path), ModelSpec(random))
     scene = build_scene(result, AnimationOptions(path="pooling"))
     assert scene.track is not None and not scene.track.path.reaches_own_lines
-    assert any(n.startswith(why + ": the path starts at the model's no-pooling limit")
-               for n in captions(scene))
+    assert any(
+        n.startswith(why + ": the path starts at the model's no-pooling limit")
+        for n in captions(scene)
+    )
     mixed = _columns(result, "mixed_intercept", "mixed_slope")
     assert np.abs(scene.positions(1.0) - mixed).max() < 1e-8
 
@@ -200,8 +208,9 @@ def test_pooling_animation_renders_and_its_picture_draws_curves() -> None:
     options = AnimationOptions(frames=12, path="pooling")
     gif, png = render_animation(result, options, title="t", subtitle="s", jobs=1)
     assert gif.startswith(b"GIF89a") and png.startswith(b"\x89PNG")
-    straight, _ = render_animation(result, AnimationOptions(frames=12), title="t", subtitle="s",
-                                   jobs=1)
+    straight, _ = render_animation(
+        result, AnimationOptions(frames=12), title="t", subtitle="s", jobs=1
+    )
     assert gif != straight
     figure = ShrinkageFigure.from_fit(result, options, title="t", subtitle="s")
     trail = figure.scene.trails(1.0)
@@ -215,8 +224,11 @@ def test_pooling_animation_renders_and_its_picture_draws_curves() -> None:
 def test_a_crowded_pooling_picture_draws_its_arrowheads_on_the_paths_it_draws(k: int) -> None:
     """Above CROWD clusters a sample of the paths is drawn: the trails, the tails the arrowheads
     point from and the rings are all of that one sample, in one order."""
-    sim = simulate(load_scenario(str(SCENARIO_DIR / "baseline.yaml")).model_copy(
-        update={"n_cluster": k, "obs_per_cluster": 3}))
+    sim = simulate(
+        load_scenario(str(SCENARIO_DIR / "baseline.yaml")).model_copy(
+            update={"n_cluster": k, "obs_per_cluster": 3}
+        )
+    )
     result = fit(sim.data)
     options = AnimationOptions(frames=4, path="pooling")
     figure = ShrinkageFigure.from_fit(result, options, title="t", subtitle="s")
@@ -225,8 +237,8 @@ def test_a_crowded_pooling_picture_draws_its_arrowheads_on_the_paths_it_draws(k:
     for t in (0.3, 1.0):
         k_passed = scene.track.passed(t)  # type: ignore[union-attr]
         np.testing.assert_array_equal(
-            scene.tails(t),
-            scene.track.points[max(k_passed - 3, 0)][scene.path_mask])  # type: ignore[union-attr]
+            scene.tails(t), scene.track.points[max(k_passed - 3, 0)][scene.path_mask]
+        )  # type: ignore[union-attr]
         figure.rgba(t)
     assert len(figure.heads.get_path().vertices) > 0
     gif, png = render_animation(result, options, title="t", subtitle="s", jobs=1)

@@ -67,8 +67,9 @@ def _worst_gap(ours: Intervals, ref_rows: list[dict[str, Any]]) -> float:
     for row, ref in zip(ours.rows, ref_rows, strict=True):
         width = ref["upper"] - ref["lower"]
         assert width > 0
-        worst = max(worst, abs(row.lower - ref["lower"]) / width,
-                    abs(row.upper - ref["upper"]) / width)
+        worst = max(
+            worst, abs(row.lower - ref["lower"]) / width, abs(row.upper - ref["upper"]) / width
+        )
     return worst
 
 
@@ -184,8 +185,9 @@ def _blocks(name: str) -> tuple[np.ndarray, np.ndarray]:
     return np.stack([np.ones_like(x), x], axis=2), data["y"].to_numpy().reshape(k, -1)
 
 
-def _dense_ml_deviance(name: str, sd_int: float, cor: float, sd_slope: float, sigma: float,
-                       beta1: float | None = None) -> float:
+def _dense_ml_deviance(
+    name: str, sd_int: float, cor: float, sd_slope: float, sigma: float, beta1: float | None = None
+) -> float:
     """−2 log-likelihood of y ~ N(Xβ, ZΣZᵀ + σ²I) from dense per-cluster matrices, β by
     generalised least squares (the intercept alone when `beta1` is given)."""
     z, y = _blocks(name)
@@ -221,8 +223,9 @@ def _dense_min(name: str, fixed: str, value: float, start: dict[str, float]) -> 
     best = math.inf
     for shift in (-0.5, 0.0, 0.5):
         x0 = [start[k] if k != "cor" else max(-0.95, min(0.95, start[k] + shift)) for k in free]
-        res = minimize(dev, x0, method="Nelder-Mead",
-                       options={"xatol": 1e-9, "fatol": 1e-10, "maxiter": 4000})
+        res = minimize(
+            dev, x0, method="Nelder-Mead", options={"xatol": 1e-9, "fatol": 1e-10, "maxiter": 4000}
+        )
         best = min(best, float(res.fun))
     return best
 
@@ -262,8 +265,12 @@ def test_profile_of_a_fixed_effect_against_a_dense_deviance() -> None:
     opts = {"xatol": 1e-9, "fatol": 1e-10, "maxiter": 6000}
     base = minimize(dev, x0, args=(None,), method="Nelder-Mead", options=opts).fun
     for end in (ours.get("beta").lower, ours.get("beta").upper):
-        at = min(minimize(dev, [x0[0], c, x0[2], x0[3]], args=(end,), method="Nelder-Mead",
-                          options=opts).fun for c in (0.5, 0.9))
+        at = min(
+            minimize(
+                dev, [x0[0], c, x0[2], x0[3]], args=(end,), method="Nelder-Mead", options=opts
+            ).fun
+            for c in (0.5, 0.9)
+        )
         assert math.sqrt(at - base) == pytest.approx(Z, abs=5e-3)
 
 
@@ -282,7 +289,11 @@ def test_wald_against_lme4(scenario: str) -> None:
         assert abs(row.upper - want["upper"]) < 1e-4 * (want["upper"] - want["lower"])
     # lme4 gives no Wald interval of a variance parameter: NA rows, as here
     assert [r.parameter for r in ours.rows if not math.isfinite(r.lower)] == [
-        "sd_int", "cor", "sd_slope", "sigma"]
+        "sd_int",
+        "cor",
+        "sd_slope",
+        "sigma",
+    ]
 
 
 def test_wald_at_other_levels() -> None:
@@ -302,8 +313,11 @@ def test_printed_like_r() -> None:
     count = 0
     for path in sorted(UNCERTAINTY.glob("*.json")):
         doc = json.loads(path.read_text())
-        entries = doc if isinstance(doc, list) else [v for v in doc.values()
-                                                     if isinstance(v, dict) and "wald_text" in v]
+        entries = (
+            doc
+            if isinstance(doc, list)
+            else [v for v in doc.values() if isinstance(v, dict) and "wald_text" in v]
+        )
         for entry in entries:
             for method in ("profile", "wald"):
                 if entry.get(f"{method}_text") is None:
@@ -321,8 +335,11 @@ def _as_intervals(rows: list[dict[str, Any]], method: str, level: float) -> Inte
     def num(v: Any) -> float:
         return math.nan if v is None else float(v)
 
-    return Intervals(method, level, tuple(
-        Interval("p", r["parameter"], 0.0, num(r["lower"]), num(r["upper"])) for r in rows))
+    return Intervals(
+        method,
+        level,
+        tuple(Interval("p", r["parameter"], 0.0, num(r["lower"]), num(r["upper"])) for r in rows),
+    )
 
 
 def test_summary_gets_the_intervals() -> None:
@@ -330,12 +347,17 @@ def test_summary_gets_the_intervals() -> None:
     text = format_summary(result)
     plain = format_summary(fit(_data("baseline")))
     assert text.startswith(plain)
-    tail = text[len(plain):].splitlines()
+    tail = text[len(plain) :].splitlines()
     assert tail[0] == "" and tail[1].startswith("Profile confidence intervals")
     assert tail[2].split() == ["2.5", "%", "97.5", "%"]
     assert [line.split()[0] for line in tail[3:]] == [
-        "sd_(Intercept)|cluster", "cor_x.(Intercept)|cluster", "sd_x|cluster", "sigma",
-        "(Intercept)", "x"]
+        "sd_(Intercept)|cluster",
+        "cor_x.(Intercept)|cluster",
+        "sd_x|cluster",
+        "sigma",
+        "(Intercept)",
+        "x",
+    ]
 
 
 def test_names_follow_the_columns() -> None:
@@ -343,7 +365,12 @@ def test_names_follow_the_columns() -> None:
     result = fit(data, ModelSpec("uncorrelated"), x="dose", cluster="subject", intervals="wald")
     assert result.intervals is not None
     assert [r.name for r in result.intervals.rows] == [
-        "sd_(Intercept)|subject", "sd_dose|subject", "sigma", "(Intercept)", "dose"]
+        "sd_(Intercept)|subject",
+        "sd_dose|subject",
+        "sigma",
+        "(Intercept)",
+        "dose",
+    ]
 
 
 def test_to_dict_has_the_intervals() -> None:

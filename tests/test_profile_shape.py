@@ -57,8 +57,13 @@ def _brute_deviance(balanced: float, seed: int, r: float) -> float:
 
     best = math.inf
     for start in ((0.4, 0.0), (0.4, 0.3), (1.0, 0.05), (0.05, 1.0)):
-        res = minimize(dev, start, method="L-BFGS-B", bounds=[(0.0, 20.0), (0.0, 20.0)],
-                       options={"ftol": 1e-14, "gtol": 1e-9, "maxiter": 2000})
+        res = minimize(
+            dev,
+            start,
+            method="L-BFGS-B",
+            bounds=[(0.0, 20.0), (0.0, 20.0)],
+            options={"ftol": 1e-14, "gtol": 1e-9, "maxiter": 2000},
+        )
         best = min(best, float(res.fun))
     return best
 
@@ -74,8 +79,9 @@ def _brute_interval(balanced: float, seed: int, estimate: float) -> tuple[float,
             r = estimate + direction * 0.05 * k
             r = direction if (r - direction) * direction >= 0 else r
             if _brute_deviance(balanced, seed, r) - base >= Z2:
-                end = brentq(lambda v: _brute_deviance(balanced, seed, v) - base - Z2, prev, r,
-                             xtol=1e-8)
+                end = brentq(
+                    lambda v: _brute_deviance(balanced, seed, v) - base - Z2, prev, r, xtol=1e-8
+                )
                 break
             if r == direction:
                 break
@@ -132,7 +138,8 @@ def test_the_profile_is_capped_by_its_flat_level() -> None:
         rise = _brute_deviance(0.333, 4, r) - result.model.criterion
         assert rise == pytest.approx(flat, abs=1e-6)
         assert profiler.zeta("cor", r, profiler.estimate("cor")) ** 2 == pytest.approx(
-            rise, abs=1e-6)
+            rise, abs=1e-6
+        )
 
 
 CROSSING = [(0.333, 5), (0.333, 12), (0.333, 27), (0.333, 28)]  # flat levels 4.7 to 13.8
@@ -177,8 +184,11 @@ def test_ends_at_the_bounds_are_printed_as_the_bounds(tmp_path: Path) -> None:
     assert list(table["lower"])[1:3] == [-1.0, 0.0] and list(table["upper"])[1] == 1.0
 
 
-SMALL_SD = [("sd_slope: 0.03\nsigma: 0.5\n", 4), ("sd_int: 0.05\nsigma: 0.5\n", 2),
-            ("sd_int: 0.05\nsigma: 0.5\n", 4)]
+SMALL_SD = [
+    ("sd_slope: 0.03\nsigma: 0.5\n", 4),
+    ("sd_int: 0.05\nsigma: 0.5\n", 2),
+    ("sd_int: 0.05\nsigma: 0.5\n", 4),
+]
 
 
 @pytest.mark.parametrize(("keys", "seed"), SMALL_SD)

@@ -23,8 +23,10 @@ Z = 1.959963984540054
 def test_a_non_monotone_profile_ends_at_its_first_crossing(centre: float, height: float) -> None:
     table = simulate(parse_scenario("name: s\nseed: 3\n")).table
     prep = prepare_data(table)
-    prof = Profiler(sufficient_stats(prep.y, prep.x, prep.codes, prep.n_groups),
-                    ModelSpec("intercept-slope", "ml"))
+    prof = Profiler(
+        sufficient_stats(prep.y, prep.x, prep.codes, prep.n_groups),
+        ModelSpec("intercept-slope", "ml"),
+    )
     est = prof.estimate("sd_int")
     # ζ's unit in sd_int: the bump lies beyond the walk's first point and is wider than z/8
     unit = 0.02 * est

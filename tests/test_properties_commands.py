@@ -60,8 +60,11 @@ def examples(ci: int) -> int:
 def sized(ci: int):  # type: ignore[no-untyped-def]
     """The settings of a property test here: `ci` examples in CI, no deadline (whole
     commands), and the health check on slow data generation off (the tables are large)."""
-    return settings(max_examples=examples(ci), deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    return settings(
+        max_examples=examples(ci),
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
 
 
 @contextmanager
@@ -94,13 +97,23 @@ class Case:
 
     def describe(self) -> str:
         sizes = self.base.groupby("cluster").size()
-        return (f"{self.n_cluster} clusters, {len(self.base)} rows (sizes {sizes.min()}-"
-                f"{sizes.max()}, {int((sizes == 1).sum())} of one row), x*{self.scale:.3g}"
-                f"{self.shift:+.6g}, --random {self.random} --method {self.method}")
+        return (
+            f"{self.n_cluster} clusters, {len(self.base)} rows (sizes {sizes.min()}-"
+            f"{sizes.max()}, {int((sizes == 1).sum())} of one row), x*{self.scale:.3g}"
+            f"{self.shift:+.6g}, --random {self.random} --method {self.method}"
+        )
 
 
-def _base(seed: int, k: int, sizes: str, m: int, singles: float, sd_int: float,
-          sd_slope: float, sigma: float) -> pd.DataFrame:
+def _base(
+    seed: int,
+    k: int,
+    sizes: str,
+    m: int,
+    singles: float,
+    sd_int: float,
+    sd_slope: float,
+    sigma: float,
+) -> pd.DataFrame:
     """A mixed-model table of k clusters with x of unit order: balanced (m rows each),
     unbalanced (1 to 2m) or with a share `singles` of one-row clusters among m-row ones."""
     rng = np.random.default_rng(seed)
@@ -136,8 +149,13 @@ def cases(draw: st.DrawFn, most_clusters: int = 5000) -> Case:
         sd_slope=draw(st.sampled_from([0.0, 0.1, 1.0])),
         sigma=draw(st.sampled_from([0.1, 1.0])),
     )
-    shift = draw(st.one_of(st.just(0.0), st.sampled_from([1.0, 2000.0, 1e6, -1e6]),
-                           st.floats(-1e6, 1e6, allow_nan=False)))
+    shift = draw(
+        st.one_of(
+            st.just(0.0),
+            st.sampled_from([1.0, 2000.0, 1e6, -1e6]),
+            st.floats(-1e6, 1e6, allow_nan=False),
+        )
+    )
     scale = 10.0 ** draw(st.one_of(st.sampled_from([0.0, -6.0, 6.0]), st.floats(-6, 6)))
     return Case(base, shift, scale, draw(st.sampled_from(RANDOM)), draw(st.sampled_from(METHODS)))
 
@@ -177,7 +195,8 @@ def reference_criterion(case: Case, table: pd.DataFrame) -> float | None:
 def assert_same_criterion(got: float, want: float | None, case: Case) -> None:
     if want is not None:
         assert abs(got - want) <= RELATIVE * max(1.0, abs(want)), (
-            f"criterion {got!r}, the same fit of the centred data {want!r} ({case.describe()})")
+            f"criterion {got!r}, the same fit of the centred data {want!r} ({case.describe()})"
+        )
 
 
 # -- how a run may end -----------------------------------------------------------------------------
@@ -211,7 +230,8 @@ def assert_refusal_is_allowed(code: int, stderr: str, want: float | None, case: 
     if case.random != "uncorrelated":
         # the centred data were fitted: shifting x cannot make the same model unfittable
         assert want is None, (
-            f"refused ({stderr.strip()}) what the centred data fit ({case.describe()})")
+            f"refused ({stderr.strip()}) what the centred data fit ({case.describe()})"
+        )
 
 
 # -- the properties --------------------------------------------------------------------------------
@@ -220,11 +240,28 @@ def assert_refusal_is_allowed(code: int, stderr: str, want: float | None, case: 
 #: Found by a long run: x in millionths about a million, two clusters of four rows, a singular
 #: correlated fit. The optimum was found in working coordinates but re-solved at θ̂ mapped back
 #: to x's own, where Λ's entries are 10¹³ apart: the criterion came out 7e-8 (relative) high.
-MILLIONTHS = Case(base=pd.DataFrame({
-    "y": [1.225789, 1.747710, 0.356625, 1.356766, 0.716737, 1.032144, 1.180051, 1.229182],
-    "x": [-0.226137, -0.483972, 0.288555, -0.246968, -1.168380, -0.271116, 0.671289, 0.314370],
-    "cluster": ["c0000"] * 4 + ["c0001"] * 4}), shift=1e6, scale=1e-6,
-    random="intercept-slope", method="reml")
+MILLIONTHS = Case(
+    base=pd.DataFrame(
+        {
+            "y": [1.225789, 1.747710, 0.356625, 1.356766, 0.716737, 1.032144, 1.180051, 1.229182],
+            "x": [
+                -0.226137,
+                -0.483972,
+                0.288555,
+                -0.246968,
+                -1.168380,
+                -0.271116,
+                0.671289,
+                0.314370,
+            ],
+            "cluster": ["c0000"] * 4 + ["c0001"] * 4,
+        }
+    ),
+    shift=1e6,
+    scale=1e-6,
+    random="intercept-slope",
+    method="reml",
+)
 
 
 @sized(12)
@@ -237,8 +274,9 @@ def test_fit_gives_the_centred_criterion_or_one_line(case: Case) -> None:
 
 def check_fit(case: Case, folder: Path) -> None:
     table = write_table(case.table, folder / "t.csv")
-    code, out, err = invoke(["fit", str(table), "--random", case.random, "--method",
-                             case.method, "-f", "json"])
+    code, out, err = invoke(
+        ["fit", str(table), "--random", case.random, "--method", case.method, "-f", "json"]
+    )
     read = pd.read_csv(table)
     want = reference_criterion(case, read)
     if code != 0:
@@ -268,12 +306,31 @@ def test_animate_the_pooling_path_or_one_line(case: Case) -> None:
 def check_animate(case: Case, folder: Path) -> None:
     table = write_table(case.table, folder / "t.csv")
     gif, png = folder / "a.gif", folder / "a.png"
-    code, _, err = invoke(["animate", str(table), "--path", "pooling", "--random", case.random,
-                           "--method", case.method, "--frames", "2", "--size", "120x100",
-                           "-o", str(gif), "--png", str(png), "-j", "1", "-q"])
+    code, _, err = invoke(
+        [
+            "animate",
+            str(table),
+            "--path",
+            "pooling",
+            "--random",
+            case.random,
+            "--method",
+            case.method,
+            "--frames",
+            "2",
+            "--size",
+            "120x100",
+            "-o",
+            str(gif),
+            "--png",
+            str(png),
+            "-j",
+            "1",
+            "-q",
+        ]
+    )
     if code != 0:
-        assert_refusal_is_allowed(code, err, reference_criterion(case, pd.read_csv(table)),
-                                  case)
+        assert_refusal_is_allowed(code, err, reference_criterion(case, pd.read_csv(table)), case)
         assert sorted(p.name for p in folder.iterdir()) == ["t.csv"], "a half-written output"
         return
     assert_clean_stderr(err, refused=False)
@@ -286,8 +343,10 @@ def report_scenario(case: Case, folder: Path) -> Path:
     """A data scenario naming the table, with the model and a cheap animation."""
     write_table(case.table, folder / "t.csv")
     path = folder / "t.yaml"
-    path.write_text(f"name: t\ndata: {{path: t.csv}}\nmodel: {{method: {case.method}, random: "
-                    f"{case.random}}}\nanimation: {{frames: 2, size: 120x100, path: pooling}}\n")
+    path.write_text(
+        f"name: t\ndata: {{path: t.csv}}\nmodel: {{method: {case.method}, random: "
+        f"{case.random}}}\nanimation: {{frames: 2, size: 120x100, path: pooling}}\n"
+    )
     return path
 
 
@@ -304,11 +363,19 @@ def assert_complete_report(out: Path) -> dict:  # type: ignore[type-arg]
 
 #: Found by a long run: x in millions on two clusters of three rows (its profile intervals were
 #: searched in x's own units, where numpy overflowed and warned).
-MILLIONS = Case(base=pd.DataFrame({
-    "y": [1.156362, 1.238068, 1.521620, 1.215994, 0.914510, 1.385938],
-    "x": [0.777730, 0.519895, 1.292423, 0.578441, -0.062129, 0.835136],
-    "cluster": ["c0000"] * 3 + ["c0001"] * 3}), shift=0.0, scale=1e6,
-    random="intercept-slope", method="reml")
+MILLIONS = Case(
+    base=pd.DataFrame(
+        {
+            "y": [1.156362, 1.238068, 1.521620, 1.215994, 0.914510, 1.385938],
+            "x": [0.777730, 0.519895, 1.292423, 0.578441, -0.062129, 0.835136],
+            "cluster": ["c0000"] * 3 + ["c0001"] * 3,
+        }
+    ),
+    shift=0.0,
+    scale=1e6,
+    random="intercept-slope",
+    method="reml",
+)
 
 
 @sized(3)
@@ -339,8 +406,7 @@ def check_report(case: Case, folder: Path) -> None:
 
 
 @sized(2)
-@given(case=cases(most_clusters=300),
-       command=st.sampled_from(["fit", "animate", "report"]))
+@given(case=cases(most_clusters=300), command=st.sampled_from(["fit", "animate", "report"]))
 def test_a_real_process_ends_cleanly(case: Case, command: str) -> None:
     """The same commands as real processes, to see their real stderr (what reaches a user's
     terminal: warnings printed by libraries at exit, a traceback past the handlers)."""
@@ -350,12 +416,19 @@ def test_a_real_process_ends_cleanly(case: Case, command: str) -> None:
 
 def check_process(case: Case, command: str, folder: Path) -> None:
     scenario = report_scenario(case, folder)
-    args = {"fit": ["fit", "t.yaml", "-o", "e.csv"],
-            "animate": ["animate", "t.yaml", "-o", "a.gif", "-j", "1", "-q"],
-            "report": ["report", "t.yaml", "-o", "report", "-j", "1", "-q"]}[command]
-    res = subprocess.run([sys.executable, "-m", "shrinkcli", *args], cwd=folder,
-                         capture_output=True, text=True, timeout=600,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    args = {
+        "fit": ["fit", "t.yaml", "-o", "e.csv"],
+        "animate": ["animate", "t.yaml", "-o", "a.gif", "-j", "1", "-q"],
+        "report": ["report", "t.yaml", "-o", "report", "-j", "1", "-q"],
+    }[command]
+    res = subprocess.run(
+        [sys.executable, "-m", "shrinkcli", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     written = sorted(p.name for p in folder.iterdir())
     if res.returncode != 0:
         assert res.returncode in (1, 2), res.stderr

@@ -15,15 +15,18 @@ from shrinkcli.io import read_table
 from shrinkcli.lmm.prepare import prepare_data
 from shrinkcli.table import Table
 
-BINARY = ("y: every value is 0 or 1: fitted as a Gaussian (linear) mixed model; a binary "
-          "outcome wants a binomial model, which shrink does not fit yet")
+BINARY = (
+    "y: every value is 0 or 1: fitted as a Gaussian (linear) mixed model; a binary "
+    "outcome wants a binomial model, which shrink does not fit yet"
+)
 
 
 def _table(y: np.ndarray, x: object = None) -> Table:
     rng = np.random.default_rng(3)
     n = y.shape[0]
-    return Table({"y": y, "x": rng.normal(size=n) if x is None else x,
-                  "cluster": np.arange(n) % 10})
+    return Table(
+        {"y": y, "x": rng.normal(size=n) if x is None else x, "cluster": np.arange(n) % 10}
+    )
 
 
 def test_a_binary_outcome_is_said() -> None:
@@ -36,8 +39,10 @@ def test_a_count_outcome_is_said_and_a_measured_one_is_not() -> None:
     counts = np.random.default_rng(2).poisson(3.0, size=200).astype(np.float64)
     counts[0] = 0
     (warning,) = prepare_data(_table(counts)).warnings
-    assert warning.startswith(f"y: every value is a whole number from 0 to {counts.max():g}: "
-                              "fitted as a Gaussian (linear) mixed model; if these are counts")
+    assert warning.startswith(
+        f"y: every value is a whole number from 0 to {counts.max():g}: "
+        "fitted as a Gaussian (linear) mixed model; if these are counts"
+    )
     grams = 35 + np.random.default_rng(2).integers(0, 300, size=200)  # weights, no zero
     assert prepare_data(_table(grams.astype(np.float64))).warnings == ()
     measured = np.random.default_rng(2).normal(size=200)
@@ -47,8 +52,12 @@ def test_a_count_outcome_is_said_and_a_measured_one_is_not() -> None:
 def test_true_false_text_is_said_to_be_read_as_1_0(tmp_path: Path) -> None:
     path = tmp_path / "tf.csv"
     rng = np.random.default_rng(4)
-    path.write_text("y,x,cluster\n" + "".join(
-        f"{rng.normal():.4f},{'TRUE' if i % 3 else 'FALSE'},{i % 10}\n" for i in range(100)))
+    path.write_text(
+        "y,x,cluster\n"
+        + "".join(
+            f"{rng.normal():.4f},{'TRUE' if i % 3 else 'FALSE'},{i % 10}\n" for i in range(100)
+        )
+    )
     prep = prepare_data(read_table(str(path), id_columns=["cluster"]))
     assert prep.warnings == ("x: TRUE/FALSE read as 1/0",)
     assert prep.x.tolist() == [0.0 if i % 3 == 0 else 1.0 for i in range(100)]
@@ -56,8 +65,7 @@ def test_true_false_text_is_said_to_be_read_as_1_0(tmp_path: Path) -> None:
 
 def test_quoted_numbers_are_said_to_be_read_as_numbers(tmp_path: Path) -> None:
     rng = np.random.default_rng(5)
-    rows = [{"y": float(rng.normal()), "x": str(1 + i % 4), "cluster": i % 10}
-            for i in range(100)]
+    rows = [{"y": float(rng.normal()), "x": str(1 + i % 4), "cluster": i % 10} for i in range(100)]
     path = tmp_path / "q.json"
     path.write_text(json.dumps(rows))
     prep = prepare_data(read_table(str(path), id_columns=["cluster"]))
@@ -70,9 +78,14 @@ def test_quoted_numbers_are_said_to_be_read_as_numbers(tmp_path: Path) -> None:
 def test_fit_says_a_binary_outcome_on_stderr(runner: CliRunner, tmp_path: Path, y: str) -> None:
     rng = np.random.default_rng(6)
     path = tmp_path / "b.csv"
-    path.write_text("y,x,cluster\n" + "".join(
-        f"{int(rng.random() < 0.5) if y == '0/1' else rng.normal()},{rng.normal():.4f},{i % 10}\n"
-        for i in range(200)))
+    path.write_text(
+        "y,x,cluster\n"
+        + "".join(
+            f"{int(rng.random() < 0.5) if y == '0/1' else rng.normal()},"
+            f"{rng.normal():.4f},{i % 10}\n"
+            for i in range(200)
+        )
+    )
     res = runner.invoke(app, ["fit", str(path), "--random", "intercept"])
     assert res.exit_code == 0, res.stderr
     said = f"shrink: warning: {BINARY}\n" in res.stderr
@@ -85,8 +98,10 @@ def test_quoted_numbers_in_a_csv_are_said_as_r_writes_a_factor(tmp_path: Path) -
     reader keeps such a column as text for the engine to read and say."""
     rng = np.random.default_rng(7)
     path = tmp_path / "r.csv"
-    path.write_text('"y","x","cluster"\n' + "".join(
-        f'{rng.normal():.4f},"{1 + i % 4}","c{i % 10}"\n' for i in range(100)))
+    path.write_text(
+        '"y","x","cluster"\n'
+        + "".join(f'{rng.normal():.4f},"{1 + i % 4}","c{i % 10}"\n' for i in range(100))
+    )
     prep = prepare_data(read_table(str(path), id_columns=["cluster"]))
     (warning,) = prep.warnings
     assert warning.startswith("x: quoted numbers read as numbers")

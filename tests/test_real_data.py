@@ -34,8 +34,9 @@ def reference(name: str) -> dict[str, Any]:
 
 
 def table(name: str) -> pd.DataFrame:
-    return read_table(str(REAL / f"{name}.csv"),
-                      id_columns=[reference(name)["cluster"]]).to_pandas()
+    return read_table(
+        str(REAL / f"{name}.csv"), id_columns=[reference(name)["cluster"]]
+    ).to_pandas()
 
 
 def names(name: str) -> dict[str, str]:
@@ -73,8 +74,9 @@ def test_agrees_with_converged_lme4(name: str, method: str) -> None:
     assert [str(c) for c in res.clusters["cluster"]] == [c["cluster"] for c in ref["clusters"]]
     assert list(res.clusters["n"]) == [c["n"] for c in ref["clusters"]]
     for col in ("mixed_intercept", "mixed_slope"):  # the target tolerance
-        np.testing.assert_allclose(res.clusters[col], [c[col] for c in ref["clusters"]],
-                                   rtol=0, atol=1e-5)
+        np.testing.assert_allclose(
+            res.clusters[col], [c[col] for c in ref["clusters"]], rtol=0, atol=1e-5
+        )
 
 
 @pytest.mark.parametrize("name", DATA_SETS)
@@ -110,8 +112,15 @@ def test_bootstrap_draws_are_lme4s_simulate(name: str, random: str) -> None:
     sim = json.loads((REAL / f"{name}-simulate.json").read_text())[random]
     spec = ModelSpec(random=random)
     prep = prepare_data(table(name), **names(name), model=spec)
-    boot = Bootstrap(prep.x, prep.codes, prep.n_groups, spec, np.array(sim["beta"]),
-                     tuple(np.atleast_1d(sim["theta"])), float(sim["sigma"]))
+    boot = Bootstrap(
+        prep.x,
+        prep.codes,
+        prep.n_groups,
+        spec,
+        np.array(sim["beta"]),
+        tuple(np.atleast_1d(sim["theta"])),
+        float(sim["sigma"]),
+    )
     y, coef = boot.draw(int(sim["seed"]), "r")
     want = np.array(sim["y"])
     np.testing.assert_allclose(y, want, rtol=0, atol=1e-11 * float(np.abs(want).max()))

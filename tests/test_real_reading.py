@@ -31,10 +31,26 @@ REAL = Path(__file__).resolve().parent / "data" / "real"
 
 def metrics(**changes: object) -> DataMetrics:
     base = DataMetrics(
-        y="Reaction", x="Days", cluster="Subject", n_obs=180, n_groups=18, size_min=10,
-        size_median=10.0, size_max=10, single=0, no_slope=0, x_mean=4.5, x_min=0.0, x_max=9.0,
-        icc=0.3, icc_at_min=0.3, icc_at_max=0.35, slopes=True, rho=math.nan,
-        mean_shrinkage=0.2, most={"cluster": "335", "n": 10, "shrinkage": 0.5},
+        y="Reaction",
+        x="Days",
+        cluster="Subject",
+        n_obs=180,
+        n_groups=18,
+        size_min=10,
+        size_median=10.0,
+        size_max=10,
+        single=0,
+        no_slope=0,
+        x_mean=4.5,
+        x_min=0.0,
+        x_max=9.0,
+        icc=0.3,
+        icc_at_min=0.3,
+        icc_at_max=0.35,
+        slopes=True,
+        rho=math.nan,
+        mean_shrinkage=0.2,
+        most={"cluster": "335", "n": 10, "shrinkage": 0.5},
         least={"cluster": "308", "n": 10, "shrinkage": 0.05},
     )
     return replace(base, **changes)  # type: ignore[arg-type]
@@ -98,8 +114,9 @@ def test_both_pages_sentences_on_size_read_one_correlation() -> None:
         m = measure(result, prep.x)
         assert m.size_rho == pytest.approx(d.rho, nan_ok=True)
         said_smaller = any("observations on average" in s for s in reading(m, d.n_groups))
-        assert said_smaller == any("Smaller clusters were shrunk more" in s
-                                   for s in size_reading(d))
+        assert said_smaller == any(
+            "Smaller clusters were shrunk more" in s for s in size_reading(d)
+        )
 
 
 def test_the_extremes_are_the_most_and_least_shrunk() -> None:
@@ -130,8 +147,10 @@ def test_icc_bands() -> None:
 
 def test_icc_changing_along_x_is_said() -> None:
     out = icc_reading(metrics(icc=0.5, icc_at_min=0.46, icc_at_max=0.86))
-    assert ("Because the slopes differ between clusters, this share changes along Days: 0.46 "
-            "at Days = 0 and 0.86 at Days = 9.") in out
+    assert (
+        "Because the slopes differ between clusters, this share changes along Days: 0.46 "
+        "at Days = 0 and 0.86 at Days = 9."
+    ) in out
 
 
 def test_icc_of_a_random_intercept_model_has_no_place_on_x() -> None:
@@ -144,9 +163,11 @@ def test_the_median_cluster_weight_follows_the_formula() -> None:
     d = metrics(icc=0.2, size_median=10.0)
     w = 10 * 0.2 / (1 + 9 * 0.2)  # 0.714...
     assert d.median_weight == pytest.approx(w)
-    assert any(f"keeps {round(100 * w)}% of its own mean" in s and
-               f"borrows {100 - round(100 * w)}% from the population" in s
-               for s in icc_reading(d))
+    assert any(
+        f"keeps {round(100 * w)}% of its own mean" in s
+        and f"borrows {100 - round(100 * w)}% from the population" in s
+        for s in icc_reading(d)
+    )
     assert icc_reading(metrics(icc=math.nan)) == []
 
 
@@ -154,8 +175,9 @@ def test_size_branches() -> None:
     equal = size_reading(metrics())
     assert equal[0].startswith("Every cluster has 10 rows, so size explains none")
     smaller = size_reading(metrics(size_min=2, size_max=12, rho=-0.6))
-    assert smaller[0].startswith("Smaller clusters were shrunk more (Spearman correlation of "
-                                 "size and shrinkage −0.60)")
+    assert smaller[0].startswith(
+        "Smaller clusters were shrunk more (Spearman correlation of size and shrinkage −0.60)"
+    )
     larger = size_reading(metrics(size_min=2, size_max=12, rho=0.45))
     assert larger[0].startswith("Here larger clusters were shrunk more")
     assert "+0.45" in larger[0]
@@ -166,9 +188,11 @@ def test_size_branches() -> None:
 
 def test_clusters_without_a_line_are_counted() -> None:
     one = size_reading(metrics(size_min=1, size_max=12, rho=0.1, single=1, no_slope=1))
-    assert one[-1] == ("1 cluster has a single row: with no line of its own it has no shrinkage "
-                       "to show here, yet the mixed model gives it a line, borrowed mostly from "
-                       "the population.")
+    assert one[-1] == (
+        "1 cluster has a single row: with no line of its own it has no shrinkage "
+        "to show here, yet the mixed model gives it a line, borrowed mostly from "
+        "the population."
+    )
     both = size_reading(metrics(size_min=1, size_max=12, rho=0.1, single=2, no_slope=3))
     assert both[-1].startswith("2 clusters have a single row and 1 has a single value of Days")
     flat = size_reading(metrics(size_min=2, size_max=12, rho=0.1, single=0, no_slope=2))
@@ -182,8 +206,10 @@ def test_extremes_branches() -> None:
         "Subject 308 (10 rows) kept most of its own line: shrinkage 0.05.",
     ]
     away = extremes_reading(metrics(least={"cluster": "x-1", "n": 4, "shrinkage": -0.04}))
-    assert away[1].startswith("Subject x-1 (4 rows) ended a little further from the population "
-                              "line than its own line (shrinkage −0.04)")
+    assert away[1].startswith(
+        "Subject x-1 (4 rows) ended a little further from the population "
+        "line than its own line (shrinkage −0.04)"
+    )
     assert extremes_reading(metrics(most={"cluster": "", "n": 0, "shrinkage": math.nan})) == []
     same = {"cluster": "7", "n": 3, "shrinkage": 0.2}
     assert extremes_reading(metrics(most=same, least=same)) == []

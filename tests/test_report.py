@@ -57,16 +57,27 @@ def test_folder_has_every_file(runner: CliRunner, two: list[str], tmp_path: Path
     assert code == 0, stderr
     assert stdout == ""
     assert stderr.strip() == f"wrote {out / 'index.html'} (2 scenarios)"
-    for name in ("index.html", "report.md", "summary.csv", "style.css", "manifest.json",
-                 MARKER):
+    for name in ("index.html", "report.md", "summary.csv", "style.css", "manifest.json", MARKER):
         assert (out / name).is_file(), name
     listed = json.loads((out / MARKER).read_text())["files"]
     for sc in ("small-a", "small-b"):
         names = [f.split("/", 1)[1] for f in listed if f.startswith(f"{sc}/")]
-        assert sorted(names) == sorted(["data.csv", "truth.csv", "estimates.csv", "fit.json",
-                                        "summary.txt", "animation.gif", "final.png",
-                                        "reproduce.R", "caterpillar.png", "pooling.png",
-                                        "intervals.csv", "index.html"])
+        assert sorted(names) == sorted(
+            [
+                "data.csv",
+                "truth.csv",
+                "estimates.csv",
+                "fit.json",
+                "summary.txt",
+                "animation.gif",
+                "final.png",
+                "reproduce.R",
+                "caterpillar.png",
+                "pooling.png",
+                "intervals.csv",
+                "index.html",
+            ]
+        )
         for name in names:
             assert (out / sc / name).stat().st_size > 0, f"{sc}/{name}"
         assert (out / sc / "animation.gif").read_bytes()[:6] == b"GIF89a"
@@ -80,9 +91,7 @@ def test_folder_has_every_file(runner: CliRunner, two: list[str], tmp_path: Path
     md = (out / "report.md").read_text()
     assert "](small-a/final.png)" in md and "](small-b/index.html)" in md
     index = (out / "index.html").read_text()
-    assert 'href="small-a/index.html"' in index and "http" not in index.replace(
-        "http-equiv", ""
-    )
+    assert 'href="small-a/index.html"' in index and "http" not in index.replace("http-equiv", "")
     # nothing but the report beside it: the temporary build folder is gone
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rep", "scenarios"]
 
@@ -102,8 +111,9 @@ def test_baseline_shows_lme4s_numbers(runner: CliRunner, tmp_path: Path) -> None
     assert row["rmse_mixed_slope"] < row["rmse_ols_slope"]
 
 
-def test_rmse_is_measured_from_the_written_tables(runner: CliRunner, two: list[str],
-                                                  tmp_path: Path) -> None:
+def test_rmse_is_measured_from_the_written_tables(
+    runner: CliRunner, two: list[str], tmp_path: Path
+) -> None:
     out = tmp_path / "rep"
     assert run(runner, *two, "-o", str(out), "-q")[0] == 0
     summary = pd.read_csv(out / "summary.csv").set_index("scenario")
@@ -167,8 +177,9 @@ def test_a_fit_error_is_a_failure_too(two: list[str], tmp_path: Path, monkeypatc
     assert "model did not converge" in (tmp_path / "rep" / "index.html").read_text()
 
 
-def test_duplicate_names_exit_2_before_any_work(runner: CliRunner, two: list[str],
-                                                tmp_path: Path) -> None:
+def test_duplicate_names_exit_2_before_any_work(
+    runner: CliRunner, two: list[str], tmp_path: Path
+) -> None:
     other = tmp_path / "other"
     other.mkdir()
     twin = scenario(other, "small-a", obs=6)
@@ -203,8 +214,9 @@ def test_a_folder_that_is_not_a_report_is_never_replaced(
     assert file_out.read_text() == "x"
 
 
-def test_an_earlier_report_is_replaced_whole(runner: CliRunner, two: list[str],
-                                              tmp_path: Path) -> None:
+def test_an_earlier_report_is_replaced_whole(
+    runner: CliRunner, two: list[str], tmp_path: Path
+) -> None:
     out = tmp_path / "rep"
     assert run(runner, *two, "-o", str(out), "-q")[0] == 0
     assert (out / "small-b").is_dir()
@@ -253,8 +265,12 @@ def test_quiet_prints_nothing(runner: CliRunner, two: list[str], tmp_path: Path)
 
 def test_parallel_and_serial_runs_write_the_same_files(two: list[str], tmp_path: Path) -> None:
     events: list[tuple[str, str]] = []
-    a = build_report(load_scenarios(two), tmp_path / "a", jobs=2,
-                     progress=lambda e: events.append((e.scenario, e.stage)))  # type: ignore[union-attr]
+    a = build_report(
+        load_scenarios(two),
+        tmp_path / "a",
+        jobs=2,
+        progress=lambda e: events.append((e.scenario, e.stage)),
+    )  # type: ignore[union-attr]
     b = build_report(load_scenarios(two), tmp_path / "b", jobs=1)
     assert a.ok and b.ok
     assert a.files == b.files
@@ -267,8 +283,9 @@ def test_parallel_and_serial_runs_write_the_same_files(two: list[str], tmp_path:
 
 
 def test_an_extra_section_goes_into_the_overview(two: list[str], tmp_path: Path) -> None:
-    extra = Section(title="A study", anchor="study", html="<p>Study <b>here</b></p>",
-                    markdown="Study **here**")
+    extra = Section(
+        title="A study", anchor="study", html="<p>Study <b>here</b></p>", markdown="Study **here**"
+    )
     build_report(load_scenarios(two), tmp_path / "rep", jobs=1, sections=[extra])
     assert '<section id="study">' in (tmp_path / "rep" / "index.html").read_text()
     assert "## A study\n\nStudy **here**" in (tmp_path / "rep" / "report.md").read_text()
@@ -295,7 +312,10 @@ def test_stdout_is_clean_and_stderr_not_a_terminal_has_no_progress(
     out = tmp_path / "rep"
     proc = subprocess.run(
         [sys.executable, "-m", "shrinkcli", "report", *two, "-o", str(out)],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == ""
@@ -306,7 +326,8 @@ def test_stdout_is_clean_and_stderr_not_a_terminal_has_no_progress(
 def _walk(folder: Path) -> set[str]:
     return {
         (Path(d) / f).relative_to(folder).as_posix()
-        for d, _, files in os.walk(folder) for f in files
+        for d, _, files in os.walk(folder)
+        for f in files
     }
 
 
@@ -318,13 +339,18 @@ def test_the_marker_lists_exactly_what_was_written(two: list[str], tmp_path: Pat
     listed = json.loads((out / MARKER).read_text())["files"]
     assert listed == sorted(listed) and list(result.files) == listed
     assert set(listed) == _walk(out) - {MARKER}
-    assert {"study/summary.csv", "study/replications.csv", "study/rmse.png",
-            "study/estimates.png"} <= set(listed)
+    assert {
+        "study/summary.csv",
+        "study/replications.csv",
+        "study/rmse.png",
+        "study/estimates.png",
+    } <= set(listed)
     for r in result.reports:  # a scenario's page lists the files of its folder
         page = (out / r.name / "index.html").read_text()
         assert all(f'<a href="{f}">{f}</a>' in page for f in r.files)
         assert {f"{r.name}/{f}" for f in r.files} | {f"{r.name}/index.html"} == {
-            f for f in listed if f.startswith(f"{r.name}/")}
+            f for f in listed if f.startswith(f"{r.name}/")
+        }
 
 
 def test_reserved_names_are_the_reports_own_files(two: list[str], tmp_path: Path) -> None:
@@ -340,8 +366,9 @@ def test_images_take_the_animation_size(tmp_path: Path) -> None:
     wide = tmp_path / "wide.yaml"
     wide.write_text("n_cluster: 12\nobs_per_cluster: 4\nanimation:\n  frames: 3\n  size: 320x180\n")
     small = tmp_path / "small.yaml"
-    small.write_text("n_cluster: 12\nobs_per_cluster: 4\nanimation:\n  frames: 3\n"
-                     "  width: 200\n  height: 150\n")
+    small.write_text(
+        "n_cluster: 12\nobs_per_cluster: 4\nanimation:\n  frames: 3\n  width: 200\n  height: 150\n"
+    )
     out = tmp_path / "rep"
     build_report(load_scenarios([str(wide), str(small)]), out, jobs=1)
     index = (out / "index.html").read_text()
@@ -373,6 +400,6 @@ def test_wide_tables_scroll_in_a_box_that_shows_it() -> None:
     from shrinkcli.report.pages import stylesheet
 
     css = stylesheet()
-    block = css[css.index(".scroll {"):css.index("}", css.index(".scroll {"))]
+    block = css[css.index(".scroll {") : css.index("}", css.index(".scroll {"))]
     assert "overflow-x: auto" in block and "radial-gradient" in block and "local" in block
-    assert "white-space: nowrap" in css[css.index(".numbers td"):]
+    assert "white-space: nowrap" in css[css.index(".numbers td") :]

@@ -66,8 +66,13 @@ def test_every_number_a_person_writes_is_read_as_one(written: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "field", "expected"),
-    [("name: 007", "name", "007"), ("title: 1e3", "title", "1e3"), ("title: 0.50", "title", "0.50"),
-     ("description: 2020", "description", "2020"), ("title: true", "title", "true")],
+    [
+        ("name: 007", "name", "007"),
+        ("title: 1e3", "title", "1e3"),
+        ("title: 0.50", "title", "0.50"),
+        ("description: 2020", "description", "2020"),
+        ("title: true", "title", "true"),
+    ],
 )
 def test_text_keys_are_read_as_written(text: str, field: str, expected: str) -> None:
     assert getattr(parse_scenario(text, source="t.yaml"), field) == expected
@@ -150,8 +155,16 @@ def test_a_scenario_knows_its_file_and_overrides_keep_it(tmp_path: Path) -> None
 def test_defaults_are_the_posts() -> None:
     s = parse_scenario("title: t", source="x.yaml", default_name="x")
     assert s.parameters() == {
-        "obs_per_cluster": 10, "n_cluster": 100, "intercept": 1.0, "beta": 0.5, "sigma": 1.0,
-        "sd_int": 0.5, "sd_slope": 0.25, "cor": 0.0, "balanced": 1.0, "seed": 888,
+        "obs_per_cluster": 10,
+        "n_cluster": 100,
+        "intercept": 1.0,
+        "beta": 0.5,
+        "sigma": 1.0,
+        "sd_int": 0.5,
+        "sd_slope": 0.25,
+        "cor": 0.0,
+        "balanced": 1.0,
+        "seed": 888,
     }
     assert s.name == "x" and s.rng == "r"
     assert parse_scenario("balanced: true").balanced == 1.0
@@ -242,7 +255,8 @@ def test_reading_a_scenario_looks_for_no_pydantic_plugin(tmp_path: Path) -> None
         "import sys\nprint('plugin loaded', file=sys.stderr)\n"
         "class _P:\n    def new_schema_validator(self, schema, schema_type, path, *a, **k):\n"
         "        print('asked about', path.name, file=sys.stderr)\n"
-        "        return None, None, None\nplugin = _P()\n")
+        "        return None, None, None\nplugin = _P()\n"
+    )
     code = (
         "import os, sys\n"
         "from pydantic import BaseModel\n"
@@ -261,8 +275,10 @@ def test_reading_a_scenario_looks_for_no_pydantic_plugin(tmp_path: Path) -> None
     assert out.stderr.splitlines() == ["scenario read", "plugin loaded", "asked about Mine"]
 
 
-@pytest.mark.parametrize(("written", "value"), [("010", 10), ("007", 7), ("-010", -10), ("0", 0),
-                                                ("1_000", 1000), ("+08", 8), ("09", 9)])
+@pytest.mark.parametrize(
+    ("written", "value"),
+    [("010", 10), ("007", 7), ("-010", -10), ("0", 0), ("1_000", 1000), ("+08", 8), ("09", 9)],
+)
 def test_an_integer_with_leading_zeros_is_decimal(written: str, value: int) -> None:
     from shrinkcli.sweep import parse_vary
 
@@ -272,10 +288,18 @@ def test_an_integer_with_leading_zeros_is_decimal(written: str, value: int) -> N
 
 @pytest.mark.parametrize(
     ("text", "got"),
-    [("sigma: ~", "null"), ("sigma: true", "true"), ("balanced: no", "false"),
-     ("sigma: [1,2]", "[1, 2]"), ("n_cluster: {a: 1}", "{a: 1}"), ("name: [a]", "[a]"),
-     ("title: ~", "null"), ("intercept: .inf", ".inf"), ("cor: .nan", ".nan"),
-     ("model: {method: true}", "true")],
+    [
+        ("sigma: ~", "null"),
+        ("sigma: true", "true"),
+        ("balanced: no", "false"),
+        ("sigma: [1,2]", "[1, 2]"),
+        ("n_cluster: {a: 1}", "{a: 1}"),
+        ("name: [a]", "[a]"),
+        ("title: ~", "null"),
+        ("intercept: .inf", ".inf"),
+        ("cor: .nan", ".nan"),
+        ("model: {method: true}", "true"),
+    ],
 )
 def test_a_refused_value_is_shown_as_it_is_written_in_yaml(text: str, got: str) -> None:
     with pytest.raises(ScenarioError) as err:

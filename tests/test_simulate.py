@@ -98,8 +98,9 @@ def test_a_large_simulation_is_still_rs(monkeypatch: pytest.MonkeyPatch) -> None
             else:  # as the other tests: R's qnorm and BLAS round a last bit differently
                 np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
     for name, total in ref["sums"].items():
-        assert math.isclose(float(np.sum(data.array(name), dtype=np.float64)), float(total),
-                            rel_tol=1e-12), name
+        assert math.isclose(
+            float(np.sum(data.array(name), dtype=np.float64)), float(total), rel_tol=1e-12
+        ), name
     monkeypatch.setattr(sim_module, "OVERLAP_ROWS", 1 << 40)  # everything in turn
     in_turn = simulate(scenario)
     for name in data.names:

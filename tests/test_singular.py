@@ -21,8 +21,11 @@ SMALL = "obs_per_cluster: 4\nn_cluster: 30\nseed: 1\n"
 CASES = {
     "no-slopes": ("sd_slope: 0\n", "intercept-slope", "perfectly correlated (−1)"),
     "no-variance": ("sd_int: 0\n", "intercept-slope", "complete pooling"),
-    "one-line": ("sd_int: 0.5\nsd_slope: 0.5\ncor: 0.999\n", "intercept-slope",
-                 "perfectly correlated (+1)"),
+    "one-line": (
+        "sd_int: 0.5\nsd_slope: 0.5\ncor: 0.999\n",
+        "intercept-slope",
+        "perfectly correlated (+1)",
+    ),
     "intercept-only": ("sd_int: 0\nsd_slope: 0\n", "intercept", "complete pooling"),
 }
 
@@ -76,9 +79,7 @@ def test_a_regular_fit_says_nothing() -> None:
 
 
 @pytest.mark.parametrize("command", ["fit", "animate", "report"])
-def test_every_command_that_fits_says_it(
-    runner: CliRunner, tmp_path: Path, command: str
-) -> None:
+def test_every_command_that_fits_says_it(runner: CliRunner, tmp_path: Path, command: str) -> None:
     scenario = tmp_path / "flat.yaml"
     scenario.write_text(CASES["no-slopes"][0] + SMALL + "animation: {frames: 3}\n")
     args = {

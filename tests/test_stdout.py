@@ -27,15 +27,29 @@ has_dev_full = pytest.mark.skipif(
 
 
 @has_dev_full
-@pytest.mark.parametrize("args", [
-    ["simulate", BASELINE], ["simulate", BASELINE, "-f", "json"],
-    ["simulate", BASELINE, "-f", "parquet"], ["fit", DATA], ["fit", DATA, "-f", "json"],
-    ["fit", DATA, "-f", "summary"], ["fit", DATA, "-f", "parquet"], ["--version"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["simulate", BASELINE],
+        ["simulate", BASELINE, "-f", "json"],
+        ["simulate", BASELINE, "-f", "parquet"],
+        ["fit", DATA],
+        ["fit", DATA, "-f", "json"],
+        ["fit", DATA, "-f", "summary"],
+        ["fit", DATA, "-f", "parquet"],
+        ["--version"],
+    ],
+)
 def test_stdout_on_a_full_device_is_one_line_and_exit_1(args: list[str]) -> None:
     with FULL.open("wb") as full:
-        res = subprocess.run([*SHRINK, *args], stdout=full, stderr=subprocess.PIPE, text=True,
-                             stdin=subprocess.DEVNULL, check=False)
+        res = subprocess.run(
+            [*SHRINK, *args],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
     assert res.returncode == 1, res.stderr
     assert res.stderr == "shrink: error: stdout: cannot write: no space left on the device\n"
 
@@ -111,11 +125,11 @@ def _through_head(args: list[str], tmp_path: Path) -> tuple[int, str, bytes]:
     """Run shrink into a real pipe read by `head -1`, which stops after one line."""
     err = tmp_path / "stderr.txt"
     with err.open("wb") as e:
-        writer = subprocess.Popen([*SHRINK, *args], stdout=subprocess.PIPE, stderr=e,
-                                  stdin=subprocess.DEVNULL)
+        writer = subprocess.Popen(
+            [*SHRINK, *args], stdout=subprocess.PIPE, stderr=e, stdin=subprocess.DEVNULL
+        )
         assert writer.stdout is not None
-        head = subprocess.run(["head", "-1"], stdin=writer.stdout, capture_output=True,
-                              check=False)
+        head = subprocess.run(["head", "-1"], stdin=writer.stdout, capture_output=True, check=False)
         writer.stdout.close()
         code = writer.wait(timeout=600)
     return code, err.read_text(), head.stdout

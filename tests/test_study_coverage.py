@@ -85,7 +85,10 @@ def test_by_size_adds_up_over_replications() -> None:
     scenario = _scenario("unbalanced")
     present = sum(  # balanced < 1 can drop every row of a cluster
         simulate(scenario.model_copy(update={"seed": replication_seed(scenario.seed, k)}))
-        .data["cluster"].nunique() for k in range(1, 7))
+        .data["cluster"]
+        .nunique()
+        for k in range(1, 7)
+    )
     assert table["clusters"].sum() == present
     assert list(table["n"]) == sorted(table["n"])
     single = table[table["n"] == 1]
@@ -97,15 +100,17 @@ def test_by_size_adds_up_over_replications() -> None:
     # the overall shares are the by-size ones weighted by their intervals
     mixed = result.summary.set_index("quantity").loc["cluster_coverage_mixed"]
     weights = table["clusters"].to_numpy(float)
-    pooled = ((table["mixed_intercept"] * weights).sum() + (table["mixed_slope"] * weights).sum()
-              ) / (2 * weights.sum())
+    pooled = (
+        (table["mixed_intercept"] * weights).sum() + (table["mixed_slope"] * weights).sum()
+    ) / (2 * weights.sum())
     assert mixed["mean"] == pytest.approx(pooled, abs=0.01)  # mean of per-replication shares
     assert mixed["truth"] == 0.95 and mixed["coverage"] == mixed["mean"]
 
 
 def test_intercept_only_leaves_the_slope_out_of_the_mixed_coverage() -> None:
     scenario = _scenario("baseline", n_cluster=30).model_copy(
-        update={"model": _scenario("baseline").model.model_copy(update={"random": "intercept"})})
+        update={"model": _scenario("baseline").model.model_copy(update={"random": "intercept"})}
+    )
     result = run_study([scenario], 3, jobs=1)
     table = result.cluster_coverage
     assert table is not None and table["mixed_slope"].isna().all()
@@ -134,46 +139,87 @@ def test_poor_means_short_by_more_than_chance() -> None:
     assert not poor(math.nan, 100) and not poor(0.5, 0)
 
 
-def _synthetic(rows: list[dict[str, float]], reps: pd.DataFrame | None = None,
-               by_coef: pd.DataFrame | None = None) -> StudyResult:
+def _synthetic(
+    rows: list[dict[str, float]],
+    reps: pd.DataFrame | None = None,
+    by_coef: pd.DataFrame | None = None,
+) -> StudyResult:
     scenario = Scenario(name="s", title="Synthetic")
     table = pd.DataFrame([{"scenario": "s", **r} for r in rows], columns=list(COVERAGE_COLUMNS))
     summary = pd.DataFrame(columns=["scenario", "quantity"])
     replications = reps if reps is not None else pd.DataFrame(columns=list(REPLICATION_COLUMNS))
     if by_coef is None and reps is not None:  # each coefficient covered as both together
-        by_coef = pd.DataFrame({"scenario": reps["scenario"], "replication": reps["replication"],
-                                "mixed_intercept": reps["cluster_coverage_mixed"],
-                                "mixed_slope": reps["cluster_coverage_mixed"]})
-    return StudyResult(replications, summary, (scenario,), cluster_coverage=table,
-                       coefficient_coverage=by_coef)
+        by_coef = pd.DataFrame(
+            {
+                "scenario": reps["scenario"],
+                "replication": reps["replication"],
+                "mixed_intercept": reps["cluster_coverage_mixed"],
+                "mixed_slope": reps["cluster_coverage_mixed"],
+            }
+        )
+    return StudyResult(
+        replications, summary, (scenario,), cluster_coverage=table, coefficient_coverage=by_coef
+    )
 
 
 def test_findings_when_all_is_well() -> None:
-    good = {"n": 10, "clusters": 5000, "ols_clusters": 5000, "ols_intercept": 0.949,
-            "ols_slope": 0.951, "mixed_intercept": 0.946, "mixed_slope": 0.948}
+    good = {
+        "n": 10,
+        "clusters": 5000,
+        "ols_clusters": 5000,
+        "ols_intercept": 0.949,
+        "ols_slope": 0.951,
+        "mixed_intercept": 0.946,
+        "mixed_slope": 0.948,
+    }
     assert coverage_findings(_synthetic([good])) == [
         "In every scenario the clusters' 95% intervals, by-cluster and mixed, held the true "
-        "coefficients about 95% of the time (within what chance allows)."]
+        "coefficients about 95% of the time (within what chance allows)."
+    ]
 
 
 def test_findings_say_where_coverage_is_poor_and_why() -> None:
     rows = [
-        {"n": 2, "clusters": 2000, "ols_clusters": 2000, "ols_intercept": 0.95,
-         "ols_slope": 0.95, "mixed_intercept": 0.94, "mixed_slope": 0.70},
-        {"n": 8, "clusters": 2000, "ols_clusters": 2000, "ols_intercept": 0.95,
-         "ols_slope": 0.95, "mixed_intercept": 0.95, "mixed_slope": 0.90},
+        {
+            "n": 2,
+            "clusters": 2000,
+            "ols_clusters": 2000,
+            "ols_intercept": 0.95,
+            "ols_slope": 0.95,
+            "mixed_intercept": 0.94,
+            "mixed_slope": 0.70,
+        },
+        {
+            "n": 8,
+            "clusters": 2000,
+            "ols_clusters": 2000,
+            "ols_intercept": 0.95,
+            "ols_slope": 0.95,
+            "mixed_intercept": 0.95,
+            "mixed_slope": 0.90,
+        },
     ]
-    reps = pd.DataFrame({"scenario": ["s"] * 4, "replication": [1, 2, 3, 4], "error": [""] * 4,
-                         "sd_slope": [0.1, 0.2, 0.3, 0.4], "sd_int": [0.5] * 4,
-                         "cluster_coverage_mixed": [0.7, 0.8, 0.93, 0.95]})
+    reps = pd.DataFrame(
+        {
+            "scenario": ["s"] * 4,
+            "replication": [1, 2, 3, 4],
+            "error": [""] * 4,
+            "sd_slope": [0.1, 0.2, 0.3, 0.4],
+            "sd_int": [0.5] * 4,
+            "cluster_coverage_mixed": [0.7, 0.8, 0.93, 0.95],
+        }
+    )
     found = coverage_findings(_synthetic(rows, reps))
     assert found[0] == (
         "In Synthetic, the mixed model's 95% intervals held the true slope of only 80% of the "
         "clusters (the by-cluster ones: 95%). These intervals take the estimated SDs as known: "
         "in the replications whose slope SD came out below the true 0.25 (50% of them) they "
-        "held the true slope of 75% of the clusters, in the others 94%.")
-    assert found[1] == ("In Synthetic, coverage was poorest for clusters of 2 observations: "
-                        "70% for the mixed slopes (2,000 intervals).")
+        "held the true slope of 75% of the clusters, in the others 94%."
+    )
+    assert found[1] == (
+        "In Synthetic, coverage was poorest for clusters of 2 observations: "
+        "70% for the mixed slopes (2,000 intervals)."
+    )
     assert len(found) == 2
     # no "why" when the replications do not show it
     flat = reps.assign(cluster_coverage_mixed=[0.9, 0.9, 0.8, 0.8])
@@ -183,18 +229,40 @@ def test_findings_say_where_coverage_is_poor_and_why() -> None:
 def test_why_compares_the_coverage_of_the_coefficient_it_names() -> None:
     """The replications' joint coverage (intercepts and slopes together) differs from each
     coefficient's: the sentence on the intercept gives the intercept's."""
-    rows = [{"n": 4, "clusters": 4000, "ols_clusters": 4000, "ols_intercept": 0.95,
-             "ols_slope": 0.95, "mixed_intercept": 0.85, "mixed_slope": 0.95}]
-    reps = pd.DataFrame({"scenario": ["s"] * 4, "replication": [1, 2, 3, 4], "error": [""] * 4,
-                         "sd_slope": [0.25] * 4, "sd_int": [0.2, 0.3, 0.6, 0.7],
-                         "cluster_coverage_mixed": [0.82, 0.82, 0.86, 0.86]})
-    by_coef = pd.DataFrame({"scenario": ["s"] * 4, "replication": [4, 3, 2, 1],
-                            "mixed_intercept": [0.91, 0.89, 0.71, 0.69],
-                            "mixed_slope": [0.97] * 4})
+    rows = [
+        {
+            "n": 4,
+            "clusters": 4000,
+            "ols_clusters": 4000,
+            "ols_intercept": 0.95,
+            "ols_slope": 0.95,
+            "mixed_intercept": 0.85,
+            "mixed_slope": 0.95,
+        }
+    ]
+    reps = pd.DataFrame(
+        {
+            "scenario": ["s"] * 4,
+            "replication": [1, 2, 3, 4],
+            "error": [""] * 4,
+            "sd_slope": [0.25] * 4,
+            "sd_int": [0.2, 0.3, 0.6, 0.7],
+            "cluster_coverage_mixed": [0.82, 0.82, 0.86, 0.86],
+        }
+    )
+    by_coef = pd.DataFrame(
+        {
+            "scenario": ["s"] * 4,
+            "replication": [4, 3, 2, 1],
+            "mixed_intercept": [0.91, 0.89, 0.71, 0.69],
+            "mixed_slope": [0.97] * 4,
+        }
+    )
     found = coverage_findings(_synthetic(rows, reps, by_coef))
     assert found[0].endswith(
         "in the replications whose intercept SD came out below the true 0.5 (50% of them) they "
-        "held the true intercept of 70% of the clusters, in the others 90%.")
+        "held the true intercept of 70% of the clusters, in the others 90%."
+    )
     # without each coefficient's own coverage the study says no why
     alone = coverage_findings(replace(_synthetic(rows, reps), coefficient_coverage=None))
     assert alone[0].endswith("(the by-cluster ones: 95%).")
@@ -213,16 +281,32 @@ def test_a_study_keeps_each_coefficients_coverage() -> None:
 
 def test_findings_of_a_real_study() -> None:
     found = coverage_findings(_study("few-observations", 40))
-    assert any(f.startswith("In Few observations per cluster, the mixed model's 95% intervals "
-                            "held the true slope of only") for f in found)
+    assert any(
+        f.startswith(
+            "In Few observations per cluster, the mixed model's 95% intervals "
+            "held the true slope of only"
+        )
+        for f in found
+    )
 
 
 def test_cli_study_writes_coverage_and_says_where_it_is_poor(
     runner: CliRunner, tmp_path: Path
 ) -> None:
     out = tmp_path / "study"
-    res = runner.invoke(app, ["study", str(SCENARIO_DIR / "few-observations.yaml"), "-n", "30",
-                              "-o", str(out), "-f", "csv"])
+    res = runner.invoke(
+        app,
+        [
+            "study",
+            str(SCENARIO_DIR / "few-observations.yaml"),
+            "-n",
+            "30",
+            "-o",
+            str(out),
+            "-f",
+            "csv",
+        ],
+    )
     assert res.exit_code == 0, res.stderr
     table = read_csv_text(res.stdout)
     assert "cluster_coverage_mixed" in set(table["quantity"])
@@ -230,17 +314,31 @@ def test_cli_study_writes_coverage_and_says_where_it_is_poor(
     coverage = pd.read_csv(out / "cluster_coverage.csv")
     assert list(coverage.columns) == list(COVERAGE_COLUMNS)
     assert (out / "coverage.png").read_bytes().startswith(b"\x89PNG")
-    quiet = runner.invoke(app, ["study", str(SCENARIO_DIR / "few-observations.yaml"), "-n", "3",
-                                "-q", "-f", "csv"])
+    quiet = runner.invoke(
+        app, ["study", str(SCENARIO_DIR / "few-observations.yaml"), "-n", "3", "-q", "-f", "csv"]
+    )
     assert quiet.exit_code == 0 and quiet.stderr == ""
 
 
 def test_cli_study_profile(runner: CliRunner) -> None:
-    res = runner.invoke(app, ["study", str(SCENARIO_DIR / "baseline.yaml"), "-n", "3",
-                              "--ci", "profile", "-f", "csv", "-q"])
+    res = runner.invoke(
+        app,
+        [
+            "study",
+            str(SCENARIO_DIR / "baseline.yaml"),
+            "-n",
+            "3",
+            "--ci",
+            "profile",
+            "-f",
+            "csv",
+            "-q",
+        ],
+    )
     assert res.exit_code == 0, res.stderr
     table = read_csv_text(res.stdout).set_index("quantity")
     assert table.loc[list(PROFILED), "coverage"].notna().all()
-    bad = runner.invoke(app, ["study", str(SCENARIO_DIR / "baseline.yaml"), "-n", "3",
-                              "--ci", "bootstrap"])
+    bad = runner.invoke(
+        app, ["study", str(SCENARIO_DIR / "baseline.yaml"), "-n", "3", "--ci", "bootstrap"]
+    )
     assert bad.exit_code == 2 and "--ci" in bad.stderr

@@ -38,20 +38,26 @@ def test_each_scenario_in_rmse_png_spans_its_own_axis() -> None:
     from shrinkcli.study_plot import rmse_figure
 
     rmse = {"sleep": (9.0, 6.0), "baseline": (0.24, 0.15)}  # 40-fold apart
-    summary = pd.DataFrame([
-        {"scenario": name, "quantity": q, "mean": v}
-        for name, (ols, mix) in rmse.items()
-        for q, v in (("cluster_rmse_ols", ols), ("cluster_rmse_mixed", mix))
-    ])
+    summary = pd.DataFrame(
+        [
+            {"scenario": name, "quantity": q, "mean": v}
+            for name, (ols, mix) in rmse.items()
+            for q, v in (("cluster_rmse_ols", ols), ("cluster_rmse_mixed", mix))
+        ]
+    )
     study = SimpleNamespace(scenarios=[SimpleNamespace(name=n) for n in rmse], summary=summary)
     fig = rmse_figure(study)  # type: ignore[arg-type]
     for name, (ols, mix) in rmse.items():
-        ax = next(a for a in fig.get_axes()
-                  if [t.get_text() for t in a.get_yticklabels()] == [name]
-                  or name in [t.get_text() for t in a.get_yticklabels()])
+        ax = next(
+            a
+            for a in fig.get_axes()
+            if [t.get_text() for t in a.get_yticklabels()] == [name]
+            or name in [t.get_text() for t in a.get_yticklabels()]
+        )
         lo, hi = ax.get_xlim()
-        drawn = sorted(float(x) for line in ax.get_lines() for x in line.get_xdata()
-                       if float(x) in (ols, mix))
+        drawn = sorted(
+            float(x) for line in ax.get_lines() for x in line.get_xdata() if float(x) in (ols, mix)
+        )
         assert drawn == sorted((ols, mix)), name
         assert (max(ols, mix) - lo) / (hi - lo) > 0.5, name
         assert (max(ols, mix) - min(ols, mix)) / (hi - lo) > 0.2, name

@@ -38,7 +38,11 @@ def build_fit(
     """A Fit from the numbers of an lme4.json fit object; `opt_converged` is lme4's optimizer
     convergence code 0."""
     return fit_from_lme4(
-        d, random=random, names=names, optimizer=optimizer, converged=opt_converged,
+        d,
+        random=random,
+        names=names,
+        optimizer=optimizer,
+        converged=opt_converged,
         warnings=messages,
     )
 

@@ -50,9 +50,12 @@ def test_malformed_vary_is_a_usage_error(bad: str) -> None:
 def test_grid_is_the_product_last_key_fastest() -> None:
     designs = expand(_scenario(), parse_vary(["obs_per_cluster=3,5", "n_cluster=10,20,30"]))
     assert [d.values for d in designs] == [
-        (("obs_per_cluster", o), ("n_cluster", n)) for o in (3, 5) for n in (10, 20, 30)]
+        (("obs_per_cluster", o), ("n_cluster", n)) for o in (3, 5) for n in (10, 20, 30)
+    ]
     assert [(d.scenario.obs_per_cluster, d.scenario.n_cluster) for d in designs][:2] == [
-        (3, 10), (3, 20)]
+        (3, 10),
+        (3, 20),
+    ]
     assert len({d.scenario.name for d in designs}) == 6
     assert designs[0].scenario.name == "small.obs_per_cluster-3.n_cluster-10"
     assert all(d.scenario.sweep is None and d.base == "small" for d in designs)
@@ -64,7 +67,8 @@ def test_the_files_sweep_and_vary_on_top() -> None:
     assert [d.values for d in expand(s)][1] == (("sd_slope", 0), ("n_cluster", 20))
     designs = expand(s, {"n_cluster": [30], "model.method": ["ml"]})
     assert [d.values for d in designs] == [
-        (("sd_slope", v), ("n_cluster", 30), ("model.method", "ml")) for v in (0, 0.5)]
+        (("sd_slope", v), ("n_cluster", 30), ("model.method", "ml")) for v in (0, 0.5)
+    ]
     assert designs[0].scenario.model.method == "ml"
     assert expand(_scenario())[0].values == ()  # no sweep: the scenario itself
 
@@ -83,9 +87,7 @@ def test_the_files_sweep_and_vary_on_top() -> None:
         ("sweep:\n  model.random: [slope]\n", "sweep.model.random: every value must be"),
     ],
 )
-def test_a_bad_sweep_names_the_file_the_field_and_what_is_allowed(
-    text: str, message: str
-) -> None:
+def test_a_bad_sweep_names_the_file_the_field_and_what_is_allowed(text: str, message: str) -> None:
     with pytest.raises(ScenarioError) as err:
         _scenario(text)
     assert str(err.value).startswith("small.yaml: ")
@@ -116,21 +118,30 @@ def result():
 
 def test_rows_carry_the_keys_and_standard_errors(result) -> None:
     summary = result.summary
-    assert tuple(summary.columns) == ("scenario", "obs_per_cluster", "sd_slope",
-                                      *SWEEP_SUMMARY_COLUMNS)
+    assert tuple(summary.columns) == (
+        "scenario",
+        "obs_per_cluster",
+        "sd_slope",
+        *SWEEP_SUMMARY_COLUMNS,
+    )
     reps = result.replications.rename(columns={"design_sd_slope": "key_sd_slope"})
     assert list(reps.columns[:3]) == ["scenario", "obs_per_cluster", "key_sd_slope"]
     assert len(reps) == 4 * 30 and set(reps["scenario"]) == {"small"}
-    assert list(result.cluster_coverage.columns[:3]) == ["scenario", "obs_per_cluster",
-                                                         "sd_slope"]
+    assert list(result.cluster_coverage.columns[:3]) == ["scenario", "obs_per_cluster", "sd_slope"]
     # every mean's Monte Carlo SE, from the replications themselves
     for _, row in summary.iterrows():
-        mine = reps[(reps["obs_per_cluster"] == row["obs_per_cluster"])
-                    & (reps["key_sd_slope"] == row["sd_slope"]) & (reps["error"] == "")]
+        mine = reps[
+            (reps["obs_per_cluster"] == row["obs_per_cluster"])
+            & (reps["key_sd_slope"] == row["sd_slope"])
+            & (reps["error"] == "")
+        ]
         q = row["quantity"]
         if q in ("singular_share", "failed_share"):
-            v = (mine["singular"].astype(float).to_numpy() if q == "singular_share"
-                 else np.zeros(len(mine)))
+            v = (
+                mine["singular"].astype(float).to_numpy()
+                if q == "singular_share"
+                else np.zeros(len(mine))
+            )
             p = v.mean()
             assert row["n"] == 30
             assert math.isclose(row["mcse"], math.sqrt(p * (1 - p) / 30), abs_tol=1e-12)
@@ -141,8 +152,7 @@ def test_rows_carry_the_keys_and_standard_errors(result) -> None:
         assert math.isclose(row["mcse"], v.std(ddof=1) / math.sqrt(v.size), rel_tol=1e-9)
         if q in ("intercept", "beta"):
             c = row["coverage"]
-            assert math.isclose(row["coverage_se"], math.sqrt(c * (1 - c) / v.size),
-                                abs_tol=1e-12)
+            assert math.isclose(row["coverage_se"], math.sqrt(c * (1 - c) / v.size), abs_tol=1e-12)
 
 
 def test_more_observations_make_pooling_pay_less(result) -> None:
@@ -150,8 +160,9 @@ def test_more_observations_make_pooling_pay_less(result) -> None:
     gain = {}
     for obs in (3, 8):
         part = s[(s["obs_per_cluster"] == obs) & (s["sd_slope"] == 0.4)].set_index("quantity")
-        gain[obs] = 1 - part.loc["cluster_rmse_mixed", "mean"] / part.loc["cluster_rmse_ols",
-                                                                          "mean"]
+        gain[obs] = (
+            1 - part.loc["cluster_rmse_mixed", "mean"] / part.loc["cluster_rmse_ols", "mean"]
+        )
     assert gain[3] > gain[8] > 0
 
 
@@ -161,11 +172,19 @@ def test_resumed_designs_give_the_same_output(result) -> None:
     first = run_sweep(designs, 30, jobs=1, on_design=lambda i, rows: saved.update({i: rows}))
     assert sorted(saved) == [0, 1, 2, 3]
     calls: list[int] = []
-    again = run_sweep(designs, 30, jobs=2, done={0: saved[0], 2: saved[2]},
-                      on_design=lambda i, rows: calls.append(i))
+    again = run_sweep(
+        designs,
+        30,
+        jobs=2,
+        done={0: saved[0], 2: saved[2]},
+        on_design=lambda i, rows: calls.append(i),
+    )
     assert sorted(calls) == [1, 3]  # only the unfinished ones ran
-    assert again.files()["summary.csv"] == first.files()["summary.csv"] == \
-        result.files()["summary.csv"]
+    assert (
+        again.files()["summary.csv"]
+        == first.files()["summary.csv"]
+        == result.files()["summary.csv"]
+    )
     assert again.files()["replications.csv"] == result.files()["replications.csv"]
 
 
@@ -175,10 +194,10 @@ def test_fingerprint_names_what_changed(result) -> None:
     assert changed_argument(a, fingerprint(designs, 30, None, "wald")) is None
     assert changed_argument(a, fingerprint(designs, 40, None, None)) == "--reps was 30, now 40"
     assert "--seed" in str(changed_argument(a, fingerprint(designs, 30, 7, None)))
-    other = expand(_scenario("sigma: 2\n"), parse_vary(["obs_per_cluster=3,8",
-                                                         "sd_slope=0.05,0.4"]))
-    assert "sigma was 1.0, now 2.0" in str(changed_argument(a, fingerprint(other, 30, None,
-                                                                            None)))
+    other = expand(
+        _scenario("sigma: 2\n"), parse_vary(["obs_per_cluster=3,8", "sd_slope=0.05,0.4"])
+    )
+    assert "sigma was 1.0, now 2.0" in str(changed_argument(a, fingerprint(other, 30, None, None)))
 
 
 def test_pictures_for_one_and_two_keys(result, tmp_path: Path) -> None:
@@ -193,8 +212,9 @@ def test_pictures_for_one_and_two_keys(result, tmp_path: Path) -> None:
         with Image.open(path) as im:
             assert im.width >= 900 and im.height >= 300
     assert one != two
-    three = run_sweep(expand(_scenario(), {"obs_per_cluster": [3], "sd_slope": [0.1],
-                                           "cor": [0.0]}), 3, jobs=1).files()
+    three = run_sweep(
+        expand(_scenario(), {"obs_per_cluster": [3], "sd_slope": [0.1], "cor": [0.0]}), 3, jobs=1
+    ).files()
     assert not any(name.endswith(".png") for name in three)  # no picture for three keys
 
 

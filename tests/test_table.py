@@ -22,13 +22,15 @@ def test_columns_of_one_length() -> None:
 
 
 def test_from_pandas_keeps_values_and_marks_missing_ones() -> None:
-    df = pd.DataFrame({
-        "f": [1.5, np.nan, 3.0],
-        "i": pd.array([7, None, 9], dtype="Int64"),
-        "s": ["007", None, "b"],
-        "c": pd.Categorical(["x", "y", "x"]),
-        "b": [True, False, True],
-    })
+    df = pd.DataFrame(
+        {
+            "f": [1.5, np.nan, 3.0],
+            "i": pd.array([7, None, 9], dtype="Int64"),
+            "s": ["007", None, "b"],
+            "c": pd.Categorical(["x", "y", "x"]),
+            "b": [True, False, True],
+        }
+    )
     t = Table.from_pandas(df)
     assert np.isnan(t["f"]).tolist() == [False, True, False]
     assert t["i"].dtype == np.float64 and np.isnan(t["i"][1]) and t["i"][2] == 9.0

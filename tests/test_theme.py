@@ -61,8 +61,9 @@ def test_loading_matplotlib_without_docstring_tables_draws_the_same() -> None:
 
     scenario = str(SCENARIO_DIR / "unbalanced.yaml")
     runs = {
-        how: subprocess.run([sys.executable, "-c", code, how, scenario], capture_output=True,
-                            text=True, check=True).stdout.split()
+        how: subprocess.run(
+            [sys.executable, "-c", code, how, scenario], capture_output=True, text=True, check=True
+        ).stdout.split()
         for how in ("plain", "shrink")
     }
     assert runs["plain"][0] == runs["shrink"][0]  # the same PNG
@@ -83,13 +84,20 @@ def test_pictures_with_cjk_and_emoji_ids_leak_no_warning() -> None:
     from shrinkcli.cluster_plot import Panel, clusters_png, shrinkage_png
 
     x = np.arange(4.0)
-    panels = [Panel(title=f"学校 {c}", x=x, y=x * 0.5, ols=(0.0, 0.5), mixed=(0.1, 0.4))
-              for c in CJK_EMOJI]
+    panels = [
+        Panel(title=f"学校 {c}", x=x, y=x * 0.5, ols=(0.0, 0.5), mixed=(0.1, 0.4))
+        for c in CJK_EMOJI
+    ]
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         pngs = [
-            shrinkage_png(np.array([2.0, 3, 4, 5, 6, 7]), np.linspace(0.1, 0.6, 6),
-                          labels=list(CJK_EMOJI[:2]), marked=[0, 1], cluster="学校"),
+            shrinkage_png(
+                np.array([2.0, 3, 4, 5, 6, 7]),
+                np.linspace(0.1, 0.6, 6),
+                labels=list(CJK_EMOJI[:2]),
+                marked=[0, 1],
+                cluster="学校",
+            ),
             clusters_png(panels, (0.0, 0.5), x_name="時間", y_name="y", title="🚀 学校"),
         ]
     assert all(p.startswith(b"\x89PNG") for p in pngs)

@@ -115,11 +115,13 @@ def test_a_fit_without_intercept_variance_keeps_its_slope_variance_on_any_scale(
     """Where the intercept's SD is 0, the working coordinates' Λ maps back to Λ = [[0, 0],
     [0, c]] (not [[0, 0], [c, 0]], which (x || cluster) cannot hold and read as no variance at
     all): the REML criterion of x · k is the unscaled one + 2 log k, with the same slope SD."""
-    data = pd.DataFrame({
-        "y": [1.202925, 1.014689, 0.445489, 1.657842, 1.372439],
-        "x": [0.553142, 0.061960, -1.012598, 1.195915, 0.736934],
-        "cluster": ["c0", "c0", "c1", "c1", "c1"],
-    })
+    data = pd.DataFrame(
+        {
+            "y": [1.202925, 1.014689, 0.445489, 1.657842, 1.372439],
+            "x": [0.553142, 0.061960, -1.012598, 1.195915, 0.736934],
+            "cluster": ["c0", "c0", "c1", "c1", "c1"],
+        }
+    )
     spec = ModelSpec(random="uncorrelated")
     plain = fit(data, spec)
     scaled = fit(data.assign(x=data["x"] * scale), spec)
@@ -129,21 +131,26 @@ def test_a_fit_without_intercept_variance_keeps_its_slope_variance_on_any_scale(
     assert scaled.model.theta[1] * scale == pytest.approx(plain.model.theta[1], rel=1e-5)
 
 
-
 def test_conditional_variances_do_not_move_with_x_in_millionths_about_a_million() -> None:
     """lme4's condVar of the random slope is a variance per unit of x: a shift of x leaves it.
     With x = x₀·1e-6 + 1e6 (Λ's entries 10¹³ apart in x's own coordinates) it was computed at θ̂
     there and lost five digits to cancellation; the fit now keeps the optimizer's, computed in
     its working coordinates, and says them for x."""
-    x0 = np.array([-0.226137, -0.483972, 0.288555, -0.246968, -1.16838, -0.271116, 0.671289,
-                   0.31437])
-    data = pd.DataFrame({
-        "y": [1.225789, 1.74771, 0.356625, 1.356766, 0.716737, 1.032144, 1.180051, 1.229182],
-        "x": x0 * 1e-6 + 1e6, "cluster": ["a"] * 4 + ["b"] * 4})
+    x0 = np.array(
+        [-0.226137, -0.483972, 0.288555, -0.246968, -1.16838, -0.271116, 0.671289, 0.31437]
+    )
+    data = pd.DataFrame(
+        {
+            "y": [1.225789, 1.74771, 0.356625, 1.356766, 0.716737, 1.032144, 1.180051, 1.229182],
+            "x": x0 * 1e-6 + 1e6,
+            "cluster": ["a"] * 4 + ["b"] * 4,
+        }
+    )
     near_zero = data.assign(x=data["x"] - 1e6)  # exact (Sterbenz)
     spec = ModelSpec("intercept-slope", "reml")
     ref, got = fit(near_zero, spec), fit(data, spec)
     assert got.model.criterion == pytest.approx(ref.model.criterion, rel=1e-13)
     for column in ("condvar_slope", "mixed_slope_se", "ranef_slope"):
-        np.testing.assert_allclose(np.asarray(got.table[column]),
-                                   np.asarray(ref.table[column]), rtol=1e-11)
+        np.testing.assert_allclose(
+            np.asarray(got.table[column]), np.asarray(ref.table[column]), rtol=1e-11
+        )

@@ -185,8 +185,11 @@ def test_ols_standard_errors_are_lmlists(scenario: str) -> None:
         assert ours.slope_se[i] == pytest.approx(c["ols_slope_se"], rel=1e-10)
         # confint(): unpooled, from the cluster's own residual SD
         n = st.n[i]
-        own = math.sqrt(ours.slope_se[i] ** 2 / ours.sigma**2 * (
-            (st.syy_c[i] - st.sxy_c[i] ** 2 / st.sxx_c[i]) / (n - 2)))
+        own = math.sqrt(
+            ours.slope_se[i] ** 2
+            / ours.sigma**2
+            * ((st.syy_c[i] - st.sxy_c[i] ** 2 / st.sxx_c[i]) / (n - 2))
+        )
         q = student_t.ppf(0.975, n - 2)
         assert table["ols_slope"].iloc[i] + q * own == pytest.approx(c["slope_upper"], rel=1e-9)
     if scenario == "unbalanced":
@@ -195,20 +198,34 @@ def test_ols_standard_errors_are_lmlists(scenario: str) -> None:
 
 def test_ols_standard_errors_without_a_slope() -> None:
     """A cluster of one row (or constant x) has no slope: its intercept is ȳ with SE s/√n."""
-    data = pd.DataFrame({
-        "y": [1.0, 2.0, 2.5, 0.5, 1.5, 3.0, 2.2, 9.0],
-        "x": [0.0, 1.0, 2.0, 0.0, 1.0, 2.0, 5.0, 5.0],
-        "cluster": ["a", "a", "a", "b", "b", "b", "c", "c"],
-    })
+    data = pd.DataFrame(
+        {
+            "y": [1.0, 2.0, 2.5, 0.5, 1.5, 3.0, 2.2, 9.0],
+            "x": [0.0, 1.0, 2.0, 0.0, 1.0, 2.0, 5.0, 5.0],
+            "cluster": ["a", "a", "a", "b", "b", "b", "c", "c"],
+        }
+    )
     prep = prepare_data(data, model=ModelSpec("intercept"))
     st = sufficient_stats(prep.y, prep.x, prep.codes, prep.n_groups)
     ours = ols_standard_errors(st)
     assert ours.df == 8 - 2 - 2 - 1
-    rss = (np.sum((np.array([1.0, 2.0, 2.5]) - np.polyval(np.polyfit([0, 1, 2], [1, 2, 2.5], 1),
-                                                           [0, 1, 2])) ** 2)
-           + np.sum((np.array([0.5, 1.5, 3.0]) - np.polyval(np.polyfit([0, 1, 2], [0.5, 1.5, 3],
-                                                                       1), [0, 1, 2])) ** 2)
-           + np.sum((np.array([2.2, 9.0]) - 5.6) ** 2))
+    rss = (
+        np.sum(
+            (
+                np.array([1.0, 2.0, 2.5])
+                - np.polyval(np.polyfit([0, 1, 2], [1, 2, 2.5], 1), [0, 1, 2])
+            )
+            ** 2
+        )
+        + np.sum(
+            (
+                np.array([0.5, 1.5, 3.0])
+                - np.polyval(np.polyfit([0, 1, 2], [0.5, 1.5, 3], 1), [0, 1, 2])
+            )
+            ** 2
+        )
+        + np.sum((np.array([2.2, 9.0]) - 5.6) ** 2)
+    )
     s = math.sqrt(rss / ours.df)
     assert ours.sigma == pytest.approx(s, rel=1e-12)
     assert math.isnan(ours.slope_se[2])
@@ -219,8 +236,17 @@ def test_ols_standard_errors_without_a_slope() -> None:
 def test_csv_columns_are_pinned() -> None:
     """The CSV keeps its first seven columns in place; the standard errors follow, always."""
     assert TABLE_COLUMNS == (
-        "cluster", "n", "ols_intercept", "ols_slope", "mixed_intercept", "mixed_slope",
-        "shrinkage", "ols_intercept_se", "ols_slope_se", "mixed_intercept_se", "mixed_slope_se",
+        "cluster",
+        "n",
+        "ols_intercept",
+        "ols_slope",
+        "mixed_intercept",
+        "mixed_slope",
+        "shrinkage",
+        "ols_intercept_se",
+        "ols_slope_se",
+        "mixed_intercept_se",
+        "mixed_slope_se",
     )
     assert set(TABLE_COLUMNS) <= set(CLUSTER_COLUMNS)
     assert CLUSTER_COLUMNS[-2:] == ("true_intercept", "true_slope")

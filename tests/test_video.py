@@ -42,8 +42,9 @@ def _read(video: bytes, suffix: str, tmp_path: Path) -> tuple[list[np.ndarray], 
 @pytest.mark.parametrize("suffix", ["mp4", "webm"])
 def test_video_plays_back_with_every_frame(suffix: str, tmp_path: Path) -> None:
     options = AnimationOptions(**SMALL)
-    video, png = render_video(_baseline(), options, title="t", subtitle="s", format=suffix,
-                              png=True)
+    video, png = render_video(
+        _baseline(), options, title="t", subtitle="s", format=suffix, png=True
+    )
     assert png is not None and png.startswith(b"\x89PNG")
     frames, meta = _read(video, suffix, tmp_path)
     assert len(frames) == 24
@@ -77,16 +78,28 @@ def test_odd_sizes_are_padded_to_even(tmp_path: Path) -> None:
 
 def test_unknown_format() -> None:
     with pytest.raises(ValueError, match="unknown video format"):
-        render_video(_baseline(), AnimationOptions(frames=2), title="t", subtitle="s",
-                     format="avi")
+        render_video(_baseline(), AnimationOptions(frames=2), title="t", subtitle="s", format="avi")
 
 
 def test_cli_animate_writes_an_mp4_along_the_pooling_path(
     runner: CliRunner, tmp_path: Path
 ) -> None:
     out, png = tmp_path / "a.mp4", tmp_path / "a.png"
-    res = runner.invoke(app, ["animate", str(SCENARIO_DIR / "unbalanced.yaml"), "-o", str(out),
-                              "--png", str(png), "--frames", "30", "--path", "pooling"])
+    res = runner.invoke(
+        app,
+        [
+            "animate",
+            str(SCENARIO_DIR / "unbalanced.yaml"),
+            "-o",
+            str(out),
+            "--png",
+            str(png),
+            "--frames",
+            "30",
+            "--path",
+            "pooling",
+        ],
+    )
     assert res.exit_code == 0, res.stderr
     assert f"wrote {out}" in res.stderr and "30 frames" in res.stderr
     frames, meta = _read(out.read_bytes(), "mp4", tmp_path)
@@ -99,10 +112,18 @@ def test_scenario_path_key_and_the_command_line(runner: CliRunner, tmp_path: Pat
     scenario.write_text("name: s\nn_cluster: 12\nanimation:\n  frames: 6\n  path: pooling\n")
     a, b, c = (tmp_path / f"{k}.gif" for k in "abc")
     assert runner.invoke(app, ["animate", str(scenario), "-o", str(a), "-q"]).exit_code == 0
-    assert runner.invoke(app, ["animate", str(scenario), "-o", str(b), "-q",
-                               "--path", "pooling"]).exit_code == 0
-    assert runner.invoke(app, ["animate", str(scenario), "-o", str(c), "-q",
-                               "--path", "straight"]).exit_code == 0
+    assert (
+        runner.invoke(
+            app, ["animate", str(scenario), "-o", str(b), "-q", "--path", "pooling"]
+        ).exit_code
+        == 0
+    )
+    assert (
+        runner.invoke(
+            app, ["animate", str(scenario), "-o", str(c), "-q", "--path", "straight"]
+        ).exit_code
+        == 0
+    )
     assert a.read_bytes() == b.read_bytes() != c.read_bytes()
 
 

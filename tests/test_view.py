@@ -72,8 +72,10 @@ def test_no_report_picture_of_the_post_leaves_more_than_5_percent_outside(name: 
 
 def test_the_posts_fixed_view_left_most_clusters_out_in_three_scenarios() -> None:
     """What the automatic view replaces (the numbers that made it the default)."""
-    share = {n: build_scene(post(n)[1], AnimationOptions(zoom="baseline")).n_outside / 100
-             for n in ("few-observations", "more-slope-variance", "more-subject-variance")}
+    share = {
+        n: build_scene(post(n)[1], AnimationOptions(zoom="baseline")).n_outside / 100
+        for n in ("few-observations", "more-slope-variance", "more-subject-variance")
+    }
     assert all(v > 0.5 for v in share.values()), share
 
 
@@ -115,8 +117,9 @@ def test_the_fixed_layout_is_kept_where_it_fits() -> None:
     for name in POST_SCENARIOS:
         result = post(name)[1]
         for zoom in ("baseline", "data"):
-            fig = ShrinkageFigure.from_fit(result, AnimationOptions(zoom=zoom), title="t",
-                                           subtitle="s")
+            fig = ShrinkageFigure.from_fit(
+                result, AnimationOptions(zoom=zoom), title="t", subtitle="s"
+            )
             assert fig.plot_box()[0] == pytest.approx(58.0, abs=0.01), (name, zoom)
 
 
@@ -156,8 +159,7 @@ def test_a_crowded_picture_thins_and_says_so() -> None:
     drawn = scene.path_mask
     assert inside(scene.ols[drawn], scene.xlim, scene.ylim).all()
     travel = np.hypot(*((scene.mixed - scene.ols) / scene.ols.std(axis=0)).T)
-    shown = inside(scene.ols, scene.xlim, scene.ylim) & inside(scene.mixed, scene.xlim,
-                                                                scene.ylim)
+    shown = inside(scene.ols, scene.xlim, scene.ylim) & inside(scene.mixed, scene.xlim, scene.ylim)
     assert travel[drawn].min() <= np.quantile(travel[shown], 0.05)
     assert travel[drawn].max() >= np.quantile(travel[shown], 0.95)
     trail = scene.trails(0.5)
@@ -168,8 +170,11 @@ def test_a_crowded_picture_thins_and_says_so() -> None:
 
 def test_a_crowded_picture_keeps_the_ellipses_and_the_average_in_sight() -> None:
     fig = ShrinkageFigure.from_fit(crowd(), AnimationOptions(), title="t", subtitle="s")
-    ellipses = [line for line in fig.ax.lines
-                if line is not fig.hole and line.get_zorder() > fig.points.get_zorder()]
+    ellipses = [
+        line
+        for line in fig.ax.lines
+        if line is not fig.hole and line.get_zorder() > fig.points.get_zorder()
+    ]
     assert len(ellipses) == 2  # drawn over the points, with a white edge
     assert all(line.get_path_effects() for line in ellipses)
     assert fig.hole.get_zorder() > fig.points.get_zorder()

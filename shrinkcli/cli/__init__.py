@@ -62,6 +62,7 @@ if TYPE_CHECKING:
 
 __all__ = ["app"]
 
+
 class _App(typer.Typer):
     """The `shrink` app. Run with a command's name first, it builds only that command's options
     (typer builds every command's before it parses anything: a twentieth of a `shrink fit`);
@@ -167,7 +168,11 @@ def _fit_input(
 
 
 def _fit_with(
-    inp: Input, spec: ModelSpec, engine: Engine, max_evaluations: int | None, ci: str | None,
+    inp: Input,
+    spec: ModelSpec,
+    engine: Engine,
+    max_evaluations: int | None,
+    ci: str | None,
     level: float,
 ) -> Fit:
     kwargs: dict[str, Any] = dict(**inp.names, truth=inp.truth)
@@ -313,8 +318,7 @@ def fit(
     fmt: FitFormat = output_format(output, format, "csv")
     if ci is not None and fmt not in ("json", "summary"):
         raise UsageError(
-            "--ci: the intervals go into -f json or -f summary (the table has one row per "
-            "cluster)"
+            "--ci: the intervals go into -f json or -f summary (the table has one row per cluster)"
         )
     if ci == "profile" and engine == "statsmodels":
         raise UsageError("--ci profile: profiling uses the native engine; drop --engine")
@@ -327,8 +331,13 @@ def fit(
     _refuse_binary_on_terminal(output, fmt)
     inp = load_input(input, seed=seed, rng=rng, y=y, x=x, cluster=cluster)
     result = _fit_input(
-        inp, method=method, random=random, engine=engine,
-        max_evaluations=max_evaluations, ci=ci, level=0.95 if level is None else level,
+        inp,
+        method=method,
+        random=random,
+        engine=engine,
+        max_evaluations=max_evaluations,
+        ci=ci,
+        level=0.95 if level is None else level,
         quiet=quiet,
     )
     text: Payload
@@ -428,7 +437,13 @@ def animate(
     # Options first: a bad option costs nothing and writes nothing.
     base = load_scenario(input).animation if is_scenario_path(input) else AnimationOptions()
     options = animation_options(
-        base, frames=frames, fps=fps, size=size, zoom=zoom, ellipses=ellipses, truth=truth,
+        base,
+        frames=frames,
+        fps=fps,
+        size=size,
+        zoom=zoom,
+        ellipses=ellipses,
+        truth=truth,
         path=path,
     )
     inp = load_input(input, seed=seed, rng=rng, y=y, x=x, cluster=cluster)
@@ -457,9 +472,14 @@ def animate(
         subtitle = parameter_line(inp.scenario)
     else:
         sizes = result.table.array("n")
-        subtitle = data_line(result.model.n_groups, result.model.n_obs,
-                             sizes=(int(sizes.min()), int(sizes.max())), scenario=inp.scenario,
-                             x=inp.x, cluster=inp.cluster)
+        subtitle = data_line(
+            result.model.n_groups,
+            result.model.n_obs,
+            sizes=(int(sizes.min()), int(sizes.max())),
+            scenario=inp.scenario,
+            x=inp.x,
+            cluster=inp.cluster,
+        )
     if suffix in ("mp4", "webm"):
         gif, picture = render_video(
             result, options, title=title, subtitle=subtitle, format=suffix, png=png is not None
@@ -551,7 +571,11 @@ def study(
     reps: Annotated[
         int,
         typer.Option(
-            "--reps", "-n", help="Replications per scenario.", show_default=False, metavar="N",
+            "--reps",
+            "-n",
+            help="Replications per scenario.",
+            show_default=False,
+            metavar="N",
             callback=at_least_one,
         ),
     ],
@@ -598,22 +622,29 @@ def study(
     vary: Annotated[
         list[str] | None,
         typer.Option(
-            "--vary", help="Sweep a key over values, e.g. n_cluster=20,50,100; repeat it for a "
-            "grid (the product). Adds to the scenario's sweep: mapping.", metavar="KEY=V1,V2,...",
+            "--vary",
+            help="Sweep a key over values, e.g. n_cluster=20,50,100; repeat it for a "
+            "grid (the product). Adds to the scenario's sweep: mapping.",
+            metavar="KEY=V1,V2,...",
             show_default=False,
         ),
     ] = None,
     resume: Annotated[
         bool,
-        typer.Option("--resume", help="With -o DIR: skip the designs an earlier run of the same "
-                     "arguments finished there."),
+        typer.Option(
+            "--resume",
+            help="With -o DIR: skip the designs an earlier run of the same "
+            "arguments finished there.",
+        ),
     ] = False,
     scheduler: Annotated[
         str | None,
         typer.Option(
-            "--scheduler", help="Send the replications to the Dask scheduler at this address "
+            "--scheduler",
+            help="Send the replications to the Dask scheduler at this address "
             "(e.g. tcp://host:8786) [default: $DASK_SCHEDULER_ADDRESS, else run here].",
-            metavar="ADDRESS", show_default=False,
+            metavar="ADDRESS",
+            show_default=False,
         ),
     ] = None,
 ) -> None:
@@ -647,9 +678,18 @@ def study(
         from .sweep import study_sweep, sweep_summary_text
 
         with executor as ex:
-            swept = study_sweep(loaded, reps, vary=parse_vary(vary or []), jobs=jobs, seed=seed,
-                                ci=ci, output=output, resume=resume, executor=ex,
-                                show=showing(quiet))
+            swept = study_sweep(
+                loaded,
+                reps,
+                vary=parse_vary(vary or []),
+                jobs=jobs,
+                seed=seed,
+                ci=ci,
+                output=output,
+                resume=resume,
+                executor=ex,
+                show=showing(quiet),
+            )
         failed = _study_failures(swept.study)
         if output is not None:
             _note(f"wrote {Path(output)}/", quiet)
@@ -658,10 +698,10 @@ def study(
         if failed:
             raise typer.Exit(1)
         return
-    with executor as ex, study_progress(showing(quiet), [s.name for s in loaded],
-                                        reps) as progress:
-        result = run_study(loaded, reps, jobs=jobs, seed=seed, progress=progress, ci=ci,
-                           executor=ex)
+    with executor as ex, study_progress(showing(quiet), [s.name for s in loaded], reps) as progress:
+        result = run_study(
+            loaded, reps, jobs=jobs, seed=seed, progress=progress, ci=ci, executor=ex
+        )
     failed_all = _study_failures(result)
     if failed_all and (result.replications["error"] != "").all():
         # nothing was fitted: a folder and a table of empty rows would only look like results
@@ -721,8 +761,12 @@ def _study_failures(result: StudyResult) -> bool:
             any_all = True
             typer.echo(f"shrink: error: {name}: no replication could be fitted: {first}", err=True)
         else:
-            _warn([f"{name}: {len(bad)} of {len(rows)} replications could not be fitted and "
-                   f"are left out (e.g. {first})"])
+            _warn(
+                [
+                    f"{name}: {len(bad)} of {len(rows)} replications could not be fitted and "
+                    f"are left out (e.g. {first})"
+                ]
+            )
     return any_all
 
 

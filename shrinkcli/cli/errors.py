@@ -230,8 +230,9 @@ _TYPE_WORDS = {
     "Input should be a valid integer": "must be an integer",
     "Input should be a valid number": "must be a number",
 }
-_INVALID = re.compile(r"^Invalid value for '(?P<opt>[^']+)'(?: / '(?P<alt>[^']+)')?: (?P<msg>.*)$",
-                      re.S)
+_INVALID = re.compile(
+    r"^Invalid value for '(?P<opt>[^']+)'(?: / '(?P<alt>[^']+)')?: (?P<msg>.*)$", re.S
+)
 
 
 def plain_usage_message(message: str, args: Sequence[str]) -> str:
@@ -262,7 +263,7 @@ def _value_of(opts: Sequence[str], args: Sequence[str]) -> str | None:
             if arg == opt and i + 1 < len(args):
                 found = args[i + 1]
             elif arg.startswith(opt + "=") and opt.startswith("--"):
-                found = arg[len(opt) + 1:]
+                found = arg[len(opt) + 1 :]
     return found
 
 

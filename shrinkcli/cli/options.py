@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ..model import ModelSpec
     from ..scenario import AnimationOptions, Scenario
 
+
 class ShrinkCommand(TyperCommand):
     """A command whose help reads as a CLI's, not as Python: arguments by their metavar
     (`SCENARIO...`, not `{SCENARIO}...` or `SCENARIO <list[str]>`)."""
@@ -129,9 +130,10 @@ def output_format(path: str, given: F | None, default: F, *, flag: str = "-o/--o
 # -- shared options ---------------------------------------------------------------------------
 
 OutputOpt = Annotated[
-    str, typer.Option(
+    str,
+    typer.Option(
         "-o", "--output", help="Where to write: a file, or '-' for stdout.", metavar="PATH"
-    )
+    ),
 ]
 SeedOpt = Annotated[
     int | None,
@@ -161,18 +163,30 @@ ScenariosArg = Annotated[
 ]
 YOpt = Annotated[
     str | None,
-    typer.Option("--y", help="Response column [default: a data scenario's, else y].",
-                 metavar="COL", show_default=False),
+    typer.Option(
+        "--y",
+        help="Response column [default: a data scenario's, else y].",
+        metavar="COL",
+        show_default=False,
+    ),
 ]
 XOpt = Annotated[
     str | None,
-    typer.Option("--x", help="Covariate column [default: a data scenario's, else x].",
-                 metavar="COL", show_default=False),
+    typer.Option(
+        "--x",
+        help="Covariate column [default: a data scenario's, else x].",
+        metavar="COL",
+        show_default=False,
+    ),
 ]
 ClusterOpt = Annotated[
     str | None,
-    typer.Option("--cluster", help="Cluster (grouping) column [default: a data scenario's, "
-                 "else cluster].", metavar="COL", show_default=False),
+    typer.Option(
+        "--cluster",
+        help="Cluster (grouping) column [default: a data scenario's, else cluster].",
+        metavar="COL",
+        show_default=False,
+    ),
 ]
 TableYOpt = Annotated[
     str, typer.Option("--y", help="Response column of the tables given directly.", metavar="COL")
@@ -181,8 +195,8 @@ TableXOpt = Annotated[
     str, typer.Option("--x", help="Covariate column of the tables given directly.", metavar="COL")
 ]
 TableClusterOpt = Annotated[
-    str, typer.Option("--cluster", help="Cluster column of the tables given directly.",
-                      metavar="COL")
+    str,
+    typer.Option("--cluster", help="Cluster column of the tables given directly.", metavar="COL"),
 ]
 MethodOpt = Annotated[
     str | None,
@@ -216,15 +230,21 @@ CiOpt = Annotated[
 LevelOpt = Annotated[
     float | None,
     typer.Option(
-        "--level", help="Confidence level of --ci [default: 0.95].", metavar="P",
-        callback=a_probability, show_default=False,
+        "--level",
+        help="Confidence level of --ci [default: 0.95].",
+        metavar="P",
+        callback=a_probability,
+        show_default=False,
     ),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes on stderr.")]
 JobsOpt = Annotated[
     int | None,
     typer.Option(
-        "--jobs", "-j", help="Worker processes [default: cores].", metavar="N",
+        "--jobs",
+        "-j",
+        help="Worker processes [default: cores].",
+        metavar="N",
         callback=at_least_one,
     ),
 ]

@@ -97,8 +97,12 @@ def caterpillar(
     else:
         subtitle = f"{result.model.n_groups} clusters, {result.model.n_obs} observations"
     png = caterpillar_png(
-        result, title=inp.title, subtitle=subtitle, level=0.95 if level is None else level,
-        max_rows=max_clusters, truth=truth,
+        result,
+        title=inp.title,
+        subtitle=subtitle,
+        level=0.95 if level is None else level,
+        max_rows=max_clusters,
+        truth=truth,
     )
     write_output(path, png)
     if path != "-":

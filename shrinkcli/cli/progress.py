@@ -53,8 +53,9 @@ def report_progress(
 
     def on_study(event: StudyEvent) -> None:
         if event.scenario not in studied:
-            studied[event.scenario] = bar.add_task("", total=event.reps, name=event.scenario,
-                                                   stage="study")
+            studied[event.scenario] = bar.add_task(
+                "", total=event.reps, name=event.scenario, stage="study"
+            )
         fitted[event.scenario] = done = fitted.get(event.scenario, 0) + event.done
         bar.update(studied[event.scenario], completed=done, stage=f"study {done}/{event.reps}")
 
@@ -63,8 +64,7 @@ def report_progress(
             bar.remove_task(task)
         studied.clear()
         if event.index not in tasks:
-            tasks[event.index] = bar.add_task("", total=len(STAGES), name=event.scenario,
-                                              stage="")
+            tasks[event.index] = bar.add_task("", total=len(STAGES), name=event.scenario, stage="")
         task = tasks[event.index]
         if event.stage in STAGES:
             reached[event.index] = max(reached.get(event.index, 0), STAGES.index(event.stage))
@@ -157,8 +157,9 @@ def sweep_progress(show: bool, designs: int, reps: int, done: int = 0) -> Iterat
         TextColumn("left"),
         TimeRemainingColumn(),
     )
-    task = bar.add_task("", total=designs * reps, completed=done * reps,
-                        designs=f"{done}/{designs} designs")
+    task = bar.add_task(
+        "", total=designs * reps, completed=done * reps, designs=f"{done}/{designs} designs"
+    )
     with bar:
         bar.refresh()
         yield SweepProgress(bar, task, designs, done)

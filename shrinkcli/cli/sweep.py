@@ -47,13 +47,19 @@ class SweepFolder:
             try:
                 old = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
-                raise UsageError(f"{self.outdir}: nothing to resume (no {ARGUMENTS} of an earlier "
-                                 "sweep); run without --resume", field="resume") from None
+                raise UsageError(
+                    f"{self.outdir}: nothing to resume (no {ARGUMENTS} of an earlier "
+                    "sweep); run without --resume",
+                    field="resume",
+                ) from None
             change = changed_argument(old, self.arguments)
             if change is not None:
-                raise UsageError(f"{self.outdir} was made by a different run ({change}); resume "
-                                 "with the same arguments, or run without --resume to start "
-                                 "again", field="resume")
+                raise UsageError(
+                    f"{self.outdir} was made by a different run ({change}); resume "
+                    "with the same arguments, or run without --resume to start "
+                    "again",
+                    field="resume",
+                )
             with contextlib.suppress(OSError, ValueError, KeyError, TypeError):  # all ours
                 listed = json.loads((self.outdir / self.marker).read_text("utf-8"))["files"]
                 self.files = [str(f) for f in listed]
@@ -76,8 +82,11 @@ class SweepFolder:
 
     def contents(self) -> dict[str, str]:
         """The folder's progress files (its arguments and designs), for the finished folder."""
-        return {name: (self.outdir / name).read_text(encoding="utf-8") for name in self.files
-                if name == ARGUMENTS or name.startswith(f"{DESIGNS}/")}
+        return {
+            name: (self.outdir / name).read_text(encoding="utf-8")
+            for name in self.files
+            if name == ARGUMENTS or name.startswith(f"{DESIGNS}/")
+        }
 
     def _write(self, name: str, text: str) -> None:
         from ..io import write_atomic
@@ -129,8 +138,17 @@ def study_sweep(
                 keeper.save(i, rows)
             bar.design()
 
-        result = run_sweep(designs, reps, jobs=jobs, seed=seed, progress=bar.replications,
-                           executor=executor, ci=ci, done=done, on_design=finished)
+        result = run_sweep(
+            designs,
+            reps,
+            jobs=jobs,
+            seed=seed,
+            progress=bar.replications,
+            executor=executor,
+            ci=ci,
+            done=done,
+            on_design=finished,
+        )
     if keeper is not None:
         files: dict[str, bytes | str] = {**keeper.contents(), **result.files()}
         folder.replace_with(keeper.outdir, files)
@@ -150,4 +168,3 @@ def sweep_summary_text(result: SweepResult, format: str) -> str | bytes:
     frame = result.study.summary.copy()
     frame["scenario"] = frame["scenario"].map(labels)
     return summary_text(frame)
-

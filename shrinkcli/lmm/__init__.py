@@ -46,8 +46,14 @@ if TYPE_CHECKING:
 
 #: Names imported from `intervals` (and with it `profile`) when first asked for: a plain fit
 #: does not need them, and every command that fits starts faster without them.
-_LAZY = {"INTERVAL_METHODS", "Interval", "Intervals", "confidence_intervals",
-         "profile_intervals", "wald_intervals"}
+_LAZY = {
+    "INTERVAL_METHODS",
+    "Interval",
+    "Intervals",
+    "confidence_intervals",
+    "profile_intervals",
+    "wald_intervals",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -56,6 +62,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(intervals, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CLUSTER_COLUMNS",

@@ -78,13 +78,22 @@ class BatchStats:
         """Data set r as the single-fit engine's `SufficientStats` (its non-empty clusters)."""
         has = self.n[r] > 0
         return SufficientStats(
-            n=self.n[r][has], s=self.s[r][has], q=self.q[r][has], t=self.t[r][has],
-            w=self.w[r][has], det_g=self.det_g[r][has], sxx_c=self.sxx_c[r][has],
-            sxy_c=self.sxy_c[r][has], syy_c=self.syy_c[r][has],
+            n=self.n[r][has],
+            s=self.s[r][has],
+            q=self.q[r][has],
+            t=self.t[r][has],
+            w=self.w[r][has],
+            det_g=self.det_g[r][has],
+            sxx_c=self.sxx_c[r][has],
+            sxy_c=self.sxy_c[r][has],
+            syy_c=self.syy_c[r][has],
             xtx=np.array([[self.xtx00[r], self.xtx01[r]], [self.xtx01[r], self.xtx11[r]]]),
-            xty=np.array([self.xty0[r], self.xty1[r]]), yty=float(self.yty[r]),
-            n_obs=int(self.n_obs[r]), y_shift=float(self.y_shift[r]),
-            x_centre=float(self.x_centre[r]), xbar_c=self.xbar_c[r][has],
+            xty=np.array([self.xty0[r], self.xty1[r]]),
+            yty=float(self.yty[r]),
+            n_obs=int(self.n_obs[r]),
+            y_shift=float(self.y_shift[r]),
+            x_centre=float(self.x_centre[r]),
+            xbar_c=self.xbar_c[r][has],
         )
 
     def centred(self) -> BatchStats:
@@ -98,10 +107,24 @@ class BatchStats:
         q = self.sxx_c + n * xb * xb
         w = self.sxy_c + n * xb * ybar
         return BatchStats(
-            n=n, s=s, q=q, t=self.t, w=w, det_g=self.det_g, sxx_c=self.sxx_c,
-            sxy_c=self.sxy_c, syy_c=self.syy_c, xtx00=self.xtx00, xtx01=s.sum(axis=1),
-            xtx11=q.sum(axis=1), xty0=self.xty0, xty1=w.sum(axis=1), yty=self.yty,
-            n_obs=self.n_obs, y_shift=self.y_shift, x_centre=np.zeros_like(self.x_centre),
+            n=n,
+            s=s,
+            q=q,
+            t=self.t,
+            w=w,
+            det_g=self.det_g,
+            sxx_c=self.sxx_c,
+            sxy_c=self.sxy_c,
+            syy_c=self.syy_c,
+            xtx00=self.xtx00,
+            xtx01=s.sum(axis=1),
+            xtx11=q.sum(axis=1),
+            xty0=self.xty0,
+            xty1=w.sum(axis=1),
+            yty=self.yty,
+            n_obs=self.n_obs,
+            y_shift=self.y_shift,
+            x_centre=np.zeros_like(self.x_centre),
             xbar_c=xb,
         )
 
@@ -141,11 +164,25 @@ def batch_stats(y: np.ndarray, x: np.ndarray, codes: np.ndarray, k: int) -> Batc
     q = sxx_c + n * xbar * xbar
     w = sxy_c + n * xbar * ybar
     return BatchStats(
-        n=n, s=s, q=q, t=t, w=w, det_g=n * sxx_c, sxx_c=sxx_c, sxy_c=sxy_c, syy_c=syy_c,
-        xtx00=n.sum(axis=1), xtx01=s.sum(axis=1), xtx11=q.sum(axis=1),
-        xty0=t.sum(axis=1), xty1=w.sum(axis=1),
+        n=n,
+        s=s,
+        q=q,
+        t=t,
+        w=w,
+        det_g=n * sxx_c,
+        sxx_c=sxx_c,
+        sxy_c=sxy_c,
+        syy_c=syy_c,
+        xtx00=n.sum(axis=1),
+        xtx01=s.sum(axis=1),
+        xtx11=q.sum(axis=1),
+        xty0=t.sum(axis=1),
+        xty1=w.sum(axis=1),
         yty=syy_c.sum(axis=1) + (n * ybar * ybar).sum(axis=1),
-        n_obs=np.full(r_, float(n_rows)), y_shift=y_shift, x_centre=x_centre, xbar_c=xbar_c,
+        n_obs=np.full(r_, float(n_rows)),
+        y_shift=y_shift,
+        x_centre=x_centre,
+        xbar_c=xbar_c,
     )
 
 
@@ -168,8 +205,14 @@ class BatchSolution:
 
 
 def solve_batch(
-    a: np.ndarray, b: np.ndarray, c: np.ndarray, st: BatchStats, reml: bool, *,
-    grad: bool = False, modes: bool = False,
+    a: np.ndarray,
+    b: np.ndarray,
+    c: np.ndarray,
+    st: BatchStats,
+    reml: bool,
+    *,
+    grad: bool = False,
+    modes: bool = False,
 ) -> BatchSolution:
     """`pls.solve_lambda` for every data set at once: Λ = [[a, 0], [b, c]] with a, b, c (R,)."""
     n, s, q, t, w = st.n, st.s, st.q, st.t, st.w
@@ -222,11 +265,14 @@ def solve_batch(
             v00 = n * p11 + s * p21
             v10 = s * p11 + q * p21
             v11 = s * p12 + q * p22
-            g = np.stack([
-                2.0 * v00.sum(axis=1) + scale * (e0 * u0).sum(axis=1),
-                2.0 * v10.sum(axis=1) + scale * (e1 * u0).sum(axis=1),
-                2.0 * v11.sum(axis=1) + scale * (e1 * u1).sum(axis=1),
-            ], axis=1)
+            g = np.stack(
+                [
+                    2.0 * v00.sum(axis=1) + scale * (e0 * u0).sum(axis=1),
+                    2.0 * v10.sum(axis=1) + scale * (e1 * u0).sum(axis=1),
+                    2.0 * v11.sum(axis=1) + scale * (e1 * u1).sum(axis=1),
+                ],
+                axis=1,
+            )
             if reml:
                 v01 = n * p12 + s * p22
                 wm = (n - ghg00, s - ghg01, q - ghg11)
@@ -241,8 +287,7 @@ def solve_batch(
                             tot = tot + si[m][nn] * cm
                     g[:, out] -= 2.0 * tot
             gradient = np.where(ok[:, None], g, np.nan)
-    return BatchSolution(crit, gradient, beta0, beta1, i00, i01, i11, rho2, ranef,
-                         (h11, h12, h22))
+    return BatchSolution(crit, gradient, beta0, beta1, i00, i01, i11, rho2, ranef, (h11, h12, h22))
 
 
 def lambda_entries(spec: ModelSpec, theta: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -391,8 +436,12 @@ def _uncentred(fit: BatchFit, st: BatchStats) -> BatchFit:
     """A fit to the centred data sets (`BatchStats.centred`) in x's own coordinates."""
     spec, m = fit.spec, st.x_centre
     a, b, c = lambda_entries(spec, fit.theta)
-    back = np.array([lambda_back((float(a[r]), float(b[r]), float(c[r])), float(m[r]), 1.0)
-                     for r in range(st.size)]).reshape(st.size, 3)
+    back = np.array(
+        [
+            lambda_back((float(a[r]), float(b[r]), float(c[r])), float(m[r]), 1.0)
+            for r in range(st.size)
+        ]
+    ).reshape(st.size, 3)
     theta = _canonical(spec, back[:, list(spec.free)])
     sol = fit.solution
     assert sol.ranef is not None and sol.h is not None
@@ -401,7 +450,14 @@ def _uncentred(fit: BatchFit, st: BatchStats) -> BatchFit:
     i00 = sol.i00 - 2.0 * m * sol.i01 + m * m * sol.i11
     i01 = sol.i01 - m * sol.i11
     solution = BatchSolution(
-        sol.criterion, None, sol.beta0 - m * sol.beta1, sol.beta1, i00, i01, sol.i11, sol.rho2,
+        sol.criterion,
+        None,
+        sol.beta0 - m * sol.beta1,
+        sol.beta1,
+        i00,
+        i01,
+        sol.i11,
+        sol.rho2,
         (sol.ranef[0] - mc * sol.ranef[1], sol.ranef[1]),
         (h11 - 2.0 * mc * h12 + mc * mc * h22, h12 - mc * h22, h22),
     )
@@ -437,8 +493,9 @@ def _fit(st: BatchStats, spec: ModelSpec) -> BatchFit:
         hess[idx] = _hessian(spec, sub, th)
     crit, g = _evaluate(spec, st, theta)
     assert g is not None
-    finite = np.isfinite(crit) & np.all(np.isfinite(g), axis=1) & np.all(
-        np.isfinite(hess), axis=(1, 2))
+    finite = (
+        np.isfinite(crit) & np.all(np.isfinite(g), axis=1) & np.all(np.isfinite(hess), axis=(1, 2))
+    )
     ok &= finite
     ok &= np.all(theta[:, diag] >= INTERIOR, axis=1)
     eig = np.full((st.size, spec.n_theta), -np.inf)
@@ -458,8 +515,9 @@ def _fit(st: BatchStats, spec: ModelSpec) -> BatchFit:
     sigma2 = sol.rho2 / dof
     beta = np.column_stack([sol.beta0 + st.y_shift, sol.beta1])
     se = np.sqrt(np.maximum(np.column_stack([sigma2 * sol.i00, sigma2 * sol.i11]), 0.0))
-    return BatchFit(spec, theta, sol.criterion, ok & np.isfinite(sol.criterion), sol, sigma2,
-                    beta, se)
+    return BatchFit(
+        spec, theta, sol.criterion, ok & np.isfinite(sol.criterion), sol, sigma2, beta, se
+    )
 
 
 def _lower_probe(

@@ -73,9 +73,15 @@ class Intervals:
             "level": self.level,
             "evaluations": self.evaluations,
             "rows": [
-                {"parameter": r.name, "key": r.parameter, "estimate": r.estimate,
-                 "lower": r.lower, "upper": r.upper, "lower_at_bound": r.lower_at_bound,
-                 "upper_at_bound": r.upper_at_bound}
+                {
+                    "parameter": r.name,
+                    "key": r.parameter,
+                    "estimate": r.estimate,
+                    "lower": r.lower,
+                    "upper": r.upper,
+                    "lower_at_bound": r.lower_at_bound,
+                    "upper_at_bound": r.upper_at_bound,
+                }
                 for r in self.rows
             ],
         }
@@ -88,12 +94,14 @@ class Intervals:
 
         names = np.empty(len(self.rows), dtype=object)
         names[:] = [r.name for r in self.rows]
-        return Table({
-            "parameter": names,
-            "estimate": np.array([r.estimate for r in self.rows], dtype=float),
-            "lower": np.array([r.lower for r in self.rows], dtype=float),
-            "upper": np.array([r.upper for r in self.rows], dtype=float),
-        })
+        return Table(
+            {
+                "parameter": names,
+                "estimate": np.array([r.estimate for r in self.rows], dtype=float),
+                "lower": np.array([r.lower for r in self.rows], dtype=float),
+                "upper": np.array([r.upper for r in self.rows], dtype=float),
+            }
+        )
 
 
 def estimates(fit: ModelFit) -> dict[str, float]:
@@ -157,8 +165,15 @@ def profile_intervals(
         prof = profiler.interval(p, level)
         back = 1.0 / scale if p in ("beta", "sd_slope") else 1.0
         rows.append(
-            Interval(p, fit.spec.parameter_name(p, x, cluster), est[p], prof.lower.value * back,
-                     prof.upper.value * back, prof.lower.at_bound, prof.upper.at_bound)
+            Interval(
+                p,
+                fit.spec.parameter_name(p, x, cluster),
+                est[p],
+                prof.lower.value * back,
+                prof.upper.value * back,
+                prof.lower.at_bound,
+                prof.upper.at_bound,
+            )
         )
     return Intervals("profile", level, tuple(rows), profiler.evaluations)
 

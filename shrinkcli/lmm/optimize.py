@@ -157,8 +157,9 @@ def _line_search(
     def too_high(step: float, f: float) -> bool:
         return bool(f > f0 + _C1 * step * d0 + slack)
 
-    def zoom(lo: float, f_lo: float, d_lo: float, hi: float, f_hi: float, d_hi: float,
-             budget: int) -> tuple[float, float, np.ndarray] | None:
+    def zoom(
+        lo: float, f_lo: float, d_lo: float, hi: float, f_hi: float, d_hi: float, budget: int
+    ) -> tuple[float, float, np.ndarray] | None:
         for _ in range(budget):
             width = hi - lo
             if abs(width) <= tiny:
@@ -301,14 +302,17 @@ def optimize(
     theta_w, sol_w, summary = _search(working, model, ctl)
 
     def back(th: Any) -> np.ndarray:
-        return model.canonical(model.theta_of(lambda_back(model.lambda_entries(th), centre,
-                                                          scale)))
+        return model.canonical(model.theta_of(lambda_back(model.lambda_entries(th), centre, scale)))
 
     theta = back(theta_w)
-    sol = solution_back(sol_w, centre, scale, model.reml,
-                        conditional_blocks(theta_w, working, model))
-    summary = replace(summary, theta=tuple(float(v) for v in theta),
-                      theta_start=tuple(float(v) for v in back(summary.theta_start)))
+    sol = solution_back(
+        sol_w, centre, scale, model.reml, conditional_blocks(theta_w, working, model)
+    )
+    summary = replace(
+        summary,
+        theta=tuple(float(v) for v in theta),
+        theta_start=tuple(float(v) for v in back(summary.theta_start)),
+    )
     return theta, sol, summary
 
 
@@ -404,9 +408,12 @@ def _search(
         evaluations += 1
         polished = solve(cand, stats, model, grad=True, modes=True)
         noise = 1e-13 * max(1.0, abs(sol.criterion))  # the criterion's own rounding
-        if (polished.gradient is not None and sol.gradient is not None
-                and polished.criterion <= sol.criterion + noise
-                and np.max(np.abs(polished.gradient)) < np.max(np.abs(sol.gradient))):
+        if (
+            polished.gradient is not None
+            and sol.gradient is not None
+            and polished.criterion <= sol.criterion + noise
+            and np.max(np.abs(polished.gradient)) < np.max(np.abs(sol.gradient))
+        ):
             theta, sol = cand, polished
             check = check.regraded(polished.gradient)
     reason = check.reason
@@ -472,9 +479,14 @@ class ConvergenceCheck:
             return self
         g = gradient[list(self.interior)]
         worst = float(np.max(np.abs(np.linalg.solve(self.cholesky, g))))
-        reason = "" if worst < GRADIENT_TOL else (
-            f"the scaled gradient at the estimate is {worst:.2g} (tolerance {GRADIENT_TOL:g}): "
-            "not a minimum")
+        reason = (
+            ""
+            if worst < GRADIENT_TOL
+            else (
+                f"the scaled gradient at the estimate is {worst:.2g} (tolerance {GRADIENT_TOL:g}): "
+                "not a minimum"
+            )
+        )
         return replace(self, reason=reason, max_scaled_gradient=worst, newton=None)
 
 
@@ -489,8 +501,8 @@ def check_convergence(
     if model.correlated and 0 in boundary:
         boundary.add(1)  # a = 0: only b² + c² matters, so b is not determined on its own
     interior = [k for k in range(model.n_theta) if k not in boundary]
-    sol = at if at is not None and at.gradient is not None else solve(
-        theta, stats, model, grad=True
+    sol = (
+        at if at is not None and at.gradient is not None else solve(theta, stats, model, grad=True)
     )
     if not math.isfinite(sol.criterion) or sol.gradient is None:
         return ConvergenceCheck("the criterion is not finite at the estimate", math.nan, None)
@@ -506,12 +518,17 @@ def check_convergence(
     if negative:
         return ConvergenceCheck(
             f"the Hessian at the estimate has {negative} negative eigenvalue"
-            f"{'s' if negative > 1 else ''}: not a minimum", grad, float(eig[0]))
+            f"{'s' if negative > 1 else ''}: not a minimum",
+            grad,
+            float(eig[0]),
+        )
     note = ""
     if float(eig[0]) < HESSIAN_TOL:
         # flat in some direction: a minimum, but not a unique one; judge the raw gradient
-        note = ("the Hessian at the optimum is numerically singular: the variance parameters "
-                "are not uniquely determined")
+        note = (
+            "the Hessian at the optimum is numerically singular: the variance parameters "
+            "are not uniquely determined"
+        )
         worst = grad
         chol = newton = None
     else:
@@ -522,7 +539,12 @@ def check_convergence(
     if not worst < GRADIENT_TOL:
         return ConvergenceCheck(
             f"the scaled gradient at the estimate is {worst:.2g} (tolerance {GRADIENT_TOL:g}): "
-            "not a minimum", worst, float(eig[0]), note, inside)
+            "not a minimum",
+            worst,
+            float(eig[0]),
+            note,
+            inside,
+        )
     return ConvergenceCheck("", worst, float(eig[0]), note, inside, chol, newton)
 
 

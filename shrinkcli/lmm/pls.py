@@ -247,8 +247,24 @@ def cluster_blocks(
     k21 = s * h11 + q * h12
     k22 = s * h12 + q * h22
     return ClusterBlocks(
-        np.log1p(dm1), m11, m12, m22, p11, p12, p21, p22, h11, h12, h22, k11, k12, k21, k22,
-        k11 * n + k12 * s, k11 * s + k12 * q, k21 * s + k22 * q,
+        np.log1p(dm1),
+        m11,
+        m12,
+        m22,
+        p11,
+        p12,
+        p21,
+        p22,
+        h11,
+        h12,
+        h22,
+        k11,
+        k12,
+        k21,
+        k22,
+        k11 * n + k12 * s,
+        k11 * s + k12 * q,
+        k21 * s + k22 * q,
     )
 
 
@@ -321,9 +337,20 @@ def _evaluate(a: float, b: float, c: float, st: SufficientStats) -> _Evaluation:
     s_inv = np.array([[s11, -s01], [-s01, s00]]) / det_s
     beta = s_inv @ np.array([r0, r1])
     return _Evaluation(
-        lam=(l00, l01, l10, l11), sig=(sig00, sig01, sig11), a00=a00, a01=a01, a11=a11,
-        det_m=1.0 + dm1, logdet_m=float(np.log1p(dm1).sum()), w00=w00, w01=w01, w11=w11,
-        s_mat=np.array([[s00, s01], [s01, s11]]), det_s=det_s, s_inv=s_inv, beta=beta,
+        lam=(l00, l01, l10, l11),
+        sig=(sig00, sig01, sig11),
+        a00=a00,
+        a01=a01,
+        a11=a11,
+        det_m=1.0 + dm1,
+        logdet_m=float(np.log1p(dm1).sum()),
+        w00=w00,
+        w01=w01,
+        w11=w11,
+        s_mat=np.array([[s00, s01], [s01, s11]]),
+        det_s=det_s,
+        s_inv=s_inv,
+        beta=beta,
     )
 
 
@@ -357,8 +384,9 @@ def _residuals(ev: _Evaluation, st: SufficientStats, beta: np.ndarray) -> _Resid
     rss = np.where(own, np.maximum(syy - sxy * sxy / sxx_safe, 0.0), syy)
     e0 = l11 * dd0 - l01 * dd1  # adj(L) D(ĉ − β)
     e1 = l00 * dd1 - l10 * dd0
-    between = v0 * v0 / n + np.where(own, rho1 * rho1 / sxx_safe + (e0 * e0 + e1 * e1) / d_safe,
-                                     0.0)
+    between = v0 * v0 / n + np.where(
+        own, rho1 * rho1 / sxx_safe + (e0 * e0 + e1 * e1) / d_safe, 0.0
+    )
     r2 = float(rss.sum()) + float(np.dot(between, 1.0 / ev.det_m))
     return _Residuals(z0, z1, r2)
 
@@ -367,20 +395,28 @@ def _times_l(mat: tuple[float, float, float], lam: tuple[float, float, float, fl
     """A symmetric 2×2 matrix (m00, m01, m11) times L, as a 2×2 array."""
     m00, m01, m11 = mat
     l00, l01, l10, l11 = lam
-    return np.array([[m00 * l00 + m01 * l10, m00 * l01 + m01 * l11],
-                     [m01 * l00 + m11 * l10, m01 * l01 + m11 * l11]])
+    return np.array(
+        [
+            [m00 * l00 + m01 * l10, m00 * l01 + m01 * l11],
+            [m01 * l00 + m11 * l10, m01 * l01 + m11 * l11],
+        ]
+    )
 
 
 def _to_abc(grad_l: np.ndarray, m: float) -> np.ndarray:
     """∂f/∂(a, b, c) of Λ from ∂f/∂L, L = TΛ: the lower triangle of Tᵀ ∂f/∂L."""
-    return np.array([grad_l[0, 0], m * grad_l[0, 0] + grad_l[1, 0],
-                     m * grad_l[0, 1] + grad_l[1, 1]])
+    return np.array(
+        [grad_l[0, 0], m * grad_l[0, 0] + grad_l[1, 0], m * grad_l[0, 1] + grad_l[1, 1]]
+    )
 
 
 def _zz(res: _Residuals) -> tuple[float, float, float]:
     """Σᵢ zᵢzᵢᵀ as (00, 01, 11)."""
-    return (float(np.dot(res.z0, res.z0)), float(np.dot(res.z0, res.z1)),
-            float(np.dot(res.z1, res.z1)))
+    return (
+        float(np.dot(res.z0, res.z0)),
+        float(np.dot(res.z0, res.z1)),
+        float(np.dot(res.z1, res.z1)),
+    )
 
 
 def _raw_beta(beta_c: np.ndarray, m: float) -> np.ndarray:
@@ -425,17 +461,22 @@ def solve_lambda(
         sm = ev.s_mat
         scale = dof / rho2 if rho2 > 0.0 else 0.0
         zz = _zz(res)
-        total = (float(sm[0, 0]) - scale * zz[0], float(sm[0, 1]) - scale * zz[1],
-                 float(sm[1, 1]) - scale * zz[2])
+        total = (
+            float(sm[0, 0]) - scale * zz[0],
+            float(sm[0, 1]) - scale * zz[1],
+            float(sm[1, 1]) - scale * zz[2],
+        )
         if reml:  # − Σ W S⁻¹ W
             si = ev.s_inv
             p00 = ev.w00 * si[0, 0] + ev.w01 * si[0, 1]
             p01 = ev.w00 * si[0, 1] + ev.w01 * si[1, 1]
             p10 = ev.w01 * si[0, 0] + ev.w11 * si[0, 1]
             p11 = ev.w01 * si[0, 1] + ev.w11 * si[1, 1]
-            total = (total[0] - float(np.dot(p00, ev.w00) + np.dot(p01, ev.w01)),
-                     total[1] - float(np.dot(p00, ev.w01) + np.dot(p01, ev.w11)),
-                     total[2] - float(np.dot(p10, ev.w01) + np.dot(p11, ev.w11)))
+            total = (
+                total[0] - float(np.dot(p00, ev.w00) + np.dot(p01, ev.w01)),
+                total[1] - float(np.dot(p00, ev.w01) + np.dot(p01, ev.w11)),
+                total[2] - float(np.dot(p10, ev.w01) + np.dot(p11, ev.w11)),
+            )
         gradient = _to_abc(2.0 * _times_l(total, ev.lam), st.x_centre)
     return Solution(
         criterion=crit,
@@ -489,7 +530,8 @@ def penalized_residuals(
     return PenalizedResiduals(
         logdet_m=ev.logdet_m,
         logdet_gradient=_to_abc(
-            2.0 * _times_l((float(sm[0, 0]), float(sm[0, 1]), float(sm[1, 1])), ev.lam), m),
+            2.0 * _times_l((float(sm[0, 0]), float(sm[0, 1]), float(sm[1, 1])), ev.lam), m
+        ),
         pwrss=res.r2,
         pwrss_gradient=_to_abc(-2.0 * _times_l(zz, ev.lam), m),
         beta=beta,
@@ -546,15 +588,30 @@ def rescaled(stats: SufficientStats, centre: float, scale: float) -> SufficientS
     w = sxy_c + n * xbar * ybar
     sum_s = float(s.sum())
     return SufficientStats(
-        n=n, s=s, q=q, t=stats.t, w=w, det_g=n * sxx_c, sxx_c=sxx_c, sxy_c=sxy_c,
-        syy_c=stats.syy_c, xtx=np.array([[float(n.sum()), sum_s], [sum_s, float(q.sum())]]),
-        xty=np.array([float(stats.t.sum()), float(w.sum())]), yty=stats.yty,
-        n_obs=stats.n_obs, y_shift=stats.y_shift, x_centre=x_centre, xbar_c=xbar_c,
+        n=n,
+        s=s,
+        q=q,
+        t=stats.t,
+        w=w,
+        det_g=n * sxx_c,
+        sxx_c=sxx_c,
+        sxy_c=sxy_c,
+        syy_c=stats.syy_c,
+        xtx=np.array([[float(n.sum()), sum_s], [sum_s, float(q.sum())]]),
+        xty=np.array([float(stats.t.sum()), float(w.sum())]),
+        yty=stats.yty,
+        n_obs=stats.n_obs,
+        y_shift=stats.y_shift,
+        x_centre=x_centre,
+        xbar_c=xbar_c,
     )
 
 
 def solution_back(
-    sol: Solution, centre: float, scale: float, reml: bool,
+    sol: Solution,
+    centre: float,
+    scale: float,
+    reml: bool,
     conditional: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> Solution:
     """A solution for x_w = (x − centre) / scale said for x: β = T⁻¹β_w, S⁻¹ = T⁻¹S_w⁻¹T⁻ᵀ and
@@ -566,8 +623,12 @@ def solution_back(
     beta = np.array([float(sol.beta[0]) - h * float(sol.beta[1]), float(sol.beta[1]) / scale])
     c00, c01, c11 = float(sol.s_inv[0, 0]), float(sol.s_inv[0, 1]), float(sol.s_inv[1, 1])
     c01s, c11s = c01 / scale, c11 / (scale * scale)
-    s_inv = np.array([[c00 - 2.0 * h * c01 + h * h * c11, c01s - h * scale * c11s],
-                      [c01s - h * scale * c11s, c11s]])
+    s_inv = np.array(
+        [
+            [c00 - 2.0 * h * c01 + h * h * c11, c01s - h * scale * c11s],
+            [c01s - h * scale * c11s, c11s],
+        ]
+    )
     ranef = None
     if sol.ranef is not None:
         b0, b1 = sol.ranef
@@ -575,11 +636,17 @@ def solution_back(
     h_back = None
     if conditional is not None:
         h11, h12, h22 = conditional
-        h_back = (h11 - 2.0 * h * h12 + h * h * h22, (h12 - h * h22) / scale,
-                  h22 / (scale * scale))
+        h_back = (h11 - 2.0 * h * h12 + h * h * h22, (h12 - h * h22) / scale, h22 / (scale * scale))
     crit = sol.criterion + 2.0 * math.log(scale) if reml else sol.criterion
-    return Solution(criterion=crit, gradient=None, beta=beta, s_inv=s_inv,
-                    rho2=sol.rho2, ranef=ranef, conditional=h_back)
+    return Solution(
+        criterion=crit,
+        gradient=None,
+        beta=beta,
+        s_inv=s_inv,
+        rho2=sol.rho2,
+        ranef=ranef,
+        conditional=h_back,
+    )
 
 
 def lambda_back(

@@ -93,7 +93,13 @@ def _plain(value: object) -> object:
 
 
 def _check_kept(
-    yv: np.ndarray, xv: np.ndarray, ids: np.ndarray, *, y: str, x: str, cluster: str,
+    yv: np.ndarray,
+    xv: np.ndarray,
+    ids: np.ndarray,
+    *,
+    y: str,
+    x: str,
+    cluster: str,
     model: ModelSpec,
 ) -> None:
     """Refuse data the model cannot be fitted to: one cluster, a constant x or y, too few rows."""
@@ -145,10 +151,14 @@ def outcome_warnings(yv: np.ndarray, y: str) -> list[str]:
         return []
     fitted = "fitted as a Gaussian (linear) mixed model"
     if float(yv.max()) <= 1:
-        return [f"{y}: every value is 0 or 1: {fitted}; a binary outcome wants a binomial "
-                "model, which shrink does not fit yet"]
-    return [f"{y}: every value is a whole number from {yv.min():g} to {yv.max():g}: {fitted}; "
-            "if these are counts, they want a Poisson model, which shrink does not fit yet"]
+        return [
+            f"{y}: every value is 0 or 1: {fitted}; a binary outcome wants a binomial "
+            "model, which shrink does not fit yet"
+        ]
+    return [
+        f"{y}: every value is a whole number from {yv.min():g} to {yv.max():g}: {fitted}; "
+        "if these are counts, they want a Poisson model, which shrink does not fit yet"
+    ]
 
 
 def _numeric_column(table: Table, name: str, warnings: list[str]) -> np.ndarray:
@@ -173,9 +183,11 @@ def _numeric_column(table: Table, name: str, warnings: list[str]) -> np.ndarray:
             held = factor.levels[factor.codes[i]]
             raise DataError(f"column '{name}' must be numeric, but row {i + 1} holds {held!r}")
         if any(isinstance(v, str) for v in factor.levels.tolist()):
-            warnings.append(f"{name}: quoted numbers read as numbers; if they are a factor's "
-                            "levels (categories, as R writes them), their values mean nothing "
-                            "to the model: recode them as numbers that do")
+            warnings.append(
+                f"{name}: quoted numbers read as numbers; if they are a factor's "
+                "levels (categories, as R writes them), their values mean nothing "
+                "to the model: recode them as numbers that do"
+            )
     inf = np.isinf(values)
     if inf.any():
         i = int(np.flatnonzero(inf)[0])

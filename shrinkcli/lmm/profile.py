@@ -173,8 +173,12 @@ class Profiler:
 
     def _problem(
         self, parameter: str, v: float
-    ) -> tuple[_Objective, np.ndarray, list[tuple[float | None, float | None]], Callable[
-        [np.ndarray], _State]]:
+    ) -> tuple[
+        _Objective,
+        np.ndarray,
+        list[tuple[float | None, float | None]],
+        Callable[[np.ndarray], _State],
+    ]:
         """The minimisation at one profile point: objective, start (from the warm state), bounds
         and the map back to (a, b, c, σ)."""
         spec, st = self.spec, self._off_boundary(self._state)
@@ -265,8 +269,12 @@ class Profiler:
             d, g, _ = self._deviance(a, b, c, None, fixed)
             return d, spec.theta_of(g)
 
-        return f_beta, theta0, [(None, None)] * len(theta0), lambda x: state_theta(
-            x, self.optimum.sigma)
+        return (
+            f_beta,
+            theta0,
+            [(None, None)] * len(theta0),
+            lambda x: state_theta(x, self.optimum.sigma),
+        )
 
     def deviance_at(self, parameter: str, v: float) -> float:
         """The ML deviance minimised over the other parameters with `parameter` held at v.
@@ -313,9 +321,14 @@ class Profiler:
                     return d, np.array([g[entry]])
 
                 for start in {max(abs(o.a), scale, 0.1), 0.1 * max(abs(o.a), scale, 0.1)}:
-                    res = minimize(face, np.array([start]), jac=True, method="L-BFGS-B",
-                                   bounds=[(0.0, None)],
-                                   options={"maxiter": 500, "ftol": 1e-13, "gtol": 1e-8})
+                    res = minimize(
+                        face,
+                        np.array([start]),
+                        jac=True,
+                        method="L-BFGS-B",
+                        bounds=[(0.0, None)],
+                        options={"maxiter": 500, "ftol": 1e-13, "gtol": 1e-8},
+                    )
                     best = min(best, float(res.fun), face(np.zeros(1))[0])
             self._flat = best
         return self._flat
@@ -348,7 +361,11 @@ class Profiler:
             return fun(x0)[0], state(x0)
         start = fun(x0)[0]
         res = minimize(
-            fun, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+            fun,
+            x0,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
             options={"maxiter": 500, "ftol": 1e-13, "gtol": 1e-7},
         )
         if not float(res.fun) <= start:
@@ -395,8 +412,9 @@ class Profiler:
             if abs(zv - target) < _ZETA_TOL:
                 return ProfileEnd(v, False)
             if (zv - target) * direction > 0.0:  # passed ±z: the end is between
-                return ProfileEnd(self._crossing(parameter, est, target, prev_v, prev_z, v, zv),
-                                  False)
+                return ProfileEnd(
+                    self._crossing(parameter, est, target, prev_v, prev_z, v, zv), False
+                )
             if v == bound:
                 return ProfileEnd(bound, True)
             slope = (zv - prev_z) / (v - prev_v)
@@ -414,7 +432,13 @@ class Profiler:
         return ProfileEnd(v, False)
 
     def _crossing(
-        self, parameter: str, est: float, target: float, v0: float, z0: float, v1: float,
+        self,
+        parameter: str,
+        est: float,
+        target: float,
+        v0: float,
+        z0: float,
+        v1: float,
         z1: float,
     ) -> float:
         """The v between v0 and v1 (ζ on either side of `target`) where ζ(v) = target."""

@@ -235,8 +235,12 @@ class Fit:
             "singular": bool(m.singular),
             "converged": bool(m.converged),
             "fixed_effects": [
-                {"term": fe.term, "estimate": fe.estimate, "std_error": fe.std_error,
-                 "t_value": fe.t_value}
+                {
+                    "term": fe.term,
+                    "estimate": fe.estimate,
+                    "std_error": fe.std_error,
+                    "t_value": fe.t_value,
+                }
                 for fe in self.fixed_effects
             ],
             "random_effects": {
@@ -301,19 +305,27 @@ def singular_note(model: ModelFit) -> str | None:
     no_intercepts = a < SINGULAR_TOL
     no_slopes = model.spec.has_random_slope and math.hypot(b, c) < SINGULAR_TOL
     if not model.spec.has_random_slope or (no_intercepts and no_slopes):
-        what = ("the variance between clusters is estimated as zero: every cluster gets the "
-                "population line (complete pooling), whatever its own data say")
+        what = (
+            "the variance between clusters is estimated as zero: every cluster gets the "
+            "population line (complete pooling), whatever its own data say"
+        )
     elif no_intercepts:
-        what = ("the random intercepts' variance is estimated as zero: the clusters' lines "
-                "differ only in slope, all passing through the population line at x = 0")
+        what = (
+            "the random intercepts' variance is estimated as zero: the clusters' lines "
+            "differ only in slope, all passing through the population line at x = 0"
+        )
     elif no_slopes:
-        what = ("the random slopes' variance is estimated as zero: every cluster gets the "
-                "population slope, and only the intercepts differ")
+        what = (
+            "the random slopes' variance is estimated as zero: every cluster gets the "
+            "population slope, and only the intercepts differ"
+        )
     else:  # c = 0 with b ≠ 0: slope deviations proportional to intercept deviations
         sign = "+1" if b * a > 0 else "−1"
-        what = (f"the random intercepts and slopes are estimated as perfectly correlated "
-                f"({sign}): every cluster's line crosses the population line at the same x "
-                f"(x = {-a / b:.3g})").replace("-", "−")
+        what = (
+            f"the random intercepts and slopes are estimated as perfectly correlated "
+            f"({sign}): every cluster's line crosses the population line at the same x "
+            f"(x = {-a / b:.3g})"
+        ).replace("-", "−")
     return f"{SINGULAR}: {what}"
 
 

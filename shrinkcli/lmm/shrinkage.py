@@ -161,13 +161,17 @@ def _path_coefficients(
     rv = basis.T @ np.array([r0, r1])
     det = wm[0, 0] * wm[1, 1] - wm[0, 1] * wm[1, 0]
     if det > 0.0 and math.isfinite(det):
-        beta_b = np.array([wm[1, 1] * rv[0] - wm[0, 1] * rv[1],
-                           wm[0, 0] * rv[1] - wm[1, 0] * rv[0]]) / det
+        beta_b = (
+            np.array([wm[1, 1] * rv[0] - wm[0, 1] * rv[1], wm[0, 0] * rv[1] - wm[1, 0] * rv[0]])
+            / det
+        )
     elif wm[0, 0] > 0.0:  # τ = 0 with a singular Σ₀: only β's u-part is identified, and only
         beta_b = np.array([rv[0] / wm[0, 0], 0.0])  # it moves the clusters there
     else:
-        raise FitError("the pooling path cannot be computed: the fixed effects are not "
-                       "identified at this scale")
+        raise FitError(
+            "the pooling path cannot be computed: the fixed effects are not "
+            "identified at this scale"
+        )
     beta = basis @ beta_b
     # adj(Gᵢ)adj(Σ₀)β
     m0 = (q * s11 + sx * s01) * beta[0] - (q * s01 + sx * s00) * beta[1]

@@ -92,7 +92,5 @@ def ols_standard_errors(stats: SufficientStats) -> OlsErrors:
         s = math.sqrt(max(float(rss.sum()), 0.0) / df) if df > 0 else math.nan
         xbar = stats.s / n
         slope_se = np.where(slope, s / np.sqrt(stats.sxx_c), np.nan)
-        intercept_se = np.where(
-            slope, s * np.sqrt(1.0 / n + xbar**2 / stats.sxx_c), s / np.sqrt(n)
-        )
+        intercept_se = np.where(slope, s * np.sqrt(1.0 / n + xbar**2 / stats.sxx_c), s / np.sqrt(n))
     return OlsErrors(intercept_se, slope_se, s, df)

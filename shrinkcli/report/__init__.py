@@ -147,18 +147,29 @@ def build_report(
         reported = [e if isinstance(e, Failure) else next(done) for e in entries]
         t2 = time.perf_counter()
         written = write_files(build, report_pages(reported, sections))
-        files = sorted({
-            *written, *(f"{r.name}/{f}" for r in reported if isinstance(r, ScenarioReport)
-                        for f in r.files)
-        })
+        files = sorted(
+            {
+                *written,
+                *(
+                    f"{r.name}/{f}"
+                    for r in reported
+                    if isinstance(r, ScenarioReport)
+                    for f in r.files
+                ),
+            }
+        )
         REPORT_FOLDER.write_marker(build, files)
         t3 = time.perf_counter()
         warnings = REPORT_FOLDER.install(build, out)
     except BaseException:
         discard(build)
         raise
-    seconds = {"study": t1 - t0, "scenarios": t2 - t1, "pages": t3 - t2,
-               "total": time.perf_counter() - t0}
+    seconds = {
+        "study": t1 - t0,
+        "scenarios": t2 - t1,
+        "pages": t3 - t2,
+        "total": time.perf_counter() - t0,
+    }
     return ReportResult(out, reported, tuple(files), warnings, seconds)
 
 
@@ -173,8 +184,10 @@ def _preflight(
     taken = RESERVED | {PurePosixPath(f).parts[0] for part in sections for f in part.files}
     for sc in valid:
         if sc.name.lower() in taken:
-            raise UsageError(f"{source_of(sc)}: scenario name {sc.name!r} is taken by the "
-                             "report's own file; choose another name")
+            raise UsageError(
+                f"{source_of(sc)}: scenario name {sc.name!r} is taken by the "
+                "report's own file; choose another name"
+            )
     check_names(valid)
     REPORT_FOLDER.check_destination(outdir)
     out: list[Scenario | Failure] = []
@@ -226,6 +239,7 @@ def _study(
         studied.append(s)
     if not studied:
         return None
-    result = run_study(studied, options.reps, jobs=jobs, seed=options.seed, progress=on_chunk,
-                       bootstraps=boots)
+    result = run_study(
+        studied, options.reps, jobs=jobs, seed=options.seed, progress=on_chunk, bootstraps=boots
+    )
     return study_section(result, seed=options.seed)

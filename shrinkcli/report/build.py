@@ -155,8 +155,9 @@ def run_scenario(
         inp = scenario_input(scenario)
         sc = scenario
         stage("fit")
-        result = fit(inp.data, sc.model.spec, truth=inp.truth, y=inp.y, x=inp.x,
-                     cluster=inp.cluster)
+        result = fit(
+            inp.data, sc.model.spec, truth=inp.truth, y=inp.y, x=inp.x, cluster=inp.cluster
+        )
         summary = format_summary(result, data_name=inp.name)
         intervals = _profile(result)
         x = np.asarray(inp.data.array(inp.x), dtype=float)
@@ -178,16 +179,18 @@ def run_scenario(
         files: dict[str, str | bytes] = {"data.csv": table_text(inp.data, "csv")}
         if inp.truth is not None:
             files["truth.csv"] = table_text(inp.truth, "csv")
-        files.update({
-            "estimates.csv": table_text(result.to_table(), "csv"),
-            "fit.json": to_json_text(replace(result, intervals=intervals).to_dict()),
-            "summary.txt": summary,
-            "animation.gif": gif,
-            "final.png": png,
-            **extra,
-            **unc_files,
-            "reproduce.R": _reproduce(sc, inp, result, summary),
-        })
+        files.update(
+            {
+                "estimates.csv": table_text(result.to_table(), "csv"),
+                "fit.json": to_json_text(replace(result, intervals=intervals).to_dict()),
+                "summary.txt": summary,
+                "animation.gif": gif,
+                "final.png": png,
+                **extra,
+                **unc_files,
+                "reproduce.R": _reproduce(sc, inp, result, summary),
+            }
+        )
         written = write_files(folder, files)
         seconds["write"] = time.perf_counter() - stage_start
         _emit(index, total, name, "done")
@@ -200,7 +203,8 @@ def run_scenario(
             description=sc.description.strip(),
             source=source,
             parameters=(
-                {**sc.parameters(), "rng": sc.rng} if not sc.is_data
+                {**sc.parameters(), "rng": sc.rng}
+                if not sc.is_data
                 else {"seed": sc.seed, "rng": sc.rng}
             ),
             subtitle=subtitle,
@@ -220,8 +224,11 @@ def run_scenario(
             kind="data" if sc.is_data else "simulated",
             real=real,
             data_path=sc.data.path if sc.data is not None else "",
-            real_reading={} if real is None else {
-                "icc": icc_reading(real), "size": size_reading(real),
+            real_reading={}
+            if real is None
+            else {
+                "icc": icc_reading(real),
+                "size": size_reading(real),
                 "extremes": extremes_reading(real),
             },
             inputs=_digests(sc, inp),
@@ -238,8 +245,9 @@ def run_scenario(
 def _sha256(content: str | bytes) -> str:
     import hashlib
 
-    return hashlib.sha256(content.encode("utf-8") if isinstance(content, str) else content
-                          ).hexdigest()
+    return hashlib.sha256(
+        content.encode("utf-8") if isinstance(content, str) else content
+    ).hexdigest()
 
 
 def _digests(scenario: Scenario, inp: Input) -> dict[str, str]:
@@ -254,9 +262,14 @@ def _data_subtitle(inp: Input, result: Fit) -> str:
     from ..inputs import data_line
 
     n = np.asarray(result.table.array("n"))
-    return data_line(result.model.n_groups, result.model.n_obs,
-                     sizes=(int(n.min()), int(n.max())), scenario=inp.scenario, x=inp.x,
-                     cluster=inp.cluster)
+    return data_line(
+        result.model.n_groups,
+        result.model.n_obs,
+        sizes=(int(n.min()), int(n.max())),
+        scenario=inp.scenario,
+        x=inp.x,
+        cluster=inp.cluster,
+    )
 
 
 def _real_data(inp: Input, result: Fit) -> tuple[DataMetrics, dict[str, bytes]]:
@@ -276,15 +289,19 @@ def _text_ids(data: Table, cluster: str) -> bool:
 def _reproduce(scenario: Scenario, inp: Input, result: Fit, summary: str) -> str:
     from .rscript import reproduce_r
 
-    return reproduce_r(scenario, result, summary, data_name=inp.name,
-                       text_ids=_text_ids(inp.data, inp.cluster))
+    return reproduce_r(
+        scenario, result, summary, data_name=inp.name, text_ids=_text_ids(inp.data, inp.cluster)
+    )
+
+
 def _profile(result: Any) -> Any:
     """The fit's profile intervals, or None where profiling fails (the page then says so)."""
     from ..lmm import profile_intervals
 
     try:
-        return profile_intervals(result.stats, result.model, x=result.names["x"],
-                                 cluster=result.names["cluster"])
+        return profile_intervals(
+            result.stats, result.model, x=result.names["x"], cluster=result.names["cluster"]
+        )
     except ShrinkError:
         return None
 
@@ -306,8 +323,9 @@ def _run_one(
     task: tuple[int, Scenario], *, build: Path, total: int, gif_jobs: int
 ) -> ScenarioReport | Failure:
     index, scenario = task
-    return run_scenario(scenario, build / scenario.name, index=index, total=total,
-                        gif_jobs=gif_jobs)
+    return run_scenario(
+        scenario, build / scenario.name, index=index, total=total, gif_jobs=gif_jobs
+    )
 
 
 def _preload() -> bool:

@@ -28,24 +28,102 @@ STYLES = ("explore.css",)
 #: Largest page, scripts included (bytes).
 MAX_BYTES = 300_000
 
-_SD = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.25, 1.5,
-       1.75, 2.0, 2.5, 3.0)
+_SD = (
+    0.0,
+    0.05,
+    0.1,
+    0.15,
+    0.2,
+    0.25,
+    0.3,
+    0.4,
+    0.5,
+    0.6,
+    0.7,
+    0.8,
+    0.9,
+    1.0,
+    1.25,
+    1.5,
+    1.75,
+    2.0,
+    2.5,
+    3.0,
+)
 
 #: Each slider: the scenario key, its label, and the values it steps through (a preset's value
 #: that is not among them is added to the list in the page).
 SLIDERS: tuple[tuple[str, str, tuple[float, ...]], ...] = (
-    ("obs_per_cluster", "Observations per cluster",
-     (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 150, 200)),
-    ("n_cluster", "Number of clusters",
-     (2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 75, 100, 150, 200, 250, 300, 400,
-      500, 750, 1000)),
-    ("sigma", "Residual SD (σ)",
-     (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.25, 1.5, 1.75, 2.0,
-      2.5, 3.0, 4.0, 5.0)),
+    (
+        "obs_per_cluster",
+        "Observations per cluster",
+        (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 150, 200),
+    ),
+    (
+        "n_cluster",
+        "Number of clusters",
+        (
+            2,
+            3,
+            4,
+            5,
+            6,
+            8,
+            10,
+            12,
+            15,
+            20,
+            25,
+            30,
+            40,
+            50,
+            60,
+            75,
+            100,
+            150,
+            200,
+            250,
+            300,
+            400,
+            500,
+            750,
+            1000,
+        ),
+    ),
+    (
+        "sigma",
+        "Residual SD (σ)",
+        (
+            0.05,
+            0.1,
+            0.15,
+            0.2,
+            0.25,
+            0.3,
+            0.4,
+            0.5,
+            0.6,
+            0.7,
+            0.8,
+            0.9,
+            1.0,
+            1.25,
+            1.5,
+            1.75,
+            2.0,
+            2.5,
+            3.0,
+            4.0,
+            5.0,
+        ),
+    ),
     ("sd_int", "SD of the intercepts (sd_int)", _SD),
     ("sd_slope", "SD of the slopes (sd_slope)", _SD),
-    ("cor", "Correlation of intercepts and slopes (cor)",
-     tuple(round(k / 20, 2) for k in range(-20, 21))),
+    (
+        "cor",
+        "Correlation of intercepts and slopes (cor)",
+        tuple(round(k / 20, 2) for k in range(-20, 21)),
+    ),
     ("balanced", "Share of rows kept (balanced)", tuple(round(k / 20, 2) for k in range(1, 21))),
 )
 
@@ -62,9 +140,7 @@ def _number(v: Any) -> str:
     return repr(v)
 
 
-def explore_fragment(
-    name: str, parameters: dict[str, Any], method: str, random: str
-) -> str:
+def explore_fragment(name: str, parameters: dict[str, Any], method: str, random: str) -> str:
     """The fragment (after '#') that opens the explorer preset to a scenario: its name, every
     data-generating key and the model."""
     pairs = [("scenario", name)]
@@ -78,8 +154,15 @@ def report_fragment(report: ScenarioReport) -> str:
     return explore_fragment(report.name, report.parameters, report.method, report.random)
 
 
-def _preset(name: str, title: str, description: str, parameters: dict[str, Any], rng: str,
-            method: str, random: str) -> dict[str, Any]:
+def _preset(
+    name: str,
+    title: str,
+    description: str,
+    parameters: dict[str, Any],
+    rng: str,
+    method: str,
+    random: str,
+) -> dict[str, Any]:
     return {
         "name": name,
         "title": title,
@@ -97,15 +180,31 @@ def presets(entries: Sequence[ScenarioReport | Failure]) -> list[dict[str, Any]]
     from .build import ScenarioReport
 
     out = [
-        _preset(r.name, r.title, r.description, r.parameters, str(r.parameters.get("rng", "r")),
-                r.method, r.random)
+        _preset(
+            r.name,
+            r.title,
+            r.description,
+            r.parameters,
+            str(r.parameters.get("rng", "r")),
+            r.method,
+            r.random,
+        )
         for r in entries
         if isinstance(r, ScenarioReport) and r.kind == "simulated"
     ]
     if not out:
         s = Scenario(name="defaults", title="The post's defaults")
-        out.append(_preset(s.name, s.title, "Every create_data() argument at its default.",
-                           s.parameters(), s.rng, s.model.method, s.model.random))
+        out.append(
+            _preset(
+                s.name,
+                s.title,
+                "Every create_data() argument at its default.",
+                s.parameters(),
+                s.rng,
+                s.model.method,
+                s.model.random,
+            )
+        )
     return out
 
 
@@ -131,9 +230,16 @@ def page_data(entries: Sequence[ScenarioReport | Failure]) -> dict[str, Any]:
         "presets": presets(entries),
         "sliders": {key: list(values) for key, _, values in SLIDERS},
         "palette": palette(),
-        "colors": {"by_cluster": theme.BY_CLUSTER, "mixed": theme.MIXED, "hole": theme.HOLE,
-                   "path": theme.PATH, "ellipse": theme.ELLIPSE, "truth": theme.TRUTH,
-                   "text": theme.TEXT, "muted": theme.MUTED},
+        "colors": {
+            "by_cluster": theme.BY_CLUSTER,
+            "mixed": theme.MIXED,
+            "hole": theme.HOLE,
+            "path": theme.PATH,
+            "ellipse": theme.ELLIPSE,
+            "truth": theme.TRUTH,
+            "text": theme.TEXT,
+            "muted": theme.MUTED,
+        },
         "baseline_half_width": list(BASELINE_HALF_WIDTH),
         "auto_outside": AUTO_OUTSIDE,
         "ellipse_levels": list(ELLIPSE_LEVELS),
@@ -164,6 +270,8 @@ def explore_page(
 
     scripts = Markup("\n".join(_inline(static_text(n), "script") for n in SCRIPTS))
     styles = Markup("\n".join(_inline(static_text(n), "style") for n in STYLES))
-    return environment().get_template("explore.html.j2").render(
-        root="", data=page_data(entries), sliders=SLIDERS, scripts=scripts, styles=styles
+    return (
+        environment()
+        .get_template("explore.html.j2")
+        .render(root="", data=page_data(entries), sliders=SLIDERS, scripts=scripts, styles=styles)
     )

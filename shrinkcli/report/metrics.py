@@ -93,8 +93,10 @@ def errors(fit: Fit, x: np.ndarray) -> Errors | None:
     def col(name: str) -> np.ndarray:
         return np.asarray(fit.table.array(name), dtype=float)
 
-    ok = ~np.isnan(col("ols_slope")) & ~np.isnan(col("true_intercept")) & ~np.isnan(
-        col("true_slope")
+    ok = (
+        ~np.isnan(col("ols_slope"))
+        & ~np.isnan(col("true_intercept"))
+        & ~np.isnan(col("true_slope"))
     )
     ti = col("true_intercept")[ok]
     ts = col("true_slope")[ok]
@@ -141,8 +143,17 @@ def estimates(fit: Fit) -> dict[str, float | None]:
 
 
 def _rows(fit: Fit, rows: np.ndarray) -> list[dict[str, Any]]:
-    cols = ["cluster", "n", "ols_intercept", "ols_slope", "mixed_intercept", "mixed_slope",
-            "true_intercept", "true_slope", "shrinkage"]
+    cols = [
+        "cluster",
+        "n",
+        "ols_intercept",
+        "ols_slope",
+        "mixed_intercept",
+        "mixed_slope",
+        "true_intercept",
+        "true_slope",
+        "shrinkage",
+    ]
     columns = [fit.table.array(c)[rows].tolist() for c in cols]
     out = []
     for row in zip(*columns, strict=True):

@@ -82,17 +82,23 @@ def _verdict(reports: Sequence[ScenarioReport], marked: str = "green") -> str:
     if not compared:
         return ""
     k = len(compared)
-    both = sum(compare(e.ols_intercept, e.mixed_intercept) == "better"
-               and compare(e.ols_slope, e.mixed_slope) == "better" for e in compared)
+    both = sum(
+        compare(e.ols_intercept, e.mixed_intercept) == "better"
+        and compare(e.ols_slope, e.mixed_slope) == "better"
+        for e in compared
+    )
     what = "all" if both == k else f"{both} of"
     pct = round(100 * SAME)
-    return (f"In {what} {k} scenario{'s' if k != 1 else ''}, the mixed model's estimates of both "
-            f"the cluster intercepts and the slopes had an RMSE lower by more than {pct}% "
-            f"(the rows with two {marked} numbers).")
+    return (
+        f"In {what} {k} scenario{'s' if k != 1 else ''}, the mixed model's estimates of both "
+        f"the cluster intercepts and the slopes had an RMSE lower by more than {pct}% "
+        f"(the rows with two {marked} numbers)."
+    )
 
 
 def _context(
-    entries: Sequence[ScenarioReport | Failure], sections: Sequence[Section],
+    entries: Sequence[ScenarioReport | Failure],
+    sections: Sequence[Section],
     marked: str = "green",
 ) -> dict[str, Any]:
     reports = [e for e in entries if isinstance(e, ScenarioReport)]
@@ -122,32 +128,79 @@ def scenario_page(report: ScenarioReport) -> str:
     """NAME/index.html: one scenario's description, numbers, pictures, summary and files (a
     data scenario's page says what can be said without a truth)."""
     template = "data.html.j2" if report.kind == "data" else "scenario.html.j2"
-    return environment().get_template(template).render(
-        r=report, root="../", simulated=report.kind == "simulated")
+    return (
+        environment()
+        .get_template(template)
+        .render(r=report, root="../", simulated=report.kind == "simulated")
+    )
 
 
 def markdown_page(
     entries: Sequence[ScenarioReport | Failure], sections: Sequence[Section] = ()
 ) -> str:
     """report.md: the overview as Markdown, with relative links."""
-    return environment().get_template("report.md.j2").render(
-        _context(entries, sections, marked="bold"))
+    return (
+        environment()
+        .get_template("report.md.j2")
+        .render(_context(entries, sections, marked="bold"))
+    )
 
 
 #: Columns of summary.csv, in order.
 SUMMARY_COLUMNS = (
-    "scenario", "title", "status", "error",
-    "obs_per_cluster", "n_cluster", "intercept", "beta", "sigma", "sd_int", "sd_slope", "cor",
-    "balanced", "seed", "rng", "method", "random", "n_obs", "n_groups",
-    "est_intercept", "est_intercept_se", "est_beta", "est_beta_se",
-    "est_sd_int", "est_sd_slope", "est_cor", "est_sigma",
-    "criterion", "singular", "converged", "mean_shrinkage", "rmse_clusters",
-    "rmse_ols_intercept", "rmse_mixed_intercept", "rmse_ols_slope", "rmse_mixed_slope",
-    "rmse_ols_line", "rmse_mixed_line", "mixed_closer", "kind", "data", "icc",
+    "scenario",
+    "title",
+    "status",
+    "error",
+    "obs_per_cluster",
+    "n_cluster",
+    "intercept",
+    "beta",
+    "sigma",
+    "sd_int",
+    "sd_slope",
+    "cor",
+    "balanced",
+    "seed",
+    "rng",
+    "method",
+    "random",
+    "n_obs",
+    "n_groups",
+    "est_intercept",
+    "est_intercept_se",
+    "est_beta",
+    "est_beta_se",
+    "est_sd_int",
+    "est_sd_slope",
+    "est_cor",
+    "est_sigma",
+    "criterion",
+    "singular",
+    "converged",
+    "mean_shrinkage",
+    "rmse_clusters",
+    "rmse_ols_intercept",
+    "rmse_mixed_intercept",
+    "rmse_ols_slope",
+    "rmse_mixed_slope",
+    "rmse_ols_line",
+    "rmse_mixed_line",
+    "mixed_closer",
+    "kind",
+    "data",
+    "icc",
 )
 
-_INTEGER_COLUMNS = ("obs_per_cluster", "n_cluster", "seed", "n_obs", "n_groups", "rmse_clusters",
-                    "mixed_closer")
+_INTEGER_COLUMNS = (
+    "obs_per_cluster",
+    "n_cluster",
+    "seed",
+    "n_obs",
+    "n_groups",
+    "rmse_clusters",
+    "mixed_closer",
+)
 
 
 def summary_table(entries: Sequence[ScenarioReport | Failure]) -> Table:
@@ -164,22 +217,37 @@ def summary_table(entries: Sequence[ScenarioReport | Failure]) -> Table:
             continue
         m, e = r.metrics, r.metrics.errors
         row: dict[str, Any] = {
-            "scenario": r.name, "title": r.title, "status": "ok", "error": "",
-            **r.parameters, "method": r.method, "random": r.random,
-            "n_obs": r.n_obs, "n_groups": r.n_groups, **m.estimates,
-            "criterion": m.criterion, "singular": m.singular, "converged": m.converged,
-            "mean_shrinkage": m.mean_shrinkage, "kind": r.kind,
+            "scenario": r.name,
+            "title": r.title,
+            "status": "ok",
+            "error": "",
+            **r.parameters,
+            "method": r.method,
+            "random": r.random,
+            "n_obs": r.n_obs,
+            "n_groups": r.n_groups,
+            **m.estimates,
+            "criterion": m.criterion,
+            "singular": m.singular,
+            "converged": m.converged,
+            "mean_shrinkage": m.mean_shrinkage,
+            "kind": r.kind,
         }
         if r.real is not None:
             row.update({"data": r.data_path, "icc": r.real.icc})
         if e is not None:
-            row.update({
-                "rmse_clusters": e.clusters,
-                "rmse_ols_intercept": e.ols_intercept, "rmse_mixed_intercept": e.mixed_intercept,
-                "rmse_ols_slope": e.ols_slope, "rmse_mixed_slope": e.mixed_slope,
-                "rmse_ols_line": e.ols_line, "rmse_mixed_line": e.mixed_line,
-                "mixed_closer": e.closer,
-            })
+            row.update(
+                {
+                    "rmse_clusters": e.clusters,
+                    "rmse_ols_intercept": e.ols_intercept,
+                    "rmse_mixed_intercept": e.mixed_intercept,
+                    "rmse_ols_slope": e.ols_slope,
+                    "rmse_mixed_slope": e.mixed_slope,
+                    "rmse_ols_line": e.ols_line,
+                    "rmse_mixed_line": e.mixed_line,
+                    "mixed_closer": e.closer,
+                }
+            )
         rows.append(row)
     columns: dict[str, np.ndarray] = {}
     for name in SUMMARY_COLUMNS:
@@ -234,12 +302,24 @@ def report_pages(entries: Entries, sections: Sequence[Section] = ()) -> dict[str
 
 
 #: Distributions whose versions the manifest records (those installed).
-LIBRARIES = ("numpy", "pandas", "scipy", "matplotlib", "pillow", "jinja2", "pydantic", "pyyaml",
-             "pyarrow", "statsmodels", "typer", "rich")
+LIBRARIES = (
+    "numpy",
+    "pandas",
+    "scipy",
+    "matplotlib",
+    "pillow",
+    "jinja2",
+    "pydantic",
+    "pyyaml",
+    "pyarrow",
+    "statsmodels",
+    "typer",
+    "rich",
+)
 
 GENERATORS = {
     "r": "R's default generator (Mersenne-Twister, set.seed scrambling, normals by inversion, "
-         "sample.int by rejection)",
+    "sample.int by rejection)",
     "numpy": "numpy's PCG64, seeded with seed mod 2^32",
 }
 
@@ -276,22 +356,34 @@ def manifest_json(
     scenarios: list[dict[str, Any]] = []
     for r in entries:
         if isinstance(r, Failure):
-            scenarios.append({"name": r.name, "source": r.source, "status": "failed",
-                              "error": r.message})
+            scenarios.append(
+                {"name": r.name, "source": r.source, "status": "failed", "error": r.message}
+            )
             continue
         inputs.update(r.inputs)
         outputs.update({f"{r.name}/{f}": h for f, h in r.sha256.items()})
         seed, rng = r.parameters.get("seed"), r.parameters.get("rng", "r")
-        scenarios.append({
-            "name": r.name, "source": r.source, "status": "ok", "kind": r.kind,
-            "model": {"formula": r.formula, "method": r.method.upper()},
-            "seed": seed, "generator": rng, "generator_detail": GENERATORS.get(str(rng), ""),
-            "seed_use": ("the data are simulated with this seed; study replication k uses "
-                         "seed + k - 1") if r.kind == "simulated" else
-                        ("the data are read from a table; bootstrap replication k of a study "
-                         "uses seed + k - 1"),
-            "criterion": r.metrics.criterion,
-        })
+        scenarios.append(
+            {
+                "name": r.name,
+                "source": r.source,
+                "status": "ok",
+                "kind": r.kind,
+                "model": {"formula": r.formula, "method": r.method.upper()},
+                "seed": seed,
+                "generator": rng,
+                "generator_detail": GENERATORS.get(str(rng), ""),
+                "seed_use": (
+                    "the data are simulated with this seed; study replication k uses seed + k - 1"
+                )
+                if r.kind == "simulated"
+                else (
+                    "the data are read from a table; bootstrap replication k of a study "
+                    "uses seed + k - 1"
+                ),
+                "criterion": r.metrics.criterion,
+            }
+        )
     manifest = {
         "tool": "shrink",
         "version": __version__,

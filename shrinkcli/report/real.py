@@ -77,8 +77,11 @@ def icc_at(covariance: np.ndarray, sigma2: float, x: float) -> float:
 def _row(frame: Any, i: int) -> dict[str, Any]:
     """Cluster, size and shrinkage of row i of a clusters frame (columns read one by one, so
     that an integer id stays an integer)."""
-    return {"cluster": str(frame["cluster"].iat[i]), "n": int(frame["n"].iat[i]),
-            "shrinkage": float(frame["shrinkage"].iat[i])}
+    return {
+        "cluster": str(frame["cluster"].iat[i]),
+        "n": int(frame["n"].iat[i]),
+        "shrinkage": float(frame["shrinkage"].iat[i]),
+    }
 
 
 def measure_data(fit: Fit, prep: PreparedData) -> DataMetrics:
@@ -138,13 +141,15 @@ def panels(fit: Fit, prep: PreparedData, rows: list[int], cluster: str) -> list[
         ols = (float(ols_i[i]), float(ols_s[i])) if np.isfinite(ols_s[i]) else None
         s = shrinkage[i]
         shrink = f"shrinkage {s:.2f}".replace("-", "−") if np.isfinite(s) else "no own line"
-        out.append(Panel(
-            title=f"{cluster} {ids[i]}\nn = {n[i]} · {shrink}",
-            x=prep.x[mine],
-            y=prep.y[mine],
-            ols=ols,
-            mixed=(float(mix_i[i]), float(mix_s[i])),
-        ))
+        out.append(
+            Panel(
+                title=f"{cluster} {ids[i]}\nn = {n[i]} · {shrink}",
+                x=prep.x[mine],
+                y=prep.y[mine],
+                ols=ols,
+                mixed=(float(mix_i[i]), float(mix_s[i])),
+            )
+        )
     return out
 
 
@@ -174,20 +179,30 @@ def pictures(fit: Fit, prep: PreparedData) -> dict[str, bytes]:
     labels = [f"{names['cluster']} {c['cluster'].iat[r]}" for r in (*most[:1], *least[:1])]
     files = {
         "shrinkage.png": shrinkage_png(
-            c["n"].to_numpy()[shrunk], c["shrinkage"].to_numpy(dtype=float)[shrunk],
-            labels=labels, marked=marked, cluster=names["cluster"],
+            c["n"].to_numpy()[shrunk],
+            c["shrinkage"].to_numpy(dtype=float)[shrunk],
+            labels=labels,
+            marked=marked,
+            cluster=names["cluster"],
         ),
     }
     if most:
         files["clusters.png"] = clusters_png(
-            panels(fit, prep, most + least, names["cluster"]), beta,
-            x_name=names["x"], y_name=names["y"], columns=len(most),
+            panels(fit, prep, most + least, names["cluster"]),
+            beta,
+            x_name=names["x"],
+            y_name=names["y"],
+            columns=len(most),
             row_titles=("Most shrunk", "Least shrunk"),
         )
     if len(c) <= EVERY:
         files["every-cluster.png"] = clusters_png(
-            panels(fit, prep, natural_order(c["cluster"]), names["cluster"]), beta,
-            x_name=names["x"], y_name=names["y"], columns=6, panel_size=(170.0, 150.0),
+            panels(fit, prep, natural_order(c["cluster"]), names["cluster"]),
+            beta,
+            x_name=names["x"],
+            y_name=names["y"],
+            columns=6,
+            panel_size=(170.0, 150.0),
         )
     return files
 
@@ -285,13 +300,16 @@ def size_reading(d: DataMetrics) -> list[str]:
         other = d.no_slope - single
         parts = []
         if single:
-            parts.append(f"{single} {'cluster has' if single == 1 else 'clusters have'} a "
-                         "single row")
+            parts.append(
+                f"{single} {'cluster has' if single == 1 else 'clusters have'} a single row"
+            )
         if other:
-            parts.append(f"{other} {'has' if other == 1 else 'have'} a single value of {d.x}"
-                         if single else
-                         f"{other} {'cluster has' if other == 1 else 'clusters have'} a single "
-                         f"value of {d.x}")
+            parts.append(
+                f"{other} {'has' if other == 1 else 'have'} a single value of {d.x}"
+                if single
+                else f"{other} {'cluster has' if other == 1 else 'clusters have'} a single "
+                f"value of {d.x}"
+            )
         it = ("it", "its", "it") if d.no_slope == 1 else ("they", "their", "them")
         out.append(
             f"{join_words(parts)}: with no line of {it[1]} own {it[0]} "

@@ -60,8 +60,9 @@ def _lmer(fit: Fit, data: str) -> str:
     names = fit.names
     formula = fit.spec.formula(r_name(names["y"]), r_name(names["x"]), r_name(names["cluster"]))
     method = "" if fit.spec.reml else ", REML = FALSE"
-    return (f"mod <- lmer({formula}, data = {data}{method})\n"
-            "print(summary(mod), correlation = FALSE)\n")
+    return (
+        f"mod <- lmer({formula}, data = {data}{method})\nprint(summary(mod), correlation = FALSE)\n"
+    )
 
 
 def _header(scenario: Scenario, how: str, summary: str, packages: str) -> str:
@@ -76,24 +77,26 @@ def _header(scenario: Scenario, how: str, summary: str, packages: str) -> str:
     )
 
 
-def reproduce_r(scenario: Scenario, fit: Fit, summary: str, *, data_name: str,
-                text_ids: bool) -> str:
+def reproduce_r(
+    scenario: Scenario, fit: Fit, summary: str, *, data_name: str, text_ids: bool
+) -> str:
     """reproduce.R for a scenario fitted as `fit` (lme4's summary of it: `summary`).
     `data_name` is the name the summary's Data: line gives; `text_ids` says whether the cluster
     ids in data.csv are text (read as such in R, not as numbers)."""
     var = r_name(data_name)
     if scenario.is_data or scenario.rng != "r":
-        why = ("the table shrink read (data.csv) and the model it fitted." if scenario.is_data
-               else "the data shrink drew (data.csv: numpy's generator, which R cannot replay) "
-               "and the model it fitted.")
+        why = (
+            "the table shrink read (data.csv) and the model it fitted."
+            if scenario.is_data
+            else "the data shrink drew (data.csv: numpy's generator, which R cannot replay) "
+            "and the model it fitted."
+        )
         cluster = fit.names["cluster"]
-        col_classes = (f",\n  colClasses = c({r_name(cluster)} = \"character\")"
-                       if text_ids else "")
+        col_classes = f',\n  colClasses = c({r_name(cluster)} = "character")' if text_ids else ""
         body = (
             "suppressMessages(library(lme4))\n\n"
-            f"{var} <- read.csv(\"data.csv\", check.names = FALSE, na.strings = c(\"\", \"NA\")"
-            f"{col_classes})\n"
-            + _lmer(fit, var)
+            f'{var} <- read.csv("data.csv", check.names = FALSE, na.strings = c("", "NA")'
+            f"{col_classes})\n" + _lmer(fit, var)
         )
         return _header(scenario, why, summary, "lme4") + "\n" + body
     s = scenario

@@ -92,11 +92,14 @@ def _rmse_extremes(ok: list[dict[str, Any]]) -> str:
         )
 
     def named(group: list[dict[str, Any]]) -> str:
-        return join_words(f"{r['title']} ({r['rmse_ols']:.3f} → {r['rmse_mixed']:.3f})"
-                          for r in group)
+        return join_words(
+            f"{r['title']} ({r['rmse_ols']:.3f} → {r['rmse_mixed']:.3f})" for r in group
+        )
 
-    return (f"The RMSE fell most, by {_pct(top[0]['reduction'])}, in {named(top)}, and least, "
-            f"by {_pct(bottom[0]['reduction'])}, in {named(bottom)}.")
+    return (
+        f"The RMSE fell most, by {_pct(top[0]['reduction'])}, in {named(top)}, and least, "
+        f"by {_pct(bottom[0]['reduction'])}, in {named(bottom)}."
+    )
 
 
 def reading(rows: list[dict[str, Any]]) -> list[str]:
@@ -125,17 +128,17 @@ def reading(rows: list[dict[str, Any]]) -> list[str]:
             if top == bottom:
                 where = f"{top[0]['shrinkage']:.2f} in every scenario"
             else:
-                where = (f"{top[0]['shrinkage']:.2f} in {_titles(top)} and "
-                         f"{bottom[0]['shrinkage']:.2f} in {_titles(bottom)}")
+                where = (
+                    f"{top[0]['shrinkage']:.2f} in {_titles(top)} and "
+                    f"{bottom[0]['shrinkage']:.2f} in {_titles(bottom)}"
+                )
             out.append(
                 f"Shrinkage is largest where each cluster says least about itself: the mean "
                 f"shrinkage was {where}. This is the "
                 f"trade the post describes: a little bias toward the average buys a large cut in "
                 f"variance, and it pays most when the by-cluster estimates are noisiest."
             )
-    covers = [
-        v for r in rows for v in (r["cover_intercept"], r["cover_beta"]) if math.isfinite(v)
-    ]
+    covers = [v for r in rows for v in (r["cover_intercept"], r["cover_beta"]) if math.isfinite(v)]
     if covers:
         n = min(r["reps"] for r in rows)
         band = 2 * math.sqrt(0.95 * 0.05 / n) if n else math.nan
@@ -146,11 +149,15 @@ def reading(rows: list[dict[str, Any]]) -> list[str]:
         )
     for r in rows:
         if r["failed"] >= 1:
-            out.append(f"{r['title']} could not be fitted in any replication (too few "
-                       "observations for its random effects).")
+            out.append(
+                f"{r['title']} could not be fitted in any replication (too few "
+                "observations for its random effects)."
+            )
         elif r["failed"] > 0:
-            out.append(f"In {r['title']}, {_pct(r['failed'])} of the replications could not be "
-                       "fitted and are left out.")
+            out.append(
+                f"In {r['title']}, {_pct(r['failed'])} of the replications could not be "
+                "fitted and are left out."
+            )
     sing = [r for r in rows if r["singular"] >= 0.05]
     for r in sing:
         out.append(
@@ -169,9 +176,15 @@ def study_section(result: StudyResult, *, seed: int | None = None) -> Section:
     rows = _scenario_rows(result)
     reps = max((r["reps"] for r in rows), default=0)
     boots = [r for r in rows if r["bootstrap"]]
-    ctx = {"rows": rows, "reading": reading(rows), "reps": reps, "folder": FOLDER,
-           "bootstraps": boots, "simulated": len(rows) - len(boots),
-           "coverage": coverage_findings(result) if result.cluster_coverage is not None else []}
+    ctx = {
+        "rows": rows,
+        "reading": reading(rows),
+        "reps": reps,
+        "folder": FOLDER,
+        "bootstraps": boots,
+        "simulated": len(rows) - len(boots),
+        "coverage": coverage_findings(result) if result.cluster_coverage is not None else [],
+    }
     env = environment()
     files = {f"{FOLDER}/{name}": content for name, content in result.files().items()}
     return Section(
@@ -180,6 +193,9 @@ def study_section(result: StudyResult, *, seed: int | None = None) -> Section:
         html=env.get_template("study.html.j2").render(ctx),
         markdown=env.get_template("study.md.j2").render(ctx),
         files=files,
-        meta={"reps": reps, "base_seed": seed,
-              "replication_seeds": "seed + k - 1 for replication k = 1, 2, ..."},
+        meta={
+            "reps": reps,
+            "base_seed": seed,
+            "replication_seeds": "seed + k - 1 for replication k = 1, 2, ...",
+        },
     )

@@ -43,22 +43,29 @@ def design_rows(summary: pd.DataFrame, keys: Sequence[str]) -> list[dict[str, An
 
         ols, mixed = get("cluster_rmse_ols"), get("cluster_rmse_mixed")
         se = math.hypot(get("cluster_rmse_ols", "mcse"), get("cluster_rmse_mixed", "mcse"))
-        gain_se = (math.hypot(get("cluster_rmse_mixed", "mcse") / ols,
-                              mixed * get("cluster_rmse_ols", "mcse") / ols**2)
-                   if ols > 0 else math.nan)
-        rows.append({
-            "values": dict(zip(keys, vals, strict=True)),
-            "gain_se": gain_se,
-            "label": ", ".join(f"{k} = {_value(v)}" for k, v in zip(keys, vals, strict=True)),
-            "rmse_ols": ols,
-            "rmse_mixed": mixed,
-            "gain": 1.0 - mixed / ols if ols > 0 else math.nan,
-            "pays": (ols - mixed) > 2.0 * se if math.isfinite(se) else ols > mixed,
-            "costs": (mixed - ols) > 2.0 * se if math.isfinite(se) else mixed > ols,
-            "cover_mixed": get("cluster_coverage_mixed"),
-            "cover_mixed_se": get("cluster_coverage_mixed", "mcse"),
-            "singular": get("singular_share"),
-        })
+        gain_se = (
+            math.hypot(
+                get("cluster_rmse_mixed", "mcse") / ols,
+                mixed * get("cluster_rmse_ols", "mcse") / ols**2,
+            )
+            if ols > 0
+            else math.nan
+        )
+        rows.append(
+            {
+                "values": dict(zip(keys, vals, strict=True)),
+                "gain_se": gain_se,
+                "label": ", ".join(f"{k} = {_value(v)}" for k, v in zip(keys, vals, strict=True)),
+                "rmse_ols": ols,
+                "rmse_mixed": mixed,
+                "gain": 1.0 - mixed / ols if ols > 0 else math.nan,
+                "pays": (ols - mixed) > 2.0 * se if math.isfinite(se) else ols > mixed,
+                "costs": (mixed - ols) > 2.0 * se if math.isfinite(se) else mixed > ols,
+                "cover_mixed": get("cluster_coverage_mixed"),
+                "cover_mixed_se": get("cluster_coverage_mixed", "mcse"),
+                "singular": get("singular_share"),
+            }
+        )
     return rows
 
 
@@ -74,7 +81,8 @@ def _trend(rows: list[dict[str, Any]], key: str, keys: Sequence[str]) -> int:
     slices: dict[tuple, list[tuple[Any, float, float]]] = {}
     for r in rows:
         slices.setdefault(tuple(r["values"][k] for k in others), []).append(
-            (r["values"][key], r["gain"], r["gain_se"]))
+            (r["values"][key], r["gain"], r["gain_se"])
+        )
     signs = set()
     for points in slices.values():
         if len(points) < 2:
@@ -105,19 +113,28 @@ def reading(rows: list[dict[str, Any]], keys: Sequence[str], reps: int) -> list[
     pays = [r for r in rows if r["pays"]]
     costs = [r for r in rows if r["costs"]]
     if len(pays) == n:
-        text = (f"Pooling paid in every one of the {n} designs: the mixed model's "
-                "cluster estimates were closer to the truth than the by-cluster ones, by more "
-                "than two Monte Carlo standard errors.")
+        text = (
+            f"Pooling paid in every one of the {n} designs: the mixed model's "
+            "cluster estimates were closer to the truth than the by-cluster ones, by more "
+            "than two Monte Carlo standard errors."
+        )
     elif not pays:
-        text = (f"Pooling made no clear difference in any of the {n} designs: the "
-                "mixed and by-cluster estimates were within two Monte Carlo standard errors of "
-                "each other" + (", or the by-cluster ones were closer." if costs else "."))
+        text = (
+            f"Pooling made no clear difference in any of the {n} designs: the "
+            "mixed and by-cluster estimates were within two Monte Carlo standard errors of "
+            "each other" + (", or the by-cluster ones were closer." if costs else ".")
+        )
     else:
-        text = (f"Pooling paid in {len(pays)} of the {n} designs (the mixed "
-                "model's cluster estimates closer to the truth by more than two Monte Carlo "
-                "standard errors)" + (f"; the by-cluster ones were closer in {len(costs)}."
-                                      if costs else "; in the others the two were within "
-                                      "chance of each other."))
+        text = (
+            f"Pooling paid in {len(pays)} of the {n} designs (the mixed "
+            "model's cluster estimates closer to the truth by more than two Monte Carlo "
+            "standard errors)"
+            + (
+                f"; the by-cluster ones were closer in {len(costs)}."
+                if costs
+                else "; in the others the two were within chance of each other."
+            )
+        )
     out.append(text)
     ok = [r for r in rows if math.isfinite(r["gain"])]
     if len(ok) > 1:
@@ -132,12 +149,16 @@ def reading(rows: list[dict[str, Any]], keys: Sequence[str], reps: int) -> list[
                 f"({lo['rmse_ols']:.3f} → {lo['rmse_mixed']:.3f}, {_pct(lo['gain'])})."
             )
         else:
-            def named(group: list[dict[str, Any]]) -> str:
-                return join_words(f"{r['label']} ({r['rmse_ols']:.3f} → {r['rmse_mixed']:.3f})"
-                                  for r in group)
 
-            out.append(f"The RMSE fell most, by {_pct(top[0]['gain'])}, at {named(top)}, and "
-                       f"least, by {_pct(bottom[0]['gain'])}, at {named(bottom)}.")
+            def named(group: list[dict[str, Any]]) -> str:
+                return join_words(
+                    f"{r['label']} ({r['rmse_ols']:.3f} → {r['rmse_mixed']:.3f})" for r in group
+                )
+
+            out.append(
+                f"The RMSE fell most, by {_pct(top[0]['gain'])}, at {named(top)}, and "
+                f"least, by {_pct(bottom[0]['gain'])}, at {named(bottom)}."
+            )
     for key in keys:
         trend = _trend(rows, key, keys)
         if trend:
@@ -153,8 +174,14 @@ def reading(rows: list[dict[str, Any]], keys: Sequence[str], reps: int) -> list[
         )
     else:
         out.append(f"No design had {_pct(SINGULAR_NOTE)} or more singular fits.")
-    short = [r for r in rows if math.isfinite(r["cover_mixed"]) and r["cover_mixed"] < 0.95 - max(
-        0.02, 3.0 * (r["cover_mixed_se"] if math.isfinite(r["cover_mixed_se"]) else 0.0))]
+    short = [
+        r
+        for r in rows
+        if math.isfinite(r["cover_mixed"])
+        and r["cover_mixed"]
+        < 0.95
+        - max(0.02, 3.0 * (r["cover_mixed_se"] if math.isfinite(r["cover_mixed_se"]) else 0.0))
+    ]
     if short:
         low = min(short, key=lambda r: r["cover_mixed"])
         out.append(
@@ -164,9 +191,11 @@ def reading(rows: list[dict[str, Any]], keys: Sequence[str], reps: int) -> list[
             "as known."
         )
     else:
-        out.append("The mixed model's 95% intervals of the cluster coefficients held the truth "
-                   "about 95% of the time in every design (within what chance allows with "
-                   f"{reps:,} replications).")
+        out.append(
+            "The mixed model's 95% intervals of the cluster coefficients held the truth "
+            "about 95% of the time in every design (within what chance allows with "
+            f"{reps:,} replications)."
+        )
     return out
 
 
@@ -181,15 +210,22 @@ def sweep_section(result: SweepResult) -> Section:
         keys = [k for k, _ in designs[0].values]
         title = designs[0].scenario.title or base
         rows = design_rows(summary[summary["scenario"] == base], keys)
-        blocks.append({"name": base, "title": title, "keys": keys, "rows": rows,
-                       "reading": reading(rows, keys, result.reps),
-                       "picture": f"{FOLDER}/sweep-{base}.png" if len(keys) <= 2 else None})
+        blocks.append(
+            {
+                "name": base,
+                "title": title,
+                "keys": keys,
+                "rows": rows,
+                "reading": reading(rows, keys, result.reps),
+                "picture": f"{FOLDER}/sweep-{base}.png" if len(keys) <= 2 else None,
+            }
+        )
     ctx = {"blocks": blocks, "reps": result.reps, "folder": FOLDER}
     env = environment()
     files = {f"{FOLDER}/{name}": content for name, content in result.files().items()}
     return Section(
         title=f"When does pooling pay? {len(result.designs)} designs, "
-              f"{result.reps:,} replications each",
+        f"{result.reps:,} replications each",
         anchor="sweep",
         html=env.get_template("sweep.html.j2").render(ctx),
         markdown=env.get_template("sweep.md.j2").render(ctx),
@@ -199,7 +235,9 @@ def sweep_section(result: SweepResult) -> Section:
 
 
 def sweep_study(
-    scenarios: Sequence[Scenario], options: StudyOptions, jobs: int | None,
+    scenarios: Sequence[Scenario],
+    options: StudyOptions,
+    jobs: int | None,
     progress: Callable[[str, int], None] | None = None,
 ) -> Section | None:
     """The sweeps of the scenarios that carry one, as a section (None when none does)."""

@@ -82,8 +82,9 @@ def measure_uncertainty(
     x_sd = _x_spread(fit)
     widths = [
         ClusterWidth(str(cl), int(n), float(sd), float(m), float(o))
-        for cl, n, sd, m, o in zip(c.array("cluster").tolist(), c.array("n").tolist(), x_sd,
-                                   mixed, ols, strict=True)
+        for cl, n, sd, m, o in zip(
+            c.array("cluster").tolist(), c.array("n").tolist(), x_sd, mixed, ols, strict=True
+        )
     ]
     ok = [w for w in widths if math.isfinite(w.mixed)]
     widest = max(ok, key=lambda w: w.mixed) if ok else None
@@ -139,21 +140,39 @@ def _interval_rows(
         return []
     truth: dict[str, float] = {}
     if scenario is not None:
-        truth = {"sd_int": scenario.sd_int, "cor": scenario.cor, "sd_slope": scenario.sd_slope,
-                 "sigma": scenario.sigma, "intercept": scenario.intercept, "beta": scenario.beta}
-    labels = {"sd_int": "SD of the intercepts", "cor": "their correlation",
-              "sd_slope": "SD of the slopes", "sigma": "residual SD σ",
-              "intercept": "intercept", "beta": f"slope of {fit.names.get('x', 'x')}"}
+        truth = {
+            "sd_int": scenario.sd_int,
+            "cor": scenario.cor,
+            "sd_slope": scenario.sd_slope,
+            "sigma": scenario.sigma,
+            "intercept": scenario.intercept,
+            "beta": scenario.beta,
+        }
+    labels = {
+        "sd_int": "SD of the intercepts",
+        "cor": "their correlation",
+        "sd_slope": "SD of the slopes",
+        "sigma": "residual SD σ",
+        "intercept": "intercept",
+        "beta": f"slope of {fit.names.get('x', 'x')}",
+    }
     rows = []
     for r in intervals.rows:
         t = truth.get(r.parameter)
-        rows.append({
-            "parameter": r.parameter, "name": r.name, "label": labels[r.parameter],
-            "estimate": jsonable(r.estimate), "lower": jsonable(r.lower),
-            "upper": jsonable(r.upper), "lower_at_bound": r.lower_at_bound,
-            "upper_at_bound": r.upper_at_bound, "truth": t,
-            "holds": None if t is None else bool(r.lower <= t <= r.upper),
-        })
+        rows.append(
+            {
+                "parameter": r.parameter,
+                "name": r.name,
+                "label": labels[r.parameter],
+                "estimate": jsonable(r.estimate),
+                "lower": jsonable(r.lower),
+                "upper": jsonable(r.upper),
+                "lower_at_bound": r.lower_at_bound,
+                "upper_at_bound": r.upper_at_bound,
+                "truth": t,
+                "holds": None if t is None else bool(r.lower <= t <= r.upper),
+            }
+        )
     return rows
 
 
@@ -171,12 +190,15 @@ def uncertainty_reading(u: Uncertainty) -> list[str]:
     held = [r for r in u.intervals if r["holds"] is not None]
     missed = [r for r in held if not r["holds"]]
     if held and not missed:
-        out.append(f"All {len(held)} profile intervals contain the value the data were "
-                   "simulated with.")
+        out.append(
+            f"All {len(held)} profile intervals contain the value the data were simulated with."
+        )
     for r in missed:
-        out.append(f"The interval of the {r['label']} ({_num(r['lower'])} to "
-                   f"{_num(r['upper'])}) misses the value the data were simulated with "
-                   f"({r['truth']:g}); one in twenty 95% intervals does.")
+        out.append(
+            f"The interval of the {r['label']} ({_num(r['lower'])} to "
+            f"{_num(r['upper'])}) misses the value the data were simulated with "
+            f"({r['truth']:g}); one in twenty 95% intervals does."
+        )
     out += _widths(u)
     if u.held_mixed is not None and u.held_ols is not None and u.compared:
         out.append(
@@ -191,13 +213,17 @@ def _bounds(rows: list[dict[str, Any]]) -> list[str]:
     out = []
     for r in rows:
         if r["parameter"] == "cor" and r["lower_at_bound"] and r["upper_at_bound"]:
-            out.append("The correlation's profile interval is the whole range from −1 to 1: "
-                       "these data say nothing about it.")
+            out.append(
+                "The correlation's profile interval is the whole range from −1 to 1: "
+                "these data say nothing about it."
+            )
         elif r["parameter"].startswith("sd_") and r["lower_at_bound"]:
             what = "slope" if r["parameter"] == "sd_slope" else "intercept"
-            out.append(f"The profile interval of the {r['label']} starts at 0 (up to "
-                       f"{_num(r['upper'])}): the data cannot rule out that every cluster has "
-                       f"the same {what}.")
+            out.append(
+                f"The profile interval of the {r['label']} starts at 0 (up to "
+                f"{_num(r['upper'])}): the data cannot rule out that every cluster has "
+                f"the same {what}."
+            )
     return out
 
 
@@ -206,17 +232,23 @@ def _widths(u: Uncertainty) -> list[str]:
     out = []
     w, n = u.widest, u.narrowest
     if w is not None and n is not None and w.cluster != n.cluster:
-        text = (f"The mixed model's interval of the {u.coefficient} is widest for cluster "
-                f"{w.cluster} (±{w.mixed:.2f}) and narrowest for cluster {n.cluster} "
-                f"(±{n.mixed:.2f})")
+        text = (
+            f"The mixed model's interval of the {u.coefficient} is widest for cluster "
+            f"{w.cluster} (±{w.mixed:.2f}) and narrowest for cluster {n.cluster} "
+            f"(±{n.mixed:.2f})"
+        )
         if w.n < n.n:
-            text += (f": {w.n} observation{'s' if w.n != 1 else ''} against {n.n}. The less a "
-                     "cluster's own data say, the more its estimate rests on the population, "
-                     "and the wider its interval.")
+            text += (
+                f": {w.n} observation{'s' if w.n != 1 else ''} against {n.n}. The less a "
+                "cluster's own data say, the more its estimate rests on the population, "
+                "and the wider its interval."
+            )
         elif w.n == n.n and u.coefficient == "slope" and w.x_sd < n.x_sd * (1 - ALIKE):
-            text += (f": both have {w.n} observations, but the x values of cluster {w.cluster} "
-                     f"spread less (SD {w.x_sd:.2f} against {n.x_sd:.2f}), and a slope is "
-                     "only as well determined as the spread of x it is measured over.")
+            text += (
+                f": both have {w.n} observations, but the x values of cluster {w.cluster} "
+                f"spread less (SD {w.x_sd:.2f} against {n.x_sd:.2f}), and a slope is "
+                "only as well determined as the spread of x it is measured over."
+            )
         else:
             text += "."
         out.append(text)
@@ -230,12 +262,16 @@ def _widths(u: Uncertainty) -> list[str]:
                 "narrows them, though they take the estimated variances as known."
             )
         elif ratio > 1 + ALIKE:
-            out.append(f"Here the mixed intervals of the {u.coefficient} are wider than the "
-                       f"clusters' own (±{u.mixed_width:.2f} against ±{u.ols_width:.2f}).")
+            out.append(
+                f"Here the mixed intervals of the {u.coefficient} are wider than the "
+                f"clusters' own (±{u.mixed_width:.2f} against ±{u.ols_width:.2f})."
+            )
         else:
-            out.append(f"The mixed and the by-cluster intervals of the {u.coefficient} are "
-                       f"about as wide (±{u.mixed_width:.2f} and ±{u.ols_width:.2f}): each "
-                       "cluster's own data say nearly all there is to say.")
+            out.append(
+                f"The mixed and the by-cluster intervals of the {u.coefficient} are "
+                f"about as wide (±{u.mixed_width:.2f} and ±{u.ols_width:.2f}): each "
+                "cluster's own data say nearly all there is to say."
+            )
     return out
 
 
@@ -243,21 +279,31 @@ def _path(u: Uncertainty) -> list[str]:
     if u.away is None:
         return []
     if not u.own_lines:
-        return ["On the pooling path the clusters start at the model's no-pooling limit, not "
-                "at their own lines: this model cannot let each cluster keep its own line."]
+        return [
+            "On the pooling path the clusters start at the model's no-pooling limit, not "
+            "at their own lines: this model cannot let each cluster keep its own line."
+        ]
     if u.away:
-        return [f"On the path pooling really takes, {u.away} of {u.moving} clusters move away "
-                "from the population value in the intercept or the slope before they settle: "
-                "the two are pooled at different rates, so the paths curve."]
-    return ["On the path pooling really takes, every cluster moves steadily toward the "
-            "population value in both the intercept and the slope."]
+        return [
+            f"On the path pooling really takes, {u.away} of {u.moving} clusters move away "
+            "from the population value in the intercept or the slope before they settle: "
+            "the two are pooled at different rates, so the paths curve."
+        ]
+    return [
+        "On the path pooling really takes, every cluster moves steadily toward the "
+        "population value in both the intercept and the slope."
+    ]
 
 
 # -- files ---------------------------------------------------------------------------------------
 
 
 def uncertainty_files(
-    fit: Fit, intervals: Intervals | None, options: AnimationOptions, *, title: str,
+    fit: Fit,
+    intervals: Intervals | None,
+    options: AnimationOptions,
+    *,
+    title: str,
     subtitle: str,
 ) -> tuple[dict[str, bytes | str], Scene]:
     """The caterpillar plot, the pooling path's picture and the intervals' table, by file name,
@@ -269,8 +315,9 @@ def uncertainty_files(
 
     path_options = options.model_copy(update={"path": "pooling"})
     scene = build_scene(fit, path_options)
-    picture = ShrinkageFigure(scene, width=options.width, height=options.height, title=title,
-                              subtitle=subtitle).png()
+    picture = ShrinkageFigure(
+        scene, width=options.width, height=options.height, title=title, subtitle=subtitle
+    ).png()
     files: dict[str, bytes | str] = {
         CATERPILLAR: caterpillar_png(fit, title=title, subtitle=subtitle, max_rows=REPORT_ROWS),
         POOLING: picture,
