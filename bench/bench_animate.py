@@ -43,9 +43,9 @@ def whole_process(argv: list[str], repeat: int = 3) -> float:
 
 def main() -> None:
     sys.path.insert(0, str(ROOT))
-    from shrinkcli.animate import render_gif
     from shrinkcli.lmm import fit
-    from shrinkcli.plot import render_png
+    from shrinkcli.pictures.animate import render_gif
+    from shrinkcli.pictures.figure import render_png
     from shrinkcli.scenario import AnimationOptions
 
     options = AnimationOptions()
@@ -68,7 +68,7 @@ def main() -> None:
         out = str(Path(tmp) / "baseline.gif")
         code = (
             "import pandas as pd; from shrinkcli.lmm import fit; "
-            "from shrinkcli.animate import render_gif; "
+            "from shrinkcli.pictures.animate import render_gif; "
             "from shrinkcli.scenario import AnimationOptions; "
             f"r = fit(pd.read_csv({str(REFERENCE / 'baseline' / 'data.csv')!r})); "
             f"open({out!r}, 'wb').write(render_gif(r, AnimationOptions(), title='b', subtitle='b'))"

@@ -90,8 +90,8 @@ def main() -> None:
         )
 
     from shrinkcli import load_scenario, simulate
-    from shrinkcli.animate import render_gif, render_video
-    from shrinkcli.caterpillar import caterpillar_png
+    from shrinkcli.pictures.animate import render_gif, render_video
+    from shrinkcli.pictures.caterpillar import caterpillar_png
     from shrinkcli.scenario import AnimationOptions
 
     sim = simulate(load_scenario(str(ROOT / "scenarios" / "baseline.yaml")))

@@ -14,14 +14,14 @@ from conftest import REFERENCE, fit_from_lme4
 from matplotlib.colors import to_rgb
 from PIL import GifImagePlugin, Image
 
-from shrinkcli.animate import frame_delays, frame_progress, render_animation, render_gif
 from shrinkcli.lmm import CLUSTER_COLUMNS, Fit
 from shrinkcli.model import ModelSpec
-from shrinkcli.plot import ShrinkageFigure, pixel_positions, render_png
+from shrinkcli.pictures.animate import frame_delays, frame_progress, render_animation, render_gif
+from shrinkcli.pictures.figure import ShrinkageFigure, pixel_positions, render_png
+from shrinkcli.pictures.scene import build_scene
+from shrinkcli.pictures.theme import BY_CLUSTER, MIXED
 from shrinkcli.scenario import AnimationOptions
-from shrinkcli.scene import build_scene
 from shrinkcli.table import Table
-from shrinkcli.theme import BY_CLUSTER, MIXED
 
 
 @cache
@@ -259,7 +259,7 @@ def test_png_decodes_with_the_requested_size() -> None:
 
 
 def test_gif_and_png_come_from_one_layout(monkeypatch: pytest.MonkeyPatch) -> None:
-    import shrinkcli.plot as plot
+    import shrinkcli.pictures.figure as plot
 
     fit, options = reference_fit("unbalanced"), AnimationOptions(frames=4)
     gif = render_gif(fit, options, title="U", subtitle="s", jobs=1)
@@ -337,8 +337,8 @@ def test_a_crowded_picture_keeps_the_ellipses_and_the_mixed_points_in_sight(tmp_
     the mixed points in the mixed colour: the crowd's points neither paint white edges over
     everything nor cover the contours, which are drawn over them."""
     from shrinkcli import fit, load_scenario, simulate
-    from shrinkcli.scene import ELLIPSE_LEVELS
-    from shrinkcli.theme import ELLIPSE
+    from shrinkcli.pictures.scene import ELLIPSE_LEVELS
+    from shrinkcli.pictures.theme import ELLIPSE
 
     path = tmp_path / "crowd.yaml"
     path.write_text("name: crowd\nn_cluster: 20000\n")

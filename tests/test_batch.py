@@ -19,10 +19,10 @@ import pytest
 from shrinkcli.lmm import model_fit, prepare_arrays, solve, sufficient_stats
 from shrinkcli.lmm.batch import batch_stats, fit_batch, lambda_entries, solve_batch
 from shrinkcli.model import ModelSpec
-from shrinkcli.replications import replicate_batch, simulate_batch
 from shrinkcli.scenario import Scenario, load_scenario, with_overrides
 from shrinkcli.simulate import simulate
-from shrinkcli.study import bootstrap_of, replicate, replication_seed
+from shrinkcli.studies.replications import replicate_batch, simulate_batch
+from shrinkcli.studies.study import bootstrap_of, replicate, replication_seed
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"

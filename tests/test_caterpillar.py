@@ -14,17 +14,17 @@ from PIL import Image
 from scipy.stats import t as student_t
 from typer.testing import CliRunner
 
-from shrinkcli.caterpillar import (
+from shrinkcli.cli import app
+from shrinkcli.inputs import simulated_input
+from shrinkcli.lmm import Fit, fit
+from shrinkcli.model import ModelSpec
+from shrinkcli.pictures.caterpillar import (
     MAX_ROWS,
     captions,
     caterpillar_panels,
     caterpillar_png,
     ols_degrees_of_freedom,
 )
-from shrinkcli.cli import app
-from shrinkcli.inputs import simulated_input
-from shrinkcli.lmm import Fit, fit
-from shrinkcli.model import ModelSpec
 from shrinkcli.scenario import load_scenario
 
 

@@ -10,11 +10,11 @@ import numpy as np
 from matplotlib.colors import to_rgb
 from PIL import Image
 
-from shrinkcli.cluster_plot import DPI, Panel, clusters_png, shrinkage_png, spread_ties
 from shrinkcli.io import read_table
 from shrinkcli.lmm import fit, prepare_data
+from shrinkcli.pictures.clusters import DPI, Panel, clusters_png, shrinkage_png, spread_ties
+from shrinkcli.pictures.theme import BY_CLUSTER, MIXED
 from shrinkcli.report.real import EVERY, panels, pictures
-from shrinkcli.theme import BY_CLUSTER, MIXED
 
 REAL = Path(__file__).resolve().parent / "data" / "real"
 
@@ -99,7 +99,7 @@ def test_data_pictures_and_every_cluster_up_to_a_limit() -> None:
 def test_every_cluster_picture_lists_numeric_text_ids_by_value(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import pandas as pd
 
-    import shrinkcli.cluster_plot as cluster_plot
+    import shrinkcli.pictures.clusters as cluster_plot
 
     rng = np.random.default_rng(3)
     ids = [str(i) for i in range(1, 13)]

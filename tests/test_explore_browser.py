@@ -797,7 +797,7 @@ def test_the_explorer_opens_in_the_reports_view(browser: Any, report_dir: Path, 
     """The explorer opens in the view of the report's pictures (`animation.zoom: auto`), and
     each of the three views holds the same box and leaves the same clusters outside as
     scene.py's for the same data: the caption's count is the report's."""
-    from shrinkcli.scene import build_scene
+    from shrinkcli.pictures.scene import build_scene
 
     scenario = load_scenario(SCENARIO_DIR / f"{name}.yaml")
     w = Watched(browser, (report_dir / "explore.html").as_uri() + f"#scenario={name}")

@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl
 import pytest
 from conftest import POST_SCENARIOS, SCENARIO_DIR
 
+from shrinkcli.pictures.theme import BY_CLUSTER, MIXED, mix
 from shrinkcli.report import MARKER, RESERVED, build_report, load_scenarios
 from shrinkcli.report.explore import (
     MAX_BYTES,
@@ -25,7 +26,6 @@ from shrinkcli.report.explore import (
     static_text,
 )
 from shrinkcli.scenario import DATA_KEYS, Scenario, load_scenario
-from shrinkcli.theme import BY_CLUSTER, MIXED, mix
 
 
 @pytest.fixture(scope="module")

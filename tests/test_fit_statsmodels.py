@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from conftest import REFERENCE
 
-from shrinkcli.fit_statsmodels import fit_statsmodels
 from shrinkcli.lmm import CLUSTER_COLUMNS, criterion, fit, sufficient_stats
+from shrinkcli.lmm.statsmodels_engine import fit_statsmodels
 from shrinkcli.model import ModelSpec
 
 # (seed, clusters, rows per cluster (max), sd_int, sd_slope, corr, sigma, balanced)

@@ -13,12 +13,12 @@ import pytest
 from conftest import POST_SCENARIOS, REFERENCE, SCENARIO_DIR
 
 from shrinkcli import Fit, fit, load_scenario, simulate
-from shrinkcli.animate import frame_progress, render_animation
 from shrinkcli.lmm.shrinkage import NO_POOLING_SCALE, pooling_path
 from shrinkcli.model import ModelSpec
-from shrinkcli.plot import ShrinkageFigure, captions, scale_label
+from shrinkcli.pictures.animate import frame_progress, render_animation
+from shrinkcli.pictures.figure import ShrinkageFigure, captions, scale_label
+from shrinkcli.pictures.scene import COMPLETE_POOLING_SCALE, build_scene
 from shrinkcli.scenario import AnimationOptions
-from shrinkcli.scene import COMPLETE_POOLING_SCALE, build_scene
 
 
 @cache

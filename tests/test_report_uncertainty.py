@@ -18,6 +18,7 @@ from conftest import REFERENCE, SCENARIO_DIR
 
 from shrinkcli.errors import FitError
 from shrinkcli.lmm import Fit, fit, profile_intervals
+from shrinkcli.pictures.scene import build_scene
 from shrinkcli.report import StudyOptions, build_report, load_scenarios
 from shrinkcli.report.uncertainty import (
     ClusterWidth,
@@ -26,7 +27,6 @@ from shrinkcli.report.uncertainty import (
     uncertainty_reading,
 )
 from shrinkcli.scenario import AnimationOptions, load_scenario
-from shrinkcli.scene import build_scene
 
 
 @cache

@@ -14,8 +14,8 @@ from conftest import SCENARIO_DIR
 from scipy.stats import chi2
 
 from shrinkcli import Fit, fit, load_scenario, simulate
+from shrinkcli.pictures.scene import BASELINE_HALF_WIDTH, ELLIPSE_LEVELS, POINT_AREA, build_scene
 from shrinkcli.scenario import AnimationOptions
-from shrinkcli.scene import BASELINE_HALF_WIDTH, ELLIPSE_LEVELS, POINT_AREA, build_scene
 from shrinkcli.table import Table
 
 
@@ -113,8 +113,8 @@ def test_building_a_scene_needs_no_matplotlib() -> None:
         "import sys\n"
         "from shrinkcli import fit, load_scenario, simulate\n"
         "from shrinkcli.scenario import AnimationOptions\n"
-        "from shrinkcli.scene import build_scene\n"
-        "import shrinkcli.theme\n"
+        "from shrinkcli.pictures.scene import build_scene\n"
+        "import shrinkcli.pictures.theme\n"
         f"sim = simulate(load_scenario({str(SCENARIO_DIR / 'unbalanced.yaml')!r}))\n"
         "scene = build_scene(fit(sim.data, truth=sim.truth), AnimationOptions(truth=True))\n"
         "scene.positions(0.5), scene.trails(0.5)\n"

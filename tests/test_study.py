@@ -11,7 +11,13 @@ from conftest import SCENARIO_DIR
 
 from shrinkcli.scenario import Scenario, load_scenario
 from shrinkcli.simulate import simulate
-from shrinkcli.study import QUANTITIES, SUMMARY_COLUMNS, replicate, replication_seed, run_study
+from shrinkcli.studies.study import (
+    QUANTITIES,
+    SUMMARY_COLUMNS,
+    replicate,
+    replication_seed,
+    run_study,
+)
 
 BASELINE = load_scenario(SCENARIO_DIR / "baseline.yaml")
 REPS = 200

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from conftest import SCENARIO_DIR
 
+from shrinkcli.pictures.study import estimates_figure
 from shrinkcli.scenario import load_scenario
-from shrinkcli.study import run_study
-from shrinkcli.study_plot import estimates_figure
+from shrinkcli.studies.study import run_study
 
 
 @pytest.mark.parametrize("names", [["baseline"], ["baseline", "unbalanced", "few-observations"]])
@@ -35,7 +35,7 @@ def test_each_scenario_in_rmse_png_spans_its_own_axis() -> None:
 
     import pandas as pd
 
-    from shrinkcli.study_plot import rmse_figure
+    from shrinkcli.pictures.study import rmse_figure
 
     rmse = {"sleep": (9.0, 6.0), "baseline": (0.24, 0.15)}  # 40-fold apart
     summary = pd.DataFrame(

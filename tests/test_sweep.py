@@ -12,7 +12,7 @@ from PIL import Image
 
 from shrinkcli.errors import ScenarioError, UsageError
 from shrinkcli.scenario import parse_scenario
-from shrinkcli.sweep import (
+from shrinkcli.studies.sweep import (
     SWEEP_SUMMARY_COLUMNS,
     changed_argument,
     expand,

@@ -9,7 +9,14 @@ import pytest
 from matplotlib.colors import to_rgb
 from PIL import Image
 
-from shrinkcli.theme import BY_CLUSTER, MIXED, encode_png, mix, oklch_to_srgb, srgb_to_oklch
+from shrinkcli.pictures.theme import (
+    BY_CLUSTER,
+    MIXED,
+    encode_png,
+    mix,
+    oklch_to_srgb,
+    srgb_to_oklch,
+)
 
 
 def test_oklch_round_trips_srgb() -> None:
@@ -48,7 +55,7 @@ def test_loading_matplotlib_without_docstring_tables_draws_the_same() -> None:
         "if sys.argv[1] == 'plain':\n"
         "    import matplotlib.figure, matplotlib.backends.backend_agg\n"
         "from shrinkcli import fit, load_scenario, simulate\n"
-        "from shrinkcli.plot import render_png\n"
+        "from shrinkcli.pictures.figure import render_png\n"
         "from shrinkcli.scenario import AnimationOptions\n"
         "sim = simulate(load_scenario(sys.argv[2]))\n"
         "png = render_png(fit(sim.table, truth=sim.truth_table), AnimationOptions(truth=True),\n"
@@ -81,7 +88,7 @@ def test_pictures_with_cjk_and_emoji_ids_leak_no_warning() -> None:
 
     import numpy as np
 
-    from shrinkcli.cluster_plot import Panel, clusters_png, shrinkage_png
+    from shrinkcli.pictures.clusters import Panel, clusters_png, shrinkage_png
 
     x = np.arange(4.0)
     panels = [
@@ -107,7 +114,7 @@ def test_pictures_with_cjk_and_emoji_ids_leak_no_warning() -> None:
 def test_a_fallback_font_only_where_dejavu_lacks_a_character(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from shrinkcli import theme
+    from shrinkcli.pictures import theme
 
     plain = theme.font(text=["Subject 308", "Ångström −1"])
     assert plain.get_file() is not None and plain.get_file().endswith("DejaVuSans.ttf")

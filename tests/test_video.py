@@ -13,9 +13,9 @@ from conftest import SCENARIO_DIR
 from typer.testing import CliRunner
 
 from shrinkcli import Fit, fit, load_scenario, simulate
-from shrinkcli.animate import even_frame, render_video
 from shrinkcli.cli import app
-from shrinkcli.plot import ShrinkageFigure
+from shrinkcli.pictures.animate import even_frame, render_video
+from shrinkcli.pictures.figure import ShrinkageFigure
 from shrinkcli.scenario import AnimationOptions
 
 SMALL = {"frames": 24, "fps": 12.0}
@@ -57,7 +57,7 @@ def test_video_plays_back_with_every_frame(suffix: str, tmp_path: Path) -> None:
 
 
 def test_mp4_is_reproducible_and_smaller_than_the_gif() -> None:
-    from shrinkcli.animate import render_gif
+    from shrinkcli.pictures.animate import render_gif
 
     options = AnimationOptions()
     one, _ = render_video(_baseline(), options, title="t", subtitle="s", format="mp4")

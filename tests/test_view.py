@@ -16,9 +16,8 @@ from conftest import POST_SCENARIOS, SCENARIO_DIR
 
 from shrinkcli import Fit, fit, load_scenario, simulate
 from shrinkcli.io import read_table
-from shrinkcli.plot import BASE_SIZE, ShrinkageFigure, captions
-from shrinkcli.scenario import AnimationOptions, Scenario
-from shrinkcli.scene import (
+from shrinkcli.pictures.figure import BASE_SIZE, ShrinkageFigure, captions
+from shrinkcli.pictures.scene import (
     AUTO_OUTSIDE,
     CROWD,
     MIN_AREA,
@@ -27,6 +26,7 @@ from shrinkcli.scene import (
     build_scene,
     trim_outliers,
 )
+from shrinkcli.scenario import AnimationOptions, Scenario
 
 REAL = Path(__file__).resolve().parent / "data" / "real"
 COLUMNS = {

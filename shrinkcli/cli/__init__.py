@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from ..io import Payload
     from ..lmm import Fit
     from ..model import ModelSpec
-    from ..study import StudyResult
+    from ..studies.study import StudyResult
 
 __all__ = ["app"]
 
@@ -179,8 +179,8 @@ def _fit_with(
     if engine == "statsmodels":
         import dataclasses
 
-        from ..fit_statsmodels import fit_statsmodels
         from ..lmm import wald_intervals
+        from ..lmm.statsmodels_engine import fit_statsmodels
 
         result = fit_statsmodels(inp.data, spec, **kwargs)
         if ci == "wald":
@@ -465,7 +465,7 @@ def animate(
         check_output_path(png, inputs=inputs)
     result = _fit_input(inp, method=method, random=random)
 
-    from ..animate import render_animation, render_video
+    from ..pictures.animate import render_animation, render_video
 
     title = inp.title
     if inp.scenario is not None and not inp.scenario.is_data:
@@ -539,7 +539,7 @@ def report(
     shown in the report and the others are still built (exit code 1).
     """
     from ..inputs import scenario_files
-    from ..outfolder import check_holds_no_input
+    from ..io.folder import check_holds_no_input
     from ..report import StudyOptions, build_report, load_scenarios
 
     if output in ("-", ""):
@@ -661,8 +661,8 @@ def study(
 
     from ..inputs import load_source, scenario_files
     from ..io import write_output
-    from ..outfolder import OwnedFolder, check_holds_no_input
-    from ..study import MARKER, run_study
+    from ..io.folder import OwnedFolder, check_holds_no_input
+    from ..studies.study import MARKER, run_study
 
     folder = OwnedFolder("study", MARKER)
     if output is not None:
@@ -674,7 +674,7 @@ def study(
         check_holds_no_input(Path(output), [*scenarios, *scenario_files(loaded)])
     executor = _executor(scheduler)
     if vary or resume or any(s.sweep for s in loaded):  # a sweep of designs
-        from ..sweep import parse_vary
+        from ..studies.sweep import parse_vary
         from .sweep import study_sweep, sweep_summary_text
 
         with executor as ex:
@@ -706,7 +706,7 @@ def study(
     if failed_all and (result.replications["error"] != "").all():
         # nothing was fitted: a folder and a table of empty rows would only look like results
         raise typer.Exit(1)
-    from ..study import coverage_findings
+    from ..studies.study import coverage_findings
 
     for finding in coverage_findings(result):
         _note(f"shrink: note: {finding}", quiet)
@@ -722,7 +722,7 @@ def study(
 def _executor(scheduler: str | None) -> contextlib.AbstractContextManager[Executor | None]:
     """A Dask cluster's executor when a scheduler is given (option or environment), else
     None: the study's own process pool."""
-    from ..distributed import dask_executor, scheduler_address
+    from ..studies.distributed import dask_executor, scheduler_address
 
     address = scheduler_address(scheduler)
     return dask_executor(address) if address else contextlib.nullcontext(None)
@@ -730,7 +730,7 @@ def _executor(scheduler: str | None) -> contextlib.AbstractContextManager[Execut
 
 def _summary_text(result: StudyResult, format: StudyFormat) -> str | bytes:
     from ..io import table_bytes
-    from ..study import summary_text
+    from ..studies.study import summary_text
 
     if format == "table":
         return summary_text(result.summary)

@@ -77,9 +77,9 @@ def caterpillar(
     model's estimate with lme4's conditional interval, sorted, the population value as a line
     and the true value marked for simulated data.
     """
-    from ..caterpillar import caterpillar_png
     from ..inputs import input_files, load_input, parameter_line
     from ..io import check_output_path, write_output
+    from ..pictures.caterpillar import caterpillar_png
     from . import _fit_input, _note
 
     if max_clusters < 2:

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import OutputError, UsageError
 from ..scenario import Scenario
-from ..sweep import Design, SweepResult, changed_argument, expand, fingerprint, run_sweep
+from ..studies.sweep import Design, SweepResult, changed_argument, expand, fingerprint, run_sweep
 
 #: In a sweep's folder: what the run depends on, and each finished design's rows.
 ARGUMENTS = "sweep.json"
@@ -39,7 +39,7 @@ class SweepFolder:
     def start(self, resume: bool, count: int) -> dict[int, list[dict[str, Any]]]:
         """Check the folder against this run and return the designs it already holds (with
         `resume`), or clear an earlier study from it (without)."""
-        from ..outfolder import remove_listed
+        from ..io.folder import remove_listed
 
         done: dict[int, list[dict[str, Any]]] = {}
         if resume:
@@ -90,7 +90,7 @@ class SweepFolder:
 
     def _write(self, name: str, text: str) -> None:
         from ..io import write_atomic
-        from ..outfolder import write_marker
+        from ..io.folder import write_marker
 
         try:
             (self.outdir / name).parent.mkdir(parents=True, exist_ok=True)
@@ -116,8 +116,8 @@ def study_sweep(
     show: bool,
 ) -> SweepResult:
     """Expand, run (resuming and saving in `output`), and write the folder's final files."""
-    from ..outfolder import OwnedFolder
-    from ..study import MARKER
+    from ..io.folder import OwnedFolder
+    from ..studies.study import MARKER
     from .progress import sweep_progress
 
     designs: list[Design] = [d for s in loaded for d in expand(s, vary)]
@@ -159,7 +159,7 @@ def sweep_summary_text(result: SweepResult, format: str) -> str | bytes:
     """The summary on stdout: CSV, TSV, JSON or Parquet with the key columns, or for a
     terminal the aligned table with a block per design."""
     from ..io import table_bytes
-    from ..study import summary_text
+    from ..studies.study import summary_text
 
     summary = result.summary
     if format != "table":

@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from .. import parallel
 from ..errors import ShrinkError, UsageError
 from ..io import write_files
-from ..outfolder import OwnedFolder, discard
+from ..io.folder import OwnedFolder, discard
 from ..scenario import Scenario
 from .build import (
     STAGES,
@@ -219,7 +219,7 @@ def _study(
     progress: ProgressCallback | None,
 ) -> Section | None:
     """The study of `scenarios` as a section of the report (None when none can be studied)."""
-    from ..study import Bootstrap, bootstrap_of, run_study
+    from ..studies.study import Bootstrap, bootstrap_of, run_study
     from .study import study_section
 
     def on_chunk(name: str, done: int) -> None:

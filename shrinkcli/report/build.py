@@ -144,10 +144,10 @@ def run_scenario(
     try:
         from dataclasses import replace
 
-        from ..animate import render_animation
         from ..inputs import parameter_line, scenario_input
         from ..io import table_text, to_json_text, write_files
         from ..lmm import fit
+        from ..pictures.animate import render_animation
         from ..summary import format_summary
         from .uncertainty import measure_uncertainty, uncertainty_files, uncertainty_reading
 
@@ -344,8 +344,9 @@ def _preload() -> bool:
         import scipy.optimize  # noqa: F401  (lmm.profile imports it where it minimises)
         from PIL import GifImagePlugin, Image  # noqa: F401
 
-        from .. import animate, caterpillar, inputs, io, lmm, plot, simulate, summary  # noqa: F401
-        from ..theme import load_matplotlib
+        from .. import inputs, io, lmm, simulate, summary  # noqa: F401
+        from ..pictures import animate, caterpillar, figure  # noqa: F401
+        from ..pictures.theme import load_matplotlib
         from . import real, rscript, uncertainty  # noqa: F401
 
         load_matplotlib()

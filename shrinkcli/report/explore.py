@@ -211,7 +211,7 @@ def presets(entries: Sequence[ScenarioReport | Failure]) -> list[dict[str, Any]]
 def palette(steps: int = 32) -> list[str]:
     """The colour of a moving point at progress k/steps, from by-cluster to mixed, as the
     animation mixes them (theme.mix)."""
-    from ..theme import BY_CLUSTER, MIXED, mix
+    from ..pictures.theme import BY_CLUSTER, MIXED, mix
 
     out = []
     for k in range(steps + 1):
@@ -222,8 +222,8 @@ def palette(steps: int = 32) -> list[str]:
 
 def page_data(entries: Sequence[ScenarioReport | Failure]) -> dict[str, Any]:
     """Everything the page's script is told: presets, slider values, colours, the defaults."""
-    from .. import theme
-    from ..scene import AUTO_OUTSIDE, BASELINE_HALF_WIDTH, ELLIPSE_LEVELS, POINT_AREA
+    from ..pictures import theme
+    from ..pictures.scene import AUTO_OUTSIDE, BASELINE_HALF_WIDTH, ELLIPSE_LEVELS, POINT_AREA
     from .metrics import SAME
 
     return {

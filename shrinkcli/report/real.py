@@ -19,8 +19,8 @@ from ..words import join_words
 from .metrics import RHO, spearman
 
 if TYPE_CHECKING:
-    from ..cluster_plot import Panel
     from ..lmm import Fit, PreparedData
+    from ..pictures.clusters import Panel
 
 #: ICC below LOW reads as "clusters differ little", above HIGH as "clusters differ a lot".
 ICC_LOW, ICC_HIGH = 0.1, 0.5
@@ -127,7 +127,7 @@ def measure_data(fit: Fit, prep: PreparedData) -> DataMetrics:
 
 def panels(fit: Fit, prep: PreparedData, rows: list[int], cluster: str) -> list[Panel]:
     """One panel per row of `fit.clusters` in `rows`: the cluster's data and lines."""
-    from ..cluster_plot import Panel
+    from ..pictures.clusters import Panel
 
     c = fit.clusters
     ids = c["cluster"].tolist()
@@ -166,8 +166,8 @@ def extreme_rows(fit: Fit, k: int = EXTREMES) -> tuple[list[int], list[int]]:
 def pictures(fit: Fit, prep: PreparedData) -> dict[str, bytes]:
     """The data page's pictures by file name: shrinkage against size, the most and least
     shrunk clusters with their data, and (up to EVERY clusters) every cluster."""
-    from ..cluster_plot import clusters_png, shrinkage_png
     from ..natural import natural_order
+    from ..pictures.clusters import clusters_png, shrinkage_png
 
     c = fit.clusters
     names = fit.names

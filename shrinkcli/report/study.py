@@ -12,7 +12,7 @@ from ..words import extremes, join_words
 from .pages import Section, environment
 
 if TYPE_CHECKING:
-    from ..study import StudyResult
+    from ..studies.study import StudyResult
 
 #: The report's folder for the study's files.
 FOLDER = "study"
@@ -171,7 +171,7 @@ def reading(rows: list[dict[str, Any]]) -> list[str]:
 def study_section(result: StudyResult, *, seed: int | None = None) -> Section:
     """The study as a Section of the report, with its tables and pictures as files; `seed` is
     the base seed that replaced the scenarios' own (None: each its own)."""
-    from ..study import coverage_findings
+    from ..studies.study import coverage_findings
 
     rows = _scenario_rows(result)
     reps = max((r["reps"] for r in rows), default=0)

@@ -20,8 +20,8 @@ from ..io import jsonable
 
 if TYPE_CHECKING:
     from ..lmm import Fit, Intervals
+    from ..pictures.scene import Scene
     from ..scenario import AnimationOptions, Scenario
-    from ..scene import Scene
 
 #: The scenario folder's files this part adds.
 CATERPILLAR = "caterpillar.png"
@@ -67,8 +67,8 @@ def measure_uncertainty(
     fit: Fit, intervals: Intervals | None, scenario: Scenario | None, scene: Scene | None
 ) -> Uncertainty:
     """The numbers of the uncertainty part of a page (`scene`: the pooling path's, or None)."""
-    from ..caterpillar import ols_degrees_of_freedom
     from ..lmm.uncertainty import t_quantile
+    from ..pictures.caterpillar import ols_degrees_of_freedom
 
     c = fit.table
     coef = "slope" if fit.spec.has_random_slope else "intercept"
@@ -308,10 +308,10 @@ def uncertainty_files(
 ) -> tuple[dict[str, bytes | str], Scene]:
     """The caterpillar plot, the pooling path's picture and the intervals' table, by file name,
     and the pooling path's scene."""
-    from ..caterpillar import caterpillar_png
     from ..io import table_text
-    from ..plot import ShrinkageFigure
-    from ..scene import build_scene
+    from ..pictures.caterpillar import caterpillar_png
+    from ..pictures.figure import ShrinkageFigure
+    from ..pictures.scene import build_scene
 
     path_options = options.model_copy(update={"path": "pooling"})
     scene = build_scene(fit, path_options)

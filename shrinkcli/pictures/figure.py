@@ -35,8 +35,8 @@ from .theme import (
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from .lmm import Fit
-    from .scenario import AnimationOptions
+    from ..lmm import Fit
+    from ..scenario import AnimationOptions
 
 #: Pixels per inch of a 600×450 picture; larger pictures scale it.
 BASE_DPI = 100.0

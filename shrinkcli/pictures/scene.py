@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from .lmm import Fit
-    from .lmm.shrinkage import PoolingPath
-    from .scenario import AnimationOptions
+    from ..lmm import Fit
+    from ..lmm.shrinkage import PoolingPath
+    from ..scenario import AnimationOptions
 
 #: The post's view: fixed effects ± 3 × the baseline random-effect SDs (0.5 and 0.25).
 BASELINE_HALF_WIDTH = (1.5, 0.75)
@@ -85,7 +85,7 @@ def path_track(
     """Time the path of the clusters in `rows`: s on a log grid from the start to 1 (and on to
     `COMPLETE_POOLING_SCALE`), progress proportional to the length travelled (see `_progress`);
     the fit at progress 1 (with `complete`, at 0.5)."""
-    from .lmm.shrinkage import log_scales
+    from ..lmm.shrinkage import log_scales
 
     legs = [log_scales(path.start, 1.0, points)]
     if complete:
@@ -304,7 +304,7 @@ def path_sample(ols: np.ndarray, mixed: np.ndarray, inside: np.ndarray, k: int) 
 
 def _pooling_path(fit: Fit) -> PoolingPath:
     """The fit's pooling path; it needs the per-cluster sums the fit was computed from."""
-    from .lmm.shrinkage import pooling_path
+    from ..lmm.shrinkage import pooling_path
 
     if fit.stats is None:
         raise ValueError("the pooling path needs a fit made by shrinkcli.lmm.fit (Fit.stats)")

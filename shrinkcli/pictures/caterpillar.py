@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.font_manager import FontProperties
 
-    from .lmm import Fit
+    from ..lmm import Fit
 
 #: Most rows a panel shows; more clusters are thinned to this many.
 MAX_ROWS = 100
@@ -63,7 +63,7 @@ class Panel:
 
 def ols_degrees_of_freedom(fit: Fit) -> int:
     """Residual degrees of freedom of the by-cluster fits with the pooled SD: Σ nᵢ − pᵢ."""
-    from .lmm.uncertainty import pooled_degrees_of_freedom
+    from ..lmm.uncertainty import pooled_degrees_of_freedom
 
     c = fit.table
     return pooled_degrees_of_freedom(
@@ -75,7 +75,7 @@ def caterpillar_panels(
     fit: Fit, *, level: float = 0.95, max_rows: int = MAX_ROWS, truth: bool = True
 ) -> tuple[Panel, Panel]:
     """The intercept and slope panels of `fit`'s clusters (see the module docstring)."""
-    from .lmm.uncertainty import t_quantile
+    from ..lmm.uncertainty import t_quantile
 
     if max_rows < 2:
         raise ValueError(f"max_rows must be at least 2 (got {max_rows})")

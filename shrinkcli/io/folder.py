@@ -19,9 +19,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__
-from .errors import OutputError, UsageError
-from .io import check_output_folder, write_atomic, write_files
+from .. import __version__
+from ..errors import OutputError, UsageError
+from . import check_output_folder, write_atomic, write_files
 
 #: In a build folder: the id of the process building it, so that a later run can tell a stale one.
 BUILDING = ".shrink-building"

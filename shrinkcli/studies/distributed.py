@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator
 from concurrent.futures import Executor
 
-from .errors import UsageError
+from ..errors import UsageError
 
 #: The environment variable Dask itself reads for the scheduler's address.
 ADDRESS_ENV = "DASK_SCHEDULER_ADDRESS"

@@ -36,11 +36,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import parallel
-from .errors import DataError, FitError, ShrinkError
-from .model import ModelSpec
-from .scenario import Scenario
-from .table import Table
+from .. import parallel
+from ..errors import DataError, FitError, ShrinkError
+from ..model import ModelSpec
+from ..scenario import Scenario
+from ..table import Table
 
 #: Per-replication columns, in order.
 REPLICATION_COLUMNS = (
@@ -166,7 +166,7 @@ class Bootstrap:
         cluster: str = "cluster",
     ) -> Bootstrap:
         """Fit `spec` to a table (rows with missing values dropped, as `fit` does)."""
-        from .lmm import fit_arrays, prepare_data
+        from ..lmm import fit_arrays, prepare_data
 
         prep = prepare_data(data, y=y, x=x, cluster=cluster, model=spec)
         res = fit_arrays(prep.y, prep.x, prep.codes, prep.n_groups, spec, residual_quantiles=False)
@@ -205,7 +205,7 @@ class Bootstrap:
         u: np.ndarray
         e: np.ndarray
         if rng == "r":
-            from .rrng import RRandom
+            from ..rrng import RRandom
 
             r = RRandom(seed)
             u, e = r.rnorm(q), r.rnorm(n)
@@ -227,7 +227,7 @@ class Bootstrap:
 
 def bootstrap_of(scenario: Scenario) -> Bootstrap:
     """A data scenario's bootstrap: its table read and fitted with its model."""
-    from .inputs import data_input
+    from ..inputs import data_input
 
     inp = data_input(scenario)
     try:
@@ -253,8 +253,8 @@ def replicate(
         return _fit_row(
             scenario, k, seed, y, boot.x, boot.codes, boot.n_groups, coef[:, 0], coef[:, 1], ci
         )
-    from .lmm import match_truth
-    from .simulate import simulate
+    from ..lmm import match_truth
+    from ..simulate import simulate
 
     sim = simulate(scenario.model_copy(update={"seed": seed}))  # a valid seed: no re-validation
     data = sim.table
@@ -287,8 +287,8 @@ def _fit_row(
     ci: str | None = None,
 ) -> dict[str, Any]:
     """Fit one replication's data; its row, judged against the true cluster coefficients."""
-    from .lmm import cluster_table, model_fit, prepare_arrays, sufficient_stats
-    from .lmm.uncertainty import pooled_degrees_of_freedom
+    from ..lmm import cluster_table, model_fit, prepare_arrays, sufficient_stats
+    from ..lmm.uncertainty import pooled_degrees_of_freedom
 
     spec = scenario.model.spec
     try:
@@ -360,7 +360,7 @@ def cluster_coverage(
     held the truth: 1.0 or 0.0, NaN where there is no interval (no by-cluster slope; no random
     slope for the mixed one). `df`: the by-cluster fits' pooled residual degrees of freedom."""
     z = float(NormalDist().inv_cdf(0.5 + level / 2.0))
-    from .lmm.uncertainty import t_quantile
+    from ..lmm.uncertainty import t_quantile
 
     q = t_quantile(0.5 + level / 2.0, df)
     truth = np.column_stack([true_int, true_slope])
@@ -418,7 +418,7 @@ def _by_size(n: np.ndarray, covered: dict[str, np.ndarray]) -> list[tuple[float,
 def _profile_bounds(stats: Any, fit: Any) -> dict[str, float]:
     """The variance components' profile intervals (NaN for a component the model lacks, or
     where profiling fails)."""
-    from .lmm import profile_intervals
+    from ..lmm import profile_intervals
 
     out = {f"{p}_{end}": math.nan for p in PROFILED for end in ("lower", "upper")}
     wanted = tuple(p for p in fit.spec.parameters() if p in PROFILED)
@@ -502,8 +502,8 @@ class StudyResult:
 
     def files(self) -> dict[str, bytes | str]:
         """The study's files by name: its tables (CSV) and pictures (PNG)."""
-        from .io import table_text
-        from .study_plot import coverage_png, estimates_png, rmse_png
+        from ..io import table_text
+        from ..pictures.study import coverage_png, estimates_png, rmse_png
 
         out: dict[str, bytes | str] = {
             "summary.csv": table_text(self.summary, "csv"),
@@ -544,7 +544,7 @@ def run_study(
     if ci not in (None, "wald", "profile"):
         raise ValueError(f"unknown interval method {ci!r}: use 'wald' or 'profile'")
     profile = "profile" if ci == "profile" else None
-    from .scenario import check_memory, check_names, with_overrides
+    from ..scenario import check_memory, check_names, with_overrides
 
     check_names(scenarios)
     for s in scenarios:

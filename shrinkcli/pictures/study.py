@@ -14,7 +14,7 @@ from .theme import BY_CLUSTER, MIXED, MUTED, TEXT, figure_png, font, load_matplo
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from .study import StudyResult
+    from ..studies.study import StudyResult
 
 #: Estimates shown in the distribution grid, with their labels.
 ESTIMATES = (

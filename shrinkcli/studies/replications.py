@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import ShrinkError
-from .lmm.batch import BatchFit, BatchStats, batch_stats, fit_batch
-from .scenario import Scenario, expected_rows
+from ..errors import ShrinkError
+from ..lmm.batch import BatchFit, BatchStats, batch_stats, fit_batch
+from ..scenario import Scenario, expected_rows
 
 if TYPE_CHECKING:
     from .study import Bootstrap
@@ -32,7 +32,7 @@ def simulate_batch(
     (R, rows), and the true coefficients (R, K, 2). The numbers are `simulate`'s; the rows of a
     fully balanced scenario are left in cluster order (the post's `sample_frac(1)` only shuffles
     them, and is the last draw)."""
-    from .simulate import random_effect_factor
+    from ..simulate import random_effect_factor
 
     s = scenario
     k, m = s.n_cluster, s.obs_per_cluster
@@ -42,7 +42,7 @@ def simulate_batch(
     r_ = len(seeds)
     streams: list[Any] = []
     if s.rng == "r":
-        from .rrng import RRandom, inversion, scrambled_states
+        from ..rrng import RRandom, inversion, scrambled_states
 
         states = scrambled_states(np.asarray(seeds))
         u = np.empty((r_, 2 * (2 * n_total + 2 * k)))
@@ -122,7 +122,7 @@ def _replicate_batch(
     st = batch_stats(y, x, codes, k_)
     usable = np.all(st.n > 0, axis=1) & (np.ptp(x, axis=1) > 0) & (np.ptp(y, axis=1) > 0)
     try:
-        from .lmm.prepare import check_identifiable
+        from ..lmm.prepare import check_identifiable
 
         check_identifiable(int(y.shape[1]), k_, spec)
     except ShrinkError:
@@ -154,7 +154,7 @@ def _rows(
 ) -> list[dict[str, Any] | None]:
     """The study rows of the accepted fits (None for the others): the same quantities, by the
     same formulas, as `study._fit_row` on the single fit."""
-    from .lmm.uncertainty import t_quantile
+    from ..lmm.uncertainty import t_quantile
     from .study import _BY_SIZE, LEVEL, _by_size
 
     spec = bf.spec
@@ -234,7 +234,7 @@ def _rows(
 
     cov_ols, cov_mix = share(covered["ols"]), share(covered["mixed"])
     # variance components, as `ModelSpec.variance_components`
-    from .lmm.batch import lambda_entries
+    from ..lmm.batch import lambda_entries
 
     a, b, c = lambda_entries(spec, bf.theta)
     s2 = bf.sigma2

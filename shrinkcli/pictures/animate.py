@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
-from . import parallel
+from .. import parallel
 
 if TYPE_CHECKING:
     from PIL import Image
 
-    from .lmm import Fit
-    from .plot import ShrinkageFigure
-    from .scenario import AnimationOptions
+    from ..lmm import Fit
+    from ..scenario import AnimationOptions
+    from .figure import ShrinkageFigure
     from .scene import Scene
 
 #: Fractions of the animation: hold on the by-cluster estimates, then the motion; the rest is
@@ -142,7 +142,7 @@ def encode_frame(
 
 def _figure(scene: Scene, options: AnimationOptions, title: str, subtitle: str) -> ShrinkageFigure:
     """The scene laid out and drawn at the animation's size."""
-    from .plot import ShrinkageFigure
+    from .figure import ShrinkageFigure
 
     return ShrinkageFigure(
         scene, width=options.width, height=options.height, title=title, subtitle=subtitle

@@ -26,9 +26,9 @@ from typing import Any
 
 import pandas as pd
 
-from . import parallel
-from .errors import ScenarioError, UsageError
-from .scenario import SWEEP_KEYS, SWEEP_KEYS_DATA, Scenario, _with_key
+from .. import parallel
+from ..errors import ScenarioError, UsageError
+from ..scenario import SWEEP_KEYS, SWEEP_KEYS_DATA, Scenario, _with_key
 from .study import (
     _BY_SIZE,
     BATCH,
@@ -75,7 +75,7 @@ def parse_value(text: str) -> Any:
     '1e-3' numbers, 'ml' text), as in a scenario file."""
     import yaml
 
-    from .scenario import load_yaml
+    from ..scenario import load_yaml
 
     try:
         return load_yaml(text)
@@ -215,8 +215,8 @@ class SweepResult:
     def files(self) -> dict[str, bytes | str]:
         """Tables (CSV) and pictures (PNG) by name: `sweep-NAME.png` per scenario with one or
         two varied keys."""
-        from .io import table_text
-        from .sweep_plot import sweep_png
+        from ..io import table_text
+        from ..pictures.sweep import sweep_png
 
         out: dict[str, bytes | str] = {
             "summary.csv": table_text(self.summary, "csv"),
@@ -258,7 +258,7 @@ def run_sweep(
     run again; `on_design(index, rows)` is called here as each other design finishes.
     `progress(design_name, replications)` as chunks finish. The rows, and so every output, do
     not depend on `jobs`, the executor or which designs were resumed."""
-    from .scenario import check_memory, check_names, with_overrides
+    from ..scenario import check_memory, check_names, with_overrides
 
     if reps < 1:
         raise ValueError("reps must be at least 1")

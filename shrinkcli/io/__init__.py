@@ -18,13 +18,13 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
-from .errors import DataError, OutputError, ShrinkError, UsageError
+from ..errors import DataError, OutputError, ShrinkError, UsageError
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-    from .table import Column, Table
+    from ..table import Column, Table
 
 # numpy and the table type are imported inside the functions: the command line imports this
 # module for its format names, and `shrink --help` must not import numpy.
@@ -463,7 +463,7 @@ ARROW_CELLS = 60_000
 
 def table_bytes(table: Table | pd.DataFrame, fmt: TableFormat) -> bytes:
     """A table as CSV, TSV, JSON (an array of row objects, missing values null) or Parquet."""
-    from .table import Table
+    from ..table import Table
 
     t = table if isinstance(table, Table) else Table.from_pandas(table)
     if fmt == "json":
@@ -481,7 +481,7 @@ def table_blocks(table: Table | pd.DataFrame, fmt: TableFormat) -> Iterator[Byte
     """`table_bytes`, for a large CSV, TSV or JSON a block of rows at a time, formatted as they
     are asked for (written to a pipe, the reader parses one block while the next is
     formatted)."""
-    from .table import Table
+    from ..table import Table
 
     t = table if isinstance(table, Table) else Table.from_pandas(table)
     sep = "," if fmt == "csv" else "\t"
@@ -552,7 +552,7 @@ def format_float(v: float) -> str:
 
 def _text_cells(col: Column, sep: str) -> list[str]:
     """A column's cells as text (see the form above)."""
-    from .table import Factor
+    from ..table import Factor
 
     if isinstance(col, Factor):
         levels = _text_cells(col.levels, sep) + [""]
@@ -592,7 +592,7 @@ def _python_delimited(t: Table, sep: str) -> str:
 
 def _text_levels(col: Column) -> np.ndarray | None:
     """The distinct text values a column may hold (None for numbers and booleans)."""
-    from .table import Factor
+    from ..table import Factor
 
     if isinstance(col, Factor):
         return _text_levels(col.levels)
@@ -696,7 +696,7 @@ def _arrow_numbers(values: np.ndarray) -> Any:
 def _arrow_column(col: Column, *, csv: bool) -> Any:
     """A column as an Arrow array: numbers as they are (NaN as null), a Factor's ids row by
     row, other objects as text; for CSV also booleans as True/False."""
-    from .table import Factor
+    from ..table import Factor
 
     if isinstance(col, Factor):
         levels = [_object_text(v) for v in col.levels.tolist()]
@@ -751,7 +751,7 @@ def formatted_ahead(format_block: Callable[[int], Bytes], starts: Sequence[int])
     those being formatted."""
     import pyarrow as pa
 
-    from .parallel import cores
+    from ..parallel import cores
 
     workers = min(pa.cpu_count(), cores(), len(starts))
     if workers <= 1:
@@ -1097,7 +1097,7 @@ def _json_table(source: str, data: bytes, id_columns: Collection[str]) -> Table:
     import orjson
     import pandas as pd
 
-    from .table import Table
+    from ..table import Table
 
     try:
         rows = orjson.loads(data)
@@ -1149,7 +1149,7 @@ def _from_arrow(
     import numpy as np
     import pyarrow as pa
 
-    from .table import Table
+    from ..table import Table
 
     out: dict[str, Column] = {}
     for name, chunked in zip(arrow.column_names, arrow.columns, strict=True):
@@ -1242,7 +1242,7 @@ def _arrow_ids(col: Any, *, text: bool) -> Column:
             ints = _numpy_numbers(pc.cast(levels, pa.int64()))
             if (codes >= 0).all():
                 return ints[codes]
-            from .table import Factor
+            from ..table import Factor
 
             return Factor(codes, ints)
     values = np.empty(len(levels), dtype=object)
@@ -1275,7 +1275,7 @@ def _ids(codes: np.ndarray, levels: np.ndarray, *, text: bool) -> Column:
     integers."""
     import numpy as np
 
-    from .table import Factor
+    from ..table import Factor
 
     given = levels.tolist()
     stripped = [s.strip() for s in given]

@@ -1,0 +1,1 @@
+"""Every PNG, GIF and video: matplotlib is imported only here."""

@@ -1,0 +1,1 @@
+"""Monte Carlo studies and design sweeps: replications, their seeds, the run, Dask."""
