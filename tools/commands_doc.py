@@ -3,13 +3,17 @@
 The page is generated, never edited: ``make docs`` (or ``python tools/commands_doc.py``) writes
 it, and ``tests/test_docs.py`` regenerates it in memory and fails when the committed page differs,
 so the reference cannot fall behind the options. The help is rendered in this process through
-click's formatter at a fixed width (100 columns, no colour, no terminal asked), so the page is
-the same on every machine and in every shell.
+click's formatter at a fixed width (100 columns, no colour), with the environment a formatter
+might read (COLUMNS, TERM, NO_COLOR) set to a plain terminal of that width while it renders, so
+the page is the same on every machine and in every shell.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from typer.main import get_command
@@ -59,10 +63,31 @@ def _walk(command: Command, path: list[str], parent: Context | None) -> list[tup
     return pages
 
 
+#: The terminal the help is rendered for, should a formatter ask the environment (rich does).
+_TERMINAL = {"COLUMNS": str(WIDTH), "LINES": "25", "TERM": "dumb", "NO_COLOR": "1"}
+
+
+@contextmanager
+def _plain_terminal() -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in [*_TERMINAL, "FORCE_COLOR"]}
+    os.environ.update(_TERMINAL)
+    os.environ.pop("FORCE_COLOR", None)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def render() -> str:
     """The page's text: a heading per command, its help in a fenced block."""
     parts = [_HEAD]
-    for path, text in _walk(get_command(app), ["shrink"], None):
+    with _plain_terminal():
+        pages = _walk(get_command(app), ["shrink"], None)
+    for path, text in pages:
         parts.append(f"\n## `{' '.join(path)}`\n\n```text\n{text}```\n")
     return "".join(parts)
 
