@@ -1,11 +1,11 @@
-# shrink: make install | test | bench | report
+# shrink: make install | test | bench | report | docs
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
 
-.PHONY: install test lint bench report clean chromium
+.PHONY: install test lint bench report docs clean chromium
 
 install: $(STAMP)
 
@@ -30,19 +30,25 @@ chromium:
 	fi
 
 lint: install
-	$(BIN)/ruff check shrinkcli tests bench
-	$(BIN)/ruff format --check shrinkcli tests bench
+	$(BIN)/ruff check shrinkcli tests bench tools
+	$(BIN)/ruff format --check shrinkcli tests bench tools
 	$(BIN)/mypy shrinkcli
 
 test: lint chromium
 	$(BIN)/pytest
 
+# Each benchmark rewrites its own section of docs/performance.md (bench/perfdoc.py) with what it
+# printed and the machine it ran on.
 # Bytecode compiled first, as an installed package has it (pip compiles a wheel's modules at
 # install; an editable install never writes them where PYTHONDONTWRITEBYTECODE is set, and then
 # every process would compile shrink's sources again and the figures would measure that).
 bench: install
 	@$(BIN)/python -m compileall -q shrinkcli
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# docs/commands.md: every command's --help (tests/test_docs.py fails when it is stale).
+docs: install
+	$(BIN)/python tools/commands_doc.py
 
 report: install
 	$(BIN)/shrink report scenarios/*.yaml -o report
