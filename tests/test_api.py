@@ -124,7 +124,8 @@ def test_tables_from_files_need_no_pandas(tmp_path) -> None:  # type: ignore[no-
         assert "pandas" not in used, ids
     code = (  # large JSON: rows joined by Arrow
         "import sys, numpy as np\n"
-        "from shrinkcli.io import JSON_ARROW_CELLS, table_bytes\n"
+        "from shrinkcli.io import table_bytes\n"
+        "from shrinkcli.io.json_output import JSON_ARROW_CELLS\n"
         "from shrinkcli.table import Table\n"
         "n = JSON_ARROW_CELLS[1]\n"
         "t = Table({'v': np.arange(n) / 7, 'id': np.array(['a', 'b'] * (n // 2), dtype=object)})\n"

@@ -155,7 +155,7 @@ def _parquet_back(data: bytes) -> Table:
 
 def test_the_python_and_the_arrow_writers_write_the_same_bytes() -> None:
     """Small tables are formatted in Python, large ones by pyarrow: the same text either way."""
-    from shrinkcli.io import _arrow_delimited, _python_delimited
+    from shrinkcli.io.write import _arrow_delimited, _python_delimited
 
     values = random_doubles(200_000, seed=7)
     rng = np.random.default_rng(3)
@@ -237,6 +237,7 @@ def test_the_python_and_the_arrow_json_rows_are_the_same_bytes(
     """JSON rows are assembled in Python for small tables, by Arrow for large ones (the same
     dumps of the values either way): the same text, in blocks or whole."""
     import shrinkcli.io as sio
+    from shrinkcli.io import json_output
 
     values = random_doubles(120_000, seed=5)  # blocks of 43,690 rows: three
     values[::997] = np.nan
@@ -256,16 +257,16 @@ def test_the_python_and_the_arrow_json_rows_are_the_same_bytes(
             "plain": np.array([f"c{i:06d}" for i in range(values.shape[0])], dtype=object),
         }
     )
-    monkeypatch.setattr(sio, "JSON_ARROW_CELLS", (10**12, 10**12))
+    monkeypatch.setattr(json_output, "JSON_ARROW_CELLS", (10**12, 10**12))
     python = sio.table_bytes(table, "json")
     python_fit = sio.to_json_columns({"a": [1, 2]}, "rows", table)
-    monkeypatch.setattr(sio, "JSON_ARROW_CELLS", (0, 0))
+    monkeypatch.setattr(json_output, "JSON_ARROW_CELLS", (0, 0))
     assert sio.table_bytes(table, "json") == python
     assert b"".join(sio.table_blocks(table, "json")) == python
     assert sio.to_json_columns({"a": [1, 2]}, "rows", table) == python_fit
     assert json.loads(python_fit)["rows"][1]["id"] == table.array("id")[1]
     assert sio.table_bytes(Table({"v": values[:1]}), "json") == b'[\n  {\n    "v": ' + (
-        sio._json_texts(values[:1])[0] + b"\n  }\n]\n"
+        json_output._json_texts(values[:1])[0] + b"\n  }\n]\n"
     )
 
 

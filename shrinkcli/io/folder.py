@@ -21,7 +21,8 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import OutputError, UsageError
-from . import check_output_folder, write_atomic, write_files
+from .files import write_atomic, write_files
+from .paths import check_output_folder
 
 #: In a build folder: the id of the process building it, so that a later run can tell a stale one.
 BUILDING = ".shrink-building"
