@@ -21,8 +21,8 @@ from shrinkcli.lmm.batch import batch_stats, fit_batch, lambda_entries, solve_ba
 from shrinkcli.model import ModelSpec
 from shrinkcli.scenario import Scenario, load_scenario, with_overrides
 from shrinkcli.simulate import simulate
-from shrinkcli.studies.replications import replicate_batch, simulate_batch
-from shrinkcli.studies.study import bootstrap_of, replicate, replication_seed
+from shrinkcli.studies import bootstrap_of, replicate, replication_seed
+from shrinkcli.studies.batched import replicate_batch, simulate_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"
