@@ -1,4 +1,4 @@
-"""The batched engine (`lmm/batch.py`, `replications.py`) against the single-fit engine.
+"""The batched engine (`lmm/batch.py`, `studies/batched.py`) against the single-fit engine.
 
 The single-fit engine is itself held to lme4 (test_fit*.py, tests/data/reference, lme4-tight);
 here every replication's batched estimate must equal its single fit (criterion within 1e-8,
