@@ -15,7 +15,7 @@ sys.path.insert(0, str(ROOT))
 
 from shrinkcli.parallel import cores  # noqa: E402
 from shrinkcli.scenario import load_scenario  # noqa: E402
-from shrinkcli.studies.study import bootstrap_of, replicate, run_study  # noqa: E402
+from shrinkcli.studies import bootstrap_of, replicate, run_study  # noqa: E402
 
 REPS = int(os.environ.get("BENCH_STUDY_REPS", "1000"))
 

@@ -25,8 +25,14 @@ sys.path.insert(0, str(ROOT))
 from shrinkcli.parallel import cores  # noqa: E402
 from shrinkcli.report.rscript import CREATE_DATA  # noqa: E402
 from shrinkcli.scenario import load_scenario  # noqa: E402
-from shrinkcli.studies.study import BATCH, replicate, run_study  # noqa: E402
-from shrinkcli.studies.sweep import expand, parse_vary, run_sweep  # noqa: E402
+from shrinkcli.studies import (  # noqa: E402
+    BATCH,
+    expand,
+    parse_vary,
+    replicate,
+    run_study,
+    run_sweep,
+)
 
 ROUNDS = int(os.environ.get("BENCH_SWEEP_ROUNDS", "3"))
 REPS = int(os.environ.get("BENCH_SWEEP_REPS", "1000"))

@@ -269,7 +269,7 @@ class Scenario(BaseModel):
                 raise ValueError(f"sweep.{key}: lists a value twice (got {describe(values)})")
             for v in values:
                 try:
-                    Scenario.model_validate(_with_key(base, key, v))
+                    Scenario.model_validate(with_key(base, key, v))
                 except ValidationError as exc:
                     msg = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
                     rule = msg if _TOO_LARGE in msg else f"be {ALLOWED[key]}"
@@ -306,8 +306,9 @@ SWEEP_KEYS_DATA = ("model.method", "model.random")
 SWEEP_KEYS = (*SIMULATION_KEYS, *SWEEP_KEYS_DATA)
 
 
-def _with_key(data: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
-    """`data` (a scenario's mapping) with `key` (dotted for model.*) set to `value`."""
+def with_key(data: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
+    """`data` (a scenario's mapping) with `key` (dotted for model.*) set to `value`: how a
+    sweep's design, or a checked `sweep:` value, is made from its scenario."""
     out = dict(data)
     if "." in key:
         section, sub = key.split(".", 1)
@@ -676,6 +677,14 @@ def parse_scenario(
     except yaml.YAMLError as exc:
         raise ScenarioError(f"{source}: YAML syntax error: {exc}") from None
     return validate_scenario(raw, source=source, default_name=default_name)
+
+
+def validated_from(data: dict[str, Any], *, source: str = "") -> Scenario:
+    """A scenario validated from its mapping (pydantic's ValidationError raised as it is),
+    remembering the file `source` it was read from: a sweep's design keeps its scenario's."""
+    s = Scenario.model_validate(data)
+    s._source = source
+    return s
 
 
 def with_overrides(s: Scenario, **changes: Any) -> Scenario:

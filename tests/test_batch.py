@@ -1,4 +1,4 @@
-"""The batched engine (`lmm/batch.py`, `replications.py`) against the single-fit engine.
+"""The batched engine (`lmm/batch.py`, `studies/batched.py`) against the single-fit engine.
 
 The single-fit engine is itself held to lme4 (test_fit*.py, tests/data/reference, lme4-tight);
 here every replication's batched estimate must equal its single fit (criterion within 1e-8,
@@ -21,8 +21,8 @@ from shrinkcli.lmm.batch import batch_stats, fit_batch, lambda_entries, solve_ba
 from shrinkcli.model import ModelSpec
 from shrinkcli.scenario import Scenario, load_scenario, with_overrides
 from shrinkcli.simulate import simulate
-from shrinkcli.studies.replications import replicate_batch, simulate_batch
-from shrinkcli.studies.study import bootstrap_of, replicate, replication_seed
+from shrinkcli.studies import bootstrap_of, replicate, replication_seed
+from shrinkcli.studies.batched import replicate_batch, simulate_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"

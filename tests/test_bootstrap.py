@@ -16,7 +16,7 @@ from shrinkcli.errors import UsageError
 from shrinkcli.io import read_table
 from shrinkcli.lmm import fit, prepare_data
 from shrinkcli.scenario import Scenario, parse_scenario, table_scenario
-from shrinkcli.studies.study import Bootstrap, bootstrap_of, replicate, replication_seed, run_study
+from shrinkcli.studies import Bootstrap, bootstrap_of, replicate, replication_seed, run_study
 
 REAL = Path(__file__).resolve().parent / "data" / "real"
 

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from shrinkcli.cli import app
 from shrinkcli.report import MARKER
-from shrinkcli.studies.study import QUANTITIES, SUMMARY_COLUMNS
+from shrinkcli.studies import QUANTITIES, SUMMARY_COLUMNS
 
 SMALL = """\
 title: {title}

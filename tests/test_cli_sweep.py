@@ -16,7 +16,7 @@ from conftest import read_csv_text
 from typer.testing import CliRunner
 
 from shrinkcli.cli import app
-from shrinkcli.studies.sweep import SWEEP_SUMMARY_COLUMNS
+from shrinkcli.studies import SWEEP_SUMMARY_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = """\

@@ -385,7 +385,7 @@ def test_an_output_folder_holding_a_data_scenarios_table_is_refused(
     is shrink's to replace) would be deleted with it."""
     from shrinkcli.io.folder import OwnedFolder
     from shrinkcli.report import MARKER as REPORT_MARKER
-    from shrinkcli.studies.study import MARKER as STUDY_MARKER
+    from shrinkcli.studies import MARKER as STUDY_MARKER
 
     out = tmp_path / "out"
     marker = REPORT_MARKER if command == "report" else STUDY_MARKER

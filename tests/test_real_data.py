@@ -21,7 +21,7 @@ from conftest import fit_from_lme4
 from shrinkcli.io import read_table
 from shrinkcli.lmm import Fit, fit, prepare_data
 from shrinkcli.model import ModelSpec
-from shrinkcli.studies.study import Bootstrap
+from shrinkcli.studies import Bootstrap
 from shrinkcli.summary import format_summary
 
 REAL = Path(__file__).resolve().parent / "data" / "real"

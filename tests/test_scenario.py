@@ -56,7 +56,7 @@ WRITTEN_NUMBERS = ["1e-3", "1E-3", ".5", "5.", "+1", "+.5", "2.5e+2", "-1.5E2", 
 
 @pytest.mark.parametrize("written", WRITTEN_NUMBERS)
 def test_every_number_a_person_writes_is_read_as_one(written: str) -> None:
-    from shrinkcli.studies.sweep import parse_vary
+    from shrinkcli.studies import parse_vary
 
     s = parse_scenario(f"beta: {written}\nsigma: {written.lstrip('-')}", source="n.yaml")
     assert s.beta == float(written)
@@ -79,7 +79,7 @@ def test_text_keys_are_read_as_written(text: str, field: str, expected: str) -> 
 
 
 def test_text_that_is_no_number_stays_text() -> None:
-    from shrinkcli.studies.sweep import parse_value
+    from shrinkcli.studies import parse_value
 
     for text in ["ml", "1e", "e3", "1.2.3", "0x", "1e3x", ".", "1_e3"]:
         assert parse_value(text) == text
@@ -280,7 +280,7 @@ def test_reading_a_scenario_looks_for_no_pydantic_plugin(tmp_path: Path) -> None
     [("010", 10), ("007", 7), ("-010", -10), ("0", 0), ("1_000", 1000), ("+08", 8), ("09", 9)],
 )
 def test_an_integer_with_leading_zeros_is_decimal(written: str, value: int) -> None:
-    from shrinkcli.studies.sweep import parse_vary
+    from shrinkcli.studies import parse_vary
 
     assert parse_scenario(f"seed: {written}", source="s.yaml").seed == value
     assert parse_vary([f"seed={written}"]) == {"seed": [value]}

@@ -11,7 +11,7 @@ from conftest import SCENARIO_DIR
 
 from shrinkcli.scenario import Scenario, load_scenario
 from shrinkcli.simulate import simulate
-from shrinkcli.studies.study import (
+from shrinkcli.studies import (
     QUANTITIES,
     SUMMARY_COLUMNS,
     replicate,

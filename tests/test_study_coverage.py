@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from shrinkcli import fit, simulate
 from shrinkcli.cli import app
 from shrinkcli.scenario import Scenario, load_scenario
-from shrinkcli.studies.study import (
+from shrinkcli.studies import (
     COEFFICIENT_COVERAGE_COLUMNS,
     COVERAGE_COLUMNS,
     PROFILED,

@@ -7,7 +7,7 @@ from conftest import SCENARIO_DIR
 
 from shrinkcli.pictures.study import estimates_figure
 from shrinkcli.scenario import load_scenario
-from shrinkcli.studies.study import run_study
+from shrinkcli.studies import run_study
 
 
 @pytest.mark.parametrize("names", [["baseline"], ["baseline", "unbalanced", "few-observations"]])

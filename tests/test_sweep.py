@@ -12,7 +12,7 @@ from PIL import Image
 
 from shrinkcli.errors import ScenarioError, UsageError
 from shrinkcli.scenario import parse_scenario
-from shrinkcli.studies.sweep import (
+from shrinkcli.studies import (
     SWEEP_SUMMARY_COLUMNS,
     changed_argument,
     expand,
@@ -192,8 +192,8 @@ def test_fingerprint_names_what_changed(result) -> None:
     designs = list(result.designs)
     a = fingerprint(designs, 30, None, None)
     assert changed_argument(a, fingerprint(designs, 30, None, "wald")) is None
-    assert changed_argument(a, fingerprint(designs, 40, None, None)) == "--reps was 30, now 40"
-    assert "--seed" in str(changed_argument(a, fingerprint(designs, 30, 7, None)))
+    assert str(changed_argument(a, fingerprint(designs, 40, None, None))) == "reps was 30, now 40"
+    assert "seed" in str(changed_argument(a, fingerprint(designs, 30, 7, None)))
     other = expand(
         _scenario("sigma: 2\n"), parse_vary(["obs_per_cluster=3,8", "sd_slope=0.05,0.4"])
     )
@@ -218,10 +218,12 @@ def test_pictures_for_one_and_two_keys(result, tmp_path: Path) -> None:
     assert not any(name.endswith(".png") for name in three)  # no picture for three keys
 
 
-def test_a_resumed_runs_change_is_said_in_the_command_lines_words(result) -> None:
+def test_a_resumed_runs_change_is_said_in_field_names_or_given_flags(result) -> None:
     designs = list(result.designs)
     said = changed_argument(fingerprint(designs, 30, None, None), fingerprint(designs, 30, 5, None))
-    assert said == "--seed was not given, now 5"
+    assert said is not None and said.field == "seed"
+    assert str(said) == "seed was not given, now 5"
+    assert said.words({"seed": "--seed"}) == "--seed was not given, now 5"
 
 
 def test_balanced_true_is_the_number_it_stands_for() -> None:

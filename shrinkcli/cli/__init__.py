@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from ..io import Payload
     from ..lmm import Fit
     from ..model import ModelSpec
-    from ..studies.study import StudyResult
+    from ..studies import StudyResult
 
 __all__ = ["app"]
 
@@ -661,12 +661,11 @@ def study(
 
     from ..inputs import load_source, scenario_files
     from ..io import write_output
-    from ..io.folder import OwnedFolder, check_holds_no_input
-    from ..studies.study import MARKER, run_study
+    from ..io.folder import check_holds_no_input
+    from ..studies import STUDY_FOLDER, run_study
 
-    folder = OwnedFolder("study", MARKER)
     if output is not None:
-        folder.check_destination(Path(output))
+        STUDY_FOLDER.check_destination(Path(output))
     if format is not None:
         _refuse_binary_on_terminal("-", format)
     loaded = [load_source(p, y=y, x=x, cluster=cluster) for p in scenarios]
@@ -674,7 +673,7 @@ def study(
         check_holds_no_input(Path(output), [*scenarios, *scenario_files(loaded)])
     executor = _executor(scheduler)
     if vary or resume or any(s.sweep for s in loaded):  # a sweep of designs
-        from ..studies.sweep import parse_vary
+        from ..studies import parse_vary
         from .sweep import study_sweep, sweep_summary_text
 
         with executor as ex:
@@ -706,13 +705,13 @@ def study(
     if failed_all and (result.replications["error"] != "").all():
         # nothing was fitted: a folder and a table of empty rows would only look like results
         raise typer.Exit(1)
-    from ..studies.study import coverage_findings
+    from ..studies import coverage_findings
 
     for finding in coverage_findings(result):
         _note(f"shrink: note: {finding}", quiet)
     if output is not None:
         files = result.files()
-        _warn(folder.replace_with(Path(output), files))
+        _warn(STUDY_FOLDER.replace_with(Path(output), files))
         _note(f"wrote {Path(output)}/ ({', '.join(files)})", quiet)
     write_output("-", _summary_text(result, format or ("table" if sys.stdout.isatty() else "csv")))
     if failed_all:
@@ -722,7 +721,7 @@ def study(
 def _executor(scheduler: str | None) -> contextlib.AbstractContextManager[Executor | None]:
     """A Dask cluster's executor when a scheduler is given (option or environment), else
     None: the study's own process pool."""
-    from ..studies.distributed import dask_executor, scheduler_address
+    from ..studies import dask_executor, scheduler_address
 
     address = scheduler_address(scheduler)
     return dask_executor(address) if address else contextlib.nullcontext(None)
@@ -730,7 +729,7 @@ def _executor(scheduler: str | None) -> contextlib.AbstractContextManager[Execut
 
 def _summary_text(result: StudyResult, format: StudyFormat) -> str | bytes:
     from ..io import table_bytes
-    from ..studies.study import summary_text
+    from ..studies import summary_text
 
     if format == "table":
         return summary_text(result.summary)

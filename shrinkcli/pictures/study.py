@@ -5,16 +5,34 @@ cluster size. matplotlib without pyplot or global state."""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 
 from .theme import BY_CLUSTER, MIXED, MUTED, TEXT, figure_png, font, load_matplotlib
 
 if TYPE_CHECKING:
+    import pandas as pd
     from matplotlib.figure import Figure
 
-    from ..studies.study import StudyResult
+    from ..scenario import Scenario
+
+
+class Study(Protocol):
+    """What the pictures read of a study (`studies.StudyResult`), named here so that the
+    pictures do not import the studies that draw them."""
+
+    @property
+    def scenarios(self) -> Sequence[Scenario]: ...
+    @property
+    def replications(self) -> pd.DataFrame: ...
+    @property
+    def summary(self) -> pd.DataFrame: ...
+    @property
+    def cluster_coverage(self) -> pd.DataFrame | None: ...
+    def truth(self, scenario: str, quantity: str) -> float: ...
+
 
 #: Estimates shown in the distribution grid, with their labels.
 ESTIMATES = (
@@ -27,12 +45,12 @@ ESTIMATES = (
 )
 
 
-def estimates_png(study: StudyResult) -> bytes:
+def estimates_png(study: Study) -> bytes:
     """Histograms of every estimate (rows: scenarios, columns: quantities), truth marked."""
     return figure_png(estimates_figure(study))
 
 
-def estimates_figure(study: StudyResult) -> Figure:
+def estimates_figure(study: Study) -> Figure:
     """The figure of `estimates_png`, undrawn, so that its layout can be inspected."""
     load_matplotlib()
     from matplotlib.figure import Figure
@@ -80,13 +98,13 @@ def estimates_figure(study: StudyResult) -> Figure:
     return fig
 
 
-def rmse_png(study: StudyResult) -> bytes:
+def rmse_png(study: Study) -> bytes:
     """Mean RMSE of the cluster coefficients against the truth, by-cluster OLS vs mixed model,
     one row per scenario (means over replications), each row on its own scale."""
     return figure_png(rmse_figure(study))
 
 
-def rmse_figure(study: StudyResult) -> Figure:
+def rmse_figure(study: Study) -> Figure:
     """The figure of `rmse_png`, undrawn. Each scenario has its own axis from 0 to a little past
     its larger RMSE: scenarios' RMSEs can differ by orders of magnitude (reaction times in ms
     against a simulated unit scale), and on one shared axis the smaller would be a dot at 0."""
@@ -167,7 +185,7 @@ COVERAGE_SERIES: tuple[tuple[str, str, str, Literal["-", "--"], str], ...] = (
 )
 
 
-def coverage_png(study: StudyResult) -> bytes:
+def coverage_png(study: Study) -> bytes:
     """How often the clusters' 95% intervals held the truth, by cluster size, one panel per
     scenario; the grey band is what chance alone gives around 95% with that many intervals
     (±2 Monte Carlo standard errors)."""

@@ -219,7 +219,7 @@ def _study(
     progress: ProgressCallback | None,
 ) -> Section | None:
     """The study of `scenarios` as a section of the report (None when none can be studied)."""
-    from ..studies.study import Bootstrap, bootstrap_of, run_study
+    from ..studies import Bootstrap, bootstrap_of, run_study
     from .study import study_section
 
     def on_chunk(name: str, done: int) -> None:

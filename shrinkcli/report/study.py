@@ -7,12 +7,11 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import UsageError
 from ..words import extremes, join_words
 from .pages import Section, environment
 
 if TYPE_CHECKING:
-    from ..studies.study import StudyResult
+    from ..studies import StudyResult
 
 #: The report's folder for the study's files.
 FOLDER = "study"
@@ -27,8 +26,9 @@ class StudyOptions:
     seed: int | None = None
 
     def __post_init__(self) -> None:
-        if self.reps < 1:
-            raise UsageError(f"must be an integer ≥ 1 (got {self.reps})", field="reps")
+        from ..studies import check_reps
+
+        check_reps(self.reps)
 
 
 def _scenario_rows(result: StudyResult) -> list[dict[str, Any]]:
@@ -171,7 +171,7 @@ def reading(rows: list[dict[str, Any]]) -> list[str]:
 def study_section(result: StudyResult, *, seed: int | None = None) -> Section:
     """The study as a Section of the report, with its tables and pictures as files; `seed` is
     the base seed that replaced the scenarios' own (None: each its own)."""
-    from ..studies.study import coverage_findings
+    from ..studies import coverage_findings
 
     rows = _scenario_rows(result)
     reps = max((r["reps"] for r in rows), default=0)

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ..scenario import Scenario
-    from ..studies.sweep import SweepResult
+    from ..studies import SweepResult
     from .study import StudyOptions
 
 #: The report's folder for the sweep's files (inside the study's: a sweep comes with a study).
@@ -241,7 +241,7 @@ def sweep_study(
     progress: Callable[[str, int], None] | None = None,
 ) -> Section | None:
     """The sweeps of the scenarios that carry one, as a section (None when none does)."""
-    from ..studies.sweep import expand, run_sweep
+    from ..studies import expand, run_sweep
 
     swept = [s for s in scenarios if s.sweep]
     if not swept:

@@ -3,8 +3,8 @@
 A sweep varies some of a scenario's keys over lists of values (`sweep:` in the scenario file,
 `--vary KEY=V1,V2,...` on the command line, which replaces the file's list of the same key);
 the designs are the product of the lists, in the order the keys are given, the last key
-varying fastest. Each design is the scenario with those values, studied as `study.py` studies
-a scenario (replication k of every design uses seed + k − 1). Every output row carries the
+varying fastest. Each design is the scenario with those values, studied as `run.run_study`
+studies a scenario (replication k of every design uses seed + k − 1). Every output row carries the
 varied keys as columns (`design_KEY` where the table has a column KEY already: the estimate
 `sd_slope` beside the design's `design_sd_slope` in the replications); every mean its Monte
 Carlo standard error (`mcse`: sd/√n, and for a share the binomial √(p(1 − p)/n)), every
@@ -16,7 +16,6 @@ caller can keep finished designs (and skip them in a rerun: `done`). No I/O, no 
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -26,29 +25,14 @@ from typing import Any
 
 import pandas as pd
 
-from .. import parallel
 from ..errors import ScenarioError, UsageError
-from ..scenario import SWEEP_KEYS, SWEEP_KEYS_DATA, Scenario, _with_key
-from .study import (
-    _BY_SIZE,
-    BATCH,
-    PROFILED,
-    REPLICATION_COLUMNS,
-    SUMMARY_COLUMNS,
-    Bootstrap,
-    StudyResult,
-    _chunks,
-    _run_chunk,
-    bootstrap_of,
-    coverage_by_size,
-    summarize,
-    truths_of,
-)
+from ..scenario import SWEEP_KEYS, SWEEP_KEYS_DATA, Scenario, validated_from, with_key
+from .columns import SUMMARY_COLUMNS
+from .results import StudyResult
+from .run import Progress, Row, run_study
 
 #: Columns of a sweep's summary after the varied keys: the study's, with their standard errors.
 SWEEP_SUMMARY_COLUMNS = SUMMARY_COLUMNS[1:]
-
-Row = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -133,7 +117,7 @@ def expand(scenario: Scenario, vary: Mapping[str, list[Any]] | None = None) -> l
     for i, combo in enumerate(itertools.product(*(grid[k] for k in keys))):
         data = dict(base)
         for k, v in zip(keys, combo, strict=True):
-            data = _with_key(data, k, v)
+            data = with_key(data, k, v)
         name = ".".join(
             [scenario.name, *(f"{k}-{_text(v)}" for k, v in zip(keys, combo, strict=True))]
         )
@@ -141,7 +125,7 @@ def expand(scenario: Scenario, vary: Mapping[str, list[Any]] | None = None) -> l
             name = f"{scenario.name}.{i + 1}"
         data["name"] = name
         try:
-            design = Scenario.model_validate(data)
+            design = validated_from(data, source=scenario.source)
         except Exception as exc:
             from pydantic import ValidationError
 
@@ -152,7 +136,6 @@ def expand(scenario: Scenario, vary: Mapping[str, list[Any]] | None = None) -> l
             raise ScenarioError(
                 f"{scenario.source or scenario.name}: sweep: the design {what} is not valid: {msg}"
             ) from None
-        design._source = scenario.source
         # the values as validated (balanced: true is the number 1), as the scenario holds them
         values = tuple((k, _value_of(design, k)) for k in keys)
         out.append(Design(design, scenario.name, values))
@@ -246,76 +229,32 @@ def run_sweep(
     *,
     jobs: int | None = None,
     seed: int | None = None,
-    progress: Callable[[str, int], None] | None = None,
+    progress: Progress | None = None,
     executor: Executor | None = None,
     ci: str | None = None,
     done: Mapping[int, list[Row]] | None = None,
     on_design: Callable[[int, list[Row]], None] | None = None,
 ) -> SweepResult:
-    """Study every design `reps` times, over `jobs` processes or on `executor` (any
-    `concurrent.futures.Executor`, e.g. a Dask client's), in chunks of `study.BATCH`
-    replications. `done` holds the rows of designs already finished (by index), which are not
-    run again; `on_design(index, rows)` is called here as each other design finishes.
+    """Study every design `reps` times (`run.run_study` over the designs' scenarios), over
+    `jobs` processes or on `executor` (any `concurrent.futures.Executor`, e.g. a Dask
+    client's). `done` holds the rows of designs already finished (by index), which are not run
+    again; `on_design(index, rows)` is called as each other design finishes.
     `progress(design_name, replications)` as chunks finish. The rows, and so every output, do
     not depend on `jobs`, the executor or which designs were resumed."""
-    from ..scenario import check_memory, check_names, with_overrides
-
-    if reps < 1:
-        raise ValueError("reps must be at least 1")
-    scenarios = [d.scenario for d in designs]
-    check_names(scenarios)
-    for s in scenarios:
-        check_memory(s)
-    if seed is not None:
-        scenarios = [with_overrides(s, seed=seed) for s in scenarios]
-        designs = [Design(s, d.base, d.values) for s, d in zip(scenarios, designs, strict=True)]
-    profile = "profile" if ci == "profile" else None
-    finished = dict(done or {})
-    boots: dict[str, Bootstrap] = {}
-    for s in scenarios:
-        if s.is_data and s.name not in boots:
-            boots[s.name] = bootstrap_of(s)
-    todo = [i for i in range(len(designs)) if i not in finished]
-    jobs = jobs or parallel.cores()
-    size = BATCH if profile is None else max(1, min(50, math.ceil(reps / (4 * jobs))))
-    tasks = _chunks([scenarios[i] for i in todo], boots, reps, size, profile)
-    owner = {s.name: i for i, s in enumerate(scenarios)}
-    pending: dict[int, dict[int, list[Row]]] = {i: {} for i in todo}
-    needed = {i: sum(1 for t in tasks if t[0].name == scenarios[i].name) for i in todo}
-
-    def on_result(j: int, chunk: list[Row]) -> None:
-        name = tasks[j][0].name
-        i = owner[name]
-        pending[i][j] = chunk
-        if progress is not None:
-            progress(name, len(chunk))
-        if len(pending[i]) == needed[i]:
-            parts = pending.pop(i)
-            finished[i] = [r for jj in sorted(parts) for r in parts[jj]]
-            if on_design is not None:
-                on_design(i, finished[i])
-
-    workers = max(1, min(jobs, len(tasks)))
-    if tasks:
-        with (
-            contextlib.nullcontext(executor) if executor is not None else parallel.pool(workers)
-        ) as ex:
-            parallel.ordered_map(_run_chunk, tasks, executor=ex, on_result=on_result)
-    flat = [dict(r) for i in range(len(designs)) for r in finished[i]]
-    by_size = [(r["scenario"], tuple(c)) for r in flat for c in r.pop(_BY_SIZE, [])]
-    columns = list(REPLICATION_COLUMNS)
-    if profile:
-        columns += [f"{p}_{end}" for p in PROFILED for end in ("lower", "upper")]
-    table = pd.DataFrame(flat, columns=columns)
-    truths = {s.name: truths_of(s, boots.get(s.name)) for s in scenarios}
-    study = StudyResult(
-        table,
-        summarize(table, scenarios, truths),
-        tuple(scenarios),
-        truths,
-        coverage_by_size(by_size, scenarios),
+    study = run_study(
+        [d.scenario for d in designs],
+        reps,
+        jobs=jobs,
+        seed=seed,
+        progress=progress,
+        executor=executor,
+        ci=ci,
+        done=done,
+        on_scenario=on_design,
     )
-    return SweepResult(tuple(designs), study, reps)
+    # the designs' scenarios as studied (with `seed`, the base seed replaced)
+    studied = [Design(s, d.base, d.values) for s, d in zip(study.scenarios, designs, strict=True)]
+    return SweepResult(tuple(studied), study, reps)
 
 
 def fingerprint(designs: Sequence[Design], reps: int, seed: int | None, ci: str | None) -> dict:
@@ -332,21 +271,48 @@ def fingerprint(designs: Sequence[Design], reps: int, seed: int | None, ci: str 
     }
 
 
-def changed_argument(old: Mapping[str, Any], new: Mapping[str, Any]) -> str | None:
-    """In words, the first difference between two fingerprints (None: the same run)."""
-    for key, flag in (("reps", "--reps"), ("seed", "--seed"), ("ci", "--ci")):
+#: The run's own settings in a fingerprint, besides its designs.
+RUN_FIELDS = ("reps", "seed", "ci")
+
+
+@dataclass(frozen=True)
+class Change:
+    """The first difference between two sweeps' fingerprints: a run setting (`field` one of
+    `RUN_FIELDS`), the number of designs (`field` "designs"), or a key of design `design`;
+    `was` and `now` as a scenario file writes them."""
+
+    field: str
+    was: str
+    now: str
+    design: str | None = None
+
+    def words(self, flags: Mapping[str, str] | None = None) -> str:
+        """In words, a run setting named by its flag in `flags` where it has one ('--reps was
+        4, now 5'), else by its field ('reps was 4, now 5')."""
+        if self.design is not None:
+            return f"design {self.design}: {self.field} was {self.was}, now {self.now}"
+        if self.field == "designs":
+            return f"the sweep had {self.was} designs, now {self.now}"
+        return f"{(flags or {}).get(self.field, self.field)} was {self.was}, now {self.now}"
+
+    def __str__(self) -> str:
+        return self.words()
+
+
+def changed_argument(old: Mapping[str, Any], new: Mapping[str, Any]) -> Change | None:
+    """The first difference between two fingerprints (None: the same run)."""
+    for key in RUN_FIELDS:
         if old.get(key) != new.get(key):
-            return f"{flag} was {_said(old.get(key))}, now {_said(new.get(key))}"
+            return Change(key, _said(old.get(key)), _said(new.get(key)))
     od, nd = old.get("designs", []), new.get("designs", [])
     if len(od) != len(nd):
-        return f"the sweep had {len(od)} designs, now {len(nd)}"
+        return Change("designs", str(len(od)), str(len(nd)))
     for a, b in zip(od, nd, strict=True):
         if a != b:
             keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
             field = next((k for k in keys if k != "name"), keys[0])  # the name follows the keys
-            return (
-                f"design {b.get('name', '?')}: {field} was {_said(a.get(field))}, "
-                f"now {_said(b.get(field))}"
+            return Change(
+                field, _said(a.get(field)), _said(b.get(field)), design=b.get("name", "?")
             )
     return None
 

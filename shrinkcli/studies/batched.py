@@ -1,11 +1,12 @@
 """The replications of one design, many at a time: simulated (or bootstrapped) in one batch,
 fitted as one array program (`lmm/batch.py`), and turned into the study's rows together.
 
-Replication k is drawn exactly as `study.replicate` draws it — the same seed, the same
+Replication k is drawn exactly as `replication.replicate` draws it — the same seed, the same
 generator, the same numbers — and its row holds the same quantities. Where the batched fit is
 not accepted (singular or nearly singular fits, failed searches, clusters left empty, data the
-model cannot be fitted to; see `lmm.batch`), the replication is run by `study.replicate`, the
-single fit, so the two paths never give different answers for a replication. No I/O.
+model cannot be fitted to; see `lmm.batch`), the replication is run by
+`replication.replicate`, the single fit, so the two paths never give different answers for a
+replication. No I/O.
 """
 
 from __future__ import annotations
@@ -20,9 +21,13 @@ import numpy as np
 from ..errors import ShrinkError
 from ..lmm.batch import BatchFit, BatchStats, batch_stats, fit_batch
 from ..scenario import Scenario, expected_rows
+from .columns import BY_SIZE, LEVEL
+from .coverage import counts_by_size
+from .replication import replicate
+from .seeds import replication_seed
 
 if TYPE_CHECKING:
-    from .study import Bootstrap
+    from .bootstrap import Bootstrap
 
 
 def simulate_batch(
@@ -90,7 +95,7 @@ MAX_BATCH_ROWS = 2_000_000
 def replicate_batch(
     scenario: Scenario, ks: Sequence[int], bootstrap: Bootstrap | None = None
 ) -> list[dict[str, Any]]:
-    """The rows of replications `ks` of `scenario`, as `study.replicate` gives them (without
+    """The rows of replications `ks` of `scenario`, as `replication.replicate` gives them (without
     profile intervals), computed together, in batches of at most `MAX_BATCH_ROWS` rows."""
     rows = bootstrap.x.shape[0] if bootstrap is not None else expected_rows(scenario)
     step = max(1, MAX_BATCH_ROWS // max(rows, 1))
@@ -104,8 +109,6 @@ def replicate_batch(
 def _replicate_batch(
     scenario: Scenario, ks: Sequence[int], bootstrap: Bootstrap | None = None
 ) -> list[dict[str, Any]]:
-    from .study import replicate, replication_seed
-
     seeds = [replication_seed(scenario.seed, k) for k in ks]
     spec = scenario.model.spec
     if scenario.is_data:
@@ -153,9 +156,8 @@ def _rows(
     truth: np.ndarray,
 ) -> list[dict[str, Any] | None]:
     """The study rows of the accepted fits (None for the others): the same quantities, by the
-    same formulas, as `study._fit_row` on the single fit."""
+    same formulas, as `replication.py` on the single fit."""
     from ..lmm.uncertainty import t_quantile
-    from .study import _BY_SIZE, LEVEL, _by_size
 
     spec = bf.spec
     n = st.n
@@ -207,7 +209,7 @@ def _rows(
         mix_se_s = (
             np.sqrt(sig2 * sol.h[2]) if spec.has_random_slope else np.full_like(mix_se_i, np.nan)
         )
-    # cluster coverage, as `study.cluster_coverage`
+    # cluster coverage, as `coverage.cluster_coverage`
     z = float(NormalDist().inv_cdf(0.5 + LEVEL / 2.0))
     tq = np.array([t_quantile(0.5 + LEVEL / 2.0, int(d)) for d in dof])[:, None, None]
     tru = np.stack([true_i, true_s], axis=2)
@@ -272,7 +274,9 @@ def _rows(
                 "cluster_coverage_ols": float(cov_ols[r]),
                 "cluster_coverage_mixed": float(cov_mix[r]),
                 "error": "",
-                _BY_SIZE: _by_size(n[r], {"ols": covered["ols"][r], "mixed": covered["mixed"][r]}),
+                BY_SIZE: counts_by_size(
+                    n[r], {"ols": covered["ols"][r], "mixed": covered["mixed"][r]}
+                ),
             }
         )
     return out
