@@ -539,12 +539,12 @@ def penalized_residuals(
 
 
 def conditional_blocks(
-    theta: Any, stats: SufficientStats, model: ModelSpec
+    theta: Any, stats: SufficientStats, spec: ModelSpec
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Hᵢ = ΛMᵢ⁻¹Λᵀ per cluster, as its entries (h11, h12, h22): σ²Hᵢ is the conditional
     covariance of cluster i's random effects given the data at θ and β̂ (lme4's condVar).
     Mᵢ is the same in both coordinates; Mᵢ⁻¹ = adj(Mᵢ)/det Mᵢ."""
-    a, b, c = model.lambda_entries(theta)
+    a, b, c = spec.lambda_entries(theta)
     ev = _evaluate(a, b, c, stats)
     m11 = (1.0 + ev.a11) / ev.det_m
     m12 = -ev.a01 / ev.det_m
@@ -555,20 +555,20 @@ def conditional_blocks(
 
 
 def solve(
-    theta: Any, stats: SufficientStats, model: ModelSpec, *, grad: bool = False, modes: bool = False
+    theta: Any, stats: SufficientStats, spec: ModelSpec, *, grad: bool = False, modes: bool = False
 ) -> Solution:
-    """The penalized least squares at θ for `model`: criterion, β, and on request the gradient
+    """The penalized least squares at θ for `spec`: criterion, β, and on request the gradient
     with respect to θ and the conditional modes."""
-    a, b, c = model.lambda_entries(theta)
-    sol = solve_lambda(a, b, c, stats, model.reml, grad, modes)
+    a, b, c = spec.lambda_entries(theta)
+    sol = solve_lambda(a, b, c, stats, spec.reml, grad, modes)
     if sol.gradient is not None:
-        sol.gradient = model.theta_of(sol.gradient)
+        sol.gradient = spec.theta_of(sol.gradient)
     return sol
 
 
-def criterion(theta: Any, stats: SufficientStats, model: ModelSpec | None = None) -> float:
-    """lme4's profiled REML criterion (or ML deviance, by `model.method`) at θ."""
-    spec = model if model is not None else ModelSpec()
+def criterion(theta: Any, stats: SufficientStats, spec: ModelSpec | None = None) -> float:
+    """lme4's profiled REML criterion (or ML deviance, by `spec.method`) at θ."""
+    spec = spec if spec is not None else ModelSpec()
     return solve(theta, stats, spec).criterion
 
 

@@ -94,9 +94,9 @@ class Profiler:
     """Profiles of the ML deviance of one data set and random structure (see the module
     docstring); `interval(parameter, level)` gives one parameter's interval."""
 
-    def __init__(self, stats: SufficientStats, model: ModelSpec) -> None:
+    def __init__(self, stats: SufficientStats, spec: ModelSpec) -> None:
         self.stats = stats
-        self.spec = ModelSpec(model.random, "ml")
+        self.spec = ModelSpec(spec.random, "ml")
         theta, sol, _ = optimize(stats, self.spec)
         self.n = float(stats.n_obs)
         a, b, c = self.spec.lambda_entries(theta)

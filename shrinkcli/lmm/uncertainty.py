@@ -37,7 +37,7 @@ from .shrinkage import has_ols_slope
 
 def conditional_covariances(
     stats: SufficientStats,
-    model: ModelSpec,
+    spec: ModelSpec,
     theta: Any,
     sigma2: float,
     blocks: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
@@ -46,9 +46,9 @@ def conditional_covariances(
     random intercept and slope, and the variance of the random slope (NaN without a random
     slope): σ²ΛMᵢ⁻¹Λᵀ, lme4's `condVar`. `blocks`, the Hᵢ the fit computed (`ModelFit.
     conditional`), are used where given; otherwise they are computed at θ."""
-    h11, h12, h22 = blocks if blocks is not None else conditional_blocks(theta, stats, model)
+    h11, h12, h22 = blocks if blocks is not None else conditional_blocks(theta, stats, spec)
     var_int = sigma2 * h11
-    if not model.has_random_slope:
+    if not spec.has_random_slope:
         nan = np.full_like(var_int, np.nan)
         return var_int, nan, nan.copy()
     return var_int, sigma2 * h12, sigma2 * h22
