@@ -12,13 +12,13 @@ ML), shown beside the interval. No I/O.
 from __future__ import annotations
 
 import math
-from statistics import NormalDist
 from typing import TYPE_CHECKING, Literal, get_args
 
 from .optimize import working_scale
 from .pls import rescaled
 from .profile import Profiler
 from .results import Interval, Intervals
+from .uncertainty import z_quantile
 
 if TYPE_CHECKING:
     from .pls import SufficientStats
@@ -55,7 +55,7 @@ def wald_intervals(
 ) -> Intervals:
     """lme4's `confint(mod, method = "Wald")`: β̂ ± z·SE; NaN for the variance parameters."""
     level = _check_level(level)
-    z = NormalDist().inv_cdf(0.5 + level / 2.0)
+    z = z_quantile(level)
     est = estimates(fit)
     se = {"intercept": float(fit.std_errors[0]), "beta": float(fit.std_errors[1])}
     rows = []

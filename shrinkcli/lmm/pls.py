@@ -100,7 +100,8 @@ import numpy as np
 from ..errors import FitError
 from ..model import N_FIXED, ModelSpec
 
-_LOG_2PI = math.log(2.0 * math.pi)
+#: log 2π, of the Gaussian likelihood in the criterion (here and in `batch.py`).
+LOG_2PI = math.log(2.0 * math.pi)
 
 
 @dataclass(frozen=True)
@@ -453,7 +454,7 @@ def solve_lambda(
         rho2 = max(rho2, 0.0)
         crit = -math.inf
     else:
-        crit = ev.logdet_m + dof * (1.0 + _LOG_2PI + math.log(rho2 / dof))
+        crit = ev.logdet_m + dof * (1.0 + LOG_2PI + math.log(rho2 / dof))
         if reml:
             crit += math.log(ev.det_s)
     gradient = None

@@ -45,13 +45,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from statistics import NormalDist
 
 import numpy as np
 
 from ..model import ModelSpec
 from .optimize import optimize
 from .pls import SufficientStats, penalized_residuals
+from .uncertainty import z_quantile
 
 #: Largest number of profile points taken on one side of an estimate.
 _MAX_POINTS = 40
@@ -381,7 +381,7 @@ class Profiler:
 
     def interval(self, parameter: str, level: float = 0.95) -> Profile:
         """The profile interval of `parameter` at `level`."""
-        z = NormalDist().inv_cdf(0.5 + level / 2.0)
+        z = z_quantile(level)
         est = self.estimate(parameter)
         lo, hi = self._bounds(parameter)
         if not math.isfinite(est):  # a correlation with an SD at 0: flat where it is defined

@@ -66,6 +66,20 @@ class OlsErrors:
     df: int
 
 
+#: R's qnorm(0.975), correctly rounded: the z of the study's coverage of β and of the sweep's
+#: bands. `z_quantile(0.95)` (Python's NormalDist) is one unit in the last place below it.
+Z_95 = 1.959963984540054
+
+
+def z_quantile(level: float) -> float:
+    """The standard normal quantile of a two-sided confidence `level`, Φ⁻¹(½ + level/2) (1.96
+    at 0.95): the one z of Wald intervals, the profile's cut-off, the clusters' intervals and
+    coverage."""
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(0.5 + level / 2.0)
+
+
 @functools.lru_cache(maxsize=64)
 def t_quantile(p: float, df: int) -> float:
     """Student's t quantile at probability p with df degrees of freedom (NaN for none), from

@@ -30,7 +30,6 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -38,9 +37,12 @@ import pandas as pd
 
 from .. import parallel
 from ..errors import DataError, FitError, ShrinkError
+from ..lmm.uncertainty import Z_95
 from ..model import ModelSpec
+from ..rrng import SEED_MAX
 from ..scenario import Scenario
 from ..table import Table
+from ..words import percent
 
 #: Per-replication columns, in order.
 REPLICATION_COLUMNS = (
@@ -130,15 +132,14 @@ _BY_SIZE = "_by_size"
 #: Replications fitted together in one batch (`replications.replicate_batch`); fixed, so that
 #: which replications share a batch never depends on the processes or the executor.
 BATCH = 100
-_SEED_SPAN = 2**32 - 1  # R accepts seeds -(2^31 - 1) .. 2^31 - 1
-_Z975 = 1.959963984540054  # qnorm(0.975)
+_SEED_SPAN = 2 * SEED_MAX + 1  # R accepts seeds -SEED_MAX .. SEED_MAX
 
 Progress = Callable[[str, int], None]
 
 
 def replication_seed(seed: int, k: int) -> int:
     """Seed of replication k (1-based): seed + k − 1, wrapped into R's integer range."""
-    low = -(2**31 - 1)
+    low = -SEED_MAX
     return (seed + k - 1 - low) % _SEED_SPAN + low
 
 
@@ -359,8 +360,9 @@ def cluster_coverage(
     """Per cluster and coefficient (K × 2: intercept, slope), whether each kind of interval
     held the truth: 1.0 or 0.0, NaN where there is no interval (no by-cluster slope; no random
     slope for the mixed one). `df`: the by-cluster fits' pooled residual degrees of freedom."""
-    z = float(NormalDist().inv_cdf(0.5 + level / 2.0))
-    from ..lmm.uncertainty import t_quantile
+    from ..lmm.uncertainty import t_quantile, z_quantile
+
+    z = z_quantile(level)
 
     q = t_quantile(0.5 + level / 2.0, df)
     truth = np.column_stack([true_int, true_slope])
@@ -679,7 +681,7 @@ def summarize(
                 est = t[q].to_numpy(dtype=float)
                 se = t[f"{q}_se"].to_numpy(dtype=float)
                 ok = np.isfinite(est) & np.isfinite(se)
-                inside = np.abs(est[ok] - truth) <= _Z975 * se[ok]
+                inside = np.abs(est[ok] - truth) <= Z_95 * se[ok]
                 row["coverage"] = float(inside.mean()) if ok.any() else math.nan
                 row["coverage_se"] = _binomial_se(row["coverage"], int(ok.sum()))
             elif q.startswith("cluster_coverage"):  # the share of intervals that held it
@@ -783,12 +785,12 @@ def coverage_findings(result: StudyResult) -> list[str]:
                 who = "mixed model's" if kind == "mixed" else "by-cluster"
                 text = (
                     f"In {title}, the {who} 95% intervals held the true {coef} of only "
-                    f"{_pct(share[kind])} of the clusters"
+                    f"{percent(share[kind])} of the clusters"
                 )
                 if math.isfinite(share[other]):
                     text += (
                         f" (the {'by-cluster' if other == 'ols' else 'mixed'} ones: "
-                        f"{_pct(share[other])})"
+                        f"{percent(share[other])})"
                     )
                 out.append(text + "." + _why(kind, coef, s, result))
         worst = _poorest_size(part)
@@ -797,7 +799,7 @@ def coverage_findings(result: StudyResult) -> list[str]:
             who = "mixed" if kind == "mixed" else "by-cluster"
             out.append(
                 f"In {title}, coverage was poorest for clusters of {n} observation"
-                f"{'s' if n != 1 else ''}: {_pct(lowest)} for the {who} {coef}s "
+                f"{'s' if n != 1 else ''}: {percent(lowest)} for the {who} {coef}s "
                 f"({count:,} intervals)."
             )
     if not out:
@@ -806,10 +808,6 @@ def coverage_findings(result: StudyResult) -> list[str]:
             "the true coefficients about 95% of the time (within what chance allows)."
         )
     return out
-
-
-def _pct(v: float) -> str:
-    return f"{100 * v:.0f}%"
 
 
 def _why(kind: str, coef: str, scenario: Scenario, result: StudyResult) -> str:
@@ -836,9 +834,9 @@ def _why(kind: str, coef: str, scenario: Scenario, result: StudyResult) -> str:
     what = "slope" if coef == "slope" else "intercept"
     return (
         f" These intervals take the estimated SDs as known: in the replications whose "
-        f"{what} SD came out below the true {truth:g} ({_pct(float(low.mean()))} of them) "
-        f"they held the true {what} of {_pct(float(cover[low].mean()))} of the clusters, in "
-        f"the others {_pct(float(cover[high].mean()))}."
+        f"{what} SD came out below the true {truth:g} ({percent(float(low.mean()))} of them) "
+        f"they held the true {what} of {percent(float(cover[low].mean()))} of the clusters, in "
+        f"the others {percent(float(cover[high].mean()))}."
     )
 
 
