@@ -47,6 +47,7 @@ from .pls import (
     Solution,
     SufficientStats,
     conditional_blocks,
+    criterion_back,
     lambda_back,
     rescaled,
     solution_back,
@@ -69,16 +70,35 @@ HESSIAN_TOL = 1e-6
 class FitControl:
     """Settings of the optimizer: `max_evaluations` limits the criterion evaluations of the
     search (None: no limit beyond the optimizer's own), for experiments with convergence;
-    `theta` skips the search and evaluates the model at that θ (e.g. at lme4's own)."""
+    `theta` skips the search and evaluates the model at that θ (e.g. at lme4's own); `trace`
+    keeps (θ, criterion) of every evaluation in `OptSummary.fitlog` (to show how the search
+    went)."""
 
     max_evaluations: int | None = None
     theta: tuple[float, ...] | None = None
+    trace: bool = False
+
+
+#: One evaluation of the criterion: θ (canonical: diagonal of Λ ≥ 0) and the criterion there.
+FitLogEntry = tuple[tuple[float, ...], float]
 
 
 @dataclass(frozen=True)
 class OptSummary:
-    """How the optimizer went (after MixedModels.jl's OptSummary), and the convergence check:
-    `converged` is true only when the check passed; `reason` says why not."""
+    """How the optimizer went, settings in and record out (after MixedModels.jl's OptSummary),
+    and the convergence check: `converged` is true only when the check passed; `reason` says
+    why not.
+
+    The record: θ and the criterion at the start and at the end (`theta_start`,
+    `criterion_start`, `theta`, `criterion`, in x's own coordinates also when the search ran in
+    working ones), the evaluations of the criterion and the restarts from boundary probes. The
+    settings: BFGS's gradient tolerance `gtol` (on the largest component, in the coordinates
+    searched), `ftol` (the relative decrease that counts as no progress), `probe_gain` (the
+    relative decrease at a boundary probe that restarts the search), `singular_tol` (a diagonal
+    entry of Λ below it is on the boundary), the check's `gradient_tol` and `hessian_tol`, and
+    `max_evaluations`; NaN where no search ran (θ given, another engine). `fitlog`, when
+    `FitControl.trace` asked for it, holds (θ, criterion) of each evaluation counted in
+    `evaluations`, in order and in x's own coordinates."""
 
     optimizer: str
     evaluations: int
@@ -91,6 +111,16 @@ class OptSummary:
     max_scaled_gradient: float
     hessian_min_eigenvalue: float | None  # over the interior of θ; None when all on the boundary
     note: str = ""  # e.g. a numerically singular Hessian (θ not uniquely determined)
+    criterion_start: float = math.nan
+    criterion: float = math.nan
+    gtol: float = math.nan
+    ftol: float = math.nan
+    probe_gain: float = math.nan
+    singular_tol: float = SINGULAR_TOL
+    gradient_tol: float = GRADIENT_TOL
+    hessian_tol: float = HESSIAN_TOL
+    max_evaluations: int | None = None
+    fitlog: tuple[FitLogEntry, ...] | None = None
 
 
 class _EvaluationLimit(Exception):
@@ -306,10 +336,17 @@ def optimize(
 
     theta = back(theta_w)
     sol = solution_back(sol_w, centre, scale, spec.reml, conditional_blocks(theta_w, working, spec))
+
+    def entry(th: tuple[float, ...], crit: float) -> FitLogEntry:
+        return tuple(float(v) for v in back(th)), criterion_back(crit, scale, spec.reml)
+
     summary = replace(
         summary,
         theta=tuple(float(v) for v in theta),
         theta_start=tuple(float(v) for v in back(summary.theta_start)),
+        criterion_start=criterion_back(summary.criterion_start, scale, spec.reml),
+        criterion=sol.criterion,
+        fitlog=None if summary.fitlog is None else tuple(entry(*e) for e in summary.fitlog),
     )
     return theta, sol, summary
 
@@ -330,6 +367,14 @@ def _search(
     evaluations = 0
     limit = ctl.max_evaluations
     seen: list[tuple[float, np.ndarray]] = []  # the best point evaluated, for a stopped search
+    first: list[float] = []  # the criterion at the start
+    log: list[FitLogEntry] | None = [] if ctl.trace else None
+
+    def record(th: np.ndarray, crit: float) -> None:
+        if not first:
+            first.append(crit)
+        if log is not None:
+            log.append((tuple(float(v) for v in spec.canonical(th)), float(crit)))
 
     def fun(th: np.ndarray) -> tuple[float, np.ndarray]:
         nonlocal evaluations
@@ -338,6 +383,7 @@ def _search(
         evaluations += 1
         sol = solve(th, stats, spec, grad=True)
         assert sol.gradient is not None
+        record(th, sol.criterion)
         if not math.isfinite(sol.criterion):
             return math.inf, np.zeros_like(th)
         if not seen or sol.criterion < seen[0][0]:
@@ -347,7 +393,9 @@ def _search(
     def value(th: np.ndarray) -> float:
         nonlocal evaluations
         evaluations += 1
-        return solve(th, stats, spec).criterion
+        crit = solve(th, stats, spec).criterion
+        record(th, crit)
+        return crit
 
     gtol = 1e-8 * max(1.0, stats.n_obs / 1000.0)
     theta = start
@@ -405,6 +453,7 @@ def _search(
         cand = spec.canonical(cand)
         evaluations += 1
         polished = solve(cand, stats, spec, grad=True, modes=True)
+        record(cand, polished.criterion)
         noise = 1e-13 * max(1.0, abs(sol.criterion))  # the criterion's own rounding
         if (
             polished.gradient is not None
@@ -429,6 +478,14 @@ def _search(
         max_scaled_gradient=check.max_scaled_gradient,
         hessian_min_eigenvalue=check.hessian_min_eigenvalue,
         note=check.note,
+        # not evaluated when the limit allowed no evaluation: once more, uncounted
+        criterion_start=first[0] if first else solve(start, stats, spec).criterion,
+        criterion=sol.criterion,
+        gtol=gtol,
+        ftol=FTOL,
+        probe_gain=PROBE_GAIN,
+        max_evaluations=limit,
+        fitlog=None if log is None else tuple(log),
     )
     return theta, sol, summary
 
@@ -441,6 +498,7 @@ def _at(
         raise ValueError(f"θ needs {spec.n_theta} values for {spec.random}, got {len(theta)}")
     th = spec.canonical(np.array(theta, dtype=float))
     check = check_convergence(stats, spec, th)
+    sol = solve(th, stats, spec, modes=True)
     summary = OptSummary(
         optimizer="none (θ given)",
         evaluations=0,
@@ -453,8 +511,10 @@ def _at(
         max_scaled_gradient=check.max_scaled_gradient,
         hessian_min_eigenvalue=check.hessian_min_eigenvalue,
         note=check.note,
+        criterion_start=sol.criterion,
+        criterion=sol.criterion,
     )
-    return th, solve(th, stats, spec, modes=True), summary
+    return th, sol, summary
 
 
 @dataclass(frozen=True)

@@ -608,6 +608,12 @@ def rescaled(stats: SufficientStats, centre: float, scale: float) -> SufficientS
     )
 
 
+def criterion_back(criterion: float, scale: float, reml: bool) -> float:
+    """The criterion at θ_w for x_w = (x − centre) / scale said for x, at θ = `lambda_back`(θ_w):
+    the ML deviance is the same, REML's gains 2 log(scale) (log det S, see `solution_back`)."""
+    return criterion + 2.0 * math.log(scale) if reml else criterion
+
+
 def solution_back(
     sol: Solution,
     centre: float,
@@ -638,7 +644,7 @@ def solution_back(
     if conditional is not None:
         h11, h12, h22 = conditional
         h_back = (h11 - 2.0 * h * h12 + h * h * h22, (h12 - h * h22) / scale, h22 / (scale * scale))
-    crit = sol.criterion + 2.0 * math.log(scale) if reml else sol.criterion
+    crit = criterion_back(sol.criterion, scale, reml)
     return Solution(
         criterion=crit,
         gradient=None,

@@ -332,6 +332,18 @@ class Fit:
                 "max_scaled_gradient": opt.max_scaled_gradient,
                 "hessian_min_eigenvalue": opt.hessian_min_eigenvalue,
                 "note": opt.note,
+                "criterion_start": opt.criterion_start,
+                "criterion": opt.criterion,
+                "gtol": opt.gtol,
+                "ftol": opt.ftol,
+                "probe_gain": opt.probe_gain,
+                "singular_tol": opt.singular_tol,
+                "gradient_tol": opt.gradient_tol,
+                "hessian_tol": opt.hessian_tol,
+                "max_evaluations": opt.max_evaluations,
+                "fitlog": None
+                if opt.fitlog is None
+                else [{"theta": list(th), "criterion": crit} for th, crit in opt.fitlog],
             },
             "warnings": list(self.warnings),
         }

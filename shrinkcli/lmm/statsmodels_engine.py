@@ -136,6 +136,7 @@ def fit_statsmodels(
         max_scaled_gradient=check.max_scaled_gradient,
         hessian_min_eigenvalue=check.hessian_min_eigenvalue,
         note=check.note,
+        criterion=crit,
     )
     if reason:
         messages.append(f"the fit did not converge: {reason}")
