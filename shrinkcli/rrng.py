@@ -26,6 +26,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+#: The largest seed, and minus it the smallest: R's `set.seed` takes a 32-bit integer other
+#: than NA_integer_ (−2³¹), so seeds run from −(2³¹ − 1) to 2³¹ − 1.
+SEED_MAX = 2**31 - 1
 _U32 = 0xFFFFFFFF
 _MT_N = 624
 _I2_32M1 = 2.328306437080797e-10  # 1 / (2^32 - 1), R's fixup constant
@@ -69,7 +72,7 @@ class RRandom:
     def reset(self, seed: int, state: np.ndarray | None = None) -> None:
         """Start again as after ``set.seed(seed)`` (cheaper than a new generator, whose bit
         generator is costly to make: for batches of streams)."""
-        if not -(2**31) < seed < 2**31:
+        if not -SEED_MAX <= seed <= SEED_MAX:
             raise ValueError(f"seed must be a 32-bit integer, got {seed}")
         self.seed = seed
         self._bitgen.state = {

@@ -29,6 +29,7 @@ from pydantic_core import ErrorDetails
 
 from .errors import ScenarioError, UsageError
 from .model import METHODS, RANDOM_STRUCTURES, Method, ModelSpec, RandomStructure, choices
+from .rrng import SEED_MAX
 
 #: Largest data set a scenario may ask for: R's `rep()` and `sample.int()` index with 32-bit ints.
 MAX_ROWS = 2**31 - 1
@@ -186,7 +187,7 @@ class Scenario(BaseModel):
     sd_slope: float = Field(0.25, ge=0)
     cor: float = Field(0.0, ge=-1, le=1)
     balanced: float = Field(1.0, gt=0, le=1)
-    seed: StrictInt = Field(888, ge=-(2**31 - 1), le=2**31 - 1)
+    seed: StrictInt = Field(888, ge=-SEED_MAX, le=SEED_MAX)
     rng: Literal["r", "numpy"] = "r"
     model: ModelOptions = ModelOptions()
     animation: AnimationOptions = AnimationOptions()
@@ -332,7 +333,7 @@ ALLOWED: dict[str, str] = {
     "sd_slope": "a finite number ≥ 0",
     "cor": "a finite number between -1 and 1",
     "balanced": "a fraction 0 < balanced ≤ 1, or true (= 1)",
-    "seed": "an integer between -2147483647 and 2147483647",
+    "seed": f"an integer between {-SEED_MAX} and {SEED_MAX}",
     "rng": "'r' (R's generator, the default) or 'numpy'",
     "model": "a mapping with keys method, random",
     "model.method": choices(METHODS),

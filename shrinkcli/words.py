@@ -1,8 +1,10 @@
-"""Words for the sentences shrink writes: lists joined as English joins them, and the rows that
-share the highest or the lowest value (so that a tie is named as a tie, never one row twice)."""
+"""Words for the sentences shrink writes: lists joined as English joins them, the rows that share
+the highest or the lowest value (so that a tie is named as a tie, never one row twice), and
+shares as percentages."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
@@ -34,3 +36,11 @@ def extremes(rows: Sequence[T], value: Callable[[T], float]) -> tuple[list[T], l
         [r for r, v in zip(rows, values, strict=True) if v == hi],
         [r for r, v in zip(rows, values, strict=True) if v == lo],
     )
+
+
+def percent(share: float, missing: str | None = None) -> str:
+    """A share as a whole percentage: 0.423 → '42%'. A NaN or infinite share gives `missing`
+    when it is given (the study report's '–'), else Python's own ('nan%', 'inf%')."""
+    if missing is not None and not math.isfinite(share):
+        return missing
+    return f"{100 * share:.0f}%"

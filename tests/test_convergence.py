@@ -60,7 +60,7 @@ def test_boundary_components_are_left_out() -> None:
     data = _data("few-observations")
     spec = ModelSpec()
     res = fit(data, spec)
-    prep = prepare_data(data, model=spec)
+    prep = prepare_data(data, spec=spec)
     st = sufficient_stats(prep.y, prep.x, prep.codes, prep.n_groups)
     theta = np.array(res.model.theta)
     check = check_convergence(st, spec, theta)

@@ -96,9 +96,9 @@ def test_intercept_only_is_a_minimum(data: pd.DataFrame, method: str) -> None:
     k = data["cluster"].nunique()
     if len(data) <= k + 1:
         with pytest.raises(FitError):
-            fit(data, model=ModelSpec("intercept", method))
+            fit(data, spec=ModelSpec("intercept", method))
         return
-    res = fit(data, model=ModelSpec("intercept", method))
+    res = fit(data, spec=ModelSpec("intercept", method))
     stats = _stats(data)
     tol = 1e-7 * max(1.0, abs(res.model.criterion))
     assert len(res.model.theta) == 1

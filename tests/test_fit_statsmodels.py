@@ -85,8 +85,8 @@ def test_never_worse_than_statsmodels(case: tuple, method: str) -> None:
 @pytest.mark.parametrize("seed", [3, 5, 12])
 def test_intercept_only_never_worse(seed: int, method: str) -> None:
     data = make_data(*CASES[seed])
-    ours = fit(data, model=ModelSpec("intercept", method))
-    theirs = fit_statsmodels(data, model=ModelSpec("intercept", method))
+    ours = fit(data, spec=ModelSpec("intercept", method))
+    theirs = fit_statsmodels(data, spec=ModelSpec("intercept", method))
     assert ours.model.criterion <= theirs.model.criterion + 1e-6
     assert abs(ours.model.variance.intercept_var - theirs.model.variance.intercept_var) < 1e-3
 

@@ -111,7 +111,7 @@ def test_bootstrap_draws_are_lme4s_simulate(name: str, random: str) -> None:
     number for number: the random effects in lme4's order, then the residuals."""
     sim = json.loads((REAL / f"{name}-simulate.json").read_text())[random]
     spec = ModelSpec(random=random)
-    prep = prepare_data(table(name), **names(name), model=spec)
+    prep = prepare_data(table(name), **names(name), spec=spec)
     boot = Bootstrap(
         prep.x,
         prep.codes,

@@ -60,7 +60,7 @@ def sleep_metrics(name: str = "sleepstudy", spec: ModelSpec | None = None) -> Da
     data = read_table(str(REAL / f"{name}.csv"), id_columns=["Subject"])
     spec = spec or ModelSpec()
     result = fit(data, spec, y="Reaction", x="Days", cluster="Subject")
-    prep = prepare_data(data, y="Reaction", x="Days", cluster="Subject", model=spec)
+    prep = prepare_data(data, y="Reaction", x="Days", cluster="Subject", spec=spec)
     return measure_data(result, prep)
 
 
@@ -109,7 +109,7 @@ def test_both_pages_sentences_on_size_read_one_correlation() -> None:
     for name in ("sleepstudy_dropout", "sleepstudy"):
         data = read_table(str(REAL / f"{name}.csv"), id_columns=["Subject"])
         result = fit(data, y="Reaction", x="Days", cluster="Subject")
-        prep = prepare_data(data, y="Reaction", x="Days", cluster="Subject", model=ModelSpec())
+        prep = prepare_data(data, y="Reaction", x="Days", cluster="Subject", spec=ModelSpec())
         d = measure_data(result, prep)
         m = measure(result, prep.x)
         assert m.size_rho == pytest.approx(d.rho, nan_ok=True)

@@ -205,7 +205,7 @@ def test_ols_standard_errors_without_a_slope() -> None:
             "cluster": ["a", "a", "a", "b", "b", "b", "c", "c"],
         }
     )
-    prep = prepare_data(data, model=ModelSpec("intercept"))
+    prep = prepare_data(data, spec=ModelSpec("intercept"))
     st = sufficient_stats(prep.y, prep.x, prep.codes, prep.n_groups)
     ours = ols_standard_errors(st)
     assert ours.df == 8 - 2 - 2 - 1

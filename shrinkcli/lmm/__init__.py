@@ -4,7 +4,7 @@ does, with the by-cluster OLS fits and shrinkage. One concept a module:
 - `prepare`    the only place that validates data; arrays and cluster codes in lme4's order
 - `pls`        the penalized least squares at θ; the profiled criterion as a pure function of θ
 - `optimize`   the optimizer and its `OptSummary`, with lme4's convergence check
-- `results`    the fit as values (`ModelFit`, `Fit`), `to_frame`/`to_dict`
+- `results`    the fit as values (`ModelFit`, `Fit`, `Intervals`), `to_frame`/`to_dict`
 - `shrinkage`  per-cluster OLS lines, shrinkage measures and the pooling path
 - `uncertainty` per-cluster conditional variances (lme4's condVar) and OLS standard errors
 - `profile`    profiles of the ML deviance (lme4's `profile()`)
@@ -27,6 +27,8 @@ from .results import (
     TABLE_COLUMNS,
     Fit,
     FixedEffect,
+    Interval,
+    Intervals,
     ModelFit,
     match_truth,
     singular_note,
@@ -37,8 +39,6 @@ from .uncertainty import OlsErrors, conditional_covariances, ols_standard_errors
 if TYPE_CHECKING:
     from .intervals import (
         INTERVAL_METHODS,
-        Interval,
-        Intervals,
         confidence_intervals,
         profile_intervals,
         wald_intervals,
@@ -48,8 +48,6 @@ if TYPE_CHECKING:
 #: does not need them, and every command that fits starts faster without them.
 _LAZY = {
     "INTERVAL_METHODS",
-    "Interval",
-    "Intervals",
     "confidence_intervals",
     "profile_intervals",
     "wald_intervals",

@@ -19,16 +19,14 @@ the two might disagree. Pure numpy; no I/O.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..model import N_FIXED, ModelSpec
 from .optimize import GRADIENT_TOL, HESSIAN_TOL
-from .pls import SufficientStats, cluster_blocks, lambda_back
+from .pls import LOG_2PI, SufficientStats, cluster_blocks, lambda_back
 
-_LOG_2PI = math.log(2.0 * math.pi)
 #: Smallest diagonal entry of Λ for which a batched estimate is accepted (lme4's singular
 #: tolerance is 1e-4; the single fit probes the boundary below it).
 INTERIOR = 1e-3
@@ -241,7 +239,7 @@ def solve_batch(
         rho2 = st.yty - ghg_y - (r0 * beta0 + r1 * beta1)
         dof = st.n_obs - N_FIXED if reml else st.n_obs
         ok &= rho2 > 0.0
-        crit = logdet_m + dof * (1.0 + _LOG_2PI + np.log(np.where(ok, rho2, 1.0) / dof))
+        crit = logdet_m + dof * (1.0 + LOG_2PI + np.log(np.where(ok, rho2, 1.0) / dof))
         if reml:
             crit = crit + np.log(np.where(ok, det_s, 1.0))
     crit = np.where(ok, crit, np.nan)

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 def fit(
     data: Table | pd.DataFrame,
-    model: ModelSpec | None = None,
+    spec: ModelSpec | None = None,
     *,
     y: str = "y",
     x: str = "x",
@@ -35,7 +35,7 @@ def fit(
     intervals: str | None = None,
     level: float = 0.95,
 ) -> Fit:
-    """Fit the mixed model `model` (default: y ~ x + (x | cluster) by REML) as lme4 does, and the
+    """Fit the mixed model `spec` (default: y ~ x + (x | cluster) by REML) as lme4 does, and the
     by-cluster OLS regressions, to `data` (a `Table` or a pandas data frame).
 
     Rows with a missing y, x or cluster are dropped (lme4's na.omit) and counted in
@@ -44,8 +44,8 @@ def fit(
     (cluster, true_intercept, true_slope) fills the `true_*` columns. `intervals` ('wald' or
     'profile') adds lme4's confidence intervals at `level` (`Fit.intervals`).
     """
-    spec = model or ModelSpec()
-    prep = prepare_data(data, y=y, x=x, cluster=cluster, model=spec)
+    spec = spec or ModelSpec()
+    prep = prepare_data(data, y=y, x=x, cluster=cluster, spec=spec)
     stats = sufficient_stats(prep.y, prep.x, prep.codes, prep.n_groups)
     result = model_fit(stats, prep, spec, control=control, residual_quantiles=True)
     warnings = prep.warnings
@@ -76,7 +76,7 @@ def fit_arrays(
     x: np.ndarray,
     codes: np.ndarray,
     n_groups: int,
-    model: ModelSpec | None = None,
+    spec: ModelSpec | None = None,
     *,
     residual_quantiles: bool = True,
     control: FitControl | None = None,
@@ -84,7 +84,7 @@ def fit_arrays(
     """Fit the mixed model to clean arrays: y and x finite floats, `codes` cluster indices in
     0..n_groups−1, every cluster non-empty. No checks on values beyond that, no data frames.
     `residual_quantiles=False` skips the last O(N) pass."""
-    spec = model or ModelSpec()
+    spec = spec or ModelSpec()
     prep = prepare_arrays(y, x, codes, n_groups, spec)
     stats = sufficient_stats(prep.y, prep.x, prep.codes, prep.n_groups)
     return model_fit(stats, prep, spec, control=control, residual_quantiles=residual_quantiles)
@@ -93,16 +93,16 @@ def fit_arrays(
 def model_fit(
     stats: SufficientStats,
     prep: PreparedData,
-    model: ModelSpec,
+    spec: ModelSpec,
     *,
     control: FitControl | None = None,
     residual_quantiles: bool = True,
 ) -> ModelFit:
     """Optimize and assemble the model-level estimates from the sufficient statistics."""
-    theta, sol, summary = optimize(stats, model, control)
+    theta, sol, summary = optimize(stats, spec, control)
     if not math.isfinite(sol.criterion):
         raise FitError("the fit failed: the residual sum of squares is zero (y fits exactly)")
-    dof = stats.n_obs - N_FIXED if model.reml else stats.n_obs
+    dof = stats.n_obs - N_FIXED if spec.reml else stats.n_obs
     sigma2 = sol.rho2 / dof
     beta = sol.beta.copy()
     se = np.sqrt(np.maximum(np.diag(sigma2 * sol.s_inv), 0.0))
@@ -117,7 +117,7 @@ def model_fit(
         qv = quantiles(res, (0.0, 0.25, 0.5, 0.75, 1.0))
         quants = (float(qv[0]), float(qv[1]), float(qv[2]), float(qv[3]), float(qv[4]))
     return ModelFit(
-        spec=model,
+        spec=spec,
         criterion=sol.criterion,
         n_obs=stats.n_obs,
         n_groups=prep.n_groups,

@@ -12,96 +12,21 @@ ML), shown beside the interval. No I/O.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from statistics import NormalDist
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 from .optimize import working_scale
 from .pls import rescaled
 from .profile import Profiler
+from .results import Interval, Intervals
+from .uncertainty import z_quantile
 
 if TYPE_CHECKING:
-    from ..table import Table
     from .pls import SufficientStats
     from .results import ModelFit
 
 IntervalMethod = Literal["wald", "profile"]
 #: The methods, in the order help texts list them.
 INTERVAL_METHODS: tuple[str, ...] = get_args(IntervalMethod)
-
-
-@dataclass(frozen=True)
-class Interval:
-    """One parameter's interval: NaN ends where the method gives none; `*_at_bound` when an end
-    is the parameter's bound (an SD's 0, a correlation's ±1) because the profile never reached
-    the level before it."""
-
-    parameter: str  # a `ModelSpec.parameters()` key
-    name: str  # lme4's row name
-    estimate: float
-    lower: float
-    upper: float
-    lower_at_bound: bool = False
-    upper_at_bound: bool = False
-
-    @property
-    def width(self) -> float:
-        return self.upper - self.lower
-
-
-@dataclass(frozen=True)
-class Intervals:
-    """Confidence intervals of one fit at one level; `evaluations` counts the criterion
-    evaluations profiling took (0 for Wald)."""
-
-    method: str
-    level: float
-    rows: tuple[Interval, ...]
-    evaluations: int = 0
-
-    def get(self, parameter: str) -> Interval:
-        """The row of a `ModelSpec.parameters()` key."""
-        for row in self.rows:
-            if row.parameter == parameter:
-                return row
-        raise KeyError(parameter)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready values (NaN stays NaN: `io.jsonable` makes it null)."""
-        return {
-            "method": self.method,
-            "level": self.level,
-            "evaluations": self.evaluations,
-            "rows": [
-                {
-                    "parameter": r.name,
-                    "key": r.parameter,
-                    "estimate": r.estimate,
-                    "lower": r.lower,
-                    "upper": r.upper,
-                    "lower_at_bound": r.lower_at_bound,
-                    "upper_at_bound": r.upper_at_bound,
-                }
-                for r in self.rows
-            ],
-        }
-
-    def to_table(self) -> Table:
-        """One row per parameter: parameter (lme4's name), estimate, lower, upper."""
-        import numpy as np
-
-        from ..table import Table
-
-        names = np.empty(len(self.rows), dtype=object)
-        names[:] = [r.name for r in self.rows]
-        return Table(
-            {
-                "parameter": names,
-                "estimate": np.array([r.estimate for r in self.rows], dtype=float),
-                "lower": np.array([r.lower for r in self.rows], dtype=float),
-                "upper": np.array([r.upper for r in self.rows], dtype=float),
-            }
-        )
 
 
 def estimates(fit: ModelFit) -> dict[str, float]:
@@ -130,7 +55,7 @@ def wald_intervals(
 ) -> Intervals:
     """lme4's `confint(mod, method = "Wald")`: β̂ ± z·SE; NaN for the variance parameters."""
     level = _check_level(level)
-    z = NormalDist().inv_cdf(0.5 + level / 2.0)
+    z = z_quantile(level)
     est = estimates(fit)
     se = {"intercept": float(fit.std_errors[0]), "beta": float(fit.std_errors[1])}
     rows = []

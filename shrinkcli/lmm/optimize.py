@@ -47,6 +47,7 @@ from .pls import (
     Solution,
     SufficientStats,
     conditional_blocks,
+    criterion_back,
     lambda_back,
     rescaled,
     solution_back,
@@ -69,16 +70,35 @@ HESSIAN_TOL = 1e-6
 class FitControl:
     """Settings of the optimizer: `max_evaluations` limits the criterion evaluations of the
     search (None: no limit beyond the optimizer's own), for experiments with convergence;
-    `theta` skips the search and evaluates the model at that θ (e.g. at lme4's own)."""
+    `theta` skips the search and evaluates the model at that θ (e.g. at lme4's own); `trace`
+    keeps (θ, criterion) of every evaluation in `OptSummary.fitlog` (to show how the search
+    went)."""
 
     max_evaluations: int | None = None
     theta: tuple[float, ...] | None = None
+    trace: bool = False
+
+
+#: One evaluation of the criterion: θ (canonical: diagonal of Λ ≥ 0) and the criterion there.
+FitLogEntry = tuple[tuple[float, ...], float]
 
 
 @dataclass(frozen=True)
 class OptSummary:
-    """How the optimizer went (after MixedModels.jl's OptSummary), and the convergence check:
-    `converged` is true only when the check passed; `reason` says why not."""
+    """How the optimizer went, settings in and record out (after MixedModels.jl's OptSummary),
+    and the convergence check: `converged` is true only when the check passed; `reason` says
+    why not.
+
+    The record: θ and the criterion at the start and at the end (`theta_start`,
+    `criterion_start`, `theta`, `criterion`, in x's own coordinates also when the search ran in
+    working ones), the evaluations of the criterion and the restarts from boundary probes. The
+    settings: BFGS's gradient tolerance `gtol` (on the largest component, in the coordinates
+    searched), `ftol` (the relative decrease that counts as no progress), `probe_gain` (the
+    relative decrease at a boundary probe that restarts the search), `singular_tol` (a diagonal
+    entry of Λ below it is on the boundary), the check's `gradient_tol` and `hessian_tol`, and
+    `max_evaluations`; NaN where no search ran (θ given, another engine). `fitlog`, when
+    `FitControl.trace` asked for it, holds (θ, criterion) of each evaluation counted in
+    `evaluations`, in order and in x's own coordinates."""
 
     optimizer: str
     evaluations: int
@@ -91,6 +111,16 @@ class OptSummary:
     max_scaled_gradient: float
     hessian_min_eigenvalue: float | None  # over the interior of θ; None when all on the boundary
     note: str = ""  # e.g. a numerically singular Hessian (θ not uniquely determined)
+    criterion_start: float = math.nan
+    criterion: float = math.nan
+    gtol: float = math.nan
+    ftol: float = math.nan
+    probe_gain: float = math.nan
+    singular_tol: float = SINGULAR_TOL
+    gradient_tol: float = GRADIENT_TOL
+    hessian_tol: float = HESSIAN_TOL
+    max_evaluations: int | None = None
+    fitlog: tuple[FitLogEntry, ...] | None = None
 
 
 class _EvaluationLimit(Exception):
@@ -246,34 +276,34 @@ def minimize_bfgs(fun: Objective, x0: np.ndarray, *, gtol: float) -> _Minimum:
     return _Minimum(x, f, g, False, f"{MAX_ITERATIONS} iterations reached")
 
 
-def _boundary_candidates(model: ModelSpec, theta: np.ndarray) -> list[np.ndarray]:
+def _boundary_candidates(spec: ModelSpec, theta: np.ndarray) -> list[np.ndarray]:
     """Points just off the boundary (and the equivalent representations of a = 0) that a
     gradient method cannot see from a boundary saddle."""
-    if model.n_theta == 1:
+    if spec.n_theta == 1:
         if theta[0] < SINGULAR_TOL:
             return [np.array([d]) for d in _PROBE_STEPS]
         return [np.array([0.0])]  # a stationary point away from the boundary: is it lower?
-    a, b, c = model.lambda_entries(theta)
+    a, b, c = spec.lambda_entries(theta)
     lam: list[tuple[float, float, float]] = []
     if min(a, c) >= SINGULAR_TOL:
         r = math.hypot(b, c)
         lam += [(a, b, 0.0), (0.0, 0.0, r), (0.0, 0.0, 0.0)]
     if c < SINGULAR_TOL:
         lam += [(a, b, d) for d in _PROBE_STEPS]
-        if model.correlated:
+        if spec.correlated:
             lam += [(a, b * 0.5, d) for d in _PROBE_STEPS]
     if a < SINGULAR_TOL:
         r = math.hypot(b, c)
         for d in _PROBE_STEPS:
-            if model.correlated:
+            if spec.correlated:
                 lam += [(d, r, 0.0), (d, -r, 0.0), (d, b, c), (d, 0.0, r)]
             else:
                 lam.append((d, 0.0, c))
-    return [model.theta_of(v) for v in lam]
+    return [spec.theta_of(v) for v in lam]
 
 
 def optimize(
-    stats: SufficientStats, model: ModelSpec, control: FitControl | None = None
+    stats: SufficientStats, spec: ModelSpec, control: FitControl | None = None
 ) -> tuple[np.ndarray, Solution, OptSummary]:
     """Minimise the profiled criterion from lme4's start, escaping boundary saddles, and check
     the result; returns θ̂, the solution there (with conditional modes) and the summary.
@@ -291,27 +321,32 @@ def optimize(
     cancellation."""
     ctl = control or FitControl()
     if ctl.theta is not None:
-        return _at(stats, model, ctl.theta)
-    if not model.has_random_slope:
-        return _search(stats, model, ctl)
+        return _at(stats, spec, ctl.theta)
+    if not spec.has_random_slope:
+        return _search(stats, spec, ctl)
     scale = working_scale(stats)
-    centre = stats.x_centre if model.correlated else 0.0
+    centre = stats.x_centre if spec.correlated else 0.0
     if scale == 1.0 and centre == 0.0:
-        return _search(stats, model, ctl)
+        return _search(stats, spec, ctl)
     working = rescaled(stats, centre, scale)
-    theta_w, sol_w, summary = _search(working, model, ctl)
+    theta_w, sol_w, summary = _search(working, spec, ctl)
 
     def back(th: Any) -> np.ndarray:
-        return model.canonical(model.theta_of(lambda_back(model.lambda_entries(th), centre, scale)))
+        return spec.canonical(spec.theta_of(lambda_back(spec.lambda_entries(th), centre, scale)))
 
     theta = back(theta_w)
-    sol = solution_back(
-        sol_w, centre, scale, model.reml, conditional_blocks(theta_w, working, model)
-    )
+    sol = solution_back(sol_w, centre, scale, spec.reml, conditional_blocks(theta_w, working, spec))
+
+    def entry(th: tuple[float, ...], crit: float) -> FitLogEntry:
+        return tuple(float(v) for v in back(th)), criterion_back(crit, scale, spec.reml)
+
     summary = replace(
         summary,
         theta=tuple(float(v) for v in theta),
         theta_start=tuple(float(v) for v in back(summary.theta_start)),
+        criterion_start=criterion_back(summary.criterion_start, scale, spec.reml),
+        criterion=sol.criterion,
+        fitlog=None if summary.fitlog is None else tuple(entry(*e) for e in summary.fitlog),
     )
     return theta, sol, summary
 
@@ -325,21 +360,30 @@ def working_scale(stats: SufficientStats) -> float:
 
 
 def _search(
-    stats: SufficientStats, model: ModelSpec, ctl: FitControl
+    stats: SufficientStats, spec: ModelSpec, ctl: FitControl
 ) -> tuple[np.ndarray, Solution, OptSummary]:
     """`optimize` in the coordinates `stats` are in."""
-    start = np.array(model.theta_start)
+    start = np.array(spec.theta_start)
     evaluations = 0
     limit = ctl.max_evaluations
     seen: list[tuple[float, np.ndarray]] = []  # the best point evaluated, for a stopped search
+    first: list[float] = []  # the criterion at the start
+    log: list[FitLogEntry] | None = [] if ctl.trace else None
+
+    def record(th: np.ndarray, crit: float) -> None:
+        if not first:
+            first.append(crit)
+        if log is not None:
+            log.append((tuple(float(v) for v in spec.canonical(th)), float(crit)))
 
     def fun(th: np.ndarray) -> tuple[float, np.ndarray]:
         nonlocal evaluations
         if limit is not None and evaluations >= limit:
             raise _EvaluationLimit
         evaluations += 1
-        sol = solve(th, stats, model, grad=True)
+        sol = solve(th, stats, spec, grad=True)
         assert sol.gradient is not None
+        record(th, sol.criterion)
         if not math.isfinite(sol.criterion):
             return math.inf, np.zeros_like(th)
         if not seen or sol.criterion < seen[0][0]:
@@ -349,7 +393,9 @@ def _search(
     def value(th: np.ndarray) -> float:
         nonlocal evaluations
         evaluations += 1
-        return solve(th, stats, model).criterion
+        crit = solve(th, stats, spec).criterion
+        record(th, crit)
+        return crit
 
     gtol = 1e-8 * max(1.0, stats.n_obs / 1000.0)
     theta = start
@@ -365,16 +411,16 @@ def _search(
             messages.append(message)
             stopped_early.append(message)
             if seen and seen[0][0] <= best_f:
-                theta = model.canonical(seen[0][1])
+                theta = spec.canonical(seen[0][1])
             break
-        theta_new = model.canonical(np.asarray(res.x, dtype=float))
+        theta_new = spec.canonical(np.asarray(res.x, dtype=float))
         f_new = float(res.f)
         if f_new <= best_f:
             theta, best_f = theta_new, f_new
         messages.append(str(res.message))
         if not res.success:
             stopped_early.append(str(res.message))
-        cands = _boundary_candidates(model, theta)
+        cands = _boundary_candidates(spec, theta)
         if not cands or restarts >= _MAX_RESTARTS:
             break
         if limit is not None and evaluations + len(cands) > limit:
@@ -387,7 +433,7 @@ def _search(
         theta = cands[i]
         restarts += 1
         best_f = min(best_f, vals[i])
-    for k in model.diagonal:
+    for k in spec.diagonal:
         # a diagonal entry that BFGS left a rounding error off the boundary (the criterion is
         # even in it, so its gradient there is of the size of the entry) goes onto it when the
         # criterion does not rise: the same optimum, said as lme4's boundary fits are
@@ -396,17 +442,18 @@ def _search(
             cand[k] = 0.0
             if value(cand) <= best_f:
                 theta = cand
-    sol = solve(theta, stats, model, grad=True, modes=True)
-    check = check_convergence(stats, model, theta, at=sol)
+    sol = solve(theta, stats, spec, grad=True, modes=True)
+    check = check_convergence(stats, spec, theta, at=sol)
     if check.newton is not None and (limit is None or evaluations < limit):
         # one Newton step on the check's Hessian: BFGS may stop (on a decrease below 1e-15)
         # where the criterion no longer tells points apart but its gradient still does; the
         # step is kept when the gradient shrinks and the criterion does not rise beyond rounding
         cand = theta.copy()
         cand[list(check.interior)] -= check.newton
-        cand = model.canonical(cand)
+        cand = spec.canonical(cand)
         evaluations += 1
-        polished = solve(cand, stats, model, grad=True, modes=True)
+        polished = solve(cand, stats, spec, grad=True, modes=True)
+        record(cand, polished.criterion)
         noise = 1e-13 * max(1.0, abs(sol.criterion))  # the criterion's own rounding
         if (
             polished.gradient is not None
@@ -431,18 +478,27 @@ def _search(
         max_scaled_gradient=check.max_scaled_gradient,
         hessian_min_eigenvalue=check.hessian_min_eigenvalue,
         note=check.note,
+        # not evaluated when the limit allowed no evaluation: once more, uncounted
+        criterion_start=first[0] if first else solve(start, stats, spec).criterion,
+        criterion=sol.criterion,
+        gtol=gtol,
+        ftol=FTOL,
+        probe_gain=PROBE_GAIN,
+        max_evaluations=limit,
+        fitlog=None if log is None else tuple(log),
     )
     return theta, sol, summary
 
 
 def _at(
-    stats: SufficientStats, model: ModelSpec, theta: tuple[float, ...]
+    stats: SufficientStats, spec: ModelSpec, theta: tuple[float, ...]
 ) -> tuple[np.ndarray, Solution, OptSummary]:
     """No search: the solution and the convergence check at a given θ."""
-    if len(theta) != model.n_theta:
-        raise ValueError(f"θ needs {model.n_theta} values for {model.random}, got {len(theta)}")
-    th = model.canonical(np.array(theta, dtype=float))
-    check = check_convergence(stats, model, th)
+    if len(theta) != spec.n_theta:
+        raise ValueError(f"θ needs {spec.n_theta} values for {spec.random}, got {len(theta)}")
+    th = spec.canonical(np.array(theta, dtype=float))
+    check = check_convergence(stats, spec, th)
+    sol = solve(th, stats, spec, modes=True)
     summary = OptSummary(
         optimizer="none (θ given)",
         evaluations=0,
@@ -455,8 +511,10 @@ def _at(
         max_scaled_gradient=check.max_scaled_gradient,
         hessian_min_eigenvalue=check.hessian_min_eigenvalue,
         note=check.note,
+        criterion_start=sol.criterion,
+        criterion=sol.criterion,
     )
-    return th, solve(th, stats, model, modes=True), summary
+    return th, sol, summary
 
 
 @dataclass(frozen=True)
@@ -491,25 +549,23 @@ class ConvergenceCheck:
 
 
 def check_convergence(
-    stats: SufficientStats, model: ModelSpec, theta: np.ndarray, *, at: Solution | None = None
+    stats: SufficientStats, spec: ModelSpec, theta: np.ndarray, *, at: Solution | None = None
 ) -> ConvergenceCheck:
     """lme4's checks at θ: a positive-definite Hessian and a small scaled gradient, over the
     components of θ that are not on the boundary (`at`: the solution at θ with its gradient,
     when already computed)."""
     theta = np.asarray(theta, dtype=float)
-    boundary = {k for k in model.diagonal if theta[k] < SINGULAR_TOL}
-    if model.correlated and 0 in boundary:
+    boundary = {k for k in spec.diagonal if theta[k] < SINGULAR_TOL}
+    if spec.correlated and 0 in boundary:
         boundary.add(1)  # a = 0: only b² + c² matters, so b is not determined on its own
-    interior = [k for k in range(model.n_theta) if k not in boundary]
-    sol = (
-        at if at is not None and at.gradient is not None else solve(theta, stats, model, grad=True)
-    )
+    interior = [k for k in range(spec.n_theta) if k not in boundary]
+    sol = at if at is not None and at.gradient is not None else solve(theta, stats, spec, grad=True)
     if not math.isfinite(sol.criterion) or sol.gradient is None:
         return ConvergenceCheck("the criterion is not finite at the estimate", math.nan, None)
     g = sol.gradient[interior]
     if not interior:
         return ConvergenceCheck("", 0.0, None)
-    hess = _hessian(stats, model, theta, interior)
+    hess = _hessian(stats, spec, theta, interior)
     if not np.all(np.isfinite(hess)):
         return ConvergenceCheck("the Hessian at the estimate is not finite", math.nan, None)
     eig = np.linalg.eigvalsh(hess)
@@ -549,7 +605,7 @@ def check_convergence(
 
 
 def _hessian(
-    stats: SufficientStats, model: ModelSpec, theta: np.ndarray, comps: list[int]
+    stats: SufficientStats, spec: ModelSpec, theta: np.ndarray, comps: list[int]
 ) -> np.ndarray:
     """Central differences of the analytic gradient, symmetrised, over `comps`."""
     k = len(comps)
@@ -559,8 +615,8 @@ def _hessian(
         up, down = theta.copy(), theta.copy()
         up[comp] += h
         down[comp] -= h
-        g_up = solve(up, stats, model, grad=True).gradient
-        g_down = solve(down, stats, model, grad=True).gradient
+        g_up = solve(up, stats, spec, grad=True).gradient
+        g_down = solve(down, stats, spec, grad=True).gradient
         assert g_up is not None and g_down is not None
         hess[:, j] = (g_up[comps] - g_down[comps]) / (2.0 * h)
     return 0.5 * (hess + hess.T)

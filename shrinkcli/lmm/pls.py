@@ -100,7 +100,8 @@ import numpy as np
 from ..errors import FitError
 from ..model import N_FIXED, ModelSpec
 
-_LOG_2PI = math.log(2.0 * math.pi)
+#: log 2π, of the Gaussian likelihood in the criterion (here and in `batch.py`).
+LOG_2PI = math.log(2.0 * math.pi)
 
 
 @dataclass(frozen=True)
@@ -453,7 +454,7 @@ def solve_lambda(
         rho2 = max(rho2, 0.0)
         crit = -math.inf
     else:
-        crit = ev.logdet_m + dof * (1.0 + _LOG_2PI + math.log(rho2 / dof))
+        crit = ev.logdet_m + dof * (1.0 + LOG_2PI + math.log(rho2 / dof))
         if reml:
             crit += math.log(ev.det_s)
     gradient = None
@@ -539,12 +540,12 @@ def penalized_residuals(
 
 
 def conditional_blocks(
-    theta: Any, stats: SufficientStats, model: ModelSpec
+    theta: Any, stats: SufficientStats, spec: ModelSpec
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Hᵢ = ΛMᵢ⁻¹Λᵀ per cluster, as its entries (h11, h12, h22): σ²Hᵢ is the conditional
     covariance of cluster i's random effects given the data at θ and β̂ (lme4's condVar).
     Mᵢ is the same in both coordinates; Mᵢ⁻¹ = adj(Mᵢ)/det Mᵢ."""
-    a, b, c = model.lambda_entries(theta)
+    a, b, c = spec.lambda_entries(theta)
     ev = _evaluate(a, b, c, stats)
     m11 = (1.0 + ev.a11) / ev.det_m
     m12 = -ev.a01 / ev.det_m
@@ -555,20 +556,20 @@ def conditional_blocks(
 
 
 def solve(
-    theta: Any, stats: SufficientStats, model: ModelSpec, *, grad: bool = False, modes: bool = False
+    theta: Any, stats: SufficientStats, spec: ModelSpec, *, grad: bool = False, modes: bool = False
 ) -> Solution:
-    """The penalized least squares at θ for `model`: criterion, β, and on request the gradient
+    """The penalized least squares at θ for `spec`: criterion, β, and on request the gradient
     with respect to θ and the conditional modes."""
-    a, b, c = model.lambda_entries(theta)
-    sol = solve_lambda(a, b, c, stats, model.reml, grad, modes)
+    a, b, c = spec.lambda_entries(theta)
+    sol = solve_lambda(a, b, c, stats, spec.reml, grad, modes)
     if sol.gradient is not None:
-        sol.gradient = model.theta_of(sol.gradient)
+        sol.gradient = spec.theta_of(sol.gradient)
     return sol
 
 
-def criterion(theta: Any, stats: SufficientStats, model: ModelSpec | None = None) -> float:
-    """lme4's profiled REML criterion (or ML deviance, by `model.method`) at θ."""
-    spec = model if model is not None else ModelSpec()
+def criterion(theta: Any, stats: SufficientStats, spec: ModelSpec | None = None) -> float:
+    """lme4's profiled REML criterion (or ML deviance, by `spec.method`) at θ."""
+    spec = spec if spec is not None else ModelSpec()
     return solve(theta, stats, spec).criterion
 
 
@@ -607,6 +608,12 @@ def rescaled(stats: SufficientStats, centre: float, scale: float) -> SufficientS
     )
 
 
+def criterion_back(criterion: float, scale: float, reml: bool) -> float:
+    """The criterion at θ_w for x_w = (x − centre) / scale said for x, at θ = `lambda_back`(θ_w):
+    the ML deviance is the same, REML's gains 2 log(scale) (log det S, see `solution_back`)."""
+    return criterion + 2.0 * math.log(scale) if reml else criterion
+
+
 def solution_back(
     sol: Solution,
     centre: float,
@@ -637,7 +644,7 @@ def solution_back(
     if conditional is not None:
         h11, h12, h22 = conditional
         h_back = (h11 - 2.0 * h * h12 + h * h * h22, (h12 - h * h22) / scale, h22 / (scale * scale))
-    crit = sol.criterion + 2.0 * math.log(scale) if reml else sol.criterion
+    crit = criterion_back(sol.criterion, scale, reml)
     return Solution(
         criterion=crit,
         gradient=None,

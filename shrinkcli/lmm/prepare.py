@@ -45,7 +45,7 @@ def prepare_data(
     y: str = "y",
     x: str = "x",
     cluster: str = "cluster",
-    model: ModelSpec | None = None,
+    spec: ModelSpec | None = None,
 ) -> PreparedData:
     """Check `data` and turn it into arrays, dropping rows with missing values (lme4's na.omit).
 
@@ -80,7 +80,7 @@ def prepare_data(
     warnings.extend(outcome_warnings(yv, y))
     codes, ids = cluster_codes(cl)
     try:  # what the kept rows cannot do; the dropped rows' warning goes with the error
-        _check_kept(yv, xv, ids, y=y, x=x, cluster=cluster, model=model or ModelSpec())
+        _check_kept(yv, xv, ids, y=y, x=x, cluster=cluster, spec=spec or ModelSpec())
     except ShrinkError as exc:
         exc.warnings = tuple(warnings)
         raise
@@ -100,7 +100,7 @@ def _check_kept(
     y: str,
     x: str,
     cluster: str,
-    model: ModelSpec,
+    spec: ModelSpec,
 ) -> None:
     """Refuse data the model cannot be fitted to: one cluster, a constant x or y, too few rows."""
     n_groups = int(ids.shape[0])
@@ -115,7 +115,7 @@ def _check_kept(
         raise DataError(f"column '{y}' is constant ({yv[0]:g}): there is nothing to fit")
     for name, values in ((y, yv), (x, xv)):
         check_magnitude(values, name)
-    check_identifiable(int(yv.shape[0]), n_groups, model)
+    check_identifiable(int(yv.shape[0]), n_groups, spec)
 
 
 #: The largest size of a value, and the smallest spread of a column, whose squares and
@@ -252,14 +252,14 @@ def _factor(col: np.ndarray) -> Factor:
     return Factor(codes, levels)
 
 
-def check_identifiable(n_obs: int, n_groups: int, model: ModelSpec) -> None:
+def check_identifiable(n_obs: int, n_groups: int, spec: ModelSpec) -> None:
     """lme4's checks that the model can be fitted to n_obs rows in n_groups clusters."""
     if n_groups < 2:
         raise FitError(f"only {n_groups} cluster: a mixed model needs at least two clusters")
-    n_re = n_groups * model.random_per_cluster
-    term = model.random_term()
+    n_re = n_groups * spec.random_per_cluster
+    term = spec.random_term()
     if n_obs <= n_re:
-        if model.has_random_slope:
+        if spec.has_random_slope:
             # a random intercept alone is a way out only where it can be fitted itself
             helps = n_obs > n_groups + 1
             raise FitError(
@@ -272,7 +272,7 @@ def check_identifiable(n_obs: int, n_groups: int, model: ModelSpec) -> None:
             f"{term}: the model is not identifiable; it needs more than one observation "
             f"per cluster on average"
         )
-    if not model.has_random_slope and n_obs <= n_groups + 1:
+    if not spec.has_random_slope and n_obs <= n_groups + 1:
         # cluster intercepts and a common slope interpolate the data: the criterion is unbounded
         raise FitError(
             f"number of observations ({n_obs}) <= number of clusters + 1 ({n_groups + 1}) for "
@@ -281,7 +281,7 @@ def check_identifiable(n_obs: int, n_groups: int, model: ModelSpec) -> None:
 
 
 def prepare_arrays(
-    y: np.ndarray, x: np.ndarray, codes: np.ndarray, n_groups: int, model: ModelSpec
+    y: np.ndarray, x: np.ndarray, codes: np.ndarray, n_groups: int, spec: ModelSpec
 ) -> PreparedData:
     """Clean arrays as they are (y and x finite floats, `codes` in 0..n_groups−1, every cluster
     non-empty: only shapes are checked), with ids 0..n_groups−1."""
@@ -300,5 +300,5 @@ def prepare_arrays(
         raise DataError(f"cluster codes go up to {counts.shape[0] - 1}, but n_groups is {k}")
     if not np.all(counts > 0):
         raise DataError("every cluster needs at least one row (a cluster code has none)")
-    check_identifiable(int(y.shape[0]), int(n_groups), model)
+    check_identifiable(int(y.shape[0]), int(n_groups), spec)
     return PreparedData(y, x, codes, np.arange(int(n_groups)), ())

@@ -45,13 +45,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from statistics import NormalDist
 
 import numpy as np
 
 from ..model import ModelSpec
 from .optimize import optimize
 from .pls import SufficientStats, penalized_residuals
+from .uncertainty import z_quantile
 
 #: Largest number of profile points taken on one side of an estimate.
 _MAX_POINTS = 40
@@ -94,9 +94,9 @@ class Profiler:
     """Profiles of the ML deviance of one data set and random structure (see the module
     docstring); `interval(parameter, level)` gives one parameter's interval."""
 
-    def __init__(self, stats: SufficientStats, model: ModelSpec) -> None:
+    def __init__(self, stats: SufficientStats, spec: ModelSpec) -> None:
         self.stats = stats
-        self.spec = ModelSpec(model.random, "ml")
+        self.spec = ModelSpec(spec.random, "ml")
         theta, sol, _ = optimize(stats, self.spec)
         self.n = float(stats.n_obs)
         a, b, c = self.spec.lambda_entries(theta)
@@ -381,7 +381,7 @@ class Profiler:
 
     def interval(self, parameter: str, level: float = 0.95) -> Profile:
         """The profile interval of `parameter` at `level`."""
-        z = NormalDist().inv_cdf(0.5 + level / 2.0)
+        z = z_quantile(level)
         est = self.estimate(parameter)
         lo, hi = self._bounds(parameter)
         if not math.isfinite(est):  # a correlation with an SD at 0: flat where it is defined

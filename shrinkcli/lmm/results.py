@@ -1,6 +1,6 @@
-"""The fit as values: `ModelFit` (the model-level numbers, what Monte Carlo loops keep) and `Fit`
-(a `ModelFit` with the per-cluster table, the column names and the warnings), with `to_frame`
-and `to_dict`.
+"""The fit as values: `ModelFit` (the model-level numbers, what Monte Carlo loops keep), `Fit`
+(a `ModelFit` with the per-cluster table, the column names and the warnings) and `Intervals`
+(its confidence intervals, computed in `intervals.py`), with `to_frame` and `to_dict`.
 
 σ² = ρ²/(N − p) (REML) or ρ²/N (ML); fixed-effect standard errors sqrt(diag(σ²S⁻¹)), as lme4;
 Σ̂ = σ²ΛΛᵀ; scaled residuals (y − Xβ − Zb)/σ with quantiles by R's type 7.
@@ -23,8 +23,6 @@ from .pls import SufficientStats
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from .intervals import Intervals
 
 #: Columns of `Fit.table` (and `Fit.clusters`), in this order.
 CLUSTER_COLUMNS = (
@@ -149,6 +147,76 @@ class ModelFit:
 
 
 @dataclass(frozen=True)
+class Interval:
+    """One parameter's interval: NaN ends where the method gives none; `*_at_bound` when an end
+    is the parameter's bound (an SD's 0, a correlation's ±1) because the profile never reached
+    the level before it."""
+
+    parameter: str  # a `ModelSpec.parameters()` key
+    name: str  # lme4's row name
+    estimate: float
+    lower: float
+    upper: float
+    lower_at_bound: bool = False
+    upper_at_bound: bool = False
+
+    @property
+    def width(self) -> float:
+        return self.upper - self.lower
+
+
+@dataclass(frozen=True)
+class Intervals:
+    """Confidence intervals of one fit at one level; `evaluations` counts the criterion
+    evaluations profiling took (0 for Wald)."""
+
+    method: str
+    level: float
+    rows: tuple[Interval, ...]
+    evaluations: int = 0
+
+    def get(self, parameter: str) -> Interval:
+        """The row of a `ModelSpec.parameters()` key."""
+        for row in self.rows:
+            if row.parameter == parameter:
+                return row
+        raise KeyError(parameter)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready values (NaN stays NaN: `io.jsonable` makes it null)."""
+        return {
+            "method": self.method,
+            "level": self.level,
+            "evaluations": self.evaluations,
+            "rows": [
+                {
+                    "parameter": r.name,
+                    "key": r.parameter,
+                    "estimate": r.estimate,
+                    "lower": r.lower,
+                    "upper": r.upper,
+                    "lower_at_bound": r.lower_at_bound,
+                    "upper_at_bound": r.upper_at_bound,
+                }
+                for r in self.rows
+            ],
+        }
+
+    def to_table(self) -> Table:
+        """One row per parameter: parameter (lme4's name), estimate, lower, upper."""
+        names = np.empty(len(self.rows), dtype=object)
+        names[:] = [r.name for r in self.rows]
+        return Table(
+            {
+                "parameter": names,
+                "estimate": np.array([r.estimate for r in self.rows], dtype=float),
+                "lower": np.array([r.lower for r in self.rows], dtype=float),
+                "upper": np.array([r.upper for r in self.rows], dtype=float),
+            }
+        )
+
+
+@dataclass(frozen=True)
 class Fit:
     """A fit with everything known per cluster: the model's estimates (`model`), the by-cluster
     OLS fits and shrinkage, the truth when known.
@@ -264,6 +332,18 @@ class Fit:
                 "max_scaled_gradient": opt.max_scaled_gradient,
                 "hessian_min_eigenvalue": opt.hessian_min_eigenvalue,
                 "note": opt.note,
+                "criterion_start": opt.criterion_start,
+                "criterion": opt.criterion,
+                "gtol": opt.gtol,
+                "ftol": opt.ftol,
+                "probe_gain": opt.probe_gain,
+                "singular_tol": opt.singular_tol,
+                "gradient_tol": opt.gradient_tol,
+                "hessian_tol": opt.hessian_tol,
+                "max_evaluations": opt.max_evaluations,
+                "fitlog": None
+                if opt.fitlog is None
+                else [{"theta": list(th), "criterion": crit} for th, crit in opt.fitlog],
             },
             "warnings": list(self.warnings),
         }

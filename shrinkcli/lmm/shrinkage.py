@@ -207,24 +207,24 @@ class PoolingPath:
         return path_coefficients(self.stats, self.spec.lambda_matrix(self.theta), s)
 
 
-def pooling_path(stats: SufficientStats, model: ModelSpec, theta: tuple[float, ...]) -> PoolingPath:
+def pooling_path(stats: SufficientStats, spec: ModelSpec, theta: tuple[float, ...]) -> PoolingPath:
     """The pooling path of the fit at θ̂ = `theta`. Where Λ̂ has full rank (and the fit is not
     singular by lme4's tolerance), it starts at the smallest power of ten from
     `NO_POOLING_SCALE` up at which every cluster is within `NO_POOLING_TOL` of its no-pooling
     limit (its own OLS line, where it has one); otherwise it cannot reach those lines and starts
     at `NO_POOLING_SCALE`."""
     theta = tuple(float(v) for v in theta)
-    own_lines = model.has_random_slope and not model.is_singular(theta)
+    own_lines = spec.has_random_slope and not spec.is_singular(theta)
     s = NO_POOLING_SCALE
     if own_lines:
-        path = PoolingPath(stats, model, theta, math.inf, True)
+        path = PoolingPath(stats, spec, theta, math.inf, True)
         limit = path.at(math.inf)
         while s < MAX_NO_POOLING_SCALE:
             gap = np.abs(path.at(s) - limit) / (1.0 + np.abs(limit))
             if not float(gap.max(initial=0.0)) > NO_POOLING_TOL:
                 break
             s *= 10.0
-    return PoolingPath(stats, model, theta, s, own_lines)
+    return PoolingPath(stats, spec, theta, s, own_lines)
 
 
 def log_scales(start: float, end: float, points: int) -> np.ndarray:

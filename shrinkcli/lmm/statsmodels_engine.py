@@ -33,29 +33,29 @@ if TYPE_CHECKING:
     from shrinkcli.table import Table
 
 
-def _theta_from_cov(rel: np.ndarray, model: ModelSpec) -> tuple[float, ...]:
+def _theta_from_cov(rel: np.ndarray, spec: ModelSpec) -> tuple[float, ...]:
     """θ with ΛΛᵀ = rel (Λ lower triangular with a non-negative diagonal), also for a singular
-    rel; the entries `model` does not hold are dropped."""
+    rel; the entries `spec` does not hold are dropped."""
     a = math.sqrt(max(float(rel[0, 0]), 0.0))
-    if not model.has_random_slope:
+    if not spec.has_random_slope:
         return (a,)
     b = float(rel[0, 1]) / a if a > 0.0 else 0.0
     c = math.sqrt(max(float(rel[1, 1]) - b * b, 0.0))
     if a == 0.0:
         c = math.sqrt(max(float(rel[1, 1]), 0.0))
-    return tuple(float(v) for v in model.theta_of((a, b, c)))
+    return tuple(float(v) for v in spec.theta_of((a, b, c)))
 
 
 def fit_statsmodels(
     data: Table | pd.DataFrame,
-    model: ModelSpec | None = None,
+    spec: ModelSpec | None = None,
     *,
     y: str = "y",
     x: str = "x",
     cluster: str = "cluster",
     truth: Table | pd.DataFrame | None = None,
 ) -> Fit:
-    """Fit `model` with statsmodels MixedLM, method "lbfgs" (an uncorrelated intercept and slope
+    """Fit `spec` with statsmodels MixedLM, method "lbfgs" (an uncorrelated intercept and slope
     through a diagonal covariance constraint).
 
     Same data checks and per-cluster table as `shrinkcli.lmm.fit`; the criterion is −2 × its
@@ -63,8 +63,8 @@ def fit_statsmodels(
     """
     from statsmodels.regression.mixed_linear_model import MixedLM, MixedLMParams
 
-    spec = model or ModelSpec()
-    prep = prepare_data(data, y=y, x=x, cluster=cluster, model=spec)
+    spec = spec or ModelSpec()
+    prep = prepare_data(data, y=y, x=x, cluster=cluster, spec=spec)
     slope = spec.has_random_slope
     n_obs = int(prep.y.shape[0])
     exog = np.column_stack((np.ones(n_obs), prep.x))
@@ -136,6 +136,7 @@ def fit_statsmodels(
         max_scaled_gradient=check.max_scaled_gradient,
         hessian_min_eigenvalue=check.hessian_min_eigenvalue,
         note=check.note,
+        criterion=crit,
     )
     if reason:
         messages.append(f"the fit did not converge: {reason}")

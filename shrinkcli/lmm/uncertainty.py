@@ -37,7 +37,7 @@ from .shrinkage import has_ols_slope
 
 def conditional_covariances(
     stats: SufficientStats,
-    model: ModelSpec,
+    spec: ModelSpec,
     theta: Any,
     sigma2: float,
     blocks: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
@@ -46,9 +46,9 @@ def conditional_covariances(
     random intercept and slope, and the variance of the random slope (NaN without a random
     slope): σ²ΛMᵢ⁻¹Λᵀ, lme4's `condVar`. `blocks`, the Hᵢ the fit computed (`ModelFit.
     conditional`), are used where given; otherwise they are computed at θ."""
-    h11, h12, h22 = blocks if blocks is not None else conditional_blocks(theta, stats, model)
+    h11, h12, h22 = blocks if blocks is not None else conditional_blocks(theta, stats, spec)
     var_int = sigma2 * h11
-    if not model.has_random_slope:
+    if not spec.has_random_slope:
         nan = np.full_like(var_int, np.nan)
         return var_int, nan, nan.copy()
     return var_int, sigma2 * h12, sigma2 * h22
@@ -64,6 +64,20 @@ class OlsErrors:
     slope_se: np.ndarray
     sigma: float
     df: int
+
+
+#: R's qnorm(0.975), correctly rounded: the z of the study's coverage of β and of the sweep's
+#: bands. `z_quantile(0.95)` (Python's NormalDist) is one unit in the last place below it.
+Z_95 = 1.959963984540054
+
+
+def z_quantile(level: float) -> float:
+    """The standard normal quantile of a two-sided confidence `level`, Φ⁻¹(½ + level/2) (1.96
+    at 0.95): the one z of Wald intervals, the profile's cut-off, the clusters' intervals and
+    coverage."""
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(0.5 + level / 2.0)
 
 
 @functools.lru_cache(maxsize=64)

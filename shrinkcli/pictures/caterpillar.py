@@ -14,7 +14,6 @@ caption says how many are shown.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from statistics import NormalDist
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -75,12 +74,12 @@ def caterpillar_panels(
     fit: Fit, *, level: float = 0.95, max_rows: int = MAX_ROWS, truth: bool = True
 ) -> tuple[Panel, Panel]:
     """The intercept and slope panels of `fit`'s clusters (see the module docstring)."""
-    from ..lmm.uncertainty import t_quantile
+    from ..lmm.uncertainty import t_quantile, z_quantile
 
     if max_rows < 2:
         raise ValueError(f"max_rows must be at least 2 (got {max_rows})")
     c = fit.table
-    z = NormalDist().inv_cdf(0.5 + level / 2.0)
+    z = z_quantile(level)
     df = ols_degrees_of_freedom(fit)
     q = t_quantile(0.5 + level / 2.0, df)
     x_name = fit.names.get("x", "x")
@@ -221,6 +220,8 @@ def caterpillar_png(
 
     from matplotlib.figure import Figure
 
+    from ..lmm.uncertainty import z_quantile
+
     panels = caterpillar_panels(fit, level=level, max_rows=max_rows, truth=truth)
     rows = len(panels[0].ids)
     notes = textwrap.wrap(" · ".join(captions(panels, fit.spec.has_random_slope)), CAPTION_WIDTH)
@@ -252,7 +253,7 @@ def caterpillar_png(
         )
     pct = f"{100 * level:g}%"
     df = ols_degrees_of_freedom(fit)
-    z = NormalDist().inv_cdf(0.5 + level / 2)
+    z = z_quantile(level)
     fig.text(
         12 / WIDTH_PX,
         1 - 50 / height,

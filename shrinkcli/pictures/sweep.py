@@ -15,12 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..lmm.uncertainty import Z_95
 from .theme import BY_CLUSTER, MIXED, MUTED, TEXT, figure_png, font
 
 if TYPE_CHECKING:
     import pandas as pd
-
-_Z = 1.959963984540054
 
 
 def _tick(v: Any) -> str:
@@ -77,8 +76,8 @@ def _lines(summary: pd.DataFrame, key: str, name: str, reps: int) -> bytes:
         ok = np.isfinite(se)
         ax.fill_between(
             pos[ok],
-            (m - _Z * se)[ok] * scale,
-            (m + _Z * se)[ok] * scale,
+            (m - Z_95 * se)[ok] * scale,
+            (m + Z_95 * se)[ok] * scale,
             color=color,
             alpha=0.2,
             linewidth=0,

@@ -277,7 +277,7 @@ def _real_data(inp: Input, result: Fit) -> tuple[DataMetrics, dict[str, bytes]]:
     from ..lmm import prepare_data
     from .real import measure_data, pictures
 
-    prep = prepare_data(inp.data, y=inp.y, x=inp.x, cluster=inp.cluster, model=result.spec)
+    prep = prepare_data(inp.data, y=inp.y, x=inp.x, cluster=inp.cluster, spec=result.spec)
     return measure_data(result, prep), pictures(result, prep)
 
 

@@ -3,11 +3,12 @@ two pictures and sentences that read the numbers."""
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..words import extremes, join_words
+from ..words import extremes, join_words, percent
 from .pages import Section, environment
 
 if TYPE_CHECKING:
@@ -68,8 +69,8 @@ def _scenario_rows(result: StudyResult) -> list[dict[str, Any]]:
     return rows
 
 
-def _pct(v: float) -> str:
-    return "–" if not math.isfinite(v) else f"{100 * v:.0f}%"
+#: A share as the study page words it: "–" where there is none (NaN).
+_pct = functools.partial(percent, missing="–")
 
 
 def _titles(rows: list[dict[str, Any]]) -> str:

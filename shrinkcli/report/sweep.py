@@ -9,7 +9,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..words import extremes, join_words
+from ..words import extremes, join_words, percent
 from .pages import Section, environment
 
 if TYPE_CHECKING:
@@ -23,10 +23,6 @@ if TYPE_CHECKING:
 FOLDER = "study/sweep"
 #: A singular share at least this large is worth a sentence.
 SINGULAR_NOTE = 0.05
-
-
-def _pct(v: float) -> str:
-    return f"{100 * v:.0f}%"
 
 
 def design_rows(summary: pd.DataFrame, keys: Sequence[str]) -> list[dict[str, Any]]:
@@ -140,13 +136,13 @@ def reading(rows: list[dict[str, Any]], keys: Sequence[str], reps: int) -> list[
     if len(ok) > 1:
         top, bottom = extremes(ok, lambda r: round(r["gain"], 2))  # as the percentages read
         if top == bottom:
-            out.append(f"The RMSE changed by the same {_pct(top[0]['gain'])} in every design.")
+            out.append(f"The RMSE changed by the same {percent(top[0]['gain'])} in every design.")
         elif len(top) == 1 and len(bottom) == 1:
             hi, lo = top[0], bottom[0]
             out.append(
                 f"The RMSE fell most at {hi['label']} ({hi['rmse_ols']:.3f} → "
-                f"{hi['rmse_mixed']:.3f}, {_pct(hi['gain'])} lower) and least at {lo['label']} "
-                f"({lo['rmse_ols']:.3f} → {lo['rmse_mixed']:.3f}, {_pct(lo['gain'])})."
+                f"{hi['rmse_mixed']:.3f}, {percent(hi['gain'])} lower) and least at {lo['label']} "
+                f"({lo['rmse_ols']:.3f} → {lo['rmse_mixed']:.3f}, {percent(lo['gain'])})."
             )
         else:
 
@@ -156,8 +152,8 @@ def reading(rows: list[dict[str, Any]], keys: Sequence[str], reps: int) -> list[
                 )
 
             out.append(
-                f"The RMSE fell most, by {_pct(top[0]['gain'])}, at {named(top)}, and "
-                f"least, by {_pct(bottom[0]['gain'])}, at {named(bottom)}."
+                f"The RMSE fell most, by {percent(top[0]['gain'])}, at {named(top)}, and "
+                f"least, by {percent(bottom[0]['gain'])}, at {named(bottom)}."
             )
     for key in keys:
         trend = _trend(rows, key, keys)
@@ -169,11 +165,11 @@ def reading(rows: list[dict[str, Any]], keys: Sequence[str], reps: int) -> list[
         many = sum(r["singular"] >= SINGULAR_NOTE for r in rows)
         out.append(
             f"Singular fits (a variance estimated at zero) were most common at {worst['label']}: "
-            f"{_pct(worst['singular'])} of the replications; {many} of the {n} designs had "
-            f"{_pct(SINGULAR_NOTE)} or more."
+            f"{percent(worst['singular'])} of the replications; {many} of the {n} designs had "
+            f"{percent(SINGULAR_NOTE)} or more."
         )
     else:
-        out.append(f"No design had {_pct(SINGULAR_NOTE)} or more singular fits.")
+        out.append(f"No design had {percent(SINGULAR_NOTE)} or more singular fits.")
     short = [
         r
         for r in rows
@@ -187,7 +183,7 @@ def reading(rows: list[dict[str, Any]], keys: Sequence[str], reps: int) -> list[
         out.append(
             f"The mixed model's 95% intervals of the cluster coefficients held the truth "
             f"clearly less often than promised in {len(short)} of the {n} designs, least at "
-            f"{low['label']} ({_pct(low['cover_mixed'])}): they take the estimated variances "
+            f"{low['label']} ({percent(low['cover_mixed'])}): they take the estimated variances "
             "as known."
         )
     else:

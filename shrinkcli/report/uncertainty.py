@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -67,12 +66,12 @@ def measure_uncertainty(
     fit: Fit, intervals: Intervals | None, scenario: Scenario | None, scene: Scene | None
 ) -> Uncertainty:
     """The numbers of the uncertainty part of a page (`scene`: the pooling path's, or None)."""
-    from ..lmm.uncertainty import t_quantile
+    from ..lmm.uncertainty import t_quantile, z_quantile
     from ..pictures.caterpillar import ols_degrees_of_freedom
 
     c = fit.table
     coef = "slope" if fit.spec.has_random_slope else "intercept"
-    z = NormalDist().inv_cdf(0.975)
+    z = z_quantile(0.95)
     df = ols_degrees_of_freedom(fit)
     q = t_quantile(0.975, df)
     mixed = z * np.asarray(c.array(f"mixed_{coef}_se"), dtype=float)

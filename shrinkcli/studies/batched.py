@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -157,7 +156,7 @@ def _rows(
 ) -> list[dict[str, Any] | None]:
     """The study rows of the accepted fits (None for the others): the same quantities, by the
     same formulas, as `replication.py` on the single fit."""
-    from ..lmm.uncertainty import t_quantile
+    from ..lmm.uncertainty import t_quantile, z_quantile
 
     spec = bf.spec
     n = st.n
@@ -210,7 +209,7 @@ def _rows(
             np.sqrt(sig2 * sol.h[2]) if spec.has_random_slope else np.full_like(mix_se_i, np.nan)
         )
     # cluster coverage, as `coverage.cluster_coverage`
-    z = float(NormalDist().inv_cdf(0.5 + LEVEL / 2.0))
+    z = z_quantile(LEVEL)
     tq = np.array([t_quantile(0.5 + LEVEL / 2.0, int(d)) for d in dof])[:, None, None]
     tru = np.stack([true_i, true_s], axis=2)
     covered: dict[str, np.ndarray] = {}

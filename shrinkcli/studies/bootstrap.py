@@ -42,7 +42,7 @@ class Bootstrap:
         """Fit `spec` to a table (rows with missing values dropped, as `fit` does)."""
         from ..lmm import fit_arrays, prepare_data
 
-        prep = prepare_data(data, y=y, x=x, cluster=cluster, model=spec)
+        prep = prepare_data(data, y=y, x=x, cluster=cluster, spec=spec)
         res = fit_arrays(prep.y, prep.x, prep.codes, prep.n_groups, spec, residual_quantiles=False)
         return cls(
             prep.x,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -30,8 +29,9 @@ def cluster_coverage(
     """Per cluster and coefficient (K × 2: intercept, slope), whether each kind of interval
     held the truth: 1.0 or 0.0, NaN where there is no interval (no by-cluster slope; no random
     slope for the mixed one). `df`: the by-cluster fits' pooled residual degrees of freedom."""
-    z = float(NormalDist().inv_cdf(0.5 + level / 2.0))
-    from ..lmm.uncertainty import t_quantile
+    from ..lmm.uncertainty import t_quantile, z_quantile
+
+    z = z_quantile(level)
 
     q = t_quantile(0.5 + level / 2.0, df)
     truth = np.column_stack([true_int, true_slope])

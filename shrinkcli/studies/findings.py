@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..scenario import Scenario
+from ..words import percent
 from .columns import LEVEL
 from .results import StudyResult
 
@@ -60,12 +61,12 @@ def coverage_findings(result: StudyResult) -> list[str]:
                 who = "mixed model's" if kind == "mixed" else "by-cluster"
                 text = (
                     f"In {title}, the {who} 95% intervals held the true {coef} of only "
-                    f"{_pct(share[kind])} of the clusters"
+                    f"{percent(share[kind])} of the clusters"
                 )
                 if math.isfinite(share[other]):
                     text += (
                         f" (the {'by-cluster' if other == 'ols' else 'mixed'} ones: "
-                        f"{_pct(share[other])})"
+                        f"{percent(share[other])})"
                     )
                 out.append(text + "." + _why(kind, coef, s, result))
         worst = _poorest_size(part)
@@ -74,7 +75,7 @@ def coverage_findings(result: StudyResult) -> list[str]:
             who = "mixed" if kind == "mixed" else "by-cluster"
             out.append(
                 f"In {title}, coverage was poorest for clusters of {n} observation"
-                f"{'s' if n != 1 else ''}: {_pct(lowest)} for the {who} {coef}s "
+                f"{'s' if n != 1 else ''}: {percent(lowest)} for the {who} {coef}s "
                 f"({count:,} intervals)."
             )
     if not out:
@@ -83,10 +84,6 @@ def coverage_findings(result: StudyResult) -> list[str]:
             "the true coefficients about 95% of the time (within what chance allows)."
         )
     return out
-
-
-def _pct(v: float) -> str:
-    return f"{100 * v:.0f}%"
 
 
 def _why(kind: str, coef: str, scenario: Scenario, result: StudyResult) -> str:
@@ -113,9 +110,9 @@ def _why(kind: str, coef: str, scenario: Scenario, result: StudyResult) -> str:
     what = "slope" if coef == "slope" else "intercept"
     return (
         f" These intervals take the estimated SDs as known: in the replications whose "
-        f"{what} SD came out below the true {truth:g} ({_pct(float(low.mean()))} of them) "
-        f"they held the true {what} of {_pct(float(cover[low].mean()))} of the clusters, in "
-        f"the others {_pct(float(cover[high].mean()))}."
+        f"{what} SD came out below the true {truth:g} ({percent(float(low.mean()))} of them) "
+        f"they held the true {what} of {percent(float(cover[low].mean()))} of the clusters, in "
+        f"the others {percent(float(cover[high].mean()))}."
     )
 
 

@@ -14,11 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..lmm.uncertainty import Z_95
 from ..scenario import Scenario
 from .bootstrap import Bootstrap, bootstrap_of
 from .columns import LEVEL, QUANTITIES, SHARES, SUMMARY_COLUMNS
-
-_Z975 = 1.959963984540054  # qnorm(0.975)
 
 
 def truths_of(scenario: Scenario, bootstrap: Bootstrap | None = None) -> dict[str, float]:
@@ -122,7 +121,7 @@ def summarize(
                 est = t[q].to_numpy(dtype=float)
                 se = t[f"{q}_se"].to_numpy(dtype=float)
                 ok = np.isfinite(est) & np.isfinite(se)
-                inside = np.abs(est[ok] - truth) <= _Z975 * se[ok]
+                inside = np.abs(est[ok] - truth) <= Z_95 * se[ok]
                 row["coverage"] = float(inside.mean()) if ok.any() else math.nan
                 row["coverage_se"] = _binomial_se(row["coverage"], int(ok.sum()))
             elif q.startswith("cluster_coverage"):  # the share of intervals that held it

@@ -4,11 +4,13 @@ any replication can be redrawn in R with ``set.seed(seed + k - 1)``."""
 
 from __future__ import annotations
 
-#: How many seeds R accepts: -(2^31 - 1) .. 2^31 - 1.
-SEED_SPAN = 2**32 - 1
+from ..rrng import SEED_MAX
+
+#: How many seeds R accepts: -SEED_MAX .. SEED_MAX.
+SEED_SPAN = 2 * SEED_MAX + 1
 
 
 def replication_seed(seed: int, k: int) -> int:
     """Seed of replication k (1-based): seed + k − 1, wrapped into R's integer range."""
-    low = -(2**31 - 1)
+    low = -SEED_MAX
     return (seed + k - 1 - low) % SEED_SPAN + low
