@@ -27,8 +27,7 @@ WARMUP, REPEAT = 5, 25
 
 
 def page_file(folder: Path) -> Path:
-    from shrinkcli.report.explore import explore_page
-    from shrinkcli.report.pages import stylesheet
+    from shrinkcli.report.pages import explore_page, stylesheet
 
     (folder / "style.css").write_text(stylesheet())
     page = folder / "explore.html"

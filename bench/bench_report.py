@@ -38,7 +38,7 @@ def splits() -> None:
     its frames alone (what `shrink report` does), or one scenario at a time, its frames drawn
     by one or by several processes."""
     from shrinkcli.parallel import cores as count_cores
-    from shrinkcli.report import build, build_report, load_scenarios
+    from shrinkcli.report import build_report, load_scenarios, scenarios
     from shrinkcli.scenario import load_scenario
 
     cores = count_cores()
@@ -47,7 +47,7 @@ def splits() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             for i, p in enumerate(SCENARIOS):
                 sc = load_scenario(p)
-                build.run_scenario(
+                scenarios.run_scenario(
                     sc, Path(tmp) / sc.name, index=i, total=len(SCENARIOS), gif_jobs=gif_jobs
                 )
 

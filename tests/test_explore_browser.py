@@ -619,8 +619,8 @@ def _canvas(page: Any) -> str:
 
 def _python_row(settings: dict[str, Any]) -> pd.Series:
     """The summary.csv row `shrink report` writes for these settings."""
-    from shrinkcli.report.build import ScenarioReport
     from shrinkcli.report.pages import summary_table
+    from shrinkcli.report.scenarios import ScenarioReport
 
     s = scenario_of(settings)
     sim = simulate(s)

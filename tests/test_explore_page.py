@@ -19,12 +19,11 @@ from shrinkcli.report.explore import (
     MAX_BYTES,
     SCRIPTS,
     SLIDERS,
-    _inline,
     explore_fragment,
-    explore_page,
     palette,
     static_text,
 )
+from shrinkcli.report.pages import _inline, explore_page
 from shrinkcli.scenario import DATA_KEYS, Scenario, load_scenario
 
 

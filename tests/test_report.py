@@ -161,16 +161,16 @@ def test_a_failing_scenario_does_not_stop_the_others(
 
 def test_a_fit_error_is_a_failure_too(two: list[str], tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from shrinkcli.errors import FitError
-    from shrinkcli.report import build
+    from shrinkcli.report import scenarios
 
-    real = build.run_scenario
+    real = scenarios.run_scenario
 
     def flaky(sc, *args, **kwargs):  # type: ignore[no-untyped-def]
         if sc.name == "small-b":
-            return build.failure(sc.name, sc.source, FitError("model did not converge"))
+            return scenarios.failure(sc.name, sc.source, FitError("model did not converge"))
         return real(sc, *args, **kwargs)
 
-    monkeypatch.setattr(build, "run_scenario", flaky)
+    monkeypatch.setattr(scenarios, "run_scenario", flaky)
     result = build_report(load_scenarios(two), tmp_path / "rep", jobs=1)
     assert not result.ok
     assert [f.name for f in result.failures] == ["small-b"]

@@ -9,14 +9,14 @@ import contextlib
 import copy
 import os
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from .. import __version__
-from ..errors import DataError, FitError, UsageError
+from ..errors import UsageError
+from .common import fit_input, note, warn
 from .errors import ReaderGone, ShrinkGroup
 from .options import (
     BY_SUFFIX,
@@ -49,15 +49,13 @@ from .options import (
     format_option,
     output_format,
 )
+from .plot import plot_app
 from .progress import report_progress, showing, study_progress
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 
-    from ..inputs import Input
     from ..io import Payload
-    from ..lmm import Fit
-    from ..model import ModelSpec
     from ..studies import StudyResult
 
 __all__ = ["app"]
@@ -121,77 +119,6 @@ def main(
     ] = False,
 ) -> None:
     """Shrinkage (partial pooling) in linear mixed models."""
-
-
-def _note(message: str, quiet: bool = False) -> None:
-    """A message for the user on stderr (never stdout)."""
-    if not quiet:
-        typer.echo(message, err=True)
-
-
-def _warn(warnings: Sequence[str]) -> None:
-    for w in warnings:
-        typer.echo(f"shrink: warning: {w}", err=True)
-
-
-def _fit_input(
-    inp: Input,
-    *,
-    method: str | None,
-    random: str | None,
-    engine: Engine = "native",
-    max_evaluations: int | None = None,
-    ci: str | None = None,
-    level: float = 0.95,
-    quiet: bool = False,
-) -> Fit:
-    """Fit the model the options and the scenario describe to an input (with confidence
-    intervals when `ci` names a method); warnings to stderr (`quiet`: without the singular-fit
-    note, which explains and warns of nothing wrong; every other warning stays)."""
-    from .options import model_spec
-
-    spec = model_spec(inp.scenario, random=random, method=method)
-    try:
-        result = _fit_with(inp, spec, engine, max_evaluations, ci, level)
-    except (DataError, FitError) as exc:  # about the data: say which
-        if not exc.message.startswith(f"{inp.source}:"):
-            exc.message = f"{inp.source}: {exc.message}"
-        raise
-    if quiet:
-        from ..lmm import singular_note
-
-        note = singular_note(result.model)
-        _warn([w for w in result.warnings if w != note])
-    else:
-        _warn(result.warnings)
-    return result
-
-
-def _fit_with(
-    inp: Input,
-    spec: ModelSpec,
-    engine: Engine,
-    max_evaluations: int | None,
-    ci: str | None,
-    level: float,
-) -> Fit:
-    kwargs: dict[str, Any] = dict(**inp.names, truth=inp.truth)
-    if engine == "statsmodels":
-        import dataclasses
-
-        from ..lmm import wald_intervals
-        from ..lmm.statsmodels_engine import fit_statsmodels
-
-        result = fit_statsmodels(inp.data, spec, **kwargs)
-        if ci == "wald":
-            cis = wald_intervals(result.model, level, x=inp.x, cluster=inp.cluster)
-            result = dataclasses.replace(result, intervals=cis)
-    else:
-        from ..lmm import FitControl, fit
-
-        control = FitControl(max_evaluations=max_evaluations)
-        result = fit(inp.data, spec, control=control, intervals=ci, level=level, **kwargs)
-    return result
 
 
 # -- simulate ---------------------------------------------------------------------------------
@@ -330,7 +257,7 @@ def fit(
     check_output_path(output, inputs=input_files(input))
     _refuse_binary_on_terminal(output, fmt)
     inp = load_input(input, seed=seed, rng=rng, y=y, x=x, cluster=cluster)
-    result = _fit_input(
+    result = fit_input(
         inp,
         method=method,
         random=random,
@@ -458,12 +385,12 @@ def animate(
     if gif_path == "-" and sys.stdout.isatty():
         raise UsageError("-o -: stdout is a terminal; redirect it to a file or give -o FILE.gif")
     if options.truth and inp.truth is None:
-        _warn(["--truth: only simulated data have true coefficients; drawing without them"])
+        warn(["--truth: only simulated data have true coefficients; drawing without them"])
     if png is not None:
         if png == "-" or not png.lower().endswith(".png"):
             raise UsageError(f"--png: {png}: give a file name ending in .png")
         check_output_path(png, inputs=inputs)
-    result = _fit_input(inp, method=method, random=random)
+    result = fit_input(inp, method=method, random=random)
 
     from ..pictures.animate import render_animation, render_video
 
@@ -492,9 +419,9 @@ def animate(
     if png is not None and picture is not None:
         write_output(png, picture)
     if gif_path != "-":
-        _note(f"wrote {gif_path} ({len(gif) / 1e6:.2f} MB, {options.frames} frames)", quiet)
+        note(f"wrote {gif_path} ({len(gif) / 1e6:.2f} MB, {options.frames} frames)", quiet)
     if png is not None:
-        _note(f"wrote {png}", quiet)
+        note(f"wrote {png}", quiet)
 
 
 # -- report -----------------------------------------------------------------------------------
@@ -550,16 +477,16 @@ def report(
     with report_progress(showing(quiet)) as progress:
         result = build_report(loaded, output, jobs=jobs, progress=progress, study=study)
     for r in result.reports:
-        _warn([f"{r.name}: {w}" for w in r.warnings])
-    _warn(result.warnings)
+        warn([f"{r.name}: {w}" for w in r.warnings])
+    warn(result.warnings)
     for f in result.failures:
         typer.echo(f"shrink: error: {f.message}", err=True)
     index = os.path.join(output, "index.html")
     n, failed = len(result.entries), len(result.failures)
     if failed:
-        _note(f"wrote {index} ({n - failed} of {n} scenarios; {failed} failed)", quiet)
+        note(f"wrote {index} ({n - failed} of {n} scenarios; {failed} failed)", quiet)
         raise typer.Exit(1)
-    _note(f"wrote {index} ({n} scenario{'s' if n != 1 else ''})", quiet)
+    note(f"wrote {index} ({n} scenario{'s' if n != 1 else ''})", quiet)
 
 
 # -- study ------------------------------------------------------------------------------------
@@ -691,7 +618,7 @@ def study(
             )
         failed = _study_failures(swept.study)
         if output is not None:
-            _note(f"wrote {Path(output)}/", quiet)
+            note(f"wrote {Path(output)}/", quiet)
         fmt = format or ("table" if sys.stdout.isatty() else "csv")
         write_output("-", sweep_summary_text(swept, fmt))
         if failed:
@@ -708,11 +635,11 @@ def study(
     from ..studies import coverage_findings
 
     for finding in coverage_findings(result):
-        _note(f"shrink: note: {finding}", quiet)
+        note(f"shrink: note: {finding}", quiet)
     if output is not None:
         files = result.files()
-        _warn(STUDY_FOLDER.replace_with(Path(output), files))
-        _note(f"wrote {Path(output)}/ ({', '.join(files)})", quiet)
+        warn(STUDY_FOLDER.replace_with(Path(output), files))
+        note(f"wrote {Path(output)}/ ({', '.join(files)})", quiet)
     write_output("-", _summary_text(result, format or ("table" if sys.stdout.isatty() else "csv")))
     if failed_all:
         raise typer.Exit(1)
@@ -760,7 +687,7 @@ def _study_failures(result: StudyResult) -> bool:
             any_all = True
             typer.echo(f"shrink: error: {name}: no replication could be fitted: {first}", err=True)
         else:
-            _warn(
+            warn(
                 [
                     f"{name}: {len(bad)} of {len(rows)} replications could not be fitted and "
                     f"are left out (e.g. {first})"
@@ -770,8 +697,6 @@ def _study_failures(result: StudyResult) -> bool:
 
 
 # -- plot ---------------------------------------------------------------------------------------
-
-from .plot import plot_app  # noqa: E402  (its commands use the helpers above)
 
 app.add_typer(plot_app, name="plot")
 

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from ..errors import UsageError
+from .common import fit_input, note
 from .errors import ShrinkGroup
 from .options import (
     ClusterOpt,
@@ -80,7 +81,6 @@ def caterpillar(
     from ..inputs import input_files, load_input, parameter_line
     from ..io import check_output_path, write_output
     from ..pictures.caterpillar import caterpillar_png
-    from . import _fit_input, _note
 
     if max_clusters < 2:
         raise UsageError(f"--max-clusters: must be at least 2 (got {max_clusters})")
@@ -91,7 +91,7 @@ def caterpillar(
         raise UsageError(f"-o/--output: {path}: the picture is a PNG; name it *.png")
     if path == "-" and sys.stdout.isatty():
         raise UsageError("-o -: stdout is a terminal; redirect it to a file or give -o FILE.png")
-    result = _fit_input(inp, method=method, random=random)
+    result = fit_input(inp, method=method, random=random)
     if inp.scenario is not None:
         subtitle = parameter_line(inp.scenario)
     else:
@@ -106,4 +106,4 @@ def caterpillar(
     )
     write_output(path, png)
     if path != "-":
-        _note(f"wrote {path}", quiet)
+        note(f"wrote {path}", quiet)

@@ -175,6 +175,11 @@ class _Renderer:
         return out
 
 
+#: A cache, not a channel: the renderer of the animation being drawn, by its key (the drawing
+#: process and its arguments), in this process. A pool's worker renders its span of frames
+#: with it: inherited already drawn through fork, or drawn once as the worker starts (spawn),
+#: since a laid-out figure cannot travel as a task's argument. Set only around one pool's life
+#: (`render_animation` clears it); it carries no progress and no result.
 _WORKER: dict[str, Any] = {}
 
 

@@ -4,9 +4,9 @@ post's create_data(), lme4's criterion and an optimizer reaching the Python engi
 the page's own script `static/explore.js`; both are inlined, so the page works from file://
 with no network.
 
-This module gives the page (`explore_page`), the link that opens it preset to a scenario
-(`explore_fragment`), and what the page is told: the report's scenarios as presets, the values
-each control offers, and the picture's colours from the theme.
+This module gives the link that opens the page preset to a scenario (`explore_fragment`), its
+scripts and styles, and what the page is told: the report's scenarios as presets, the values
+each control offers, and the picture's colours from the theme; `pages.explore_page` renders it.
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ from urllib.parse import quote
 from ..scenario import DATA_KEYS, Scenario
 
 if TYPE_CHECKING:
-    from .build import Failure, ScenarioReport
-    from .pages import Section
+    from .scenarios import Failure, ScenarioReport
 
 #: The page's scripts and styles, in the package's static files, in the order they are inlined.
 SCRIPTS = ("shrink-engine.js", "explore.js")
@@ -177,7 +176,7 @@ def _preset(
 def presets(entries: Sequence[ScenarioReport | Failure]) -> list[dict[str, Any]]:
     """The report's simulated scenarios as the explorer's starting points (a data set has no
     simulation settings to start from); the post's defaults (the baseline) when there are none."""
-    from .build import ScenarioReport
+    from .scenarios import ScenarioReport
 
     out = [
         _preset(
@@ -251,27 +250,3 @@ def page_data(entries: Sequence[ScenarioReport | Failure]) -> dict[str, Any]:
 def static_text(name: str) -> str:
     """A static file of the report package, as text."""
     return (resources.files("shrinkcli.report") / "static" / name).read_text("utf-8")
-
-
-def _inline(text: str, tag: str) -> str:
-    """Text safe to put between <tag> and </tag>: it must not close the element early."""
-    if f"</{tag}" in text.lower():
-        raise ValueError(f"an inlined {tag} holds '</{tag}'")
-    return text
-
-
-def explore_page(
-    entries: Sequence[ScenarioReport | Failure], sections: Sequence[Section] = ()
-) -> str:
-    """explore.html: the controls, the picture and the numbers, with the engine inlined."""
-    from markupsafe import Markup
-
-    from .pages import environment
-
-    scripts = Markup("\n".join(_inline(static_text(n), "script") for n in SCRIPTS))
-    styles = Markup("\n".join(_inline(static_text(n), "style") for n in STYLES))
-    return (
-        environment()
-        .get_template("explore.html.j2")
-        .render(root="", data=page_data(entries), sliders=SLIDERS, scripts=scripts, styles=styles)
-    )

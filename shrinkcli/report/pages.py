@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..words import separator
-from .build import Failure, ScenarioReport
-from .explore import explore_page, report_fragment
+from .explore import SCRIPTS, SLIDERS, STYLES, page_data, report_fragment, static_text
 from .metrics import SAME, compare
+from .scenarios import Failure, ScenarioReport
 
 if TYPE_CHECKING:
     import jinja2
@@ -267,6 +267,28 @@ def summary_csv(entries: Sequence[ScenarioReport | Failure]) -> str:
     from ..io import table_text
 
     return table_text(summary_table(entries), "csv")
+
+
+def _inline(text: str, tag: str) -> str:
+    """Text safe to put between <tag> and </tag>: it must not close the element early."""
+    if f"</{tag}" in text.lower():
+        raise ValueError(f"an inlined {tag} holds '</{tag}'")
+    return text
+
+
+def explore_page(
+    entries: Sequence[ScenarioReport | Failure], sections: Sequence[Section] = ()
+) -> str:
+    """explore.html: the controls, the picture and the numbers, with the engine inlined."""
+    from markupsafe import Markup
+
+    scripts = Markup("\n".join(_inline(static_text(n), "script") for n in SCRIPTS))
+    styles = Markup("\n".join(_inline(static_text(n), "style") for n in STYLES))
+    return (
+        environment()
+        .get_template("explore.html.j2")
+        .render(root="", data=page_data(entries), sliders=SLIDERS, scripts=scripts, styles=styles)
+    )
 
 
 Entries = Sequence[ScenarioReport | Failure]
