@@ -23,7 +23,7 @@ from shrinkcli.report.explore import (
     palette,
     static_text,
 )
-from shrinkcli.report.pages import _inline, explore_page
+from shrinkcli.report.pages import explore_page, inline
 from shrinkcli.scenario import DATA_KEYS, Scenario, load_scenario
 
 
@@ -137,5 +137,5 @@ def test_palette_is_the_animations() -> None:
 
 def test_an_inlined_script_cannot_close_its_element() -> None:
     with pytest.raises(ValueError):
-        _inline("var s = '</SCRIPT>';", "script")
-    assert _inline("a < b", "script") == "a < b"
+        inline("var s = '</SCRIPT>';", "script")
+    assert inline("a < b", "script") == "a < b"

@@ -155,7 +155,7 @@ def _parquet_back(data: bytes) -> Table:
 
 def test_the_python_and_the_arrow_writers_write_the_same_bytes() -> None:
     """Small tables are formatted in Python, large ones by pyarrow: the same text either way."""
-    from shrinkcli.io.write import _arrow_delimited, _python_delimited
+    from shrinkcli.io.write import arrow_delimited, python_delimited
 
     values = random_doubles(200_000, seed=7)
     rng = np.random.default_rng(3)
@@ -175,7 +175,7 @@ def test_the_python_and_the_arrow_writers_write_the_same_bytes() -> None:
         }
     )
     for sep in (",", "\t"):
-        assert b"".join(_arrow_delimited(table, sep)) == _python_delimited(table, sep).encode()
+        assert b"".join(arrow_delimited(table, sep)) == python_delimited(table, sep).encode()
 
 
 def test_blocks_formatted_ahead_come_in_order_and_stop_with_their_reader(

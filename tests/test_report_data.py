@@ -294,7 +294,7 @@ def test_markdown_marks_in_bold_only_the_lower_mixed_rmse() -> None:
     from dataclasses import replace as change
 
     from shrinkcli.report.metrics import Errors
-    from shrinkcli.report.pages import _verdict
+    from shrinkcli.report.pages import verdict
 
     class Report:
         def __init__(self, errors: Errors) -> None:
@@ -311,8 +311,8 @@ def test_markdown_marks_in_bold_only_the_lower_mixed_rmse() -> None:
         mixed_line=0.5,
         closer=8,
     )
-    assert _verdict([Report(e)], "bold").endswith("(the rows with two bold numbers).")  # type: ignore[list-item]
-    assert _verdict([Report(change(e, mixed_slope=1.0))]).startswith("In 0 of 1 scenario")  # type: ignore[list-item]
+    assert verdict([Report(e)], "bold").endswith("(the rows with two bold numbers).")  # type: ignore[list-item]
+    assert verdict([Report(change(e, mixed_slope=1.0))]).startswith("In 0 of 1 scenario")  # type: ignore[list-item]
 
 
 def page_intervals(page: str) -> list[list[str]]:

@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from shrinkcli.report.metrics import RHO, SAME, Errors, Metrics, compare, reading
-from shrinkcli.report.pages import _verdict
+from shrinkcli.report.pages import verdict
 
 BASE = Metrics(
     estimates={"est_sd_int": 0.5},
@@ -147,7 +147,7 @@ def test_headline_counts_the_rows_the_table_colours(
         _Report(_errors(BASE, ols_intercept=a, mixed_intercept=b, ols_slope=c, mixed_slope=d))
         for a, b, c, d in cells
     ]
-    text = _verdict(reports)  # type: ignore[arg-type]
+    text = verdict(reports)  # type: ignore[arg-type]
     assert text.startswith(expected)
     green_rows = sum(
         compare(a, b) == "better" and compare(c, d) == "better" for a, b, c, d in cells

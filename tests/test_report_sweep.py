@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from shrinkcli.cli import app
-from shrinkcli.report.sweep import _trend, reading
+from shrinkcli.report.sweep import gain_trend, reading
 
 
 def _row(
@@ -88,14 +88,14 @@ def test_trends_need_every_slice_and_more_than_chance() -> None:
         ]
 
     rising = grid({(1, 1): 0.1, (1, 2): 0.2, (2, 1): 0.15, (2, 2): 0.3})
-    assert _trend(rising, "b", ["a", "b"]) == 1 and _trend(rising, "a", ["a", "b"]) == 1
+    assert gain_trend(rising, "b", ["a", "b"]) == 1 and gain_trend(rising, "a", ["a", "b"]) == 1
     assert "The gain grew as b grew, whatever the other keys." in reading(rising, ["a", "b"], 100)
     mixed = grid({(1, 1): 0.1, (1, 2): 0.2, (2, 1): 0.3, (2, 2): 0.2})
-    assert _trend(mixed, "b", ["a", "b"]) == 0  # up in one slice, down in the other
+    assert gain_trend(mixed, "b", ["a", "b"]) == 0  # up in one slice, down in the other
     noisy = grid({(1, 1): 0.1, (1, 2): 0.11, (2, 1): 0.1, (2, 2): 0.11}, se=0.01)
-    assert _trend(noisy, "b", ["a", "b"]) == 0  # within two Monte Carlo SEs
+    assert gain_trend(noisy, "b", ["a", "b"]) == 0  # within two Monte Carlo SEs
     wiggle = _one_key([(1, 0.1), (2, 0.3), (3, 0.2)])
-    assert _trend(wiggle, "n", ["n"]) == 0
+    assert gain_trend(wiggle, "n", ["n"]) == 0
 
 
 def test_singular_and_coverage_sentences() -> None:

@@ -48,8 +48,8 @@ def table_bytes(table: Table | pd.DataFrame, fmt: TableFormat) -> bytes:
     sep = "," if fmt == "csv" else "\t"
     cells = len(t) * max(len(t.names), 1)
     if cells > ARROW_CELLS and _arrow_can_write(t, sep):
-        return b"".join(_arrow_delimited(t, sep))
-    return _python_delimited(t, sep).encode("utf-8")
+        return b"".join(arrow_delimited(t, sep))
+    return python_delimited(t, sep).encode("utf-8")
 
 
 def table_blocks(table: Table | pd.DataFrame, fmt: TableFormat) -> Iterator[Bytes]:
@@ -62,7 +62,7 @@ def table_blocks(table: Table | pd.DataFrame, fmt: TableFormat) -> Iterator[Byte
     sep = "," if fmt == "csv" else "\t"
     cells = len(t) * max(len(t.names), 1)
     if fmt in ("csv", "tsv") and cells > ARROW_CELLS and _arrow_can_write(t, sep):
-        yield from _arrow_delimited(t, sep)
+        yield from arrow_delimited(t, sep)
     elif fmt == "json":
         yield from json_table_blocks(t)
     else:
@@ -146,7 +146,7 @@ def _object_cell(v: Any, sep: str) -> str:
     return _quote(_object_text(v), sep)
 
 
-def _python_delimited(t: Table, sep: str) -> str:
+def python_delimited(t: Table, sep: str) -> str:
     header = sep.join(_quote(n, sep) for n in t.names)
     if not t.names:
         return "\n"
@@ -291,7 +291,7 @@ def _arrow_table(t: Table, *, csv: bool) -> Any:
 BLOCK_ROWS = 1 << 17
 
 
-def _arrow_delimited(t: Table, sep: str) -> Iterator[Bytes]:
+def arrow_delimited(t: Table, sep: str) -> Iterator[Bytes]:
     """The header, then blocks of `BLOCK_ROWS` rows formatted by pyarrow, several at once
     (`formatted_ahead`)."""
     import pyarrow.csv as pcsv

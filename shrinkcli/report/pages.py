@@ -75,7 +75,7 @@ def stylesheet() -> str:
     return (resources.files("shrinkcli.report") / "static" / "style.css").read_text("utf-8")
 
 
-def _verdict(reports: Sequence[ScenarioReport], marked: str = "green") -> str:
+def verdict(reports: Sequence[ScenarioReport], marked: str = "green") -> str:
     """One sentence over all scenarios: in how many the mixed estimates had the lower RMSE;
     `marked` says how the table marks a lower one ('green' in HTML, 'bold' in Markdown)."""
     compared = [r.metrics.errors for r in reports if r.metrics.errors is not None]
@@ -108,7 +108,7 @@ def _context(
         "data_reports": [r for r in reports if r.kind == "data"],
         "failures": [e for e in entries if isinstance(e, Failure)],
         "sections": list(sections),
-        "verdict": _verdict(reports, marked),
+        "verdict": verdict(reports, marked),
         "simulated": any(r.kind == "simulated" for r in reports),
     }
 
@@ -269,7 +269,7 @@ def summary_csv(entries: Sequence[ScenarioReport | Failure]) -> str:
     return table_text(summary_table(entries), "csv")
 
 
-def _inline(text: str, tag: str) -> str:
+def inline(text: str, tag: str) -> str:
     """Text safe to put between <tag> and </tag>: it must not close the element early."""
     if f"</{tag}" in text.lower():
         raise ValueError(f"an inlined {tag} holds '</{tag}'")
@@ -282,8 +282,8 @@ def explore_page(
     """explore.html: the controls, the picture and the numbers, with the engine inlined."""
     from markupsafe import Markup
 
-    scripts = Markup("\n".join(_inline(static_text(n), "script") for n in SCRIPTS))
-    styles = Markup("\n".join(_inline(static_text(n), "style") for n in STYLES))
+    scripts = Markup("\n".join(inline(static_text(n), "script") for n in SCRIPTS))
+    styles = Markup("\n".join(inline(static_text(n), "style") for n in STYLES))
     return (
         environment()
         .get_template("explore.html.j2")

@@ -69,7 +69,7 @@ def _value(v: Any) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
-def _trend(rows: list[dict[str, Any]], key: str, keys: Sequence[str]) -> int:
+def gain_trend(rows: list[dict[str, Any]], key: str, keys: Sequence[str]) -> int:
     """+1 when the gain rose with `key` in every slice of the grid (the other keys fixed), −1
     when it fell in every one, 0 otherwise (or with one value of `key`); in each slice from its
     first value to its last by more than two Monte Carlo standard errors."""
@@ -156,7 +156,7 @@ def reading(rows: list[dict[str, Any]], keys: Sequence[str], reps: int) -> list[
                 f"least, by {percent(bottom[0]['gain'])}, at {named(bottom)}."
             )
     for key in keys:
-        trend = _trend(rows, key, keys)
+        trend = gain_trend(rows, key, keys)
         if trend:
             where = "" if len(keys) == 1 else ", whatever the other keys"
             out.append(f"The gain {'grew' if trend > 0 else 'shrank'} as {key} grew{where}.")
