@@ -9,7 +9,7 @@ the penalized least squares with the random effects scaled by s, from no pooling
 scale s falls on a log scale, its steps chosen so that the points move at an even pace (by the
 length of the paths travelled, sampled on a fine grid of s); every frame is solved exactly.
 
-Pure numpy: a scene is computed and tested without matplotlib; `plot.py` draws it.
+Pure numpy: a scene is computed and tested without matplotlib; `figure.py` draws it.
 `build_scene` is the only place the pictures read the fit.
 """
 
