@@ -561,6 +561,17 @@ def _pow_di(x: np.ndarray, n: np.ndarray) -> np.ndarray:
     return out
 
 
+def _pow_di_one(x: float, n: int) -> float:
+    """`_pow_di` of one number: the same products in the same order."""
+    out = 1.0
+    while n > 0:
+        if n & 1:
+            out *= x
+        n >>= 1
+        x *= x
+    return out
+
+
 def _runs(small: np.ndarray, big: np.ndarray) -> list[tuple[bool, np.ndarray]]:
     """The draws to make in order, as runs: (True, indices) for consecutive draws of the
     vectorised method, (False, indices) for consecutive draws of the one-by-one method."""
@@ -580,7 +591,7 @@ def _runs(small: np.ndarray, big: np.ndarray) -> list[tuple[bool, np.ndarray]]:
 
 
 #: Below this many draws a run of inversion draws is made one by one (numpy's overhead).
-_VECTOR_MIN = 16
+_VECTOR_MIN = 64
 
 
 def rbinom_draws(
@@ -687,7 +698,7 @@ def _binom_inversion_one(stream: _Uniforms, n: int, pp: float, restart: bool = F
     q = 1.0 - p
     r = p / q
     g = r * (n + 1)
-    qn = float(_pow_di(np.array([q]), np.array([n]))[0])
+    qn = _pow_di_one(q, n)
     while True:
         if restart:
             restart = False

@@ -180,7 +180,7 @@ class _Fixed(_Uniforms):
         assert self.pos == self._buf.shape[0] - 1, "not every uniform but the last was read"
 
 
-@pytest.mark.parametrize("count", [3, 40])
+@pytest.mark.parametrize("count", [3, 100])
 def test_inversion_restarts_with_the_next_uniform(
     count: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
