@@ -14,6 +14,11 @@ Rejection for `sample()`. This module gives the same streams as R for
 - ``sample.int(n, size)`` without replacement: indices drawn by rejection from
   ``ceiling(log2(n))`` random bits, taken 16 at a time as ``floor(65536 U)``; a drawn index is
   removed by moving the last remaining one into its place.
+- ``rbinom(n, size, prob)``: inversion for n·min(p, 1−p) < 30, else BTPE (Kachitvichyanukul &
+  Schmeiser 1988); ``rpois(n, lambda)``: table-lookup inversion for λ < 10, else Ahrens &
+  Dieter's (1982) PD, with R's ``norm_rand`` and its ``exp_rand`` (Ahrens & Dieter 1972, SA).
+  Parameters are recycled over the draws as R recycles them; inversion is vectorised, BTPE
+  and PD draw one by one from a buffer of uniforms, and the stream is left where R leaves it.
 
 The generator object carries its own state; nothing here is global.
 """
