@@ -93,3 +93,17 @@ fam[["poisson-null"]] <- poisson()
 fit_case("poisson-intercept", y ~ x + (1 | cluster), po)
 fit_case("poisson-slope", y ~ x + (x | cluster), po)
 fit_case("poisson-null", y ~ 1 + (1 | cluster), po)
+
+# boundary cases: a random intercept and a random slope with no variance behind them
+ps <- as.data.frame(create_glmm_data(obs_per_cluster = 10, n_cluster = 30, intercept = 0.5,
+                                     beta = 0.3, sd_int = 0.02, sd_slope = 0, cor = 0,
+                                     family = "poisson", seed = 5))
+write_data(ps, "poisson-boundary")
+fam[["poisson-singular"]] <- poisson()
+fit_case("poisson-singular", y ~ x + (1 | cluster), ps)
+bs <- as.data.frame(create_glmm_data(obs_per_cluster = 15, n_cluster = 40, intercept = 0,
+                                     beta = 0.5, sd_int = 0.7, sd_slope = 0, cor = 0,
+                                     family = "binomial", seed = 11))
+write_data(bs, "binary-boundary")
+fam[["binary-singular-slope"]] <- binomial()
+fit_case("binary-singular-slope", y ~ x + (x | cluster), bs)
