@@ -22,7 +22,7 @@ from scipy import optimize as sciopt
 from scipy.special import expit, gammaln
 
 from shrinkcli.errors import DataError, FitError
-from shrinkcli.lmm.glmm import GlmmData, fit_glmm, glmm_data, laplace
+from shrinkcli.lmm.glmm import GlmmData, agq, fit_glmm, glmm_data, laplace
 from shrinkcli.model import ModelSpec
 
 GLMER = Path(__file__).resolve().parent / "data" / "glmer"
@@ -39,6 +39,9 @@ CASES = {
     "poisson-null": ("poisson", "intercept", True),
     "poisson-singular": ("poisson-boundary", "intercept", False),
     "binary-singular-slope": ("binary-boundary", "intercept-slope", False),
+    "cbpp-agq9": ("cbpp", "intercept", False),
+    "binary-agq25": ("binary", "intercept", False),
+    "poisson-agq5": ("poisson", "intercept", False),
 }
 
 
@@ -89,7 +92,9 @@ def fitted(request: pytest.FixtureRequest) -> tuple[str, Any, dict[str, Any]]:
         a["random"],
         trials=a["trials"],
         intercept_only=a["intercept_only"],
+        nagq=ref["nAGQ"],
     )
+    assert res.nagq == ref["nAGQ"]
     assert [str(v) for v in a["levels"]] == ref["tight"]["clusters"]
     return case, res, ref
 
@@ -131,19 +136,20 @@ def test_conditional_modes_and_variances(fitted: tuple[str, Any, dict[str, Any]]
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_laplace_deviance_equals_lme4_devfun(case: str) -> None:
-    """The Laplace deviance at glmer's (θ, β) equals lme4's devfun(c(θ, β)) there: at the
-    default and the converged optimum, and at a point away from both."""
+def test_deviance_equals_lme4_devfun(case: str) -> None:
+    """The Laplace (or adaptive Gauss–Hermite) deviance at glmer's (θ, β) equals lme4's
+    devfun(c(θ, β)) there: at the default and the converged optimum, and at a point away from
+    both."""
     data, spec = _data(case)
     ref = _reference(case)
-    nt = spec.n_theta
+    nt, nodes = spec.n_theta, ref["nAGQ"]
     for key in ("default", "tight"):
         theta = np.atleast_1d(np.asarray(ref[key]["theta"], dtype=float))
         beta = np.atleast_1d(np.asarray(ref[key]["beta"], dtype=float))
-        value = laplace(data, spec, theta, beta).deviance
+        value = agq(data, spec, theta, beta, nodes).deviance
         assert value == pytest.approx(ref[key]["devfun_at_estimate"], abs=1e-6)
     at = np.asarray(ref["devfun_away"]["at"], dtype=float)
-    away = laplace(data, spec, at[:nt], at[nt:]).deviance
+    away = agq(data, spec, at[:nt], at[nt:], nodes).deviance
     assert away == pytest.approx(ref["devfun_away"]["value"], abs=1e-6)
 
 
@@ -180,6 +186,32 @@ def _cluster_log_density(data: GlmmData, rows: np.ndarray, offset: np.ndarray, a
     return log_joint
 
 
+def _brute_force(data: GlmmData, theta: float, beta: np.ndarray) -> float:
+    """−2 log-likelihood of a random-intercept model by adaptive quadrature (QUADPACK) of each
+    cluster's integral over ±12 conditional SDs around its mode."""
+    offset_all = data.design @ beta
+    total = 0.0
+    for i in range(data.n_groups):
+        rows = np.flatnonzero(data.codes == i)
+        log_joint = _cluster_log_density(data, rows, offset_all[rows], theta)
+        opt = sciopt.minimize_scalar(lambda u, lj=log_joint: -lj(u), bracket=(-1.0, 1.0), tol=1e-12)
+        mode, peak = float(opt.x), -float(opt.fun)
+        eta = offset_all[rows] + theta * mode
+        p = expit(eta)
+        w = data.trials[rows] * p * (1 - p) if data.family == "binomial" else np.exp(eta)
+        sd = 1.0 / math.sqrt(theta * theta * float(np.sum(w)) + 1.0)
+        integral, _ = integrate.quad(
+            lambda u, lj=log_joint, pk=peak: math.exp(lj(u) - pk),
+            mode - 12 * sd,
+            mode + 12 * sd,
+            epsabs=0,
+            epsrel=1e-13,
+            limit=200,
+        )
+        total += -2 * (peak + math.log(integral))
+    return total
+
+
 @pytest.mark.parametrize("case", ["cbpp", "binary-intercept", "poisson-intercept"])
 def test_laplace_against_quadrature(case: str) -> None:
     """For (1 | cluster): each cluster's Laplace term rebuilt from a scalar minimiser and a
@@ -192,7 +224,7 @@ def test_laplace_against_quadrature(case: str) -> None:
     theta = float(np.atleast_1d(ref["theta"])[0])
     beta = np.atleast_1d(np.asarray(ref["beta"], dtype=float))
     offset_all = data.design @ beta
-    one_node, exact = 0.0, 0.0
+    one_node = 0.0
     for i in range(data.n_groups):
         rows = np.flatnonzero(data.codes == i)
         log_joint = _cluster_log_density(data, rows, offset_all[rows], theta)
@@ -207,16 +239,7 @@ def test_laplace_against_quadrature(case: str) -> None:
         second = theta * theta * float(np.sum(weight)) + 1.0  # −(log p(y|u)φ(u))'' at the mode
         log_laplace = log_joint(mode) + 0.5 * math.log(2 * math.pi / second)
         one_node += -2 * log_laplace
-        peak = log_joint(mode)
-        integral, _ = integrate.quad(
-            lambda u, lj=log_joint, pk=peak: math.exp(lj(u) - pk),
-            mode - 12 / math.sqrt(second),
-            mode + 12 / math.sqrt(second),
-            epsabs=0,
-            epsrel=1e-12,
-            limit=200,
-        )
-        exact += -2 * (peak + math.log(integral))
+    exact = _brute_force(data, theta, beta)
     engine = laplace(data, spec, np.array([theta]), beta).deviance
     assert engine == pytest.approx(one_node, abs=1e-6)
     # the exact integral is larger here (a lower deviance), by far more than rounding
@@ -239,3 +262,31 @@ def test_refusals() -> None:
     assert ferr.value.field == "model.family"
     with pytest.raises(FitError, match="random slope needs x"):
         fit_glmm(np.array([0, 1, 1, 1]), None, codes, 2, "binomial", "intercept-slope")
+
+
+def test_quadrature_approaches_the_integral() -> None:
+    """More nodes move the adaptive rule's full −2 log-likelihood from the Laplace value to the
+    brute-force integral (test_laplace_against_quadrature's), and 25 nodes reach it."""
+    data, spec = _data("binary-intercept")
+    ref = _reference("binary-intercept")["tight"]
+    theta, beta = np.atleast_1d(ref["theta"]), np.atleast_1d(ref["beta"])
+    full = [
+        agq(data, spec, theta, beta, n).deviance + (data.saturated if n > 1 else 0.0)
+        for n in (1, 2, 5, 25)
+    ]
+    exact = _brute_force(data, float(theta[0]), beta)
+    gaps = [abs(f - exact) for f in full]
+    assert gaps[0] > 1e-2 and gaps[-1] < 1e-8
+    assert gaps[2] < gaps[0]
+
+
+def test_refuses_quadrature_it_cannot_do() -> None:
+    codes = np.array([0, 0, 1, 1])
+    x = np.array([0.0, 1.0, 0.0, 1.0])
+    y = np.array([0.0, 1.0, 1.0, 1.0])
+    with pytest.raises(FitError, match="scalar random intercept") as err:
+        fit_glmm(y, x, codes, 2, "binomial", "intercept-slope", nagq=5)
+    assert err.value.field == "model.nagq"
+    for bad in (0, 26):
+        with pytest.raises(FitError, match="from 1 to 25"):
+            fit_glmm(y, x, codes, 2, "binomial", "intercept", nagq=bad)

@@ -27,7 +27,10 @@ so that −2 logLik is the full one), its mode ûᵢ and Hᵢ = ½∇²fᵢ(û�
 
 — lme4's `ldL2 + sqrL + aic` with L Lᵀ = block-diag(Hᵢ). This is the function glmer's second stage
 minimises over (θ, β) jointly (its `devfun` of c(θ, β)); it equals adaptive Gauss–Hermite
-quadrature with one node. Its minimum is reported as −2 logLik.
+quadrature with one node. Its minimum is reported as −2 logLik. For a scalar random intercept,
+`nagq` > 1 replaces it by adaptive Gauss–Hermite quadrature on the same modes and curvatures
+(`quadrature.py`; glmer's nAGQ), whose value lme4 reports less the saturated model's −2 log
+likelihood (`agq`).
 
 PIRLS
 -----
@@ -68,11 +71,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import optimize as sciopt
-from scipy.special import expit, gammaln
+from scipy.special import expit, gammaln, xlogy
 
 from ..errors import DataError, FitError
 from ..model import SINGULAR_TOL, ModelSpec
 from .optimize import GRADIENT_TOL, HESSIAN_TOL
+from .quadrature import MAX_NODES, adaptive_correction, gauss_hermite
 
 #: The families, each with its canonical link.
 FAMILIES: dict[str, str] = {"binomial": "logit", "poisson": "log"}
@@ -91,7 +95,7 @@ class GlmmData:
     """Prepared arrays: y (successes or counts), trials m (1 for 0/1 and Poisson), the fixed
     design X (N, p), the random-effects covariate x (or None: (1 | cluster) needs none) and cluster
     codes in 0..n_groups−1, with −2 Σ log of the density's constant (binomial coefficient,
-    1/y!)."""
+    1/y!) and the saturated model's −2 log-likelihood."""
 
     family: str
     y: np.ndarray
@@ -101,6 +105,7 @@ class GlmmData:
     codes: np.ndarray
     n_groups: int
     constant: float
+    saturated: float = 0.0  # −2 log p(y | μ = y), the saturated model's, with the constant
 
 
 @dataclass
@@ -120,10 +125,12 @@ class Laplace:
 class GlmmFit:
     """A glmer-exact Laplace fit (nAGQ = 1) as values (module docstring for each quantity).
 
-    `deviance` is −2 logLik; `beta`, `std_errors` (`vcov()`'s, from the Hessian over (θ, β)),
-    `std_errors_rx` (from RX), `vcov`; `theta` canonical (diagonal of Λ ≥ 0); `modes` (K, q) the
-    conditional modes b̂ᵢ = Λûᵢ and `condvar` (K, q, q) their conditional covariances, q = 1 for
-    (1 | cluster), else 2, in the order (intercept, slope); `converged` is lme4's check."""
+    `deviance` is −2 logLik as lme4 reports it (for nAGQ > 1 relative to the saturated model,
+    `agq`; `full_deviance` is the full one either way); `beta`, `std_errors` (`vcov()`'s, from
+    the Hessian over (θ, β)), `std_errors_rx` (from RX), `vcov`; `theta` canonical (diagonal of
+    Λ ≥ 0); `modes` (K, q) the conditional modes b̂ᵢ = Λûᵢ and `condvar` (K, q, q) their
+    conditional covariances, q = 1 for (1 | cluster), else 2, in the order (intercept, slope);
+    `converged` is lme4's check."""
 
     family: str
     link: str
@@ -143,6 +150,8 @@ class GlmmFit:
     evaluations: int
     n_obs: int
     n_groups: int
+    nagq: int = 1
+    full_deviance: float = math.nan  # the full −2 log-likelihood (differs from lme4's for nAGQ > 1)
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -183,20 +192,25 @@ def glmm_data(
         if np.any(m != np.round(m)) or np.any(y > m):
             raise DataError("successes must be whole numbers at most the trials", field="y")
         constant = -2.0 * float(np.sum(gammaln(m + 1) - gammaln(y + 1) - gammaln(m - y + 1)))
+        p_sat = y / m
+        saturated = constant - 2.0 * float(np.sum(xlogy(y, p_sat) + xlogy(m - y, 1.0 - p_sat)))
     else:
         if trials is not None:
             raise DataError("trials are for a binomial outcome only", field="data.trials")
         m = np.ones(n)
         constant = 2.0 * float(np.sum(gammaln(y + 1)))
+        saturated = constant - 2.0 * float(np.sum(xlogy(y, y) - y))
     xa = None if x is None else np.asarray(x, dtype=np.float64)
     if xa is not None and (xa.shape != (n,) or not np.all(np.isfinite(xa))):
         raise DataError("x must be finite, one value a row", field="x")
     fixed = [np.ones(n)] if xa is None or intercept_only else [np.ones(n), xa]
     design = np.column_stack(fixed)
-    return GlmmData(family, y, m, design, xa, codes, int(n_groups), constant)
+    return GlmmData(family, y, m, design, xa, codes, int(n_groups), constant, saturated)
 
 
-def _rows(data: GlmmData, spec: ModelSpec, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def design_rows(
+    data: GlmmData, spec: ModelSpec, theta: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Aⱼ = ZⱼΛ for every row: (a + b xⱼ, c xⱼ), or (a, 0) without a random slope."""
     a, b, c = spec.lambda_entries(theta)
     n = data.y.shape[0]
@@ -218,9 +232,11 @@ def _row_terms(data: GlmmData, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     return -2.0 * (y * eta - mu), y - mu, mu
 
 
-def _cluster_objective(
+def cluster_objective(
     data: GlmmData, eta: np.ndarray, u: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """fᵢ(u) = −2 log p(yᵢ | u) + ‖uᵢ‖² per cluster (without the constant), with every row's
+    residual and working weight at η."""
     dev, resid, w = _row_terms(data, eta)
     f = np.bincount(data.codes, weights=dev, minlength=data.n_groups) + np.sum(u * u, axis=1)
     return f, resid, w
@@ -236,7 +252,7 @@ def laplace(
     """The Laplace deviance at (θ, β) (lme4's devfun of glmer's second stage) by PIRLS."""
     k, codes = data.n_groups, data.codes
     q = 2 if spec.has_random_slope else 1
-    a1, a2 = _rows(data, spec, np.asarray(theta, dtype=np.float64))
+    a1, a2 = design_rows(data, spec, np.asarray(theta, dtype=np.float64))
     offset = data.design @ np.asarray(beta, dtype=np.float64)
     u = np.zeros((k, 2)) if u0 is None else np.array(u0, dtype=np.float64).reshape(k, q)
     if q == 1:
@@ -246,7 +262,7 @@ def laplace(
         return offset + a1 * uu[codes, 0] + a2 * uu[codes, 1]
 
     eta = eta_of(u)
-    f, resid, w = _cluster_objective(data, eta, u)
+    f, resid, w = cluster_objective(data, eta, u)
     iterations = 0
     while iterations < _PIRLS_MAX_ITERATIONS:
         iterations += 1
@@ -264,7 +280,7 @@ def laplace(
         for _ in range(_MAX_HALVINGS):
             trial = u + scale[:, None] * step
             eta_t = eta_of(trial)
-            f_t, resid_t, w_t = _cluster_objective(data, eta_t, trial)
+            f_t, resid_t, w_t = cluster_objective(data, eta_t, trial)
             worse = ~(f_t <= f + 1e-12 * np.abs(f))
             if not worse.any():
                 break
@@ -280,6 +296,41 @@ def laplace(
     logdet = np.log(h11 * h22 - h12 * h12)
     deviance = float(np.sum(f) + np.sum(logdet)) + data.constant
     return Laplace(deviance, u[:, :q].copy(), (h11, h12, h22), eta, w, iterations)
+
+
+def agq(
+    data: GlmmData,
+    spec: ModelSpec,
+    theta: np.ndarray,
+    beta: np.ndarray,
+    n_nodes: int,
+    u0: np.ndarray | None = None,
+) -> Laplace:
+    """The deviance by adaptive Gauss–Hermite quadrature with `n_nodes` nodes (`quadrature.py`)
+    for a scalar random intercept, on PIRLS's modes and curvatures; one node is `laplace`.
+
+    For n_nodes > 1 the value is lme4 1.1-31's (its devfun and −2 logLik): the deviance
+    residuals' sum in place of the full −2 log p(y | u), i.e. the full −2 log-likelihood less
+    the saturated model's (`GlmmData.saturated`), a constant in (θ, β) that the Laplace value
+    (nAGQ = 1) keeps."""
+    sol = laplace(data, spec, theta, beta, u0)
+    if n_nodes == 1:
+        return sol
+    z, w = gauss_hermite(n_nodes)
+    a = spec.lambda_entries(np.asarray(theta, dtype=np.float64))[0]
+    u = sol.u[:, 0]
+    zero = np.zeros((data.n_groups, 1))
+    f_mode = cluster_objective(data, sol.eta, sol.u)[0]
+    sd = 1.0 / np.sqrt(sol.h[0])
+    f_nodes = np.empty((z.size, data.n_groups))
+    for k, zk in enumerate(z):
+        shift = zk * sd
+        eta = sol.eta + a * shift[data.codes]
+        f_nodes[k] = cluster_objective(data, eta, zero)[0] + (u + shift) ** 2
+    correction = adaptive_correction(f_mode, f_nodes, z, w)
+    # lme4's glmerAGQ sums deviance residuals: its value is relative to the saturated model
+    deviance = sol.deviance + float(np.sum(correction)) - data.saturated
+    return Laplace(deviance, sol.u, sol.h, sol.eta, sol.weights, sol.iterations)
 
 
 def _pooled_glm(data: GlmmData) -> np.ndarray:
@@ -304,15 +355,15 @@ def _pooled_glm(data: GlmmData) -> np.ndarray:
 class _Deviance:
     """The deviance as a function of φ = (θ, β), warm-starting PIRLS from the last modes."""
 
-    def __init__(self, data: GlmmData, spec: ModelSpec) -> None:
-        self.data, self.spec = data, spec
+    def __init__(self, data: GlmmData, spec: ModelSpec, n_nodes: int = 1) -> None:
+        self.data, self.spec, self.n_nodes = data, spec, n_nodes
         self.nt = spec.n_theta
         self.u: np.ndarray | None = None
         self.evaluations = 0
 
     def __call__(self, phi: np.ndarray) -> float:
         self.evaluations += 1
-        sol = laplace(self.data, self.spec, phi[: self.nt], phi[self.nt :], self.u)
+        sol = agq(self.data, self.spec, phi[: self.nt], phi[self.nt :], self.n_nodes, self.u)
         if np.all(np.isfinite(sol.u)):
             self.u = sol.u
         return sol.deviance if math.isfinite(sol.deviance) else math.inf
@@ -382,17 +433,26 @@ def fit_glmm(
     *,
     trials: np.ndarray | None = None,
     intercept_only: bool = False,
+    nagq: int = 1,
 ) -> GlmmFit:
     """Fits y ~ x + (random term | cluster) (or y ~ 1 with `intercept_only` or x None) for a
     binomial (y successes of `trials`, default 1) or Poisson outcome by glmer's Laplace
     approximation; `random` is a `ModelSpec` structure ("intercept-slope", "uncorrelated",
-    "intercept")."""
+    "intercept"); `nagq` > 1 (up to 25, a random intercept only) uses adaptive Gauss–Hermite
+    quadrature with that many nodes instead of the Laplace approximation, as glmer's nAGQ."""
     spec = ModelSpec(random=random, method="ml")
+    if not (isinstance(nagq, int) and 1 <= nagq <= MAX_NODES):
+        raise FitError(f"nAGQ must be a whole number from 1 to {MAX_NODES}", field="model.nagq")
+    if nagq > 1 and spec.has_random_slope:
+        raise FitError(
+            "nAGQ > 1 is only available for a scalar random intercept, (1 | cluster)",
+            field="model.nagq",
+        )
     if spec.has_random_slope and x is None:
         raise FitError("a random slope needs x", field="model.random")
     data = glmm_data(y, x, codes, n_groups, family, trials=trials, intercept_only=intercept_only)
     n_rows = data.design.shape[0]
-    dev = _Deviance(data, spec)
+    dev = _Deviance(data, spec, nagq)
     phi = np.concatenate([np.asarray(spec.theta_start, dtype=np.float64), _pooled_glm(data)])
     res = sciopt.minimize(dev, phi, jac=dev.gradient, method="BFGS", options={"gtol": 1e-7})
     phi = np.asarray(res.x)
@@ -424,7 +484,7 @@ def fit_glmm(
     phi = _canonical(spec, phi)
     nt = spec.n_theta
     theta, beta = phi[:nt], phi[nt:]
-    sol = laplace(data, spec, theta, beta, dev.u)
+    sol = agq(data, spec, theta, beta, nagq, dev.u)
     g, hess = dev.hessian(phi)
     # lme4's checkConv over the parameters off the boundary
     singular = spec.is_singular(theta)
@@ -467,6 +527,8 @@ def fit_glmm(
         evaluations=dev.evaluations,
         n_obs=n_rows,
         n_groups=int(n_groups),
+        nagq=nagq,
+        full_deviance=sol.deviance + (data.saturated if nagq > 1 else 0.0),
         notes=tuple(notes),
     )
 
@@ -474,7 +536,7 @@ def fit_glmm(
 def _vcov_rx(data: GlmmData, spec: ModelSpec, theta: np.ndarray, sol: Laplace) -> np.ndarray:
     """(XᵀWX − Σᵢ XᵢᵀWᵢAᵢ Hᵢ⁻¹ AᵢᵀWᵢXᵢ)⁻¹: lme4's RX-based Cov(β̂) at fixed θ."""
     k, codes = data.n_groups, data.codes
-    a1, a2 = _rows(data, spec, theta)
+    a1, a2 = design_rows(data, spec, theta)
     w, xd = sol.weights, data.design
     p = xd.shape[1]
     info = xd.T @ (w[:, None] * xd)

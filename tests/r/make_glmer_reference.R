@@ -1,4 +1,4 @@
-# glmer reference fits (Laplace, nAGQ = 1) for shrinkcli/lmm/glmm.py: lme4's cbpp with period as a
+# glmer reference fits (Laplace, nAGQ = 1, and adaptive Gauss-Hermite, nAGQ > 1) for shrinkcli/lmm/glmm.py: lme4's cbpp with period as a
 # number, and binomial (0/1 and with trials) and Poisson data simulated with the issue's
 # create_glmm_data(). Each model is fitted with glmer's defaults and run to convergence
 # (nloptwrap with tight tolerances in both stages, tolPwrss 1e-12); the stage-2 deviance function
@@ -45,12 +45,13 @@ summarise <- function(mod, devfun) {
   )
 }
 
-fit_case <- function(name, formula, df, terms) {
-  default <- glmer(formula, df, family = fam[[name]])
-  tightfit <- glmer(formula, df, family = fam[[name]], control = tight)
-  devfun <- glmer(formula, df, family = fam[[name]], control = tight, devFunOnly = TRUE)
+fit_case <- function(name, formula, df, nAGQ = 1) {
+  default <- glmer(formula, df, family = fam[[name]], nAGQ = nAGQ)
+  tightfit <- glmer(formula, df, family = fam[[name]], control = tight, nAGQ = nAGQ)
+  devfun <- glmer(formula, df, family = fam[[name]], control = tight, devFunOnly = TRUE,
+                  nAGQ = nAGQ)
   away <- c(getME(tightfit, "theta") * 1.25 + 0.05, fixef(tightfit) + 0.1)
-  res <- list(case = name, r = R.version.string, lme4 = as.character(packageVersion("lme4")),
+  res <- list(case = name, nAGQ = nAGQ, r = R.version.string, lme4 = as.character(packageVersion("lme4")),
               formula = paste(deparse(formula), collapse = ""), family = fam[[name]]$family,
               link = fam[[name]]$link,
               tight_control = "nloptwrap xtol_abs 1e-12 ftol_abs 1e-14, tolPwrss 1e-12",
@@ -107,3 +108,10 @@ bs <- as.data.frame(create_glmm_data(obs_per_cluster = 15, n_cluster = 40, inter
 write_data(bs, "binary-boundary")
 fam[["binary-singular-slope"]] <- binomial()
 fit_case("binary-singular-slope", y ~ x + (x | cluster), bs)
+
+# adaptive Gauss-Hermite quadrature for a scalar random intercept
+fam[["cbpp-agq9"]] <- binomial(); fam[["binary-agq25"]] <- binomial()
+fam[["poisson-agq5"]] <- poisson()
+fit_case("cbpp-agq9", cbind(y, trials - y) ~ period + (1 | cluster), cb, nAGQ = 9)
+fit_case("binary-agq25", y ~ x + (1 | cluster), bin, nAGQ = 25)
+fit_case("poisson-agq5", y ~ x + (1 | cluster), po, nAGQ = 5)
