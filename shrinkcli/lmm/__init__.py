@@ -10,6 +10,9 @@ does, with the by-cluster OLS fits and shrinkage. One concept a module:
 - `profile`    profiles of the ML deviance (lme4's `profile()`)
 - `intervals`  confidence intervals of the parameters: Wald and profile (lme4's `confint()`)
 - `fitting`    the entry points `fit` and `fit_arrays`
+- `glmm`       binomial and Poisson mixed models by glmer's Laplace approximation (`fit_glmm`;
+               imported as `shrinkcli.lmm.glmm`, not from here: it needs scipy)
+- `quadrature` adaptive Gauss–Hermite quadrature of a scalar random effect (glmer's nAGQ > 1)
 
 No I/O, no printing, no plotting.
 """
