@@ -419,7 +419,7 @@ def qnorm(p: np.ndarray) -> np.ndarray:
 # -- rbinom and rpois ----------------------------------------------------------------------------
 
 
-class _Uniforms:
+class Uniforms:
     """R's ``unif_rand()`` for algorithms that take a varying number of uniforms per draw: a
     buffer drawn ahead from the stream, read in order (a block at a time or one by one);
     `close` rewinds the stream to just after the uniforms actually read."""
@@ -622,7 +622,7 @@ def rbinom_draws(
     p = np.minimum(pr, 1.0 - pr)
     small = ~trivial & (nn * p < 30.0)
     big = ~trivial & ~small
-    stream = _Uniforms(rng, int(small.sum() + 3 * big.sum()) + 16)
+    stream = Uniforms(rng, int(small.sum() + 3 * big.sum()) + 16)
     state = _BtpeState()
     for vectorised, idx in _runs(small, big):
         if vectorised and idx.shape[0] >= _VECTOR_MIN:
@@ -646,7 +646,7 @@ def _binom_setup(nn: np.ndarray, pr: np.ndarray) -> tuple[np.ndarray, ...]:
     return _pow_di(q, nn), r, g
 
 
-def _binom_inversion(stream: _Uniforms, nn: np.ndarray, pr: np.ndarray) -> np.ndarray:
+def _binom_inversion(stream: Uniforms, nn: np.ndarray, pr: np.ndarray) -> np.ndarray:
     """Binomial draws by inversion for n·min(p, 1−p) < 30, one uniform each, vectorised.
 
     The published sequential search (Kachitvichyanukul & Schmeiser 1988, as R does it):
@@ -696,7 +696,7 @@ def _binom_walk(
     return ix, np.sort(active)
 
 
-def _binom_inversion_one(stream: _Uniforms, n: int, pp: float, restart: bool = False) -> int:
+def _binom_inversion_one(stream: Uniforms, n: int, pp: float, restart: bool = False) -> int:
     """One binomial draw by inversion (see `_binom_inversion`); with `restart` the first
     uniform, already used by a walk that passed 110, is not drawn again."""
     p = min(pp, 1.0 - pp)
@@ -728,7 +728,7 @@ class _BtpeState:
     consts: tuple[float, ...] = ()
 
 
-def _btpe_one(stream: _Uniforms, state: _BtpeState, n: int, pp: float) -> int:
+def _btpe_one(stream: Uniforms, state: _BtpeState, n: int, pp: float) -> int:
     """One binomial draw for n·min(p, 1−p) ≥ 30 by BTPE (Kachitvichyanukul & Schmeiser
     1988, "Binomial random variate generation", CACM 31, 216–222), with R's constants.
 
@@ -849,7 +849,7 @@ def rpois_draws(rng: RRandom, n: int, lam: float | np.ndarray) -> np.ndarray:
     out = np.zeros(n, dtype=np.int64)
     small = (mu > 0.0) & (mu < 10.0)
     big = mu >= 10.0
-    stream = _Uniforms(rng, int(small.sum() + 3 * big.sum()) + 16)
+    stream = Uniforms(rng, int(small.sum() + 3 * big.sum()) + 16)
     for vectorised, idx in _runs(small, big):
         if vectorised and idx.shape[0] >= _VECTOR_MIN:
             out[idx] = _pois_inversion(stream, mu[idx])
@@ -885,7 +885,7 @@ def _pois_walk(u: np.ndarray, mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ix, np.sort(active)
 
 
-def _pois_inversion(stream: _Uniforms, mu: np.ndarray) -> np.ndarray:
+def _pois_inversion(stream: Uniforms, mu: np.ndarray) -> np.ndarray:
     """Poisson draws for 0 < μ < 10 by inversion, one uniform each, vectorised.
 
     R's table lookup (Ahrens & Dieter 1982, case B) keeps the cumulative probabilities
@@ -911,7 +911,7 @@ def _pois_inversion(stream: _Uniforms, mu: np.ndarray) -> np.ndarray:
     return res
 
 
-def _pois_inversion_one(stream: _Uniforms, mu: float, restart: bool = False) -> int:
+def _pois_inversion_one(stream: Uniforms, mu: float, restart: bool = False) -> int:
     """One Poisson draw for 0 < μ < 10 (see `_pois_inversion`); with `restart` the first
     uniform, already used by a search that passed 35, is not drawn again."""
     p0 = float(np.exp(-np.array([mu]))[0])  # as the vectorised walk computes it
@@ -939,7 +939,7 @@ _ONE_12 = 0.0833333333333333333
 _ONE_24 = 0.0416666666666666667
 
 
-def _pois_pd_one(stream: _Uniforms, mu: float) -> int:
+def _pois_pd_one(stream: Uniforms, mu: float) -> int:
     """One Poisson draw for μ ≥ 10 by Ahrens & Dieter (1982), "Computer generation of
     Poisson deviates from modified normal distributions", ACM TOMS 8, 163–179 (their
     algorithm PD, with R's constants).

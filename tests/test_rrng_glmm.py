@@ -14,7 +14,7 @@ import pytest
 from scipy import stats
 
 from shrinkcli.errors import ScenarioError
-from shrinkcli.rrng import RRandom, _Uniforms, rbinom_draws, rpois_draws
+from shrinkcli.rrng import RRandom, Uniforms, rbinom_draws, rpois_draws
 from shrinkcli.simulate import simulate_glmm
 
 GLMM = Path(__file__).resolve().parent / "data" / "glmm"
@@ -165,7 +165,7 @@ def test_vector_and_scalar_paths_agree() -> None:
     np.testing.assert_array_equal(at_once.runif(3), one.runif(3))
 
 
-class _Fixed(_Uniforms):
+class _Fixed(Uniforms):
     """A stream of given uniforms (to reach the walks' rare restarts)."""
 
     def __init__(self, values: list[float]) -> None:
@@ -191,13 +191,13 @@ def test_inversion_restarts_with_the_next_uniform(
     lam = 9.999999
     assert stats.poisson.cdf(35, lam) < 1 - 1e-12
     uniforms = [0.3, 1 - 1e-12] + [0.6] * (count - 1) + [0.1]
-    monkeypatch.setattr(rrng, "_Uniforms", lambda rng, ahead: _Fixed(uniforms))
+    monkeypatch.setattr(rrng, "Uniforms", lambda rng, ahead: _Fixed(uniforms))
     got = rpois_draws(RRandom(1), count, lam)
     want = stats.poisson.ppf([0.3] + [0.6] * (count - 1), lam)
     np.testing.assert_array_equal(got, want)
     # binomial: a uniform above 1 can only be reached by such a walk
     uniforms = [0.3, 1.5] + [0.6] * (count - 1) + [0.1]
-    monkeypatch.setattr(rrng, "_Uniforms", lambda rng, ahead: _Fixed(uniforms))
+    monkeypatch.setattr(rrng, "Uniforms", lambda rng, ahead: _Fixed(uniforms))
     got = rbinom_draws(RRandom(1), count, 20, 0.3)
     np.testing.assert_array_equal(got, stats.binom.ppf([0.3] + [0.6] * (count - 1), 20, 0.3))
 
